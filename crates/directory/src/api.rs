@@ -1,0 +1,453 @@
+//! The JSON API under `/api/v1`: the same operations as the pages, authenticated by bearer
+//! token, errors as `{"error": {"code", "message", "fields"}}`. The OpenAPI document is served
+//! at `/api/v1/openapi.json` and browsable at `/api/docs`.
+
+use crate::audit_log::{self, AuditQuery};
+use crate::classes::{self, Roster};
+use crate::model::{Node, Person, PersonRow, RoleView};
+use crate::nodes::{self, ChildFilter, NewNode};
+use crate::pages::parse_id;
+use crate::people::{self, Created, NewPerson, PersonDetail, PersonInput, SearchQuery};
+use crate::roles::{self, NewGrant};
+use crate::terms::{self, NewTerm, Term};
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use kernel::audit::AuditEntry;
+use kernel::paging::{PageQuery, Paged};
+use kernel::{AppError, AppResult, AppState, Ctx, Grant, NodeId, PersonId, RoleId};
+use serde::{Deserialize, Serialize};
+use utoipa::OpenApi;
+use web::{ApiActor, Meta};
+
+/// A JSON body whose parse errors come back in the platform's error format.
+pub struct ApiJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Self(v)),
+            Err(e) => {
+                tracing::debug!(error = %e, "invalid JSON body");
+                Err(AppError::field("body", "error.invalid_json"))
+            }
+        }
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/nodes", post(create_node))
+        .route("/api/v1/nodes/{id}", get(get_node).patch(update_node))
+        .route("/api/v1/nodes/{id}/children", get(children))
+        .route("/api/v1/nodes/{id}/deactivate", post(deactivate_node))
+        .route("/api/v1/nodes/{id}/reactivate", post(reactivate_node))
+        .route(
+            "/api/v1/nodes/{id}/terms",
+            get(list_terms).post(create_term),
+        )
+        .route("/api/v1/people", get(search_people).post(create_person))
+        .route("/api/v1/people/{id}", get(get_person).put(update_person))
+        .route("/api/v1/people/{id}/deactivate", post(deactivate_person))
+        .route("/api/v1/people/{id}/reactivate", post(reactivate_person))
+        .route("/api/v1/people/{id}/roles", get(list_roles).post(add_role))
+        .route(
+            "/api/v1/people/{id}/roles/{role_id}",
+            axum::routing::delete(remove_role),
+        )
+        .route("/api/v1/classes/{id}/roster", get(roster))
+        .route("/api/v1/audit", get(audit))
+        .route("/api/v1/openapi.json", get(openapi_json))
+        .route("/api/docs", get(docs))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Jiaoyun API", version = "1", description = "The organisation tree, people, roles, terms, rosters and the audit log. Authenticate with `Authorization: Bearer jy_…` (create a token with `jiaoyun admin create-token`). Errors: `{\"error\": {\"code\", \"message\", \"fields\"}}`; unknown or foreign ids give 404."),
+    paths(me, get_node, children, create_node, update_node, deactivate_node, reactivate_node, list_terms, create_term,
+          search_people, create_person, get_person, update_person, deactivate_person, reactivate_person,
+          list_roles, add_role, remove_role, roster, audit),
+    components(schemas(Me, Node, NewNode, NodeUpdate, Paged<Node>, Term, NewTerm, PersonRow, Paged<PersonRow>, NewPerson,
+        PersonInput, Created, Person, PersonDetail, RoleView, NewGrant, Grant, Roster, classes::Member, AuditEntry, Paged<AuditEntry>, RoleCreated)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        if let Some(c) = openapi.components.as_mut() {
+            c.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+async fn openapi_json() -> Response {
+    Json(ApiDoc::openapi()).into_response()
+}
+
+/// A readable list of the API's operations, rendered on the server (no JavaScript needed).
+async fn docs() -> Response {
+    let doc = ApiDoc::openapi();
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let mut html = String::from(
+        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>Jiaoyun API</title><link rel=\"stylesheet\" href=\"/static/app.css\"><main>",
+    );
+    html.push_str(&format!(
+        "<h1>{}</h1><p>{}</p><p><a href=\"/api/v1/openapi.json\">openapi.json</a></p>",
+        esc(&doc.info.title),
+        esc(doc.info.description.as_deref().unwrap_or(""))
+    ));
+    html.push_str(
+        "<table><thead><tr><th>Method</th><th>Path</th><th>Summary</th></tr></thead><tbody>",
+    );
+    for (path, item) in doc.paths.paths.iter() {
+        let ops = [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PUT", &item.put),
+            ("PATCH", &item.patch),
+            ("DELETE", &item.delete),
+        ];
+        for (method, op) in ops {
+            if let Some(op) = op {
+                let summary = op
+                    .summary
+                    .clone()
+                    .or_else(|| op.description.clone())
+                    .unwrap_or_default();
+                html.push_str(&format!(
+                    "<tr><td><code>{method}</code></td><td><code>{}</code></td><td>{}</td></tr>",
+                    esc(path),
+                    esc(&summary)
+                ));
+            }
+        }
+    }
+    html.push_str("</tbody></table></main></html>");
+    Html(html).into_response()
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Me {
+    pub person_id: PersonId,
+    pub name: String,
+    pub org_id: NodeId,
+    pub locale: String,
+    pub roles: Vec<Grant>,
+}
+
+/// Who am I, with my roles.
+#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = Me)))]
+async fn me(ApiActor(a): ApiActor) -> Json<Me> {
+    Json(Me {
+        person_id: a.person_id,
+        name: a.name.clone(),
+        org_id: a.org_id,
+        locale: a.locale.tag().into(),
+        roles: a.grants.clone(),
+    })
+}
+
+/// A node of the organisation tree.
+#[utoipa::path(get, path = "/api/v1/nodes/{id}", responses((status = 200, body = Node), (status = 404)))]
+async fn get_node(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Meta(m): Meta,
+    Path(id): Path<String>,
+) -> AppResult<Json<Node>> {
+    let id = parse_id(&id, "directory.node_not_found")?;
+    Ok(Json(nodes::get(&Ctx::new(&s, &a, &m), id).await?))
+}
+
+/// A node's children, paged.
+#[utoipa::path(get, path = "/api/v1/nodes/{id}/children", params(ChildFilter, PageQuery), responses((status = 200, body = Paged<Node>)))]
+async fn children(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Meta(m): Meta,
+    Path(id): Path<String>,
+    Query(f): Query<ChildFilter>,
+    Query(p): Query<PageQuery>,
+) -> AppResult<Json<Paged<Node>>> {
+    let id = parse_id(&id, "directory.node_not_found")?;
+    Ok(Json(
+        nodes::children(&Ctx::new(&s, &a, &m), id, f, &p).await?,
+    ))
+}
+
+/// Creates a region, school, grade or class below `parent_id`.
+#[utoipa::path(post, path = "/api/v1/nodes", request_body = NewNode, responses((status = 201, body = Node), (status = 422)))]
+async fn create_node(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Meta(m): Meta,
+    ApiJson(input): ApiJson<NewNode>,
+) -> AppResult<(StatusCode, Json<Node>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(nodes::create(&Ctx::new(&s, &a, &m), input).await?),
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct NodeUpdate {
+    /// A new name.
+    pub name: Option<String>,
+    /// Schools only: the new parent region.
+    pub parent_id: Option<NodeId>,
+}
+
+/// Renames a node and/or moves a school to another region.
+#[utoipa::path(patch, path = "/api/v1/nodes/{id}", request_body = NodeUpdate, responses((status = 200, body = Node)))]
+async fn update_node(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Meta(m): Meta,
+    Path(id): Path<String>,
+    ApiJson(u): ApiJson<NodeUpdate>,
+) -> AppResult<Json<Node>> {
+    let id = parse_id(&id, "directory.node_not_found")?;
+    let cx = Ctx::new(&s, &a, &m);
+    let mut node = nodes::get(&cx, id).await?;
+    if let Some(name) = u.name {
+        node = nodes::rename(&cx, id, &name).await?;
+    }
+    if let Some(parent) = u.parent_id {
+        node = nodes::move_school(&cx, id, parent).await?;
+    }
+    Ok(Json(node))
+}
+
+/// Deactivates an empty node.
+#[utoipa::path(post, path = "/api/v1/nodes/{id}/deactivate", responses((status = 200, body = Node), (status = 409)))]
+async fn deactivate_node(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Meta(m): Meta,
+    Path(id): Path<String>,
+) -> AppResult<Json<Node>> {
+    let id = parse_id(&id, "directory.node_not_found")?;
+    Ok(Json(nodes::deactivate(&Ctx::new(&s, &a, &m), id).await?))
+}
+
+/// Reactivates a node.
+#[utoipa::path(post, path = "/api/v1/nodes/{id}/reactivate", responses((status = 200, body = Node)))]
+async fn reactivate_node(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Meta(m): Meta,
+    Path(id): Path<String>,
+) -> AppResult<Json<Node>> {
+    let id = parse_id(&id, "directory.node_not_found")?;
+    Ok(Json(nodes::reactivate(&Ctx::new(&s, &a, &m), id).await?))
+}
+
+/// The terms that apply at a node.
+#[utoipa::path(get, path = "/api/v1/nodes/{id}/terms", responses((status = 200, body = Vec<Term>)))]
+async fn list_terms(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Meta(m): Meta,
+    Path(id): Path<String>,
+) -> AppResult<Json<Vec<Term>>> {
+    let id = parse_id(&id, "directory.node_not_found")?;
+    Ok(Json(terms::for_node(&Ctx::new(&s, &a, &m), id).await?))
+}
+
+/// Sets a term of a school year on a region.
+#[utoipa::path(post, path = "/api/v1/nodes/{id}/terms", request_body = NewTerm, responses((status = 201, body = Term)))]
+async fn create_term(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Meta(m): Meta,
+    Path(id): Path<String>,
+    ApiJson(t): ApiJson<NewTerm>,
+) -> AppResult<(StatusCode, Json<Term>)> {
+    let id = parse_id(&id, "directory.node_not_found")?;
+    Ok((
+        StatusCode::CREATED,
+        Json(terms::create(&Ctx::new(&s, &a, &m), id, t).await?),
+    ))
+}
+
+/// Searches the people of a subtree (personal data masked).
+#[utoipa::path(get, path = "/api/v1/people", params(SearchQuery, PageQuery), responses((status = 200, body = Paged<PersonRow>)))]
+async fn search_people(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Meta(m): Meta,
+    Query(q): Query<SearchQuery>,
+    Query(p): Query<PageQuery>,
+) -> AppResult<Json<Paged<PersonRow>>> {
+    Ok(Json(people::search(&Ctx::new(&s, &a, &m), &q, &p).await?))
+}
+
+/// Creates a person with an account (initial password returned once) and optionally a first role.
+#[utoipa::path(post, path = "/api/v1/people", request_body = NewPerson, responses((status = 201, body = Created), (status = 422), (status = 409)))]
+async fn create_person(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Meta(m): Meta,
+    ApiJson(p): ApiJson<NewPerson>,
+) -> AppResult<(StatusCode, Json<Created>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(people::create(&Ctx::new(&s, &a, &m), p).await?),
+    ))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+struct RevealQuery {
+    /// Show personal data in full (if permitted; audited).
+    reveal: Option<bool>,
+}
+
+/// A person, masked unless `reveal=true` and permitted (that view is audited).
+#[utoipa::path(get, path = "/api/v1/people/{id}", params(RevealQuery), responses((status = 200, body = PersonDetail), (status = 404)))]
+async fn get_person(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Meta(m): Meta,
+    Path(id): Path<String>,
+    Query(q): Query<RevealQuery>,
+) -> AppResult<Json<PersonDetail>> {
+    let id = parse_id(&id, "directory.person_not_found")?;
+    Ok(Json(
+        people::detail(&Ctx::new(&s, &a, &m), id, q.reveal.unwrap_or(false)).await?,
+    ))
+}
+
+/// Replaces a person's fields.
+#[utoipa::path(put, path = "/api/v1/people/{id}", request_body = PersonInput, responses((status = 200, body = Person)))]
+async fn update_person(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Meta(m): Meta,
+    Path(id): Path<String>,
+    ApiJson(p): ApiJson<PersonInput>,
+) -> AppResult<Json<Person>> {
+    let id = parse_id(&id, "directory.person_not_found")?;
+    Ok(Json(
+        people::update(&Ctx::new(&s, &a, &m), id, p).await?.masked(),
+    ))
+}
+
+/// Deactivates a person: sessions end, tokens are revoked, records stay.
+#[utoipa::path(post, path = "/api/v1/people/{id}/deactivate", responses((status = 200, body = Person)))]
+async fn deactivate_person(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Meta(m): Meta,
+    Path(id): Path<String>,
+) -> AppResult<Json<Person>> {
+    let id = parse_id(&id, "directory.person_not_found")?;
+    Ok(Json(
+        people::set_active(&Ctx::new(&s, &a, &m), id, false)
+            .await?
+            .masked(),
+    ))
+}
+
+/// Reactivates a person.
+#[utoipa::path(post, path = "/api/v1/people/{id}/reactivate", responses((status = 200, body = Person)))]
+async fn reactivate_person(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Meta(m): Meta,
+    Path(id): Path<String>,
+) -> AppResult<Json<Person>> {
+    let id = parse_id(&id, "directory.person_not_found")?;
+    Ok(Json(
+        people::set_active(&Ctx::new(&s, &a, &m), id, true)
+            .await?
+            .masked(),
+    ))
+}
+
+/// A person's role assignments.
+#[utoipa::path(get, path = "/api/v1/people/{id}/roles", responses((status = 200, body = Vec<RoleView>)))]
+async fn list_roles(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Meta(m): Meta,
+    Path(id): Path<String>,
+) -> AppResult<Json<Vec<RoleView>>> {
+    let id = parse_id(&id, "directory.person_not_found")?;
+    let cx = Ctx::new(&s, &a, &m);
+    people::get_visible(&cx, id).await?;
+    Ok(Json(roles::list_for(cx.db(), id).await?))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RoleCreated {
+    pub id: RoleId,
+}
+
+/// Assigns a role.
+#[utoipa::path(post, path = "/api/v1/people/{id}/roles", request_body = NewGrant, responses((status = 201, body = RoleCreated), (status = 409), (status = 422)))]
+async fn add_role(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Meta(m): Meta,
+    Path(id): Path<String>,
+    ApiJson(g): ApiJson<NewGrant>,
+) -> AppResult<(StatusCode, Json<RoleCreated>)> {
+    let id = parse_id(&id, "directory.person_not_found")?;
+    let rid = roles::assign(&Ctx::new(&s, &a, &m), id, g).await?;
+    Ok((StatusCode::CREATED, Json(RoleCreated { id: rid })))
+}
+
+/// Removes a role assignment.
+#[utoipa::path(delete, path = "/api/v1/people/{id}/roles/{role_id}", responses((status = 204)))]
+async fn remove_role(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Meta(m): Meta,
+    Path((id, role_id)): Path<(String, String)>,
+) -> AppResult<StatusCode> {
+    let id = parse_id(&id, "directory.person_not_found")?;
+    let role_id = parse_id(&role_id, "directory.role_not_found")?;
+    roles::remove(&Ctx::new(&s, &a, &m), id, role_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A class's roster (its teachers and the administrators above it).
+#[utoipa::path(get, path = "/api/v1/classes/{id}/roster", responses((status = 200, body = Roster), (status = 404)))]
+async fn roster(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Meta(m): Meta,
+    Path(id): Path<String>,
+) -> AppResult<Json<Roster>> {
+    let id = parse_id(&id, "directory.class_not_found")?;
+    Ok(Json(classes::roster(&Ctx::new(&s, &a, &m), id).await?))
+}
+
+/// Searches the audit log of a subtree.
+#[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery, PageQuery), responses((status = 200, body = Paged<AuditEntry>)))]
+async fn audit(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Meta(m): Meta,
+    Query(q): Query<AuditQuery>,
+    Query(p): Query<PageQuery>,
+) -> AppResult<Json<Paged<AuditEntry>>> {
+    Ok(Json(
+        audit_log::search(&Ctx::new(&s, &a, &m), &q, &p).await?,
+    ))
+}

@@ -1,0 +1,114 @@
+//! Searching and exporting the audit log of a subtree. Entries are only ever read here.
+
+use crate::nodes;
+use chrono::{DateTime, NaiveDate, Utc};
+use kernel::audit::AuditEntry;
+use kernel::authz::{self, Permission};
+use kernel::paging::{PageQuery, Paged};
+use kernel::{AppError, AppResult, Ctx, NodeId, on_db};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct AuditQuery {
+    /// The subtree (defaults to the actor's first administered node).
+    pub node: Option<NodeId>,
+    /// Who acted: a login name or a person id.
+    pub person: Option<String>,
+    /// An action or action prefix, e.g. `auth.` or `person.update`.
+    pub action: Option<String>,
+    /// The object's id.
+    pub object: Option<String>,
+    /// From this day (inclusive, YYYY-MM-DD, UTC).
+    pub from: Option<String>,
+    /// Until this day (inclusive, YYYY-MM-DD, UTC).
+    pub to: Option<String>,
+}
+
+fn day(s: Option<&str>, end: bool) -> AppResult<Option<DateTime<Utc>>> {
+    let Some(s) = s.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| AppError::field(if end { "to" } else { "from" }, "error.date_format"))?;
+    let d = if end { d.succ_opt().unwrap_or(d) } else { d };
+    Ok(d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()))
+}
+
+const MAX_EXPORT: i64 = 100_000;
+
+pub async fn search(
+    cx: &Ctx<'_>,
+    q: &AuditQuery,
+    page: &PageQuery,
+) -> AppResult<Paged<AuditEntry>> {
+    query(cx, q, page.limit(), page.offset())
+        .await
+        .map(|(items, total)| Paged::new(items, total, page))
+}
+
+/// Everything matching, for the CSV export (at most 100,000 rows).
+pub async fn export(cx: &Ctx<'_>, q: &AuditQuery) -> AppResult<Vec<AuditEntry>> {
+    Ok(query(cx, q, MAX_EXPORT, 0).await?.0)
+}
+
+async fn query(
+    cx: &Ctx<'_>,
+    q: &AuditQuery,
+    limit: i64,
+    offset: i64,
+) -> AppResult<(Vec<AuditEntry>, i64)> {
+    let db = cx.db();
+    let node = match q.node {
+        Some(n) => n,
+        None => *cx.actor.admin_nodes().first().ok_or(AppError::Forbidden)?,
+    };
+    let scope = nodes::get(cx, node).await?;
+    authz::require(db, cx.actor, Permission::ViewAudit, node).await?;
+    // Entries tied to no node (failed logins to unknown names) belong to the root's administrators.
+    let join = if scope.parent_id.is_none() {
+        "LEFT JOIN org_closure c ON c.descendant_id = l.node_id AND c.ancestor_id = $1
+         WHERE (c.ancestor_id IS NOT NULL OR l.node_id IS NULL)"
+    } else {
+        "JOIN org_closure c ON c.descendant_id = l.node_id AND c.ancestor_id = $1 WHERE TRUE"
+    };
+    let from = day(q.from.as_deref(), false)?;
+    let to = day(q.to.as_deref(), true)?;
+    let person = q.person.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let person_id = person.and_then(|p| p.parse::<uuid::Uuid>().ok());
+    let person_name = person.map(identity::accounts::normalize_username);
+    let action = q
+        .action
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|a| {
+            if a.ends_with('.') {
+                (a.to_owned(), format!("{a}\u{10FFFF}"))
+            } else {
+                (a.to_owned(), a.to_owned())
+            }
+        });
+    let (a_lo, a_hi) = action.map_or((None, None), |(l, h)| (Some(l), Some(h)));
+    let object = q.object.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let filter = format!("FROM audit_log l {join}
+          AND ($2 IS NULL OR l.at >= $2) AND ($3 IS NULL OR l.at < $3)
+          AND ($4 IS NULL OR l.actor_id = $4)
+          AND ($5 IS NULL OR l.actor_name = $5 OR l.actor_id IN (SELECT a.person_id FROM accounts a WHERE a.username = $5))
+          AND ($6 IS NULL OR (l.action >= $6 AND l.action <= $7))
+          AND ($8 IS NULL OR l.object_id = $8)");
+    let person_name = if person_id.is_some() {
+        None
+    } else {
+        person_name
+    };
+    let items: Vec<AuditEntry> = on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT l.id, l.at, l.actor_id, l.actor_name, l.ip, l.user_agent, l.action, l.object_type, l.object_id,
+                l.node_id, l.outcome, l.request_id, l.detail {filter} ORDER BY l.at DESC, l.id DESC LIMIT $9 OFFSET $10"
+    )))
+    .bind(node).bind(from).bind(to).bind(person_id).bind(&person_name).bind(&a_lo).bind(&a_hi).bind(object)
+    .bind(limit).bind(offset).fetch_all(p).await)?;
+    let (total,): (i64,) = on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {filter}")))
+        .bind(node).bind(from).bind(to).bind(person_id).bind(&person_name).bind(&a_lo).bind(&a_hi).bind(object)
+        .fetch_one(p).await)?;
+    Ok((items, total))
+}

@@ -1,0 +1,23 @@
+//! The directory: regions, schools, grades and classes (the organisation tree), people and their
+//! scoped roles, terms, the audit log pages, and the demo region. Pages under `/`, `/admin`,
+//! `/classes` and `/people`; the JSON API under `/api/v1`.
+
+pub mod api;
+pub mod audit_log;
+pub mod classes;
+pub mod demo;
+pub mod divisions;
+pub mod model;
+pub mod nodes;
+pub mod pages;
+pub mod people;
+pub mod roles;
+pub mod terms;
+pub mod validate;
+
+use axum::Router;
+use kernel::AppState;
+
+pub fn routes() -> Router<AppState> {
+    pages::routes().merge(api::routes())
+}

@@ -1,0 +1,49 @@
+//! The home page: what each person needs first, by role.
+
+use crate::classes::{self, Child, ClassCard};
+use crate::model::Node;
+use crate::nodes::{self, Summary};
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use kernel::{AppResult, AppState, Ctx, Role};
+use web::{Meta, PageCtx, Session, render};
+
+pub struct AdminCard {
+    pub node: Node,
+    pub summary: Summary,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    ctx: PageCtx,
+    admin: Vec<AdminCard>,
+    classes: Vec<ClassCard>,
+    children: Vec<Child>,
+    is_student: bool,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+) -> AppResult<Response> {
+    let cx = Ctx::new(&state, &session.actor, &meta);
+    let mut admin = Vec::new();
+    for node_id in session.actor.admin_nodes().into_iter().take(5) {
+        let node = nodes::get(&cx, node_id).await?;
+        let summary = nodes::summary(&cx, node_id).await?;
+        admin.push(AdminCard { node, summary });
+    }
+    let classes = classes::my_classes(&cx).await?;
+    let children = classes::my_children(&cx).await?;
+    let page = HomePage {
+        ctx: PageCtx::for_session(&session),
+        admin,
+        classes,
+        children,
+        is_student: session.actor.has_role(Role::Student),
+    };
+    Ok(render(&page))
+}

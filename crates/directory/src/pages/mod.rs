@@ -1,0 +1,71 @@
+//! Server-rendered pages. Each handler parses input, calls one service function and renders.
+
+mod audit;
+mod classes;
+mod home;
+mod org;
+mod people;
+
+use axum::Router;
+use axum::routing::{get, post};
+use kernel::{AppError, AppResult, AppState};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home::show))
+        .route("/classes", get(classes::mine))
+        .route("/classes/{id}", get(classes::roster))
+        .route("/admin/org", get(org::root))
+        .route("/admin/org/{id}", get(org::show))
+        .route("/admin/org/{id}/children", post(org::create_child))
+        .route("/admin/org/{id}/rename", post(org::rename))
+        .route("/admin/org/{id}/move", post(org::move_school))
+        .route("/admin/org/{id}/deactivate", post(org::deactivate))
+        .route("/admin/org/{id}/reactivate", post(org::reactivate))
+        .route("/admin/org/{id}/terms", post(org::create_term))
+        .route("/admin/people", get(people::list).post(people::create))
+        .route("/admin/people/new", get(people::new_form))
+        .route("/people/{id}", get(people::show).post(people::update))
+        .route("/people/{id}/edit", get(people::edit_form))
+        .route("/people/{id}/deactivate", post(people::deactivate))
+        .route("/people/{id}/reactivate", post(people::reactivate))
+        .route("/people/{id}/reset-password", post(people::reset_password))
+        .route("/people/{id}/roles", post(people::add_role))
+        .route(
+            "/people/{id}/roles/{role}/delete",
+            post(people::remove_role),
+        )
+        .route("/admin/audit", get(audit::list))
+        .route("/admin/audit.csv", get(audit::export_csv))
+}
+
+/// Parses an id from the path; a malformed id is "not found", like any unknown one.
+pub fn parse_id<T: std::str::FromStr>(s: &str, code: &'static str) -> AppResult<T> {
+    s.parse().map_err(|_| AppError::NotFound(code))
+}
+
+/// The name of a JY/T 1001 course code (学科).
+pub fn subject_name(code: &str) -> String {
+    const COURSES: &str = include_str!("../../data/jyt1001_course.csv");
+    COURSES
+        .lines()
+        .skip(1)
+        .find_map(|l| {
+            let mut c = l.split(',');
+            (c.next() == Some(code)).then(|| c.next().unwrap_or(code).to_owned())
+        })
+        .unwrap_or_else(|| code.to_owned())
+}
+
+/// (code, name) of every course, for subject pickers.
+pub fn subjects() -> Vec<(String, String)> {
+    const COURSES: &str = include_str!("../../data/jyt1001_course.csv");
+    COURSES
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut c = l.split(',');
+            Some((c.next()?.to_owned(), c.next()?.to_owned()))
+        })
+        .collect()
+}

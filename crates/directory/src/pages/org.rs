@@ -1,0 +1,342 @@
+//! Administering the organisation tree: browse a node, create children, rename, move a school,
+//! deactivate and reactivate, and set terms on regions.
+
+use super::parse_id;
+use crate::model::{Node, SchoolType};
+use crate::nodes::{self, ChildFilter, NewNode, Summary};
+use crate::terms::{self, NewTerm, Term};
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use kernel::authz::{self, Permission};
+use kernel::paging::{PageQuery, Paged};
+use kernel::{AppError, AppResult, AppState, Ctx, FieldErrors, NodeId};
+use serde::Deserialize;
+use web::{Meta, PageCtx, Session, render};
+
+#[derive(Template)]
+#[template(path = "org_node.html")]
+struct NodePage {
+    ctx: PageCtx,
+    node: Node,
+    crumbs: Vec<Node>,
+    children: Paged<Node>,
+    summary: Summary,
+    terms: Vec<Term>,
+    child_kinds: Vec<&'static str>,
+    school_types: Vec<&'static str>,
+    stages: Vec<&'static str>,
+    may_manage_parent: bool,
+    errors: FieldErrors,
+    form: NewNodeForm,
+}
+
+impl NodePage {
+    fn kind_label(&self, kind: &str) -> String {
+        self.ctx.t(&format!("kind.{kind}")).to_owned()
+    }
+    fn type_label(&self, t: &Option<String>) -> String {
+        t.as_deref()
+            .map(|t| self.ctx.t(&format!("school_type.{t}")).to_owned())
+            .unwrap_or_default()
+    }
+    fn stages_label(&self, n: &Node) -> String {
+        n.stage_list()
+            .iter()
+            .map(|s| self.ctx.t(&format!("stage.{}", s.as_str())).to_owned())
+            .collect::<Vec<_>>()
+            .join("、")
+    }
+    fn err(&self, field: &str) -> Option<String> {
+        self.ctx.field_error(&self.errors, field)
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NewNodeForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub school_type: String,
+    #[serde(default)]
+    pub stage: String,
+    #[serde(default)]
+    pub grade_year: String,
+    #[serde(default)]
+    pub entry_year: String,
+}
+
+#[derive(Deserialize)]
+pub struct ShowQuery {
+    done: Option<String>,
+    page: Option<u32>,
+    include_inactive: Option<bool>,
+}
+
+pub async fn root(session: Session) -> AppResult<Response> {
+    let first = session
+        .actor
+        .admin_nodes()
+        .first()
+        .copied()
+        .ok_or(AppError::Forbidden)?;
+    Ok(Redirect::to(&format!("/admin/org/{first}")).into_response())
+}
+
+async fn page(
+    state: &AppState,
+    session: &Session,
+    meta: &kernel::RequestMeta,
+    id: NodeId,
+    q: &ShowQuery,
+    errors: FieldErrors,
+    form: NewNodeForm,
+) -> AppResult<NodePage> {
+    let cx = Ctx::new(state, &session.actor, meta);
+    let node = nodes::get(&cx, id).await?;
+    authz::require(cx.db(), cx.actor, Permission::ViewPeople, id).await?;
+    let crumbs = nodes::breadcrumbs(cx.db(), id).await?;
+    let children = nodes::children(
+        &cx,
+        id,
+        ChildFilter {
+            include_inactive: q.include_inactive,
+        },
+        &PageQuery {
+            page: q.page,
+            per_page: Some(50),
+        },
+    )
+    .await?;
+    let summary = nodes::summary(&cx, id).await?;
+    let terms = if node.kind().is_some_and(|k| k.is_region()) {
+        terms::for_node(&cx, id).await?
+    } else {
+        Vec::new()
+    };
+    let may_manage_parent = match node.parent_id {
+        Some(p) => authz::may(cx.db(), cx.actor, Permission::ManageNode, p).await?,
+        None => false,
+    };
+    let child_kinds = node
+        .kind()
+        .map(|k| k.child_kinds().iter().map(|c| c.as_str()).collect())
+        .unwrap_or_default();
+    let stages = node.stage_list().iter().map(|s| s.as_str()).collect();
+    Ok(NodePage {
+        ctx: PageCtx::for_session(session).with_notice(q.done.as_deref()),
+        node,
+        crumbs,
+        children,
+        summary,
+        terms,
+        child_kinds,
+        school_types: SchoolType::ALL.iter().map(|t| t.as_str()).collect(),
+        stages,
+        may_manage_parent,
+        errors,
+        form,
+    })
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+    Query(q): Query<ShowQuery>,
+) -> AppResult<Response> {
+    let id = parse_id(&id, "directory.node_not_found")?;
+    let p = page(
+        &state,
+        &session,
+        &meta,
+        id,
+        &q,
+        FieldErrors::new(),
+        NewNodeForm::default(),
+    )
+    .await?;
+    Ok(render(&p))
+}
+
+/// Re-renders the node page with the errors beside the fields and the input kept.
+async fn invalid(
+    state: &AppState,
+    session: &Session,
+    meta: &kernel::RequestMeta,
+    id: NodeId,
+    e: AppError,
+    form: NewNodeForm,
+) -> AppResult<Response> {
+    match e {
+        AppError::Invalid(errors) | AppError::Conflict(_, errors) if !errors.is_empty() => {
+            let q = ShowQuery {
+                done: None,
+                page: None,
+                include_inactive: None,
+            };
+            let p = page(state, session, meta, id, &q, errors, form).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&p)).into_response())
+        }
+        other => Err(other),
+    }
+}
+
+fn num(s: &str) -> Option<i64> {
+    s.trim().parse().ok()
+}
+
+pub async fn create_child(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+    Form(form): Form<NewNodeForm>,
+) -> AppResult<Response> {
+    let id: NodeId = parse_id(&id, "directory.node_not_found")?;
+    session.verify_csrf(&form.csrf)?;
+    let cx = Ctx::new(&state, &session.actor, &meta);
+    let input = NewNode {
+        parent_id: Some(id),
+        kind: form.kind.clone(),
+        name: form.name.clone(),
+        code: Some(form.code.clone()),
+        school_type: Some(form.school_type.clone()),
+        stage: Some(form.stage.clone()),
+        grade_year: num(&form.grade_year),
+        entry_year: num(&form.entry_year),
+    };
+    match nodes::create(&cx, input).await {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/org/{id}?done=created")).into_response()),
+        Err(e) => invalid(&state, &session, &meta, id, e, form).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RenameForm {
+    csrf: String,
+    name: String,
+}
+
+pub async fn rename(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+    Form(form): Form<RenameForm>,
+) -> AppResult<Response> {
+    let id: NodeId = parse_id(&id, "directory.node_not_found")?;
+    session.verify_csrf(&form.csrf)?;
+    let cx = Ctx::new(&state, &session.actor, &meta);
+    match nodes::rename(&cx, id, &form.name).await {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/org/{id}?done=saved")).into_response()),
+        Err(e) => invalid(&state, &session, &meta, id, e, NewNodeForm::default()).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct MoveForm {
+    csrf: String,
+    /// The new parent region's division code.
+    parent_code: String,
+}
+
+pub async fn move_school(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+    Form(form): Form<MoveForm>,
+) -> AppResult<Response> {
+    let id: NodeId = parse_id(&id, "directory.node_not_found")?;
+    session.verify_csrf(&form.csrf)?;
+    let cx = Ctx::new(&state, &session.actor, &meta);
+    let result = match nodes::find_by_code(&cx, &form.parent_code).await? {
+        Some(target) => nodes::move_school(&cx, id, target.id).await,
+        None => Err(AppError::field(
+            "parent_id",
+            "error.directory.node_not_found",
+        )),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/org/{id}?done=moved")).into_response()),
+        Err(e) => invalid(&state, &session, &meta, id, e, NewNodeForm::default()).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+pub async fn deactivate(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> AppResult<Response> {
+    let id: NodeId = parse_id(&id, "directory.node_not_found")?;
+    session.verify_csrf(&form.csrf)?;
+    let cx = Ctx::new(&state, &session.actor, &meta);
+    match nodes::deactivate(&cx, id).await {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/org/{id}?done=deactivated")).into_response()),
+        Err(e) => invalid(&state, &session, &meta, id, e, NewNodeForm::default()).await,
+    }
+}
+
+pub async fn reactivate(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> AppResult<Response> {
+    let id: NodeId = parse_id(&id, "directory.node_not_found")?;
+    session.verify_csrf(&form.csrf)?;
+    let cx = Ctx::new(&state, &session.actor, &meta);
+    match nodes::reactivate(&cx, id).await {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/org/{id}?done=reactivated")).into_response()),
+        Err(e) => invalid(&state, &session, &meta, id, e, NewNodeForm::default()).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct TermForm {
+    csrf: String,
+    school_year: String,
+    term: String,
+    starts_on: String,
+    ends_on: String,
+}
+
+pub async fn create_term(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+    Form(form): Form<TermForm>,
+) -> AppResult<Response> {
+    let id: NodeId = parse_id(&id, "directory.node_not_found")?;
+    session.verify_csrf(&form.csrf)?;
+    let cx = Ctx::new(&state, &session.actor, &meta);
+    let input = NewTerm {
+        school_year: num(&form.school_year).unwrap_or(0),
+        term: num(&form.term).unwrap_or(0),
+        starts_on: form.starts_on,
+        ends_on: form.ends_on,
+    };
+    match terms::create(&cx, id, input).await {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/org/{id}?done=created")).into_response()),
+        Err(e) => invalid(&state, &session, &meta, id, e, NewNodeForm::default()).await,
+    }
+}

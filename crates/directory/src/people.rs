@@ -1,0 +1,503 @@
+//! People: create (with their account and first role), read (masked unless revealed, and every
+//! reveal audited), search within a subtree, edit, deactivate and reactivate.
+
+use crate::model::{NodeKind, Person, PersonRow, RoleView};
+use crate::{nodes, roles, validate};
+use kernel::audit::AuditEvent;
+use kernel::authz::{self, Permission, PersonPermission};
+use kernel::error::unique_violation;
+use kernel::paging::{PageQuery, Paged};
+use kernel::{AppError, AppResult, Ctx, Db, FieldErrors, NodeId, PersonId, Tx, on_db, on_tx};
+use serde::{Deserialize, Serialize};
+
+const PERSON_COLUMNS: &str = "id, org_id, name, gender, id_number, phone, email, staff_no, registry_no, active, created_at, updated_at";
+
+pub async fn find(db: &Db, id: PersonId) -> AppResult<Option<Person>> {
+    Ok(
+        on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {PERSON_COLUMNS} FROM persons WHERE id = $1")))
+        .bind(id).fetch_optional(p).await)?,
+    )
+}
+
+/// The person if the actor may see them, else `NotFound`.
+pub async fn get_visible(cx: &Ctx<'_>, id: PersonId) -> AppResult<Person> {
+    let p = find(cx.db(), id)
+        .await?
+        .ok_or(AppError::NotFound("directory.person_not_found"))?;
+    if !authz::may_person(cx.db(), cx.actor, PersonPermission::View, p.id, p.org_id).await? {
+        return Err(AppError::NotFound("directory.person_not_found"));
+    }
+    Ok(p)
+}
+
+/// The fields a person form carries. Empty strings mean "none".
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct PersonInput {
+    pub name: String,
+    /// GB/T 2261.1: 0 unknown, 1 male, 2 female, 9 unspecified.
+    pub gender: Option<String>,
+    pub id_number: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// 工号 (school-scoped).
+    pub staff_no: Option<String>,
+    /// 全国学籍号.
+    pub registry_no: Option<String>,
+}
+
+/// Normalised and checked fields.
+struct Clean {
+    name: String,
+    gender: String,
+    id_number: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    staff_no: Option<String>,
+    registry_no: Option<String>,
+}
+
+fn opt(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(validate::normalize_code)
+        .filter(|s| !s.is_empty())
+}
+
+fn clean(input: &PersonInput, errors: &mut FieldErrors) -> Clean {
+    if let Err(k) = validate::name(&input.name, 36) {
+        errors.add("name", k);
+    }
+    let gender = input
+        .gender
+        .clone()
+        .filter(|g| !g.is_empty())
+        .unwrap_or_else(|| "0".into());
+    if !matches!(gender.as_str(), "0" | "1" | "2" | "9") {
+        errors.add("gender", "error.invalid_choice");
+    }
+    let id_number = opt(&input.id_number).map(|s| s.to_uppercase());
+    if let Some(Err(k)) = id_number.as_deref().map(validate::id_number) {
+        errors.add("id_number", k);
+    }
+    let phone = opt(&input.phone);
+    if let Some(Err(k)) = phone.as_deref().map(validate::mobile) {
+        errors.add("phone", k);
+    }
+    let email = input
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    if let Some(Err(k)) = email.as_deref().map(validate::email) {
+        errors.add("email", k);
+    }
+    let staff_no = opt(&input.staff_no);
+    if let Some(Err(k)) = staff_no.as_deref().map(validate::staff_no) {
+        errors.add("staff_no", k);
+    }
+    let registry_no = opt(&input.registry_no).map(|s| s.to_uppercase());
+    if let Some(Err(k)) = registry_no.as_deref().map(validate::registry_no) {
+        errors.add("registry_no", k);
+    }
+    Clean {
+        name: input.name.trim().to_owned(),
+        gender,
+        id_number,
+        phone,
+        email,
+        staff_no,
+        registry_no,
+    }
+}
+
+fn person_conflict(e: sqlx::Error) -> AppError {
+    let msg = e
+        .as_database_error()
+        .map(|d| d.message().to_owned())
+        .unwrap_or_default();
+    if msg.contains("registry_no") {
+        unique_violation(e, "directory.registry_no_taken", "registry_no")
+    } else if msg.contains("staff_no") {
+        unique_violation(e, "directory.staff_no_taken", "staff_no")
+    } else {
+        AppError::Database(e)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct NewPerson {
+    /// The school or region the person belongs to.
+    pub org_id: NodeId,
+    #[serde(flatten)]
+    pub fields: PersonInput,
+    /// Login name; defaults to the staff or registry number.
+    pub username: Option<String>,
+    /// A first role, assigned in the same transaction.
+    pub role: Option<roles::NewGrant>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Created {
+    pub person: Person,
+    pub username: String,
+    /// Shown once; the person must change it at first login.
+    pub initial_password: String,
+}
+
+pub async fn create(cx: &Ctx<'_>, input: NewPerson) -> AppResult<Created> {
+    let db = cx.db();
+    let org = nodes::find(db, input.org_id)
+        .await?
+        .ok_or_else(|| AppError::field("org_id", "error.directory.node_not_found"))?;
+    if !authz::may(db, cx.actor, Permission::ManagePeople, org.id).await? {
+        return Err(AppError::field("org_id", "error.directory.node_not_found"));
+    }
+    let mut errors = FieldErrors::new();
+    if !org.active || !matches!(org.kind(), Some(k) if k.is_region() || k == NodeKind::School) {
+        errors.add("org_id", "error.org_must_be_school_or_region");
+    }
+    let c = clean(&input.fields, &mut errors);
+    let username = input
+        .username
+        .as_deref()
+        .map(|u| identity::accounts::normalize_username(u))
+        .filter(|u| !u.is_empty())
+        .or_else(|| {
+            c.staff_no
+                .as_deref()
+                .or(c.registry_no.as_deref())
+                .map(str::to_lowercase)
+        })
+        .unwrap_or_else(|| format!("u{}", &uuid::Uuid::now_v7().simple().to_string()[20..]));
+    if let Err(k) = validate::username(&username) {
+        errors.add("username", k);
+    }
+    errors.into_result()?;
+
+    let initial_password = kernel::secret::initial_password();
+    let hash = identity::password::hash(cx.state, initial_password.clone()).await?;
+    let person = Person {
+        id: PersonId::new(),
+        org_id: org.id,
+        name: c.name,
+        gender: c.gender,
+        id_number: c.id_number,
+        phone: c.phone,
+        email: c.email,
+        staff_no: c.staff_no,
+        registry_no: c.registry_no,
+        active: true,
+        created_at: cx.now,
+        updated_at: cx.now,
+    };
+    let mut tx = cx.begin().await?;
+    insert(&mut tx, &person).await?;
+    identity::accounts::create(&mut tx, person.id, &username, &hash, true, cx.now).await?;
+    cx.audit(
+        &mut tx,
+        AuditEvent::new("person.create")
+            .object("person", person.id)
+            .node(org.id)
+            .detail(serde_json::json!({ "name": person.name, "username": username })),
+    )
+    .await?;
+    if let Some(grant) = input.role {
+        roles::assign_in(cx, &mut tx, &person, grant)
+            .await
+            .map_err(|e| prefix_fields(e, "role."))?;
+    }
+    tx.commit().await?;
+    Ok(Created {
+        person,
+        username,
+        initial_password,
+    })
+}
+
+fn prefix_fields(e: AppError, prefix: &str) -> AppError {
+    match e {
+        AppError::Invalid(f) => AppError::Invalid(FieldErrors(
+            f.0.into_iter()
+                .map(|(k, v)| (format!("{prefix}{k}"), v))
+                .collect(),
+        )),
+        other => other,
+    }
+}
+
+/// Inserts a person row (no checks; also used by the demo and benchmark loaders).
+pub async fn insert(tx: &mut Tx, p: &Person) -> AppResult<()> {
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO persons (id, org_id, name, gender, id_number, phone, email, staff_no, registry_no, active, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(p.id).bind(p.org_id).bind(&p.name).bind(&p.gender).bind(&p.id_number).bind(&p.phone)
+    .bind(&p.email).bind(&p.staff_no).bind(&p.registry_no).bind(p.active).bind(p.created_at).bind(p.updated_at)
+    .execute(c).await.map(|r| r.rows_affected()))
+    .map_err(person_conflict)?;
+    Ok(())
+}
+
+pub async fn update(cx: &Ctx<'_>, id: PersonId, input: PersonInput) -> AppResult<Person> {
+    let before = get_visible(cx, id).await?;
+    if !authz::may_person(
+        cx.db(),
+        cx.actor,
+        PersonPermission::Manage,
+        id,
+        before.org_id,
+    )
+    .await?
+    {
+        return Err(AppError::Forbidden);
+    }
+    let mut errors = FieldErrors::new();
+    let c = clean(&input, &mut errors);
+    errors.into_result()?;
+    let mut tx = cx.begin().await?;
+    on_tx!(&mut tx, conn => sqlx::query(
+        "UPDATE persons SET name = $2, gender = $3, id_number = $4, phone = $5, email = $6, staff_no = $7, registry_no = $8, updated_at = $9
+         WHERE id = $1",
+    )
+    .bind(id).bind(&c.name).bind(&c.gender).bind(&c.id_number).bind(&c.phone).bind(&c.email)
+    .bind(&c.staff_no).bind(&c.registry_no).bind(cx.now)
+    .execute(conn).await.map(|r| r.rows_affected()))
+    .map_err(person_conflict)?;
+    let changed: Vec<&str> = [
+        ("name", before.name != c.name),
+        ("gender", before.gender != c.gender),
+        ("id_number", before.id_number != c.id_number),
+        ("phone", before.phone != c.phone),
+        ("email", before.email != c.email),
+        ("staff_no", before.staff_no != c.staff_no),
+        ("registry_no", before.registry_no != c.registry_no),
+    ]
+    .into_iter()
+    .filter_map(|(f, ch)| ch.then_some(f))
+    .collect();
+    // The audit record names the changed fields, not their (personal) values.
+    cx.audit(
+        &mut tx,
+        AuditEvent::new("person.update")
+            .object("person", id)
+            .node(before.org_id)
+            .detail(serde_json::json!({ "changed": changed })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Person {
+        name: c.name,
+        gender: c.gender,
+        id_number: c.id_number,
+        phone: c.phone,
+        email: c.email,
+        staff_no: c.staff_no,
+        registry_no: c.registry_no,
+        updated_at: cx.now,
+        ..before
+    })
+}
+
+/// Deactivates a person: their sessions end and API tokens are revoked at once; their records
+/// and role history stay.
+pub async fn set_active(cx: &Ctx<'_>, id: PersonId, active: bool) -> AppResult<Person> {
+    let p = get_visible(cx, id).await?;
+    if !authz::may_person(cx.db(), cx.actor, PersonPermission::Manage, id, p.org_id).await?
+        || (id == cx.actor.person_id && !active)
+    {
+        return Err(AppError::Forbidden);
+    }
+    let mut tx = cx.begin().await?;
+    on_tx!(&mut tx, c => sqlx::query("UPDATE persons SET active = $2, updated_at = $3 WHERE id = $1")
+        .bind(id).bind(active).bind(cx.now).execute(c).await.map(|r| r.rows_affected()))?;
+    let mut detail = serde_json::json!({});
+    if !active {
+        let s = identity::sessions::end_all(&mut tx, id, None, "deactivated", cx.now).await?;
+        let t = identity::tokens::revoke_all(&mut tx, id, cx.now).await?;
+        detail = serde_json::json!({ "sessions_ended": s, "tokens_revoked": t });
+    }
+    let action = if active {
+        "person.reactivate"
+    } else {
+        "person.deactivate"
+    };
+    cx.audit(
+        &mut tx,
+        AuditEvent::new(action)
+            .object("person", id)
+            .node(p.org_id)
+            .detail(detail),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Person {
+        active,
+        updated_at: cx.now,
+        ..p
+    })
+}
+
+/// An administrator sets a new initial password (shown once; must be changed at next login).
+pub async fn reset_password(cx: &Ctx<'_>, id: PersonId) -> AppResult<String> {
+    let p = get_visible(cx, id).await?;
+    if !authz::may_person(cx.db(), cx.actor, PersonPermission::Manage, id, p.org_id).await? {
+        return Err(AppError::Forbidden);
+    }
+    let password = kernel::secret::initial_password();
+    let hash = identity::password::hash(cx.state, password.clone()).await?;
+    let mut tx = cx.begin().await?;
+    if identity::accounts::set_password(&mut tx, id, &hash, true, cx.now).await? == 0 {
+        return Err(AppError::NotFound("identity.account_not_found"));
+    }
+    identity::sessions::end_all(&mut tx, id, None, "password_reset", cx.now).await?;
+    cx.audit(
+        &mut tx,
+        AuditEvent::new("person.reset_password")
+            .object("person", id)
+            .node(p.org_id),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(password)
+}
+
+/// Everything a person page shows.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PersonDetail {
+    pub person: Person,
+    pub org_name: String,
+    pub username: Option<String>,
+    pub last_login_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub roles: Vec<RoleView>,
+    /// Whether the personal data above is shown in full.
+    pub revealed: bool,
+    /// Whether the viewer may ask for it in full.
+    pub may_reveal: bool,
+    /// Whether the viewer may edit this person.
+    pub may_manage: bool,
+}
+
+/// The person's page. With `reveal`, personal data is shown in full to those who may see it,
+/// and that view is written to the audit log.
+pub async fn detail(cx: &Ctx<'_>, id: PersonId, reveal: bool) -> AppResult<PersonDetail> {
+    let db = cx.db();
+    let person = get_visible(cx, id).await?;
+    let may_reveal = authz::may_person(
+        db,
+        cx.actor,
+        PersonPermission::ViewPersonalData,
+        id,
+        person.org_id,
+    )
+    .await?;
+    let may_manage =
+        authz::may_person(db, cx.actor, PersonPermission::Manage, id, person.org_id).await?;
+    let revealed = reveal && may_reveal;
+    if revealed {
+        kernel::audit::record_alone(
+            db,
+            cx.now,
+            kernel::audit::Who::from(cx.actor),
+            cx.meta,
+            AuditEvent::new("person.view_personal_data")
+                .object("person", id)
+                .node(person.org_id),
+        )
+        .await?;
+    }
+    let org_name = nodes::find(db, person.org_id)
+        .await?
+        .map(|n| n.name)
+        .unwrap_or_default();
+    let account = identity::accounts::find_by_person(db, id).await?;
+    let roles = roles::list_for(db, id).await?;
+    Ok(PersonDetail {
+        person: if revealed { person } else { person.masked() },
+        org_name,
+        username: account.as_ref().map(|a| a.username.clone()),
+        last_login_at: account.and_then(|a| a.last_login_at),
+        roles,
+        revealed,
+        may_reveal,
+        may_manage,
+    })
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct SearchQuery {
+    /// The subtree to search (defaults to the actor's first administered node).
+    pub node: Option<NodeId>,
+    /// A name prefix, or an exact staff number, registry number or login name.
+    pub q: Option<String>,
+    /// Only people with this role.
+    pub role: Option<String>,
+    /// Include deactivated people.
+    pub include_inactive: Option<bool>,
+    /// `name` (default) or `created`.
+    pub sort: Option<String>,
+}
+
+/// Searches the people of a subtree the actor administers. Lists always mask personal data.
+pub async fn search(
+    cx: &Ctx<'_>,
+    q: &SearchQuery,
+    page: &PageQuery,
+) -> AppResult<Paged<PersonRow>> {
+    let db = cx.db();
+    let node = match q.node {
+        Some(n) => n,
+        None => *cx.actor.admin_nodes().first().ok_or(AppError::Forbidden)?,
+    };
+    nodes::get(cx, node).await?;
+    authz::require(db, cx.actor, Permission::ViewPeople, node).await?;
+    let text =
+        q.q.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
+    let exact = text
+        .as_deref()
+        .map(|t| validate::normalize_code(t).to_uppercase());
+    let upper = text.as_deref().map(|t| format!("{t}\u{10FFFF}"));
+    let username = text.as_deref().map(identity::accounts::normalize_username);
+    let role = q
+        .role
+        .as_deref()
+        .filter(|r| kernel::Role::parse(r).is_some());
+    let all = q.include_inactive.unwrap_or(false);
+    let order = match q.sort.as_deref() {
+        Some("created") => "p.created_at DESC, p.id",
+        _ => "p.name, p.id",
+    };
+    let filter = "FROM persons p JOIN org_closure c ON c.descendant_id = p.org_id AND c.ancestor_id = $1
+        JOIN org_nodes n ON n.id = p.org_id
+        WHERE (p.active = TRUE OR $2)
+          AND ($3 IS NULL OR (p.name >= $3 AND p.name < $4) OR p.staff_no = $5 OR p.registry_no = $5
+               OR p.id IN (SELECT a.person_id FROM accounts a WHERE a.username = $6))
+          AND ($7 IS NULL OR EXISTS (SELECT 1 FROM role_assignments r WHERE r.person_id = p.id AND r.role = $7))";
+    let items: Vec<PersonRow> = on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT p.id, p.name, p.gender, p.staff_no, p.registry_no, p.phone, p.active, p.org_id, n.name AS org_name
+         {filter} ORDER BY {order} LIMIT $8 OFFSET $9"
+    )))
+    .bind(node).bind(all).bind(&text).bind(&upper).bind(&exact).bind(&username).bind(role)
+    .bind(page.limit()).bind(page.offset())
+    .fetch_all(p).await)?;
+    // Counting a whole city is costly: count up to 10,000 and say "10,000+" beyond.
+    let (total,): (i64,) = on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM (SELECT 1 {filter} LIMIT 10001) t"
+    )))
+    .bind(node).bind(all).bind(&text).bind(&upper).bind(&exact).bind(&username).bind(role)
+    .fetch_one(p).await)?;
+    let items = items
+        .into_iter()
+        .map(|mut r| {
+            r.phone = r.phone.as_deref().map(kernel::privacy::mask_phone);
+            r.registry_no = r
+                .registry_no
+                .as_deref()
+                .map(kernel::privacy::mask_id_number);
+            r
+        })
+        .collect();
+    Ok(Paged::new(items, total, page))
+}

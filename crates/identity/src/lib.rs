@@ -1,0 +1,11 @@
+//! Identity: accounts, passwords (Argon2id), login sessions and API tokens. Issue #3 builds the
+//! OIDC provider, CAS server, MFA and federation on top of these.
+
+pub mod accounts;
+pub mod login;
+pub mod password;
+pub mod sessions;
+pub mod tokens;
+
+pub use login::{LoginError, LoginOutcome, login};
+pub use sessions::SessionInfo;

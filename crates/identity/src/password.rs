@@ -1,0 +1,143 @@
+//! Argon2id password hashing with parameters from the config, stored as PHC strings, run on
+//! the blocking pool behind a semaphore sized to the cores.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use kernel::config::PasswordConfig;
+use kernel::{AppError, AppResult, AppState};
+
+fn argon2(cfg: &PasswordConfig) -> AppResult<Argon2<'static>> {
+    let params = Params::new(cfg.memory_kib, cfg.iterations, cfg.parallelism, None)
+        .map_err(|e| AppError::Internal(format!("invalid Argon2 parameters: {e}")))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+/// Hashes synchronously (for the CLI and tests; servers use [`hash`]).
+pub fn hash_blocking(cfg: &PasswordConfig, password: &str) -> AppResult<String> {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    argon2(cfg)?
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::Internal(format!("hashing failed: {e}")))
+}
+
+/// The result of checking a password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    pub ok: bool,
+    /// The stored hash uses other parameters than the config: rehash now that we know the password.
+    pub needs_rehash: bool,
+}
+
+pub fn verify_blocking(cfg: &PasswordConfig, password: &str, phc: &str) -> AppResult<Verified> {
+    let parsed = PasswordHash::new(phc)
+        .map_err(|e| AppError::Internal(format!("stored hash unreadable: {e}")))?;
+    let ok = Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok();
+    let needs_rehash = ok && {
+        let current = Params::try_from(&parsed).ok();
+        parsed.algorithm.as_str() != "argon2id"
+            || current.is_none_or(|p| {
+                p.m_cost() != cfg.memory_kib
+                    || p.t_cost() != cfg.iterations
+                    || p.p_cost() != cfg.parallelism
+            })
+    };
+    Ok(Verified { ok, needs_rehash })
+}
+
+pub async fn hash(state: &AppState, password: String) -> AppResult<String> {
+    let _permit = state
+        .hash_permits
+        .acquire()
+        .await
+        .map_err(AppError::internal)?;
+    let cfg = state.config.password.clone();
+    tokio::task::spawn_blocking(move || hash_blocking(&cfg, &password))
+        .await
+        .map_err(AppError::internal)?
+}
+
+pub async fn verify(state: &AppState, password: String, phc: String) -> AppResult<Verified> {
+    let _permit = state
+        .hash_permits
+        .acquire()
+        .await
+        .map_err(AppError::internal)?;
+    let cfg = state.config.password.clone();
+    tokio::task::spawn_blocking(move || verify_blocking(&cfg, &password, &phc))
+        .await
+        .map_err(AppError::internal)?
+}
+
+/// A valid hash of a random password with the configured parameters, checked against when the
+/// account does not exist so the answer takes as long as for a real account.
+pub fn dummy_hash(cfg: &PasswordConfig) -> AppResult<String> {
+    hash_blocking(cfg, &kernel::secret::random_token())
+}
+
+/// Password rules for this issue: at least 8 characters with 3 of 4 character classes
+/// (upper, lower, digit, other). Per-region policy profiles come with issue #3.
+pub fn check_strength(password: &str) -> Result<(), &'static str> {
+    if password.chars().count() < 8 {
+        return Err("error.password_too_short");
+    }
+    let classes = [
+        password.chars().any(|c| c.is_ascii_uppercase()),
+        password.chars().any(|c| c.is_ascii_lowercase()),
+        password.chars().any(|c| c.is_ascii_digit()),
+        password.chars().any(|c| !c.is_ascii_alphanumeric()),
+    ];
+    if classes.iter().filter(|c| **c).count() < 3 {
+        return Err("error.password_too_simple");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn weak() -> PasswordConfig {
+        PasswordConfig {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        }
+    }
+
+    #[test]
+    fn hashes_verify_and_ask_for_rehash_when_parameters_change() {
+        let h = hash_blocking(&weak(), "Secret123").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert_eq!(
+            verify_blocking(&weak(), "Secret123", &h).unwrap(),
+            Verified {
+                ok: true,
+                needs_rehash: false
+            }
+        );
+        assert!(!verify_blocking(&weak(), "secret123", &h).unwrap().ok);
+        let stronger = PasswordConfig {
+            memory_kib: 2048,
+            ..weak()
+        };
+        assert!(
+            verify_blocking(&stronger, "Secret123", &h)
+                .unwrap()
+                .needs_rehash
+        );
+    }
+
+    #[test]
+    fn strength_rules() {
+        assert_eq!(check_strength("Ab1"), Err("error.password_too_short"));
+        assert_eq!(
+            check_strength("abcdefgh1"),
+            Err("error.password_too_simple")
+        );
+        assert_eq!(check_strength("Abcdefgh1"), Ok(()));
+        assert_eq!(check_strength("abcdefg1!"), Ok(()));
+    }
+}

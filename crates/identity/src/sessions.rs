@@ -1,0 +1,115 @@
+//! Login sessions, kept in the database so any node can serve any request. The cookie holds a
+//! random token; only its hash is stored. Sessions end on logout, idle or absolute timeout,
+//! password change and deactivation.
+
+use chrono::{DateTime, Duration, Utc};
+use kernel::secret::{random_token, token_hash};
+use kernel::{AppResult, Config, Db, PersonId, RequestMeta, SessionId, Tx, on_db, on_tx};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionInfo {
+    pub id: SessionId,
+    pub person_id: PersonId,
+    pub csrf_token: String,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct SessionSummary {
+    pub id: SessionId,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+}
+
+/// A new session; returns (id, token for the cookie).
+pub async fn create(
+    tx: &mut Tx,
+    config: &Config,
+    person: PersonId,
+    meta: &RequestMeta,
+    now: DateTime<Utc>,
+) -> AppResult<(SessionId, String)> {
+    let id = SessionId::new();
+    let token = random_token();
+    let expires = now + Duration::hours(i64::from(config.session_absolute_hours));
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO sessions (id, token_hash, person_id, csrf_token, ip, user_agent, created_at, last_seen_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
+    ).bind(id).bind(token_hash(&token)).bind(person).bind(random_token())
+    .bind(meta.ip.as_deref()).bind(meta.user_agent.as_deref()).bind(now).bind(expires)
+    .execute(c).await.map(|r| r.rows_affected()))?;
+    Ok((id, token))
+}
+
+/// The live session for a cookie token, if any. Touches `last_seen_at` at most once a minute
+/// so ordinary page views do not each cost a write.
+pub async fn lookup(
+    db: &Db,
+    config: &Config,
+    token: &str,
+    now: DateTime<Utc>,
+) -> AppResult<Option<SessionInfo>> {
+    let row: Option<SessionInfo> = on_db!(db, p => sqlx::query_as(
+        "SELECT id, person_id, csrf_token, last_seen_at, expires_at FROM sessions
+         WHERE token_hash = $1 AND ended_at IS NULL",
+    ).bind(token_hash(token)).fetch_optional(p).await)?;
+    let Some(s) = row else { return Ok(None) };
+    let idle = Duration::minutes(i64::from(config.session_idle_minutes));
+    if now >= s.expires_at || now - s.last_seen_at >= idle {
+        let reason = if now >= s.expires_at {
+            "absolute_timeout"
+        } else {
+            "idle_timeout"
+        };
+        on_db!(db, p => sqlx::query("UPDATE sessions SET ended_at = $2, end_reason = $3 WHERE id = $1 AND ended_at IS NULL")
+            .bind(s.id).bind(now).bind(reason).execute(p).await.map(|r| r.rows_affected()))?;
+        return Ok(None);
+    }
+    if now - s.last_seen_at >= Duration::seconds(60) {
+        on_db!(db, p => sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1")
+            .bind(s.id).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(Some(s))
+}
+
+pub async fn end(tx: &mut Tx, id: SessionId, reason: &str, now: DateTime<Utc>) -> AppResult<()> {
+    on_tx!(tx, c => sqlx::query("UPDATE sessions SET ended_at = $2, end_reason = $3 WHERE id = $1 AND ended_at IS NULL")
+        .bind(id).bind(now).bind(reason).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Ends every live session of a person (password change, deactivation); `except` keeps one.
+pub async fn end_all(
+    tx: &mut Tx,
+    person: PersonId,
+    except: Option<SessionId>,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> AppResult<u64> {
+    Ok(on_tx!(tx, c => sqlx::query(
+        "UPDATE sessions SET ended_at = $2, end_reason = $3
+         WHERE person_id = $1 AND ended_at IS NULL AND ($4 IS NULL OR id <> $4)",
+    ).bind(person).bind(now).bind(reason).bind(except)
+    .execute(c).await.map(|r| r.rows_affected()))?)
+}
+
+pub async fn list_live(
+    db: &Db,
+    person: PersonId,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<SessionSummary>> {
+    Ok(on_db!(db, p => sqlx::query_as(
+        "SELECT id, ip, user_agent, created_at, last_seen_at FROM sessions
+         WHERE person_id = $1 AND ended_at IS NULL AND expires_at > $2 ORDER BY last_seen_at DESC LIMIT 50",
+    ).bind(person).bind(now).fetch_all(p).await)?)
+}
+
+/// Removes sessions that ended more than `keep_days` ago (the audit log keeps their history).
+pub async fn purge_ended(db: &Db, before: DateTime<Utc>) -> AppResult<u64> {
+    Ok(on_db!(db, p => sqlx::query(
+        "DELETE FROM sessions WHERE (ended_at IS NOT NULL AND ended_at < $1) OR expires_at < $1",
+    ).bind(before).execute(p).await.map(|r| r.rows_affected()))?)
+}

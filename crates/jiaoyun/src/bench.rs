@@ -1,0 +1,553 @@
+//! `jiaoyun bench directory`: builds a city-sized organisation in a fresh database, starts the
+//! real server, and measures three pages with concurrent HTTP clients. Prints numbers; never fails
+//! on them.
+
+use clap::{Subcommand, ValueEnum};
+use directory::model::{Node, NodeKind, SchoolType, Stage};
+use kernel::{
+    AppError, AppResult, AppState, Clock, Config, NodeId, PersonId, RequestMeta, RoleId, Tx, on_tx,
+};
+use std::time::{Duration, Instant};
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// City-sized organisation: load time, peak memory, and req/s with p50/p99 for a teacher's
+    /// home page, a class roster (JSON) and an administrator's people search.
+    Directory {
+        #[arg(long, value_enum, default_value = "city")]
+        scale: Scale,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Seconds per scenario.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Scale {
+    /// 1 district, 10 schools (a quick check).
+    Small,
+    /// 10 districts, 1,000 schools, 20,000 classes, 40,000 teachers, 800,000 students, 1,200,000 guardians.
+    City,
+}
+
+struct Shape {
+    districts: usize,
+    schools_per_district: usize,
+    classes_per_school: usize,
+    teachers_per_school: usize,
+    students_per_class: usize,
+}
+
+impl Scale {
+    fn shape(self) -> Shape {
+        match self {
+            Scale::Small => Shape {
+                districts: 1,
+                schools_per_district: 10,
+                classes_per_school: 20,
+                teachers_per_school: 40,
+                students_per_class: 40,
+            },
+            Scale::City => Shape {
+                districts: 10,
+                schools_per_district: 100,
+                classes_per_school: 20,
+                teachers_per_school: 40,
+                students_per_class: 40,
+            },
+        }
+    }
+}
+
+pub fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+pub async fn run(config: Config, cmd: BenchCommand) -> AppResult<()> {
+    let BenchCommand::Directory {
+        scale,
+        concurrency,
+        seconds,
+    } = cmd;
+    let pg = config
+        .database_url
+        .starts_with("postgres")
+        .then(|| config.database_url.clone());
+    let fresh = kernel::testing::fresh_db(pg, "jy_bench").await?;
+    println!(
+        "bench directory on {} ({})",
+        fresh.db.backend(),
+        kernel::db::redact_url(&fresh.url)
+    );
+    let mut cfg = config.clone();
+    cfg.database_url = fresh.url.clone();
+    cfg.listen = "127.0.0.1:0".into();
+    let state = AppState::new(fresh.db.clone(), cfg, Clock::System);
+    let result = bench_directory(&state, scale, concurrency, Duration::from_secs(seconds)).await;
+    fresh.drop_db().await;
+    result
+}
+
+/// Multi-row inserts, committed every `BATCH` rows.
+const BATCH: usize = 500;
+
+struct Bulk {
+    persons: Vec<(
+        PersonId,
+        NodeId,
+        String,
+        &'static str,
+        Option<String>,
+        Option<String>,
+    )>,
+    roles: Vec<(
+        RoleId,
+        PersonId,
+        &'static str,
+        NodeId,
+        Option<&'static str>,
+        Option<PersonId>,
+    )>,
+    accounts: Vec<(PersonId, String)>,
+    hash: String,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+impl Bulk {
+    async fn flush(&mut self, db: &kernel::Db, force: bool) -> AppResult<()> {
+        if !force && self.persons.len() < BATCH * 10 {
+            return Ok(());
+        }
+        let mut tx = db.begin().await?;
+        for chunk in self.persons.chunks(BATCH) {
+            on_tx!(&mut tx, c => {
+                let mut qb = sqlx::QueryBuilder::new("INSERT INTO persons (id, org_id, name, gender, staff_no, registry_no, active, created_at, updated_at) ");
+                qb.push_values(chunk, |mut b, p| {
+                    b.push_bind(p.0).push_bind(p.1).push_bind(&p.2).push_bind(p.3).push_bind(&p.4).push_bind(&p.5).push_bind(true).push_bind(self.now).push_bind(self.now);
+                });
+                qb.build().execute(&mut *c).await.map(|r| r.rows_affected())
+            })?;
+        }
+        for chunk in self.accounts.chunks(BATCH) {
+            on_tx!(&mut tx, c => {
+                let mut qb = sqlx::QueryBuilder::new("INSERT INTO accounts (person_id, username, password_hash, must_change_password, created_at) ");
+                qb.push_values(chunk, |mut b, a| {
+                    b.push_bind(a.0).push_bind(&a.1).push_bind(&self.hash).push_bind(false).push_bind(self.now);
+                });
+                qb.build().execute(&mut *c).await.map(|r| r.rows_affected())
+            })?;
+        }
+        for chunk in self.roles.chunks(BATCH) {
+            on_tx!(&mut tx, c => {
+                let mut qb = sqlx::QueryBuilder::new("INSERT INTO role_assignments (id, person_id, role, node_id, subject, student_id, created_at) ");
+                qb.push_values(chunk, |mut b, r| {
+                    b.push_bind(r.0).push_bind(r.1).push_bind(r.2).push_bind(r.3).push_bind(r.4).push_bind(r.5).push_bind(self.now);
+                });
+                qb.build().execute(&mut *c).await.map(|r| r.rows_affected())
+            })?;
+        }
+        tx.commit().await?;
+        self.persons.clear();
+        self.accounts.clear();
+        self.roles.clear();
+        Ok(())
+    }
+}
+
+fn node(
+    kind: NodeKind,
+    parent: Option<&Node>,
+    name: String,
+    code: Option<String>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Node {
+    Node {
+        id: NodeId::new(),
+        kind: kind.as_str().into(),
+        parent_id: parent.map(|p| p.id),
+        name,
+        code,
+        school_type: None,
+        stages: None,
+        grade_code: None,
+        entry_year: None,
+        school_id: None,
+        active: true,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+struct Loaded {
+    teachers: Vec<PersonId>,
+    district_admins: Vec<PersonId>,
+    school_admins: Vec<PersonId>,
+    people: usize,
+}
+
+async fn load_city(state: &AppState, shape: &Shape) -> AppResult<Loaded> {
+    let db = &state.db;
+    let now = state.clock.now();
+    let hash = identity::password::hash(state, "Bench@2025".into()).await?;
+    let mut bulk = Bulk {
+        persons: Vec::new(),
+        roles: Vec::new(),
+        accounts: Vec::new(),
+        hash,
+        now,
+    };
+    let mut out = Loaded {
+        teachers: Vec::new(),
+        district_admins: Vec::new(),
+        school_admins: Vec::new(),
+        people: 0,
+    };
+    // Hangzhou's real county codes, reused round-robin for the districts.
+    let counties = [
+        "330102", "330105", "330106", "330108", "330109", "330110", "330111", "330112", "330113",
+        "330114",
+    ];
+    let mut tx: Tx = db.begin().await?;
+    let city = node(
+        NodeKind::City,
+        None,
+        "基准市".into(),
+        Some("330100".into()),
+        now,
+    );
+    directory::nodes::insert(&mut tx, &city).await?;
+    tx.commit().await?;
+    let mut n = 0usize;
+    let mut push_person =
+        |bulk: &mut Bulk, org: NodeId, staff: Option<String>, registry: Option<String>| {
+            n += 1;
+            let id = PersonId::new();
+            let gender = if n % 2 == 0 { "1" } else { "2" };
+            let username = staff
+                .clone()
+                .or(registry.clone())
+                .unwrap_or_else(|| format!("p{n}"))
+                .to_lowercase();
+            bulk.persons.push((
+                id,
+                org,
+                directory::demo::name(n * 7 + n / 13),
+                gender,
+                staff,
+                registry,
+            ));
+            bulk.accounts.push((id, username));
+            id
+        };
+    for d in 0..shape.districts {
+        let mut tx = db.begin().await?;
+        let district = node(
+            NodeKind::District,
+            Some(&city),
+            format!("第{}区", d + 1),
+            Some(counties[d % counties.len()].into()),
+            now,
+        );
+        // Division codes are unique: districts past the tenth reuse a code with a suffix in the name only.
+        directory::nodes::insert(&mut tx, &district).await?;
+        tx.commit().await?;
+        let da = push_person(&mut bulk, district.id, Some(format!("D{d}A")), None);
+        bulk.roles
+            .push((RoleId::new(), da, "admin", district.id, None, None));
+        out.district_admins.push(da);
+        for s in 0..shape.schools_per_district {
+            let idx = d * shape.schools_per_district + s;
+            let mut tx = db.begin().await?;
+            let mut school = node(
+                NodeKind::School,
+                Some(&district),
+                format!("第{}区第{}小学", d + 1, s + 1),
+                Some(format!("2133{idx:06}")),
+                now,
+            );
+            school.school_type = Some(SchoolType::Primary.as_str().into());
+            school.stages = Some(Stage::Primary.as_str().into());
+            directory::nodes::insert(&mut tx, &school).await?;
+            let mut classes = Vec::new();
+            let per_grade = shape.classes_per_school.div_ceil(6);
+            for g in 1..=6u8 {
+                let mut grade = node(
+                    NodeKind::Grade,
+                    Some(&school),
+                    format!("{g}年级"),
+                    None,
+                    now,
+                );
+                grade.school_id = Some(school.id);
+                grade.stages = Some("primary".into());
+                grade.grade_code = Some(g.to_string());
+                directory::nodes::insert(&mut tx, &grade).await?;
+                for c in 1..=per_grade {
+                    if classes.len() >= shape.classes_per_school {
+                        break;
+                    }
+                    let mut class =
+                        node(NodeKind::Class, Some(&grade), format!("({c})班"), None, now);
+                    class.school_id = Some(school.id);
+                    class.stages = Some("primary".into());
+                    class.grade_code = Some(g.to_string());
+                    directory::nodes::insert(&mut tx, &class).await?;
+                    classes.push(class.id);
+                }
+            }
+            tx.commit().await?;
+            let sa = push_person(&mut bulk, school.id, Some(format!("S{idx}A")), None);
+            bulk.roles
+                .push((RoleId::new(), sa, "admin", school.id, None, None));
+            out.school_admins.push(sa);
+            for t in 0..shape.teachers_per_school {
+                let id = push_person(&mut bulk, school.id, Some(format!("S{idx}T{t}")), None);
+                let class = classes[t % classes.len()];
+                bulk.roles.push((
+                    RoleId::new(),
+                    id,
+                    "teacher",
+                    class,
+                    Some(if t % 2 == 0 { "13" } else { "14" }),
+                    None,
+                ));
+                if t < classes.len() {
+                    bulk.roles
+                        .push((RoleId::new(), id, "head_teacher", class, None, None));
+                }
+                if out.teachers.len() < 2000 && t < classes.len() {
+                    out.teachers.push(id);
+                }
+            }
+            for (ci, class) in classes.iter().enumerate() {
+                for k in 0..shape.students_per_class {
+                    let registry = format!("L3301{idx:06}{ci:03}{k:04}");
+                    let sid = push_person(&mut bulk, school.id, None, Some(registry));
+                    bulk.roles
+                        .push((RoleId::new(), sid, "student", *class, None, None));
+                    // 1.5 guardians per student.
+                    for _ in 0..(1 + (k % 2)) {
+                        let gid = push_person(&mut bulk, school.id, None, None);
+                        bulk.roles.push((
+                            RoleId::new(),
+                            gid,
+                            "guardian",
+                            school.id,
+                            None,
+                            Some(sid),
+                        ));
+                    }
+                }
+            }
+            bulk.flush(db, false).await?;
+        }
+    }
+    bulk.flush(db, true).await?;
+    out.people = n;
+    Ok(out)
+}
+
+struct Stats {
+    requests: usize,
+    errors: usize,
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+async fn measure(
+    name: &str,
+    concurrency: usize,
+    duration: Duration,
+    make: impl Fn(usize) -> reqwest::RequestBuilder + Send + Sync + 'static,
+) -> Stats {
+    let make = std::sync::Arc::new(make);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..concurrency {
+        let make = make.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0usize;
+            let mut i = w;
+            while start.elapsed() < duration {
+                let t = Instant::now();
+                match make(i).send().await {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                    }
+                    _ => errors += 1,
+                }
+                i += concurrency;
+            }
+            (lat, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        if let Ok((l, e)) = t.await {
+            all.extend(l);
+            errors += e;
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    all.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    let s = Stats {
+        requests: all.len(),
+        errors,
+        rps: all.len() as f64 / elapsed,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+    };
+    println!(
+        "  {name:<28} {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} ok, {} errors, {} clients)",
+        s.rps, s.p50_ms, s.p99_ms, s.requests, s.errors, concurrency
+    );
+    s
+}
+
+async fn bench_directory(
+    state: &AppState,
+    scale: Scale,
+    concurrency: usize,
+    duration: Duration,
+) -> AppResult<()> {
+    let shape = scale.shape();
+    let t = Instant::now();
+    let loaded = load_city(state, &shape).await?;
+    let load_secs = t.elapsed().as_secs_f64();
+    if let kernel::Db::Sqlite(p) = &state.db {
+        sqlx::query("ANALYZE").execute(p).await?;
+    } else if let kernel::Db::Postgres(p) = &state.db {
+        sqlx::query("ANALYZE").execute(p).await?;
+    }
+    println!(
+        "  load: {} people, {} schools in {:.1} s ({:.0} people/s); peak RSS so far {:.0} MiB",
+        loaded.people,
+        shape.districts * shape.schools_per_district,
+        load_secs,
+        loaded.people as f64 / load_secs,
+        peak_rss_mib()
+    );
+
+    // Sessions for teachers and administrators, API tokens for teachers: created directly.
+    let now = state.clock.now();
+    let meta = RequestMeta::cli();
+    let mut tx = state.db.begin().await?;
+    let mut teacher_cookies = Vec::new();
+    let mut tokens = Vec::new();
+    for t in loaded.teachers.iter().take(500) {
+        let (_, token) = identity::sessions::create(&mut tx, &state.config, *t, &meta, now).await?;
+        teacher_cookies.push(format!("jy_session={token}"));
+        let (_, api) = identity::tokens::create(&mut tx, *t, "bench", None, now).await?;
+        tokens.push(api);
+    }
+    let mut admin_cookies = Vec::new();
+    for a in loaded
+        .district_admins
+        .iter()
+        .chain(loaded.school_admins.iter().take(100))
+    {
+        let (_, token) = identity::sessions::create(&mut tx, &state.config, *a, &meta, now).await?;
+        admin_cookies.push(format!("jy_session={token}"));
+    }
+    tx.commit().await?;
+    // Each teacher's class, for the roster requests.
+    let mut classes = Vec::new();
+    for t in loaded.teachers.iter().take(500) {
+        let actor = kernel::Actor::load(&state.db, *t, kernel::actor::Via::Token)
+            .await?
+            .ok_or_else(|| AppError::internal("teacher missing"))?;
+        classes.push(
+            actor
+                .grants
+                .first()
+                .map(|g| g.node_id)
+                .ok_or_else(|| AppError::internal("teacher without class"))?,
+        );
+    }
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(AppError::internal)?;
+    let addr = listener.local_addr().map_err(AppError::internal)?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(crate::server::serve_on(
+        listener,
+        state.clone(),
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .map_err(AppError::internal)?;
+    let base = format!("http://{addr}");
+
+    let (c, b) = (client.clone(), base.clone());
+    let cookies = std::sync::Arc::new(teacher_cookies);
+    measure(
+        "teacher home page (HTML)",
+        concurrency,
+        duration,
+        move |i| {
+            c.get(format!("{b}/"))
+                .header("cookie", cookies[i % cookies.len()].clone())
+        },
+    )
+    .await;
+    let (c, b) = (client.clone(), base.clone());
+    let tokens = std::sync::Arc::new(tokens);
+    let classes = std::sync::Arc::new(classes);
+    measure("class roster (JSON API)", concurrency, duration, move |i| {
+        let k = i % tokens.len();
+        c.get(format!("{b}/api/v1/classes/{}/roster", classes[k]))
+            .bearer_auth(&tokens[k])
+    })
+    .await;
+    let (c, b) = (client.clone(), base.clone());
+    let admins = std::sync::Arc::new(admin_cookies);
+    let districts = shape.districts;
+    measure(
+        "admin people search (HTML)",
+        concurrency,
+        duration,
+        move |i| {
+            // Alternate district and school administrators, searching by surname.
+            let surname = ["王", "李", "张", "刘", "陈"][i % 5];
+            let who = if i % 2 == 0 {
+                i % districts
+            } else {
+                districts + (i % admins.len().saturating_sub(districts).max(1))
+            };
+            c.get(format!("{b}/admin/people?q={surname}"))
+                .header("cookie", admins[who.min(admins.len() - 1)].clone())
+        },
+    )
+    .await;
+    println!(
+        "  peak RSS (server and load generator in one process): {:.0} MiB",
+        peak_rss_mib()
+    );
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    Ok(())
+}

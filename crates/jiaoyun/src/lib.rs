@@ -1,0 +1,5 @@
+//! The binary's parts, as a library so the integration tests can start the real server.
+
+pub mod admin;
+pub mod bench;
+pub mod server;

@@ -1,0 +1,125 @@
+//! `jiaoyun`: the one binary of the platform.
+
+use clap::{Parser, Subcommand};
+use jiaoyun::{admin, bench, server};
+use kernel::{AppState, Clock, Config, Db};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "jiaoyun",
+    version,
+    about = "Jiaoyun (教云): a regional education cloud platform"
+)]
+struct Cli {
+    /// A TOML config file (also JIAOYUN_CONFIG). JIAOYUN_* variables override it.
+    #[arg(long, global = true, env = "JIAOYUN_CONFIG")]
+    config: Option<PathBuf>,
+    /// sqlite://path or postgres://user@host/db (overrides the config).
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the platform over HTTP (migrates the database first).
+    Serve {
+        /// Load the demo region into an empty database and show the demo accounts.
+        #[arg(long)]
+        demo: bool,
+        /// Address to listen on, e.g. 0.0.0.0:8080.
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Load the demo region into an empty database and exit.
+    Demo,
+    /// Administration from the command line.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+    /// Benchmarks that generate their own data and print numbers.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut config = match Config::load(cli.config.as_deref(), std::env::vars()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("jiaoyun: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(url) = cli.database_url {
+        config.database_url = url;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("jiaoyun: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("jiaoyun: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn connect(config: &Config) -> Result<Db, Box<dyn std::error::Error>> {
+    let db = Db::connect(&config.database_url, config.database_max_connections).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+async fn run(command: Command, mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    match command {
+        Command::Serve { demo, listen } => {
+            if let Some(l) = listen {
+                config.listen = l;
+            }
+            config.demo |= demo;
+            server::init_tracing(&config);
+            let db = connect(&config).await?;
+            let state = AppState::new(db, config, Clock::System);
+            if state.config.demo && directory::demo::load(&state).await? {
+                tracing::info!("demo region loaded");
+            }
+            server::serve(state).await?;
+        }
+        Command::Migrate => {
+            connect(&config).await?;
+            println!(
+                "migrations applied to {}",
+                kernel::db::redact_url(&config.database_url)
+            );
+        }
+        Command::Demo => {
+            let db = connect(&config).await?;
+            let state = AppState::new(db, config, Clock::System);
+            if directory::demo::load(&state).await? {
+                println!("demo region loaded");
+                admin::print_demo_accounts();
+            } else {
+                println!("the database is not empty; demo region not loaded");
+            }
+        }
+        Command::Admin(cmd) => {
+            let db = connect(&config).await?;
+            admin::run(AppState::new(db, config, Clock::System), cmd).await?;
+        }
+        Command::Bench(cmd) => bench::run(config, cmd).await?,
+    }
+    Ok(())
+}

@@ -1,0 +1,221 @@
+//! Assembles the router and its middleware, and runs the server with graceful shutdown and the
+//! in-process maintenance job.
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use kernel::config::LogFormat;
+use kernel::{AppResult, AppState, Config};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub fn init_tracing(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match config.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+fn prometheus() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                metrics_exporter_prometheus::Matcher::Full("http_request_duration_seconds".into()),
+                &[
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+                ],
+            )
+            .unwrap_or_else(|_| PrometheusBuilder::new());
+        match builder.install_recorder() {
+            Ok(h) => h,
+            // A recorder is already installed (another server in this process): render an empty one.
+            Err(_) => PrometheusBuilder::new().build_recorder().handle(),
+        }
+    })
+}
+
+async fn track_metrics(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let start = Instant::now();
+    let res = next.run(req).await;
+    let status = res.status().as_u16().to_string();
+    metrics::counter!("http_requests_total", "route" => route.clone(), "method" => method.clone(), "status" => status).increment(1);
+    metrics::histogram!("http_request_duration_seconds", "route" => route, "method" => method)
+        .record(start.elapsed().as_secs_f64());
+    res
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response(),
+    }
+}
+
+async fn metrics_endpoint(State(state): State<AppState>) -> Response {
+    let (size, idle) = state.db.pool_stats();
+    metrics::gauge!("db_pool_connections", "backend" => state.db.backend()).set(f64::from(size));
+    metrics::gauge!("db_pool_idle_connections", "backend" => state.db.backend()).set(idle as f64);
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        prometheus().render(),
+    )
+        .into_response()
+}
+
+/// The whole application: every module's routes, the operational endpoints and the middleware.
+pub fn router(state: AppState) -> Router {
+    let _ = prometheus();
+    let timeout = Duration::from_secs(state.config.request_timeout_seconds);
+    let body_limit = state.config.max_body_bytes;
+    let x_request_id = HeaderName::from_static("x-request-id");
+    let header = |name: &'static str, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        )
+    };
+    Router::new()
+        .merge(web::routes())
+        .merge(directory::routes())
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_endpoint))
+        .fallback(web::errors::not_found)
+        .layer(middleware::from_fn(web::errors::render_errors))
+        .layer(header("x-frame-options", "DENY"))
+        .layer(header("content-security-policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"))
+        .layer(header("x-content-type-options", "nosniff"))
+        .layer(header("referrer-policy", "same-origin"))
+        .layer(header("cache-control", "no-store"))
+        .layer(CompressionLayer::new())
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(middleware::from_fn(track_metrics))
+        .layer(CatchPanicLayer::new())
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Runs the server until SIGTERM or Ctrl-C, finishing requests in flight.
+pub async fn serve(state: AppState) -> AppResult<()> {
+    let listener = TcpListener::bind(&state.config.listen)
+        .await
+        .map_err(kernel::AppError::internal)?;
+    let addr = listener.local_addr().map_err(kernel::AppError::internal)?;
+    println!(
+        "Jiaoyun (教云) is running at http://{addr} on {}",
+        state.db.backend()
+    );
+    if state.config.demo {
+        crate::admin::print_demo_accounts();
+    }
+    tokio::spawn(maintenance(state.clone()));
+    serve_on(listener, state, shutdown_signal()).await
+}
+
+pub async fn serve_on(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> AppResult<()> {
+    let db = state.db.clone();
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(kernel::AppError::internal)?;
+    db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Hourly: purge audit entries past retention and long-ended sessions.
+async fn maintenance(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        run_maintenance(&state).await;
+    }
+}
+
+pub async fn run_maintenance(state: &AppState) {
+    let now = state.clock.now();
+    let jobs: [(&str, AppResult<u64>); 2] = [
+        (
+            "audit_retention",
+            kernel::audit::purge_before(
+                &state.db,
+                now - chrono::Duration::days(i64::from(state.config.audit_retention_days)),
+            )
+            .await,
+        ),
+        (
+            "session_cleanup",
+            identity::sessions::purge_ended(&state.db, now - chrono::Duration::days(30)).await,
+        ),
+    ];
+    for (job, result) in jobs {
+        metrics::counter!("background_job_runs_total", "job" => job).increment(1);
+        match result {
+            Ok(n) => {
+                metrics::counter!("background_job_rows_total", "job" => job).increment(n);
+                tracing::info!(job, rows = n, "maintenance done");
+            }
+            Err(e) => {
+                metrics::counter!("background_job_failures_total", "job" => job).increment(1);
+                tracing::error!(job, error = %e, "maintenance failed");
+            }
+        }
+    }
+}

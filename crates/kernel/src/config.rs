@@ -1,0 +1,230 @@
+//! Typed configuration: defaults, then a TOML file, then `JIAOYUN_*` environment variables.
+//! Unknown keys anywhere are an error, so a typo fails at start instead of being ignored.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    /// `sqlite://data/jiaoyun.db` (default) or `postgres://user@host/db`.
+    pub database_url: String,
+    /// Most connections in the pool.
+    pub database_max_connections: u32,
+    /// Where the embedded database, files and index live.
+    pub data_dir: PathBuf,
+    /// The address people reach this platform at (used in links; optional).
+    pub public_url: Option<String>,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// A tracing filter such as `info` or `jiaoyun=debug,info`.
+    pub log_level: String,
+    /// Audit entries older than this many days are purged by the maintenance job.
+    pub audit_retention_days: u32,
+    /// A session ends after this many idle minutes.
+    pub session_idle_minutes: u32,
+    /// A session ends this many hours after login, however active.
+    pub session_absolute_hours: u32,
+    /// Mark cookies `Secure` (set when served over HTTPS).
+    pub secure_cookies: bool,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_proxy_headers: bool,
+    /// Requests taking longer are cut off.
+    pub request_timeout_seconds: u64,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Failed logins in a row before an account is locked for `lockout_minutes`.
+    pub lockout_threshold: u32,
+    pub lockout_minutes: u32,
+    /// Load the demo region on first start.
+    pub demo: bool,
+    pub password: PasswordConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordConfig {
+    /// Argon2id memory in KiB (19 MiB by default, as OWASP recommends).
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://data/jiaoyun.db".into(),
+            database_max_connections: 16,
+            data_dir: PathBuf::from("data"),
+            public_url: None,
+            log_format: LogFormat::Text,
+            log_level: "info".into(),
+            audit_retention_days: 180,
+            session_idle_minutes: 120,
+            session_absolute_hours: 12,
+            secure_cookies: false,
+            trust_proxy_headers: false,
+            request_timeout_seconds: 30,
+            max_body_bytes: 2 * 1024 * 1024,
+            lockout_threshold: 5,
+            lockout_minutes: 15,
+            demo: false,
+            password: PasswordConfig::default(),
+        }
+    }
+}
+
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("configuration (after JIAOYUN_* variables): {0}")]
+    Invalid(toml::de::Error),
+}
+
+/// Environment variables that are not configuration keys.
+const NOT_CONFIG: &[&str] = &["JIAOYUN_CONFIG"];
+
+impl Config {
+    /// Defaults ← the file (if given) ← `JIAOYUN_*` variables (`JIAOYUN_PASSWORD__MEMORY_KIB`
+    /// for nested keys).
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut table = toml::Table::new();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
+            table = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                path: path.to_owned(),
+                source,
+            })?;
+        }
+        for (key, value) in env {
+            let Some(name) = key.strip_prefix("JIAOYUN_") else {
+                continue;
+            };
+            if NOT_CONFIG.contains(&key.as_str()) {
+                continue;
+            }
+            let path: Vec<String> = name.to_lowercase().split("__").map(str::to_owned).collect();
+            insert_path(&mut table, &path, parse_env_value(&value));
+        }
+        toml::Value::Table(table)
+            .try_into()
+            .map_err(ConfigError::Invalid)
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+fn parse_env_value(v: &str) -> toml::Value {
+    if let Ok(i) = v.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    match v {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => toml::Value::String(v.to_owned()),
+    }
+}
+
+fn insert_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
+    match path {
+        [] => {}
+        [last] => {
+            table.insert(last.clone(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = table
+                .entry(first.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if !entry.is_table() {
+                *entry = toml::Value::Table(toml::Table::new());
+            }
+            if let toml::Value::Table(t) = entry {
+                insert_path(t, rest, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn env_overrides_file_and_defaults() {
+        let dir = std::env::temp_dir().join(format!("jy-config-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("jiaoyun.toml");
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:9000\"\naudit_retention_days = 30\n",
+        )
+        .unwrap();
+        let c = Config::load(
+            Some(&file),
+            env(&[
+                ("JIAOYUN_AUDIT_RETENTION_DAYS", "90"),
+                ("JIAOYUN_PASSWORD__ITERATIONS", "3"),
+                ("JIAOYUN_CONFIG", "ignored"),
+                ("HOME", "/root"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.listen, "0.0.0.0:9000");
+        assert_eq!(c.audit_retention_days, 90);
+        assert_eq!(c.password.iterations, 3);
+        assert_eq!(c.password.memory_kib, 19 * 1024);
+    }
+
+    #[test]
+    fn unknown_keys_fail_fast() {
+        let err = Config::load(None, env(&[("JIAOYUN_LISTNE", "x")])).unwrap_err();
+        assert!(err.to_string().contains("listne"), "{err}");
+        let err = Config::load(None, env(&[("JIAOYUN_AUDIT_RETENTION_DAYS", "many")])).unwrap_err();
+        assert!(err.to_string().contains("audit_retention_days"), "{err}");
+    }
+}

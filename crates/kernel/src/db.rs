@@ -1,0 +1,167 @@
+//! The database handle: two concrete pools behind one enum. One SQL string with `$1`
+//! placeholders serves both backends through [`on_db!`] and [`on_tx!`], which expand the same
+//! body once per backend; per-backend arms are written out only where the dialects differ.
+
+use crate::error::{AppError, AppResult};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A transaction on either backend. Every write is one of these, and its audit record is
+/// written inside it.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool of either backend.
+#[macro_export]
+macro_rules! on_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$conn` bound to the concrete connection of a transaction.
+#[macro_export]
+macro_rules! on_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            $crate::db::Tx::Sqlite(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+            $crate::db::Tx::Postgres(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+impl Db {
+    /// Connects to `url` (`sqlite://path` or `postgres://…`). SQLite gets WAL, a busy timeout,
+    /// foreign keys and `synchronous=NORMAL`; its file's folder is created if missing.
+    pub async fn connect(url: &str, max_connections: u32) -> AppResult<Self> {
+        if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+                .pragma("cache_size", "-32000")
+                .pragma("temp_store", "memory");
+            if let Some(parent) = opts.get_filename().parent() {
+                if !parent.as_os_str().is_empty() {
+                    std::fs::create_dir_all(parent).map_err(AppError::internal)?;
+                }
+            }
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max_connections.max(2))
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(opts)
+                .await?;
+            Ok(Self::Sqlite(pool))
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let opts = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(max_connections.max(2))
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(opts)
+                .await?;
+            Ok(Self::Postgres(pool))
+        } else {
+            Err(AppError::Internal(format!(
+                "unsupported database URL (use sqlite:// or postgres://): {}",
+                redact_url(url)
+            )))
+        }
+    }
+
+    /// Applies the migrations of this backend.
+    pub async fn migrate(&self) -> AppResult<()> {
+        match self {
+            Self::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await,
+            Self::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await,
+        }
+        .map_err(|e| AppError::Internal(format!("migration failed: {e}")))
+    }
+
+    /// Begins a transaction. On SQLite it is `BEGIN IMMEDIATE`, so writers queue on the busy
+    /// timeout instead of failing with "database is locked" when they upgrade.
+    pub async fn begin(&self) -> AppResult<Tx> {
+        Ok(match self {
+            Self::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Self::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Connections in use and idle, for the metrics endpoint.
+    pub fn pool_stats(&self) -> (u32, usize) {
+        on_db!(self, p => (p.size(), p.num_idle()))
+    }
+
+    pub async fn ping(&self) -> AppResult<()> {
+        on_db!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        on_db!(self, p => p.close().await)
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> AppResult<()> {
+        match self {
+            Self::Sqlite(t) => t.commit().await?,
+            Self::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// A database URL with any password replaced, safe to log.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            super::redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(super::redact_url("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}

@@ -1,0 +1,140 @@
+//! One error type for the whole platform, with stable machine-readable codes. The HTTP status
+//! is decided here once; the body (JSON for the API, a page for browsers) is rendered by the
+//! web layer in the requester's language, see `web::errors`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+
+pub type AppResult<T> = Result<T, AppError>;
+
+/// Per-field validation messages: field name → i18n key of the message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldErrors(pub Vec<(String, String)>);
+
+impl FieldErrors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn add(&mut self, field: &str, key: &str) {
+        self.0.push((field.to_owned(), key.to_owned()));
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// The message key for a field, if it has one.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, k)| k.as_str())
+    }
+    /// `Ok(())` when empty, otherwise the validation error carrying these fields.
+    pub fn into_result(self) -> AppResult<()> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Invalid(self))
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The object does not exist *or the actor may not see it*: the two are never told apart.
+    #[error("not found: {0}")]
+    NotFound(&'static str),
+    #[error("forbidden")]
+    Forbidden,
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("invalid input: {0:?}")]
+    Invalid(FieldErrors),
+    /// A uniqueness or state conflict; the code names it, the fields say where.
+    #[error("conflict: {0}")]
+    Conflict(&'static str, FieldErrors),
+    #[error("invalid or missing CSRF token")]
+    Csrf,
+    #[error("too many requests")]
+    TooManyRequests,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Self::Internal(e.to_string())
+    }
+
+    /// A single-field validation error.
+    pub fn field(field: &str, key: &str) -> Self {
+        let mut f = FieldErrors::new();
+        f.add(field, key);
+        Self::Invalid(f)
+    }
+
+    /// The stable code clients match on; it is also the i18n key of the message (`error.<code>`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound(code) => code,
+            Self::Forbidden => "forbidden",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Invalid(_) => "invalid_input",
+            Self::Conflict(code, _) => code,
+            Self::Csrf => "csrf",
+            Self::TooManyRequests => "too_many_requests",
+            Self::Database(_) | Self::Internal(_) => "internal",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Forbidden | Self::Csrf => StatusCode::FORBIDDEN,
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Conflict(..) => StatusCode::CONFLICT,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn fields(&self) -> Option<&FieldErrors> {
+        match self {
+            Self::Invalid(f) | Self::Conflict(_, f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
+/// Carried in the response extensions so the web layer can render the body in the
+/// requester's language and format.
+#[derive(Clone)]
+pub struct ErrorPayload(pub Arc<AppError>);
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            // Internals go to the log (with the request id from the span), never to the user.
+            tracing::error!(error = %self, "request failed");
+        }
+        let mut res = status.into_response();
+        res.extensions_mut().insert(ErrorPayload(Arc::new(self)));
+        res
+    }
+}
+
+/// Map a unique-constraint violation to a conflict on `field`; other errors pass through.
+pub fn unique_violation(e: sqlx::Error, code: &'static str, field: &str) -> AppError {
+    if let sqlx::Error::Database(db) = &e {
+        if db.is_unique_violation() {
+            let mut f = FieldErrors::new();
+            f.add(field, &format!("error.{code}"));
+            return AppError::Conflict(code, f);
+        }
+    }
+    AppError::Database(e)
+}

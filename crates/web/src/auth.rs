@@ -1,0 +1,162 @@
+//! Who is asking. Pages use [`Session`] (the session cookie; anonymous visitors are sent to the
+//! login page). The API uses [`ApiActor`] (a bearer token, or the session cookie for reads).
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{Method, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use kernel::actor::Via;
+use kernel::{Actor, AppError, AppState, SessionId};
+
+pub const SESSION_COOKIE: &str = "jy_session";
+
+/// A signed-in person on a page.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub actor: Actor,
+    pub session_id: SessionId,
+    pub csrf: String,
+}
+
+impl Session {
+    /// Checks the form's CSRF token against the session's.
+    pub fn verify_csrf(&self, token: &str) -> Result<(), AppError> {
+        if kernel::secret::constant_time_eq(token, &self.csrf) {
+            Ok(())
+        } else {
+            Err(AppError::Csrf)
+        }
+    }
+}
+
+pub fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+async fn session_from_cookie(parts: &Parts, state: &AppState) -> Result<Option<Session>, AppError> {
+    let Some(token) = cookie_value(parts, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let now = state.clock.now();
+    let Some(info) = identity::sessions::lookup(&state.db, &state.config, token, now).await? else {
+        return Ok(None);
+    };
+    let Some(actor) = Actor::load(&state.db, info.person_id, Via::Session).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Session {
+        actor,
+        session_id: info.id,
+        csrf: info.csrf_token,
+    }))
+}
+
+/// Sends anonymous visitors to the login page and people who must change their password to
+/// the password form.
+pub enum SessionRejection {
+    Login(String),
+    ChangePassword,
+    Error(AppError),
+}
+
+impl IntoResponse for SessionRejection {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Login(next) => {
+                let next: String = url_encode(&next);
+                Redirect::to(&format!("/login?next={next}")).into_response()
+            }
+            Self::ChangePassword => Redirect::to("/profile/password").into_response(),
+            Self::Error(e) => e.into_response(),
+        }
+    }
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = SessionRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match session_from_cookie(parts, state)
+            .await
+            .map_err(SessionRejection::Error)?
+        {
+            Some(s) => {
+                let path = parts.uri.path();
+                if s.actor.must_change_password && !matches!(path, "/profile/password" | "/logout")
+                {
+                    return Err(SessionRejection::ChangePassword);
+                }
+                Ok(s)
+            }
+            None => {
+                let next = parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/");
+                Err(SessionRejection::Login(next.to_owned()))
+            }
+        }
+    }
+}
+
+/// The actor behind an API request: `Authorization: Bearer jy_…`, or for safe methods the
+/// session cookie (so pages' scripts can read the API).
+pub struct ApiActor(pub Actor);
+
+impl FromRequestParts<AppState> for ApiActor {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim);
+        if let Some(token) = bearer {
+            let now = state.clock.now();
+            let person = identity::tokens::lookup(&state.db, token, now)
+                .await?
+                .ok_or(AppError::Unauthenticated)?;
+            let actor = Actor::load(&state.db, person, Via::Token)
+                .await?
+                .ok_or(AppError::Unauthenticated)?;
+            return Ok(ApiActor(actor));
+        }
+        if parts.method == Method::GET || parts.method == Method::HEAD {
+            if let Some(s) = session_from_cookie(parts, state).await? {
+                return Ok(ApiActor(s.actor));
+            }
+        }
+        Err(AppError::Unauthenticated)
+    }
+}

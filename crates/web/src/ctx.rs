@@ -1,0 +1,114 @@
+//! What every page's layout needs: the language, the signed-in person's navigation, the CSRF
+//! token and a notice to show.
+
+use crate::auth::Session;
+use askama::Template;
+use axum::http::HeaderMap;
+use axum::response::{Html, IntoResponse, Response};
+use kernel::i18n::{self, Locale};
+use kernel::{AppError, Role};
+
+pub const LANG_COOKIE: &str = "jy_lang";
+
+#[derive(Debug, Clone)]
+pub struct NavUser {
+    pub name: String,
+    pub is_admin: bool,
+    pub teaches: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct PageCtx {
+    pub locale: Locale,
+    pub user: Option<NavUser>,
+    pub csrf: String,
+    /// A notice key (`flash.*`) shown at the top of the page.
+    pub notice: Option<String>,
+    pub demo: bool,
+}
+
+impl PageCtx {
+    pub fn for_session(s: &Session) -> Self {
+        Self {
+            locale: s.actor.locale,
+            user: Some(NavUser {
+                name: s.actor.name.clone(),
+                is_admin: s.actor.has_role(Role::Admin),
+                teaches: s.actor.has_role(Role::Teacher) || s.actor.has_role(Role::HeadTeacher),
+            }),
+            csrf: s.csrf.clone(),
+            notice: None,
+            demo: false,
+        }
+    }
+
+    pub fn anonymous(headers: &HeaderMap) -> Self {
+        Self {
+            locale: locale_from_headers(headers),
+            user: None,
+            csrf: String::new(),
+            notice: None,
+            demo: false,
+        }
+    }
+
+    pub fn with_notice(mut self, notice: Option<&str>) -> Self {
+        self.notice = notice
+            .filter(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            .map(|n| format!("flash.{n}"));
+        self
+    }
+
+    pub fn t<'a>(&self, key: &'a str) -> &'a str {
+        i18n::t(self.locale, key)
+    }
+
+    pub fn tf(&self, key: &str, args: &[(&str, &str)]) -> String {
+        i18n::tf(self.locale, key, args)
+    }
+
+    pub fn lang(&self) -> &'static str {
+        self.locale.tag()
+    }
+
+    pub fn other_lang(&self) -> &'static str {
+        match self.locale {
+            Locale::ZhCn => "en",
+            Locale::En => "zh-CN",
+        }
+    }
+
+    /// The message for a field's error, if it has one.
+    pub fn field_error(&self, errors: &kernel::FieldErrors, field: &str) -> Option<String> {
+        errors.get(field).map(|k| self.t(k).to_owned())
+    }
+}
+
+/// The language for a request without a signed-in person: the language cookie, then
+/// `Accept-Language`, then Chinese.
+pub fn locale_from_headers(headers: &HeaderMap) -> Locale {
+    let cookie = headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == LANG_COOKIE)
+        .and_then(|(_, v)| Locale::parse(v));
+    cookie
+        .or_else(|| {
+            headers
+                .get(axum::http::header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .map(Locale::from_accept_language)
+        })
+        .unwrap_or_default()
+}
+
+/// Renders a template into an HTML response.
+pub fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => AppError::internal(format!("template: {e}")).into_response(),
+    }
+}

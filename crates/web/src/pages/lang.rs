@@ -1,0 +1,37 @@
+//! The language switch, remembered in a cookie and, for a signed-in person, on their account.
+
+use super::login::cookie;
+use super::safe_next;
+use crate::auth::{Session, SessionRejection};
+use crate::ctx::LANG_COOKIE;
+use axum::Form;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use kernel::{AppError, AppResult, AppState, Locale};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+pub struct LangForm {
+    lang: String,
+    next: Option<String>,
+    csrf: Option<String>,
+}
+
+/// Anonymous visitors may switch freely (nothing is stored but a cookie); a signed-in person's
+/// choice is saved on the account after the CSRF check.
+pub async fn switch(
+    State(state): State<AppState>,
+    session: Result<Session, SessionRejection>,
+    jar: CookieJar,
+    Form(form): Form<LangForm>,
+) -> AppResult<Response> {
+    let locale =
+        Locale::parse(&form.lang).ok_or_else(|| AppError::field("lang", "error.invalid_input"))?;
+    if let Ok(session) = session {
+        session.verify_csrf(form.csrf.as_deref().unwrap_or(""))?;
+        identity::accounts::set_locale(&state.db, session.actor.person_id, locale.tag()).await?;
+    }
+    let jar = jar.add(cookie(&state, LANG_COOKIE, locale.tag().to_owned(), false));
+    Ok((jar, Redirect::to(safe_next(form.next.as_deref()))).into_response())
+}

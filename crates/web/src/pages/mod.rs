@@ -1,0 +1,63 @@
+//! The shell's pages: login, logout, profile (password, language, sessions), and the stylesheet.
+
+mod lang;
+mod login;
+mod profile;
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use kernel::AppState;
+
+pub const STYLESHEET: &str = include_str!("../../static/app.css");
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login::show).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/profile", get(profile::show))
+        .route(
+            "/profile/password",
+            get(profile::password_form).post(profile::change_password),
+        )
+        .route(
+            "/profile/sessions/end-others",
+            post(profile::end_other_sessions),
+        )
+        .route("/lang", post(lang::switch))
+        .route("/static/app.css", get(stylesheet))
+}
+
+/// Only local paths may be redirect targets (no open redirects).
+pub fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n,
+        _ => "/",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn next_is_local_only() {
+        assert_eq!(
+            super::safe_next(Some("/admin/people?q=1")),
+            "/admin/people?q=1"
+        );
+        assert_eq!(super::safe_next(Some("//evil.example")), "/");
+        assert_eq!(super::safe_next(Some("https://evil.example")), "/");
+        assert_eq!(super::safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(super::safe_next(None), "/");
+    }
+}

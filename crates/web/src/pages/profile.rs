@@ -1,0 +1,150 @@
+//! The profile: who I am, my roles, my password, my language, my sessions.
+
+use super::login::CsrfForm;
+use crate::auth::Session;
+use crate::ctx::{PageCtx, render};
+use crate::meta::Meta;
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use identity::sessions::SessionSummary;
+use kernel::audit::{self, AuditEvent, Who};
+use kernel::{AppError, AppResult, AppState, FieldErrors};
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "profile.html")]
+struct ProfilePage {
+    ctx: PageCtx,
+    username: String,
+    roles: Vec<String>,
+    sessions: Vec<SessionSummary>,
+    current: kernel::SessionId,
+}
+
+#[derive(Deserialize)]
+pub struct Notice {
+    done: Option<String>,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    session: Session,
+    Query(n): Query<Notice>,
+) -> AppResult<Response> {
+    let ctx = PageCtx::for_session(&session).with_notice(n.done.as_deref());
+    let account = identity::accounts::find_by_person(&state.db, session.actor.person_id).await?;
+    let roles = session
+        .actor
+        .grants
+        .iter()
+        .map(|g| ctx.t(&format!("role.{}", g.role.as_str())).to_owned())
+        .collect();
+    let sessions =
+        identity::sessions::list_live(&state.db, session.actor.person_id, state.clock.now())
+            .await?;
+    let page = ProfilePage {
+        username: account.map(|a| a.username).unwrap_or_default(),
+        roles,
+        sessions,
+        current: session.session_id,
+        ctx,
+    };
+    Ok(render(&page))
+}
+
+#[derive(Template)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    ctx: PageCtx,
+    forced: bool,
+    errors: FieldErrors,
+}
+
+pub async fn password_form(session: Session) -> Response {
+    let forced = session.actor.must_change_password;
+    render(&PasswordPage {
+        ctx: PageCtx::for_session(&session),
+        forced,
+        errors: FieldErrors::new(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    csrf: String,
+    current_password: String,
+    new_password: String,
+    confirm_password: String,
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+    Form(form): Form<PasswordForm>,
+) -> AppResult<Response> {
+    session.verify_csrf(&form.csrf)?;
+    let result = if form.new_password != form.confirm_password {
+        Err(AppError::field(
+            "confirm_password",
+            "error.password_mismatch",
+        ))
+    } else {
+        identity::login::change_password(
+            &state,
+            &session.actor,
+            Some(session.session_id),
+            &form.current_password,
+            &form.new_password,
+            &meta,
+        )
+        .await
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/profile?done=password_changed").into_response()),
+        Err(AppError::Invalid(errors)) => {
+            let page = PasswordPage {
+                ctx: PageCtx::for_session(&session),
+                forced: session.actor.must_change_password,
+                errors,
+            };
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// "Log out everywhere else".
+pub async fn end_other_sessions(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+    Form(form): Form<CsrfForm>,
+) -> AppResult<Response> {
+    session.verify_csrf(&form.csrf)?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let n = identity::sessions::end_all(
+        &mut tx,
+        session.actor.person_id,
+        Some(session.session_id),
+        "ended_by_user",
+        now,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        now,
+        Who::from(&session.actor),
+        &meta,
+        AuditEvent::new("auth.sessions_ended")
+            .object("person", session.actor.person_id)
+            .node(session.actor.org_id)
+            .detail(serde_json::json!({ "sessions_ended": n })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/profile?done=sessions_ended").into_response())
+}
