@@ -230,7 +230,7 @@ mod tests {
             Err("error.school_code_province_mismatch")
         );
         assert_eq!(
-            school_code("2999001234", None),
+            school_code("2199001234", None),
             Err("error.school_code_province")
         );
         assert_eq!(

@@ -1,0 +1,173 @@
+//! `TestApp`: a migrated database with the demo region, the server on a random port, and
+//! clients that log in through the login form like a person would.
+
+use kernel::testing::{TestDb, test_db};
+use kernel::{AppState, Clock, Config};
+use reqwest::{Client, StatusCode};
+
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<kernel::AppResult<()>>>,
+    db: Option<TestDb>,
+}
+
+pub const DEMO_PASSWORD: &str = directory::demo::DEMO_PASSWORD;
+
+impl TestApp {
+    pub async fn start() -> TestApp {
+        let db = test_db().await.expect("test database");
+        let mut config = Config::default();
+        config.database_url = db.url.clone();
+        config.demo = true;
+        // Cheap hashing in tests; the parameters are checked separately.
+        config.password.memory_kib = 1024;
+        config.password.iterations = 1;
+        let state = AppState::new(db.db.clone(), config, Clock::System);
+        assert!(
+            directory::demo::load(&state).await.expect("demo load"),
+            "demo region loaded into an empty database"
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(jiaoyun::server::serve_on(
+            listener,
+            state.clone(),
+            async move {
+                let _ = rx.await;
+            },
+        ));
+        TestApp {
+            base: format!("http://{addr}"),
+            state,
+            stop: Some(tx),
+            server: Some(server),
+            db: Some(db),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn client() -> Client {
+        Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+    }
+
+    /// A client logged in through the login form.
+    pub async fn login(&self, username: &str) -> Client {
+        self.login_with(username, DEMO_PASSWORD)
+            .await
+            .expect("login succeeds")
+    }
+
+    pub async fn login_with(&self, username: &str, password: &str) -> Result<Client, StatusCode> {
+        let c = Self::client();
+        let page = c
+            .get(self.url("/login"))
+            .send()
+            .await
+            .expect("login page")
+            .text()
+            .await
+            .expect("text");
+        let csrf = extract_csrf(&page);
+        let r = c
+            .post(self.url("/login"))
+            .form(&[
+                ("username", username),
+                ("password", password),
+                ("csrf", csrf.as_str()),
+                ("next", "/"),
+            ])
+            .send()
+            .await
+            .expect("post login");
+        if r.status() == StatusCode::SEE_OTHER {
+            Ok(c)
+        } else {
+            Err(r.status())
+        }
+    }
+
+    /// The CSRF token of the signed-in client's session (read from any page's forms).
+    pub async fn csrf(&self, c: &Client) -> String {
+        let page = c
+            .get(self.url("/profile"))
+            .send()
+            .await
+            .expect("profile")
+            .text()
+            .await
+            .expect("text");
+        extract_csrf(&page)
+    }
+
+    /// An API token for a demo account, created through the command line's code path.
+    pub async fn token(&self, username: &str) -> String {
+        let account = identity::accounts::find_by_username(&self.state.db, username)
+            .await
+            .expect("query")
+            .expect("account");
+        let mut tx = self.state.db.begin().await.expect("tx");
+        let (_, token) = identity::tokens::create(
+            &mut tx,
+            account.person_id,
+            "test",
+            None,
+            self.state.clock.now(),
+        )
+        .await
+        .expect("token");
+        tx.commit().await.expect("commit");
+        token
+    }
+
+    pub async fn person_id(&self, username: &str) -> kernel::PersonId {
+        identity::accounts::find_by_username(&self.state.db, username)
+            .await
+            .expect("query")
+            .expect("account")
+            .person_id
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(h) = self.server.take() {
+            let _ = h.await;
+        }
+        if let Some(db) = self.db.take() {
+            db.drop_db().await;
+        }
+    }
+}
+
+pub fn extract_csrf(page: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = page
+        .find(marker)
+        .map(|i| i + marker.len())
+        .expect("page has a CSRF field");
+    page[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A count of audit entries with this action.
+pub async fn audit_count(app: &TestApp, action: &str) -> i64 {
+    let (n,): (i64,) = kernel::on_db!(&app.state.db, p => sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE action = $1")
+        .bind(action).fetch_one(p).await).expect("count");
+    n
+}

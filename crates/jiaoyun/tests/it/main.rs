@@ -1,0 +1,9 @@
+//! Integration tests: the real server on a random port, spoken to over HTTP (and through a real
+//! browser in `browser`). SQLite by default; PostgreSQL when TEST_DATABASE_URL is set.
+
+mod api;
+mod browser;
+mod helpers;
+mod pages;
+mod permissions;
+mod schema;
