@@ -72,6 +72,7 @@ struct Loader {
 }
 
 impl Loader {
+    #[allow(clippy::too_many_arguments)]
     async fn node(
         &mut self,
         parent: Option<&Node>,

@@ -160,7 +160,7 @@ pub async fn create(cx: &Ctx<'_>, input: NewPerson) -> AppResult<Created> {
     let username = input
         .username
         .as_deref()
-        .map(|u| identity::accounts::normalize_username(u))
+        .map(identity::accounts::normalize_username)
         .filter(|u| !u.is_empty())
         .or_else(|| {
             c.staff_no

@@ -166,10 +166,10 @@ pub fn school_code(s: &str, province_prefix: Option<&str>) -> Check {
     if !divisions::is_province_prefix(&s[2..4]) {
         return Err("error.school_code_province");
     }
-    if let Some(p) = province_prefix {
-        if &s[2..4] != p {
-            return Err("error.school_code_province_mismatch");
-        }
+    if let Some(p) = province_prefix
+        && &s[2..4] != p
+    {
+        return Err("error.school_code_province_mismatch");
     }
     Ok(())
 }

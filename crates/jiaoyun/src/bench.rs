@@ -101,23 +101,28 @@ pub async fn run(config: Config, cmd: BenchCommand) -> AppResult<()> {
 /// Multi-row inserts, committed every `BATCH` rows.
 const BATCH: usize = 500;
 
+/// id, org, name, gender, staff number, registry number.
+type PersonRow = (
+    PersonId,
+    NodeId,
+    String,
+    &'static str,
+    Option<String>,
+    Option<String>,
+);
+/// id, person, role, node, subject, student.
+type RoleRow = (
+    RoleId,
+    PersonId,
+    &'static str,
+    NodeId,
+    Option<&'static str>,
+    Option<PersonId>,
+);
+
 struct Bulk {
-    persons: Vec<(
-        PersonId,
-        NodeId,
-        String,
-        &'static str,
-        Option<String>,
-        Option<String>,
-    )>,
-    roles: Vec<(
-        RoleId,
-        PersonId,
-        &'static str,
-        NodeId,
-        Option<&'static str>,
-        Option<PersonId>,
-    )>,
+    persons: Vec<PersonRow>,
+    roles: Vec<RoleRow>,
     accounts: Vec<(PersonId, String)>,
     hash: String,
     now: chrono::DateTime<chrono::Utc>,
@@ -232,7 +237,7 @@ async fn load_city(state: &AppState, shape: &Shape) -> AppResult<Loaded> {
         |bulk: &mut Bulk, org: NodeId, staff: Option<String>, registry: Option<String>| {
             n += 1;
             let id = PersonId::new();
-            let gender = if n % 2 == 0 { "1" } else { "2" };
+            let gender = if n.is_multiple_of(2) { "1" } else { "2" };
             let username = staff
                 .clone()
                 .or(registry.clone())
@@ -258,7 +263,6 @@ async fn load_city(state: &AppState, shape: &Shape) -> AppResult<Loaded> {
             Some(counties[d % counties.len()].into()),
             now,
         );
-        // Division codes are unique: districts past the tenth reuse a code with a suffix in the name only.
         directory::nodes::insert(&mut tx, &district).await?;
         tx.commit().await?;
         let da = push_person(&mut bulk, district.id, Some(format!("D{d}A")), None);

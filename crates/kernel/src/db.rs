@@ -63,10 +63,10 @@ impl Db {
                 .foreign_keys(true)
                 .pragma("cache_size", "-32000")
                 .pragma("temp_store", "memory");
-            if let Some(parent) = opts.get_filename().parent() {
-                if !parent.as_os_str().is_empty() {
-                    std::fs::create_dir_all(parent).map_err(AppError::internal)?;
-                }
+            if let Some(parent) = opts.get_filename().parent()
+                && !parent.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(parent).map_err(AppError::internal)?;
             }
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections.max(2))

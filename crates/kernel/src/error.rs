@@ -129,12 +129,12 @@ impl IntoResponse for AppError {
 
 /// Map a unique-constraint violation to a conflict on `field`; other errors pass through.
 pub fn unique_violation(e: sqlx::Error, code: &'static str, field: &str) -> AppError {
-    if let sqlx::Error::Database(db) = &e {
-        if db.is_unique_violation() {
-            let mut f = FieldErrors::new();
-            f.add(field, &format!("error.{code}"));
-            return AppError::Conflict(code, f);
-        }
+    if let sqlx::Error::Database(db) = &e
+        && db.is_unique_violation()
+    {
+        let mut f = FieldErrors::new();
+        f.add(field, &format!("error.{code}"));
+        return AppError::Conflict(code, f);
     }
     AppError::Database(e)
 }

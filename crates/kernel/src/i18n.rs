@@ -86,7 +86,7 @@ fn flatten(prefix: &str, table: &toml::Table, out: &mut Catalog) {
 }
 
 /// The text for `key` in `locale`; the key itself if it is missing (tests prevent that).
-pub fn t<'a>(locale: Locale, key: &'a str) -> &'a str {
+pub fn t(locale: Locale, key: &str) -> &str {
     let (zh, en) = catalogs();
     let cat = match locale {
         Locale::ZhCn => zh,

@@ -152,10 +152,10 @@ impl FromRequestParts<AppState> for ApiActor {
                 .ok_or(AppError::Unauthenticated)?;
             return Ok(ApiActor(actor));
         }
-        if parts.method == Method::GET || parts.method == Method::HEAD {
-            if let Some(s) = session_from_cookie(parts, state).await? {
-                return Ok(ApiActor(s.actor));
-            }
+        if (parts.method == Method::GET || parts.method == Method::HEAD)
+            && let Some(s) = session_from_cookie(parts, state).await?
+        {
+            return Ok(ApiActor(s.actor));
         }
         Err(AppError::Unauthenticated)
     }

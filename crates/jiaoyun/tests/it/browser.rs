@@ -39,11 +39,13 @@ impl Driver {
     }
 
     async fn browser(&self) -> Client {
+        let profile = std::env::temp_dir().join(format!("jy-chromium-{}", uuid::Uuid::now_v7()));
         let mut caps = serde_json::Map::new();
         caps.insert("goog:chromeOptions".into(), serde_json::json!({
             "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
             "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage",
-                     "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=390,844", "--lang=zh-CN"]
+                     "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=390,844", "--lang=zh-CN",
+                     format!("--user-data-dir={}", profile.display())]
         }));
         ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps)
@@ -57,6 +59,19 @@ impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.process.kill();
     }
+}
+
+/// Clicks something that navigates and waits until the new page is there.
+async fn click_to(b: &Client, locator: Locator<'_>) {
+    let before = b.current_url().await.unwrap();
+    b.find(locator).await.unwrap().click().await.unwrap();
+    for _ in 0..100 {
+        if b.current_url().await.unwrap() != before {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    b.wait().for_element(Locator::Css("footer")).await.unwrap();
 }
 
 async fn log_in(b: &Client, app: &TestApp, user: &str) {
@@ -73,21 +88,11 @@ async fn log_in(b: &Client, app: &TestApp, user: &str) {
         .send_keys(DEMO_PASSWORD)
         .await
         .unwrap();
-    b.find(Locator::Css("form[action='/login'] button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_to(b, Locator::Css("form[action='/login'] button[type=submit]")).await;
 }
 
 async fn log_out(b: &Client) {
-    b.find(Locator::Css("form[action='/logout'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_to(b, Locator::Css("form[action='/logout'] button")).await;
 }
 
 #[tokio::test]
@@ -116,12 +121,7 @@ async fn each_demo_role_logs_in_and_finds_their_way() {
         assert!(text.contains(expected), "{user}: {text}");
         if user == "teacher" {
             // Open the first class roster from the home page.
-            b.find(Locator::Css("main table a"))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
+            click_to(&b, Locator::Css("main table a")).await;
             let roster = b
                 .find(Locator::Css("main"))
                 .await
@@ -132,7 +132,11 @@ async fn each_demo_role_logs_in_and_finds_their_way() {
             assert!(roster.contains("学生 (8)"), "{roster}");
         }
         log_out(&b).await;
-        assert!(b.current_url().await.unwrap().path().starts_with("/login"));
+        let url = b.current_url().await.unwrap();
+        assert!(
+            url.path().starts_with("/login"),
+            "{user} after logout: {url}"
+        );
     }
     b.close().await.unwrap();
     app.stop().await;
@@ -145,12 +149,7 @@ async fn an_administrator_browses_the_tree_searches_and_switches_language() {
     let driver = Driver::start().await;
     let b = driver.browser().await;
     log_in(&b, &app, "district_admin").await;
-    b.find(Locator::LinkText("组织机构"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_to(&b, Locator::LinkText("组织机构")).await;
     let text = b
         .find(Locator::Css("main"))
         .await
@@ -162,12 +161,7 @@ async fn an_administrator_browses_the_tree_searches_and_switches_language() {
         text.contains("上城区实验小学") && text.contains("上城区第一中学"),
         "{text}"
     );
-    b.find(Locator::LinkText("上城区实验小学"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_to(&b, Locator::LinkText("上城区实验小学")).await;
     assert!(
         b.find(Locator::Css("h1"))
             .await
@@ -177,12 +171,7 @@ async fn an_administrator_browses_the_tree_searches_and_switches_language() {
             .unwrap()
             .contains("上城区实验小学")
     );
-    b.find(Locator::LinkText("人员管理"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_to(&b, Locator::LinkText("人员管理")).await;
     let (surname,): (String,) = kernel::on_db!(&app.state.db, p => sqlx::query_as(
         "SELECT substr(name, 1, 1) FROM persons WHERE staff_no = 'S0T002'").fetch_one(p).await)
     .unwrap();
@@ -192,12 +181,7 @@ async fn an_administrator_browses_the_tree_searches_and_switches_language() {
         .send_keys(&surname)
         .await
         .unwrap();
-    b.find(Locator::Css("form[role=search] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_to(&b, Locator::Css("form[role=search] button")).await;
     let rows = b
         .find_all(Locator::Css("main table tbody tr"))
         .await
@@ -206,12 +190,7 @@ async fn an_administrator_browses_the_tree_searches_and_switches_language() {
     for r in rows {
         assert!(r.text().await.unwrap().starts_with(&surname));
     }
-    b.find(Locator::Css("form[action='/lang'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_to(&b, Locator::Css("form[action='/lang'] button")).await;
     let nav = b
         .find(Locator::Css("header"))
         .await

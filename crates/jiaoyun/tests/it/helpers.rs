@@ -18,12 +18,17 @@ pub const DEMO_PASSWORD: &str = directory::demo::DEMO_PASSWORD;
 impl TestApp {
     pub async fn start() -> TestApp {
         let db = test_db().await.expect("test database");
-        let mut config = Config::default();
-        config.database_url = db.url.clone();
-        config.demo = true;
         // Cheap hashing in tests; the parameters are checked separately.
-        config.password.memory_kib = 1024;
-        config.password.iterations = 1;
+        let config = Config {
+            database_url: db.url.clone(),
+            demo: true,
+            password: kernel::config::PasswordConfig {
+                memory_kib: 1024,
+                iterations: 1,
+                parallelism: 1,
+            },
+            ..Default::default()
+        };
         let state = AppState::new(db.db.clone(), config, Clock::System);
         assert!(
             directory::demo::load(&state).await.expect("demo load"),

@@ -1,6 +1,8 @@
 //! Integration tests: the real server on a random port, spoken to over HTTP (and through a real
 //! browser in `browser`). SQLite by default; PostgreSQL when TEST_DATABASE_URL is set.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod api;
 mod browser;
 mod helpers;
