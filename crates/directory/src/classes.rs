@@ -92,8 +92,9 @@ pub struct ClassCard {
 }
 
 /// The classes the actor teaches, heads or studies in.
+/// A class the actor both heads and teaches in is shown once, as head teacher with the subject.
 pub async fn my_classes(cx: &Ctx<'_>) -> AppResult<Vec<ClassCard>> {
-    Ok(on_db!(cx.db(), p => sqlx::query_as(
+    let rows: Vec<ClassCard> = on_db!(cx.db(), p => sqlx::query_as(
         "SELECT c.id AS class_id, c.name AS class_name, g.name AS grade_name, s.name AS school_name, r.role, r.subject,
                 (SELECT COUNT(*) FROM role_assignments x WHERE x.node_id = c.id AND x.role = 'student') AS students
          FROM role_assignments r
@@ -101,8 +102,23 @@ pub async fn my_classes(cx: &Ctx<'_>) -> AppResult<Vec<ClassCard>> {
          JOIN org_nodes g ON g.id = c.parent_id
          JOIN org_nodes s ON s.id = c.school_id
          WHERE r.person_id = $1 AND r.role IN ('teacher', 'head_teacher', 'student')
-         ORDER BY s.name, g.grade_code, c.name",
-    ).bind(cx.actor.person_id).fetch_all(p).await)?)
+         ORDER BY s.name, g.grade_code, c.name, r.role",
+    ).bind(cx.actor.person_id).fetch_all(p).await)?;
+    let mut cards: Vec<ClassCard> = Vec::with_capacity(rows.len());
+    for row in rows {
+        match cards.iter_mut().find(|c| c.class_id == row.class_id) {
+            Some(card) => {
+                if row.role == "head_teacher" {
+                    card.role = row.role;
+                }
+                if card.subject.is_none() {
+                    card.subject = row.subject;
+                }
+            }
+            None => cards.push(row),
+        }
+    }
+    Ok(cards)
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]

@@ -204,7 +204,7 @@ pub async fn create(cx: &Ctx<'_>, input: NewPerson) -> AppResult<Created> {
     if let Some(grant) = input.role {
         roles::assign_in(cx, &mut tx, &person, grant)
             .await
-            .map_err(|e| prefix_fields(e, "role."))?;
+            .map_err(|e| prefix_fields(e, "role_"))?;
     }
     tx.commit().await?;
     Ok(Created {
@@ -437,6 +437,9 @@ pub struct SearchQuery {
     pub sort: Option<String>,
 }
 
+/// Counts stop here; beyond it pages say "more than".
+pub const COUNT_CAP: i64 = 1000;
+
 /// Searches the people of a subtree the actor administers. Lists always mask personal data.
 pub async fn search(
     cx: &Ctx<'_>,
@@ -465,29 +468,54 @@ pub async fn search(
         .as_deref()
         .filter(|r| kernel::Role::parse(r).is_some());
     let all = q.include_inactive.unwrap_or(false);
-    let order = match q.sort.as_deref() {
-        Some("created") => "p.created_at DESC, p.id",
-        _ => "p.name, p.id",
-    };
-    let filter = "FROM persons p JOIN org_closure c ON c.descendant_id = p.org_id AND c.ancestor_id = $1
-        JOIN org_nodes n ON n.id = p.org_id
-        WHERE (p.active = TRUE OR $2)
-          AND ($3 IS NULL OR (p.name >= $3 AND p.name < $4) OR p.staff_no = $5 OR p.registry_no = $5
-               OR p.id IN (SELECT a.person_id FROM accounts a WHERE a.username = $6))
-          AND ($7 IS NULL OR EXISTS (SELECT 1 FROM role_assignments r WHERE r.person_id = p.id AND r.role = $7))";
-    let items: Vec<PersonRow> = on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT p.id, p.name, p.gender, p.staff_no, p.registry_no, p.phone, p.active, p.org_id, n.name AS org_name
-         {filter} ORDER BY {order} LIMIT $8 OFFSET $9"
-    )))
-    .bind(node).bind(all).bind(&text).bind(&upper).bind(&exact).bind(&username).bind(role)
-    .bind(page.limit()).bind(page.offset())
-    .fetch_all(p).await)?;
-    // Counting a whole city is costly: count up to 10,000 and say "10,000+" beyond.
-    let (total,): (i64,) = on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM (SELECT 1 {filter} LIMIT 10001) t"
-    )))
-    .bind(node).bind(all).bind(&text).bind(&upper).bind(&exact).bind(&username).bind(role)
-    .fetch_one(p).await)?;
+    let by_created = q.sort.as_deref() == Some("created");
+    let cols = "p.id, p.name, p.gender, p.staff_no, p.registry_no, p.phone, p.active, p.org_id, p.created_at";
+    // Each branch is written so an index serves it: a name prefix is found through the
+    // subtree's nodes and (org_id, name); an exact number or username through its own index.
+    macro_rules! push_candidates {
+        ($qb:expr) => {{
+            let qb = $qb;
+            let filters = |qb: &mut sqlx::QueryBuilder<_>| {
+                if !all {
+                    qb.push(" AND p.active = TRUE");
+                }
+                if let Some(r) = role {
+                    qb.push(" AND EXISTS (SELECT 1 FROM role_assignments r WHERE r.person_id = p.id AND r.role = ");
+                    qb.push_bind(r.to_owned());
+                    qb.push(")");
+                }
+            };
+            qb.push(format!("SELECT {cols} FROM org_closure c JOIN persons p ON p.org_id = c.descendant_id WHERE c.ancestor_id = "));
+            qb.push_bind(node);
+            if let (Some(t), Some(u), Some(e), Some(name)) = (&text, &upper, &exact, &username) {
+                qb.push(" AND p.name >= ").push_bind(t.clone()).push(" AND p.name < ").push_bind(u.clone());
+                filters(&mut *qb);
+                qb.push(format!(" UNION ALL SELECT {cols} FROM persons p JOIN org_closure c ON c.descendant_id = p.org_id AND c.ancestor_id = "));
+                qb.push_bind(node);
+                qb.push(" WHERE (p.staff_no = ").push_bind(e.clone()).push(" OR p.registry_no = ").push_bind(e.clone());
+                qb.push(" OR p.id IN (SELECT a.person_id FROM accounts a WHERE a.username = ").push_bind(name.clone()).push("))");
+                qb.push(" AND NOT (p.name >= ").push_bind(t.clone()).push(" AND p.name < ").push_bind(u.clone()).push(")");
+            }
+            filters(&mut *qb);
+        }};
+    }
+    let items: Vec<PersonRow> = on_db!(db, pool => {
+        let mut qb = sqlx::QueryBuilder::new(
+            "SELECT s.id, s.name, s.gender, s.staff_no, s.registry_no, s.phone, s.active, s.org_id, n.name AS org_name FROM (",
+        );
+        push_candidates!(&mut qb);
+        qb.push(") s JOIN org_nodes n ON n.id = s.org_id ORDER BY ");
+        qb.push(if by_created { "s.created_at DESC, s.id" } else { "s.name, s.id" });
+        qb.push(" LIMIT ").push_bind(page.limit()).push(" OFFSET ").push_bind(page.offset());
+        qb.build_query_as().fetch_all(pool).await
+    })?;
+    // Counting a whole city is costly and nobody pages through it: count up to the cap.
+    let (total,): (i64,) = on_db!(db, pool => {
+        let mut qb = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM (SELECT * FROM (");
+        push_candidates!(&mut qb);
+        qb.push(") u LIMIT ").push_bind(COUNT_CAP + 1).push(") t");
+        qb.build_query_as().fetch_one(pool).await
+    })?;
     let items = items
         .into_iter()
         .map(|mut r| {

@@ -142,9 +142,16 @@ impl Config {
             let path: Vec<String> = name.to_lowercase().split("__").map(str::to_owned).collect();
             insert_path(&mut table, &path, parse_env_value(&value));
         }
-        toml::Value::Table(table)
+        let mut config: Config = toml::Value::Table(table)
             .try_into()
-            .map_err(ConfigError::Invalid)
+            .map_err(ConfigError::Invalid)?;
+        // The embedded database lives in the data folder unless a URL was given.
+        let defaults = Config::default();
+        if config.database_url == defaults.database_url && config.data_dir != defaults.data_dir {
+            config.database_url =
+                format!("sqlite://{}", config.data_dir.join("jiaoyun.db").display());
+        }
+        Ok(config)
     }
 
     pub fn is_sqlite(&self) -> bool {
@@ -218,6 +225,9 @@ mod tests {
         assert_eq!(c.audit_retention_days, 90);
         assert_eq!(c.password.iterations, 3);
         assert_eq!(c.password.memory_kib, 19 * 1024);
+        assert_eq!(c.database_url, "sqlite://data/jiaoyun.db");
+        let moved = Config::load(None, env(&[("JIAOYUN_DATA_DIR", "/var/lib/jiaoyun")])).unwrap();
+        assert_eq!(moved.database_url, "sqlite:///var/lib/jiaoyun/jiaoyun.db");
     }
 
     #[test]

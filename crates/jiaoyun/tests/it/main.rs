@@ -6,6 +6,7 @@
 mod api;
 mod browser;
 mod helpers;
+mod i18n;
 mod pages;
 mod permissions;
 mod schema;

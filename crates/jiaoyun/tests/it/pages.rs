@@ -378,3 +378,66 @@ async fn operational_endpoints_answer() {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn administration_pages_are_light_and_translated_in_both_languages() {
+    let app = TestApp::start().await;
+    let c = app.login("district_admin").await;
+    let (district,): (kernel::NodeId,) = kernel::on_db!(&app.state.db, p => sqlx::query_as("SELECT id FROM org_nodes WHERE code = '330102'").fetch_one(p).await).unwrap();
+    let teacher = app.person_id("teacher").await;
+    let pages = [
+        "/".to_owned(),
+        format!("/admin/org/{district}"),
+        format!("/admin/people?node={district}"),
+        "/admin/people?q=%E7%8E%8B".to_owned(),
+        format!("/admin/people/new?node={district}"),
+        format!("/people/{teacher}"),
+        "/admin/audit".to_owned(),
+        "/profile".to_owned(),
+        "/profile/password".to_owned(),
+    ];
+    for lang in ["zh-CN", "en"] {
+        let csrf = app.csrf(&c).await;
+        c.post(app.url("/lang"))
+            .form(&[("lang", lang), ("csrf", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        for path in &pages {
+            let r = c.get(app.url(path)).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "{lang} {path}");
+            let body = r.text().await.unwrap();
+            assert!(body.len() < 100 * 1024, "{path} is {} bytes", body.len());
+            assert!(body.contains(&format!("lang=\"{lang}\"")), "{lang} {path}");
+            // No untranslated key leaks into the page (keys look like `section.name`).
+            for marker in [
+                "nav.", "people.", "org.", "error.", "audit.", "profile.", "role.",
+            ] {
+                assert!(
+                    !body.contains(&format!(">{marker}")),
+                    "{lang} {path} shows a raw key starting {marker}"
+                );
+            }
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_retention_job_purges_only_entries_past_retention() {
+    let app = TestApp::start().await;
+    let _ = app.login("teacher").await;
+    let before = audit_count(&app, "auth.login").await;
+    assert_eq!(before, 1);
+    // With the default retention nothing recent goes.
+    jiaoyun::server::run_maintenance(&app.state).await;
+    assert_eq!(audit_count(&app, "auth.login").await, 1);
+    // A clock a year ahead puts today's entries past the 180 days.
+    let later = kernel::AppState {
+        clock: kernel::Clock::fixed(chrono::Utc::now() + chrono::Duration::days(365)),
+        ..app.state.clone()
+    };
+    jiaoyun::server::run_maintenance(&later).await;
+    assert_eq!(audit_count(&app, "auth.login").await, 0);
+    app.stop().await;
+}
