@@ -10,17 +10,17 @@ use crate::pages::parse_id;
 use crate::people::{self, Created, NewPerson, PersonDetail, PersonInput, SearchQuery};
 use crate::roles::{self, NewGrant};
 use crate::terms::{self, NewTerm, Term};
-use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::extract::{FromRequest, Path, Query, Request};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use kernel::audit::AuditEntry;
 use kernel::paging::{PageQuery, Paged};
-use kernel::{AppError, AppResult, AppState, Ctx, Grant, NodeId, PersonId, RoleId};
+use kernel::{AppError, AppResult, AppState, Grant, NodeId, PersonId, RoleId};
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
-use web::{ApiActor, Meta};
+use web::{ApiActor, ApiCx, IdPath};
 
 /// A JSON body whose parse errors come back in the platform's error format.
 pub struct ApiJson<T>(pub T);
@@ -164,43 +164,30 @@ async fn me(ApiActor(a): ApiActor) -> Json<Me> {
 
 /// A node of the organisation tree.
 #[utoipa::path(get, path = "/api/v1/nodes/{id}", responses((status = 200, body = Node), (status = 404)))]
-async fn get_node(
-    State(s): State<AppState>,
-    ApiActor(a): ApiActor,
-    Meta(m): Meta,
-    Path(id): Path<String>,
-) -> AppResult<Json<Node>> {
-    let id = parse_id(&id, "directory.node_not_found")?;
-    Ok(Json(nodes::get(&Ctx::new(&s, &a, &m), id).await?))
+async fn get_node(c: ApiCx, IdPath(id): IdPath<NodeId>) -> AppResult<Json<Node>> {
+    Ok(Json(nodes::get(&c.cx(), id).await?))
 }
 
 /// A node's children, paged.
 #[utoipa::path(get, path = "/api/v1/nodes/{id}/children", params(ChildFilter, PageQuery), responses((status = 200, body = Paged<Node>)))]
 async fn children(
-    State(s): State<AppState>,
-    ApiActor(a): ApiActor,
-    Meta(m): Meta,
-    Path(id): Path<String>,
+    c: ApiCx,
+    IdPath(id): IdPath<NodeId>,
     Query(f): Query<ChildFilter>,
     Query(p): Query<PageQuery>,
 ) -> AppResult<Json<Paged<Node>>> {
-    let id = parse_id(&id, "directory.node_not_found")?;
-    Ok(Json(
-        nodes::children(&Ctx::new(&s, &a, &m), id, f, &p).await?,
-    ))
+    Ok(Json(nodes::children(&c.cx(), id, f, &p).await?))
 }
 
 /// Creates a region, school, grade or class below `parent_id`.
 #[utoipa::path(post, path = "/api/v1/nodes", request_body = NewNode, responses((status = 201, body = Node), (status = 422)))]
 async fn create_node(
-    State(s): State<AppState>,
-    ApiActor(a): ApiActor,
-    Meta(m): Meta,
+    c: ApiCx,
     ApiJson(input): ApiJson<NewNode>,
 ) -> AppResult<(StatusCode, Json<Node>)> {
     Ok((
         StatusCode::CREATED,
-        Json(nodes::create(&Ctx::new(&s, &a, &m), input).await?),
+        Json(nodes::create(&c.cx(), input).await?),
     ))
 }
 
@@ -215,14 +202,11 @@ pub struct NodeUpdate {
 /// Renames a node and/or moves a school to another region.
 #[utoipa::path(patch, path = "/api/v1/nodes/{id}", request_body = NodeUpdate, responses((status = 200, body = Node)))]
 async fn update_node(
-    State(s): State<AppState>,
-    ApiActor(a): ApiActor,
-    Meta(m): Meta,
-    Path(id): Path<String>,
+    c: ApiCx,
+    IdPath(id): IdPath<NodeId>,
     ApiJson(u): ApiJson<NodeUpdate>,
 ) -> AppResult<Json<Node>> {
-    let id = parse_id(&id, "directory.node_not_found")?;
-    let cx = Ctx::new(&s, &a, &m);
+    let cx = c.cx();
     let mut node = nodes::get(&cx, id).await?;
     if let Some(name) = u.name {
         node = nodes::rename(&cx, id, &name).await?;
@@ -235,80 +219,52 @@ async fn update_node(
 
 /// Deactivates an empty node.
 #[utoipa::path(post, path = "/api/v1/nodes/{id}/deactivate", responses((status = 200, body = Node), (status = 409)))]
-async fn deactivate_node(
-    State(s): State<AppState>,
-    ApiActor(a): ApiActor,
-    Meta(m): Meta,
-    Path(id): Path<String>,
-) -> AppResult<Json<Node>> {
-    let id = parse_id(&id, "directory.node_not_found")?;
-    Ok(Json(nodes::deactivate(&Ctx::new(&s, &a, &m), id).await?))
+async fn deactivate_node(c: ApiCx, IdPath(id): IdPath<NodeId>) -> AppResult<Json<Node>> {
+    Ok(Json(nodes::deactivate(&c.cx(), id).await?))
 }
 
 /// Reactivates a node.
 #[utoipa::path(post, path = "/api/v1/nodes/{id}/reactivate", responses((status = 200, body = Node)))]
-async fn reactivate_node(
-    State(s): State<AppState>,
-    ApiActor(a): ApiActor,
-    Meta(m): Meta,
-    Path(id): Path<String>,
-) -> AppResult<Json<Node>> {
-    let id = parse_id(&id, "directory.node_not_found")?;
-    Ok(Json(nodes::reactivate(&Ctx::new(&s, &a, &m), id).await?))
+async fn reactivate_node(c: ApiCx, IdPath(id): IdPath<NodeId>) -> AppResult<Json<Node>> {
+    Ok(Json(nodes::reactivate(&c.cx(), id).await?))
 }
 
 /// The terms that apply at a node.
 #[utoipa::path(get, path = "/api/v1/nodes/{id}/terms", responses((status = 200, body = Vec<Term>)))]
-async fn list_terms(
-    State(s): State<AppState>,
-    ApiActor(a): ApiActor,
-    Meta(m): Meta,
-    Path(id): Path<String>,
-) -> AppResult<Json<Vec<Term>>> {
-    let id = parse_id(&id, "directory.node_not_found")?;
-    Ok(Json(terms::for_node(&Ctx::new(&s, &a, &m), id).await?))
+async fn list_terms(c: ApiCx, IdPath(id): IdPath<NodeId>) -> AppResult<Json<Vec<Term>>> {
+    Ok(Json(terms::for_node(&c.cx(), id).await?))
 }
 
 /// Sets a term of a school year on a region.
 #[utoipa::path(post, path = "/api/v1/nodes/{id}/terms", request_body = NewTerm, responses((status = 201, body = Term)))]
 async fn create_term(
-    State(s): State<AppState>,
-    ApiActor(a): ApiActor,
-    Meta(m): Meta,
-    Path(id): Path<String>,
+    c: ApiCx,
+    IdPath(id): IdPath<NodeId>,
     ApiJson(t): ApiJson<NewTerm>,
 ) -> AppResult<(StatusCode, Json<Term>)> {
-    let id = parse_id(&id, "directory.node_not_found")?;
     Ok((
         StatusCode::CREATED,
-        Json(terms::create(&Ctx::new(&s, &a, &m), id, t).await?),
+        Json(terms::create(&c.cx(), id, t).await?),
     ))
 }
 
 /// Searches the people of a subtree (personal data masked).
 #[utoipa::path(get, path = "/api/v1/people", params(SearchQuery, PageQuery), responses((status = 200, body = Paged<PersonRow>)))]
 async fn search_people(
-    State(s): State<AppState>,
-    ApiActor(a): ApiActor,
-    Meta(m): Meta,
+    c: ApiCx,
     Query(q): Query<SearchQuery>,
     Query(p): Query<PageQuery>,
 ) -> AppResult<Json<Paged<PersonRow>>> {
-    Ok(Json(people::search(&Ctx::new(&s, &a, &m), &q, &p).await?))
+    Ok(Json(people::search(&c.cx(), &q, &p).await?))
 }
 
 /// Creates a person with an account (initial password returned once) and optionally a first role.
 #[utoipa::path(post, path = "/api/v1/people", request_body = NewPerson, responses((status = 201, body = Created), (status = 422), (status = 409)))]
 async fn create_person(
-    State(s): State<AppState>,
-    ApiActor(a): ApiActor,
-    Meta(m): Meta,
+    c: ApiCx,
     ApiJson(p): ApiJson<NewPerson>,
 ) -> AppResult<(StatusCode, Json<Created>)> {
-    Ok((
-        StatusCode::CREATED,
-        Json(people::create(&Ctx::new(&s, &a, &m), p).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(people::create(&c.cx(), p).await?)))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -320,75 +276,41 @@ struct RevealQuery {
 /// A person, masked unless `reveal=true` and permitted (that view is audited).
 #[utoipa::path(get, path = "/api/v1/people/{id}", params(RevealQuery), responses((status = 200, body = PersonDetail), (status = 404)))]
 async fn get_person(
-    State(s): State<AppState>,
-    ApiActor(a): ApiActor,
-    Meta(m): Meta,
-    Path(id): Path<String>,
+    c: ApiCx,
+    IdPath(id): IdPath<PersonId>,
     Query(q): Query<RevealQuery>,
 ) -> AppResult<Json<PersonDetail>> {
-    let id = parse_id(&id, "directory.person_not_found")?;
     Ok(Json(
-        people::detail(&Ctx::new(&s, &a, &m), id, q.reveal.unwrap_or(false)).await?,
+        people::detail(&c.cx(), id, q.reveal.unwrap_or(false)).await?,
     ))
 }
 
 /// Replaces a person's fields.
 #[utoipa::path(put, path = "/api/v1/people/{id}", request_body = PersonInput, responses((status = 200, body = Person)))]
 async fn update_person(
-    State(s): State<AppState>,
-    ApiActor(a): ApiActor,
-    Meta(m): Meta,
-    Path(id): Path<String>,
+    c: ApiCx,
+    IdPath(id): IdPath<PersonId>,
     ApiJson(p): ApiJson<PersonInput>,
 ) -> AppResult<Json<Person>> {
-    let id = parse_id(&id, "directory.person_not_found")?;
-    Ok(Json(
-        people::update(&Ctx::new(&s, &a, &m), id, p).await?.masked(),
-    ))
+    Ok(Json(people::update(&c.cx(), id, p).await?.masked()))
 }
 
 /// Deactivates a person: sessions end, tokens are revoked, records stay.
 #[utoipa::path(post, path = "/api/v1/people/{id}/deactivate", responses((status = 200, body = Person)))]
-async fn deactivate_person(
-    State(s): State<AppState>,
-    ApiActor(a): ApiActor,
-    Meta(m): Meta,
-    Path(id): Path<String>,
-) -> AppResult<Json<Person>> {
-    let id = parse_id(&id, "directory.person_not_found")?;
-    Ok(Json(
-        people::set_active(&Ctx::new(&s, &a, &m), id, false)
-            .await?
-            .masked(),
-    ))
+async fn deactivate_person(c: ApiCx, IdPath(id): IdPath<PersonId>) -> AppResult<Json<Person>> {
+    Ok(Json(people::set_active(&c.cx(), id, false).await?.masked()))
 }
 
 /// Reactivates a person.
 #[utoipa::path(post, path = "/api/v1/people/{id}/reactivate", responses((status = 200, body = Person)))]
-async fn reactivate_person(
-    State(s): State<AppState>,
-    ApiActor(a): ApiActor,
-    Meta(m): Meta,
-    Path(id): Path<String>,
-) -> AppResult<Json<Person>> {
-    let id = parse_id(&id, "directory.person_not_found")?;
-    Ok(Json(
-        people::set_active(&Ctx::new(&s, &a, &m), id, true)
-            .await?
-            .masked(),
-    ))
+async fn reactivate_person(c: ApiCx, IdPath(id): IdPath<PersonId>) -> AppResult<Json<Person>> {
+    Ok(Json(people::set_active(&c.cx(), id, true).await?.masked()))
 }
 
 /// A person's role assignments.
 #[utoipa::path(get, path = "/api/v1/people/{id}/roles", responses((status = 200, body = Vec<RoleView>)))]
-async fn list_roles(
-    State(s): State<AppState>,
-    ApiActor(a): ApiActor,
-    Meta(m): Meta,
-    Path(id): Path<String>,
-) -> AppResult<Json<Vec<RoleView>>> {
-    let id = parse_id(&id, "directory.person_not_found")?;
-    let cx = Ctx::new(&s, &a, &m);
+async fn list_roles(c: ApiCx, IdPath(id): IdPath<PersonId>) -> AppResult<Json<Vec<RoleView>>> {
+    let cx = c.cx();
     people::get_visible(&cx, id).await?;
     Ok(Json(roles::list_for(cx.db(), id).await?))
 }
@@ -401,53 +323,38 @@ pub struct RoleCreated {
 /// Assigns a role.
 #[utoipa::path(post, path = "/api/v1/people/{id}/roles", request_body = NewGrant, responses((status = 201, body = RoleCreated), (status = 409), (status = 422)))]
 async fn add_role(
-    State(s): State<AppState>,
-    ApiActor(a): ApiActor,
-    Meta(m): Meta,
-    Path(id): Path<String>,
+    c: ApiCx,
+    IdPath(id): IdPath<PersonId>,
     ApiJson(g): ApiJson<NewGrant>,
 ) -> AppResult<(StatusCode, Json<RoleCreated>)> {
-    let id = parse_id(&id, "directory.person_not_found")?;
-    let rid = roles::assign(&Ctx::new(&s, &a, &m), id, g).await?;
+    let rid = roles::assign(&c.cx(), id, g).await?;
     Ok((StatusCode::CREATED, Json(RoleCreated { id: rid })))
 }
 
 /// Removes a role assignment.
 #[utoipa::path(delete, path = "/api/v1/people/{id}/roles/{role_id}", responses((status = 204)))]
 async fn remove_role(
-    State(s): State<AppState>,
-    ApiActor(a): ApiActor,
-    Meta(m): Meta,
+    c: ApiCx,
     Path((id, role_id)): Path<(String, String)>,
 ) -> AppResult<StatusCode> {
-    let id = parse_id(&id, "directory.person_not_found")?;
-    let role_id = parse_id(&role_id, "directory.role_not_found")?;
-    roles::remove(&Ctx::new(&s, &a, &m), id, role_id).await?;
+    let id = parse_id(&id)?;
+    let role_id = parse_id(&role_id)?;
+    roles::remove(&c.cx(), id, role_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// A class's roster (its teachers and the administrators above it).
 #[utoipa::path(get, path = "/api/v1/classes/{id}/roster", responses((status = 200, body = Roster), (status = 404)))]
-async fn roster(
-    State(s): State<AppState>,
-    ApiActor(a): ApiActor,
-    Meta(m): Meta,
-    Path(id): Path<String>,
-) -> AppResult<Json<Roster>> {
-    let id = parse_id(&id, "directory.class_not_found")?;
-    Ok(Json(classes::roster(&Ctx::new(&s, &a, &m), id).await?))
+async fn roster(c: ApiCx, IdPath(id): IdPath<NodeId>) -> AppResult<Json<Roster>> {
+    Ok(Json(classes::roster(&c.cx(), id).await?))
 }
 
 /// Searches the audit log of a subtree.
 #[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery, PageQuery), responses((status = 200, body = Paged<AuditEntry>)))]
 async fn audit(
-    State(s): State<AppState>,
-    ApiActor(a): ApiActor,
-    Meta(m): Meta,
+    c: ApiCx,
     Query(q): Query<AuditQuery>,
     Query(p): Query<PageQuery>,
 ) -> AppResult<Json<Paged<AuditEntry>>> {
-    Ok(Json(
-        audit_log::search(&Ctx::new(&s, &a, &m), &q, &p).await?,
-    ))
+    Ok(Json(audit_log::search(&c.cx(), &q, &p).await?))
 }

@@ -490,10 +490,13 @@ pub async fn search(
             if let (Some(t), Some(u), Some(e), Some(name)) = (&text, &upper, &exact, &username) {
                 qb.push(" AND p.name >= ").push_bind(t.clone()).push(" AND p.name < ").push_bind(u.clone());
                 filters(&mut *qb);
-                qb.push(format!(" UNION ALL SELECT {cols} FROM persons p JOIN org_closure c ON c.descendant_id = p.org_id AND c.ancestor_id = "));
-                qb.push_bind(node);
-                qb.push(" WHERE (p.staff_no = ").push_bind(e.clone()).push(" OR p.registry_no = ").push_bind(e.clone());
-                qb.push(" OR p.id IN (SELECT a.person_id FROM accounts a WHERE a.username = ").push_bind(name.clone()).push("))");
+                // Exact matches: three index lookups, then the subtree check per match.
+                qb.push(format!(" UNION ALL SELECT {cols} FROM persons p WHERE p.id IN (SELECT x.id FROM persons x WHERE x.staff_no = "));
+                qb.push_bind(e.clone());
+                qb.push(" UNION SELECT x.id FROM persons x WHERE x.registry_no = ").push_bind(e.clone());
+                qb.push(" UNION SELECT a.person_id FROM accounts a WHERE a.username = ").push_bind(name.clone());
+                qb.push(") AND EXISTS (SELECT 1 FROM org_closure c WHERE c.descendant_id = p.org_id AND c.ancestor_id = ");
+                qb.push_bind(node).push(")");
                 qb.push(" AND NOT (p.name >= ").push_bind(t.clone()).push(" AND p.name < ").push_bind(u.clone()).push(")");
             }
             filters(&mut *qb);

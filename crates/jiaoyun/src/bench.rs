@@ -19,9 +19,12 @@ pub enum BenchCommand {
         /// Concurrent clients.
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
-        /// Seconds per scenario.
+        /// Seconds per scenario and concurrency level.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// Keep the generated database (and print where it is) instead of dropping it.
+        #[arg(long)]
+        keep: bool,
     },
 }
 
@@ -78,6 +81,7 @@ pub async fn run(config: Config, cmd: BenchCommand) -> AppResult<()> {
         scale,
         concurrency,
         seconds,
+        keep,
     } = cmd;
     let pg = config
         .database_url
@@ -94,7 +98,14 @@ pub async fn run(config: Config, cmd: BenchCommand) -> AppResult<()> {
     cfg.listen = "127.0.0.1:0".into();
     let state = AppState::new(fresh.db.clone(), cfg, Clock::System);
     let result = bench_directory(&state, scale, concurrency, Duration::from_secs(seconds)).await;
-    fresh.drop_db().await;
+    if keep {
+        println!(
+            "  kept the database: {}",
+            kernel::db::redact_url(&fresh.url)
+        );
+    } else {
+        fresh.drop_db().await;
+    }
     result
 }
 
@@ -369,13 +380,9 @@ struct Stats {
     p99_ms: f64,
 }
 
-async fn measure(
-    name: &str,
-    concurrency: usize,
-    duration: Duration,
-    make: impl Fn(usize) -> reqwest::RequestBuilder + Send + Sync + 'static,
-) -> Stats {
-    let make = std::sync::Arc::new(make);
+type MakeRequest = std::sync::Arc<dyn Fn(usize) -> reqwest::RequestBuilder + Send + Sync>;
+
+async fn measure(name: &str, concurrency: usize, duration: Duration, make: MakeRequest) -> Stats {
     let start = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..concurrency {
@@ -463,14 +470,15 @@ async fn bench_directory(
         let (_, api) = identity::tokens::create(&mut tx, *t, "bench", None, now).await?;
         tokens.push(api);
     }
-    let mut admin_cookies = Vec::new();
-    for a in loaded
-        .district_admins
-        .iter()
-        .chain(loaded.school_admins.iter().take(100))
-    {
+    let mut district_cookies = Vec::new();
+    for a in &loaded.district_admins {
         let (_, token) = identity::sessions::create(&mut tx, &state.config, *a, &meta, now).await?;
-        admin_cookies.push(format!("jy_session={token}"));
+        district_cookies.push(format!("jy_session={token}"));
+    }
+    let mut school_cookies = Vec::new();
+    for a in loaded.school_admins.iter().take(100) {
+        let (_, token) = identity::sessions::create(&mut tx, &state.config, *a, &meta, now).await?;
+        school_cookies.push(format!("jy_session={token}"));
     }
     tx.commit().await?;
     // Each teacher's class, for the roster requests.
@@ -508,45 +516,45 @@ async fn bench_directory(
 
     let (c, b) = (client.clone(), base.clone());
     let cookies = std::sync::Arc::new(teacher_cookies);
-    measure(
-        "teacher home page (HTML)",
-        concurrency,
-        duration,
-        move |i| {
-            c.get(format!("{b}/"))
-                .header("cookie", cookies[i % cookies.len()].clone())
-        },
-    )
-    .await;
+    let home: MakeRequest = std::sync::Arc::new(move |i| {
+        c.get(format!("{b}/"))
+            .header("cookie", cookies[i % cookies.len()].clone())
+    });
     let (c, b) = (client.clone(), base.clone());
-    let tokens = std::sync::Arc::new(tokens);
-    let classes = std::sync::Arc::new(classes);
-    measure("class roster (JSON API)", concurrency, duration, move |i| {
+    let (tokens, classes) = (std::sync::Arc::new(tokens), std::sync::Arc::new(classes));
+    let roster: MakeRequest = std::sync::Arc::new(move |i| {
         let k = i % tokens.len();
         c.get(format!("{b}/api/v1/classes/{}/roster", classes[k]))
             .bearer_auth(&tokens[k])
-    })
-    .await;
+    });
+    // Searching by surname alone: the widest name search an administrator types.
+    let surname = |i: usize| ["王", "李", "张", "刘", "陈"][i % 5];
     let (c, b) = (client.clone(), base.clone());
-    let admins = std::sync::Arc::new(admin_cookies);
-    let districts = shape.districts;
-    measure(
-        "admin people search (HTML)",
-        concurrency,
-        duration,
-        move |i| {
-            // Alternate district and school administrators, searching by surname.
-            let surname = ["王", "李", "张", "刘", "陈"][i % 5];
-            let who = if i % 2 == 0 {
-                i % districts
-            } else {
-                districts + (i % admins.len().saturating_sub(districts).max(1))
-            };
-            c.get(format!("{b}/admin/people?q={surname}"))
-                .header("cookie", admins[who.min(admins.len() - 1)].clone())
-        },
-    )
-    .await;
+    let districts = std::sync::Arc::new(district_cookies);
+    let district_search: MakeRequest = std::sync::Arc::new(move |i| {
+        c.get(format!("{b}/admin/people?q={}", surname(i)))
+            .header("cookie", districts[i % districts.len()].clone())
+    });
+    let (c, b) = (client.clone(), base.clone());
+    let schools = std::sync::Arc::new(school_cookies);
+    let school_search: MakeRequest = std::sync::Arc::new(move |i| {
+        c.get(format!("{b}/admin/people?q={}", surname(i)))
+            .header("cookie", schools[i % schools.len()].clone())
+    });
+    let scenarios = [
+        ("teacher home page (HTML)", home),
+        ("class roster (JSON API)", roster),
+        ("district admin people search", district_search),
+        ("school admin people search", school_search),
+    ];
+    println!(
+        "  one client at a time (latency), then {concurrency} concurrent clients (throughput):"
+    );
+    for (name, make) in scenarios {
+        for c in [1, concurrency] {
+            measure(name, c, duration, make.clone()).await;
+        }
+    }
     println!(
         "  peak RSS (server and load generator in one process): {:.0} MiB",
         peak_rss_mib()

@@ -1,7 +1,12 @@
 //! UUIDv7 identifiers, one newtype per entity so ids of different kinds cannot be mixed up.
 
+/// An entity id: parses from text and names the error for an unknown one.
+pub trait Id: std::str::FromStr + Send {
+    fn not_found() -> &'static str;
+}
+
 macro_rules! id_type {
-    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
+    ($($(#[$doc:meta])* $name:ident => $not_found:literal),* $(,)?) => {$(
         $(#[$doc])*
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
@@ -17,6 +22,13 @@ macro_rules! id_type {
             #[allow(clippy::new_without_default)]
             pub fn new() -> Self {
                 Self(uuid::Uuid::now_v7())
+            }
+        }
+
+        impl crate::ids::Id for $name {
+            /// The error code when an id of this kind is unknown, foreign or malformed.
+            fn not_found() -> &'static str {
+                $not_found
             }
         }
 
@@ -37,17 +49,17 @@ macro_rules! id_type {
 
 id_type!(
     /// A node of the organisation tree: a region, school, grade or class.
-    NodeId,
+    NodeId => "directory.node_not_found",
     /// A person (who has at most one account).
-    PersonId,
+    PersonId => "directory.person_not_found",
     /// One role assignment of a person, scoped to a node.
-    RoleId,
+    RoleId => "directory.role_not_found",
     /// A login session.
-    SessionId,
+    SessionId => "identity.session_not_found",
     /// An API token.
-    TokenId,
+    TokenId => "identity.token_not_found",
     /// An audit log entry.
-    AuditId,
+    AuditId => "not_found",
     /// A term of a school year.
-    TermId,
+    TermId => "directory.term_not_found",
 );

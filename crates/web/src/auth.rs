@@ -30,15 +30,7 @@ impl Session {
 }
 
 pub fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+    crate::ctx::cookie_in(&parts.headers, name)
 }
 
 async fn session_from_cookie(parts: &Parts, state: &AppState) -> Result<Option<Session>, AppError> {
@@ -158,5 +150,52 @@ impl FromRequestParts<AppState> for ApiActor {
             return Ok(ApiActor(s.actor));
         }
         Err(AppError::Unauthenticated)
+    }
+}
+
+/// Everything an API handler needs: the state, who asks, and the request (for the audit).
+pub struct ApiCx {
+    pub state: AppState,
+    pub actor: Actor,
+    pub meta: kernel::RequestMeta,
+}
+
+impl ApiCx {
+    /// The service context of this request.
+    pub fn cx(&self) -> kernel::Ctx<'_> {
+        kernel::Ctx::new(&self.state, &self.actor, &self.meta)
+    }
+}
+
+impl FromRequestParts<AppState> for ApiCx {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ApiActor(actor) = ApiActor::from_request_parts(parts, state).await?;
+        Ok(Self {
+            state: state.clone(),
+            actor,
+            meta: crate::meta::request_meta(parts, state),
+        })
+    }
+}
+
+/// An id from the path. A malformed id is "not found", like an unknown or foreign one.
+pub struct IdPath<T>(pub T);
+
+impl<T: kernel::ids::Id, S: Send + Sync> FromRequestParts<S> for IdPath<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| AppError::NotFound(T::not_found()))?;
+        raw.parse()
+            .map(IdPath)
+            .map_err(|_| AppError::NotFound(T::not_found()))
     }
 }

@@ -84,18 +84,31 @@ impl PageCtx {
     }
 }
 
-/// The language for a request without a signed-in person: the language cookie, then
-/// `Accept-Language`, then Chinese.
-pub fn locale_from_headers(headers: &HeaderMap) -> Locale {
-    let cookie = headers
+/// A cookie's value from the request headers.
+pub fn cookie_in<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get_all(axum::http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == LANG_COOKIE)
-        .and_then(|(_, v)| Locale::parse(v));
-    cookie
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The language of a page for a visitor who is not signed in: the language cookie (set by the
+/// switch), else Simplified Chinese. The browser's language is deliberately not followed: the
+/// platform speaks Chinese unless the person chooses otherwise.
+pub fn locale_from_headers(headers: &HeaderMap) -> Locale {
+    cookie_in(headers, LANG_COOKIE)
+        .and_then(Locale::parse)
+        .unwrap_or_default()
+}
+
+/// The language of an API response: the language cookie, else `Accept-Language`, else Chinese.
+pub fn api_locale(headers: &HeaderMap) -> Locale {
+    cookie_in(headers, LANG_COOKIE)
+        .and_then(Locale::parse)
         .or_else(|| {
             headers
                 .get(axum::http::header::ACCEPT_LANGUAGE)

@@ -2,7 +2,7 @@
 //! error page elsewhere. Internals never reach the user; the request id lets support find them
 //! in the log.
 
-use crate::ctx::{PageCtx, locale_from_headers, render};
+use crate::ctx::{PageCtx, api_locale, locale_from_headers, render};
 use askama::Template;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
@@ -33,7 +33,11 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
     let Some(ErrorPayload(err)) = res.extensions_mut().remove::<ErrorPayload>() else {
         return res;
     };
-    let locale = locale_from_headers(&headers);
+    let locale = if is_api {
+        api_locale(&headers)
+    } else {
+        locale_from_headers(&headers)
+    };
     let status = err.status();
     let message = i18n::t(locale, &format!("error.{}", err.code())).to_owned();
     let mut out = if is_api {

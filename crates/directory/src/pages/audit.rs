@@ -50,7 +50,7 @@ impl Filters {
         Ok(AuditQuery {
             node: match self.node.trim() {
                 "" => None,
-                n => Some(parse_id::<NodeId>(n, "directory.node_not_found")?),
+                n => Some(parse_id::<NodeId>(n)?),
             },
             person: o(&self.person),
             action: o(&self.action),

@@ -1,12 +1,12 @@
 //! Teachers' classes and rosters.
 
-use super::{parse_id, subject_name};
+use super::subject_name;
 use crate::classes::{self, ClassCard, Roster};
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use kernel::{AppResult, AppState, Ctx, NodeId};
-use web::{Meta, PageCtx, Session, render};
+use web::{IdPath, Meta, PageCtx, Session, render};
 
 #[derive(Template)]
 #[template(path = "classes.html")]
@@ -45,9 +45,8 @@ pub async fn roster(
     State(state): State<AppState>,
     session: Session,
     Meta(meta): Meta,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<NodeId>,
 ) -> AppResult<Response> {
-    let id: NodeId = parse_id(&id, "directory.class_not_found")?;
     let cx = Ctx::new(&state, &session.actor, &meta);
     let r = classes::roster(&cx, id).await?;
     Ok(render(&RosterPage {

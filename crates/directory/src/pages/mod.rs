@@ -40,8 +40,8 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Parses an id from the path; a malformed id is "not found", like any unknown one.
-pub fn parse_id<T: std::str::FromStr>(s: &str, code: &'static str) -> AppResult<T> {
-    s.parse().map_err(|_| AppError::NotFound(code))
+pub fn parse_id<T: kernel::ids::Id>(s: &str) -> AppResult<T> {
+    s.parse().map_err(|_| AppError::NotFound(T::not_found()))
 }
 
 /// The name of a JY/T 1001 course code (学科).

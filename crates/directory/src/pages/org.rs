@@ -1,20 +1,19 @@
 //! Administering the organisation tree: browse a node, create children, rename, move a school,
 //! deactivate and reactivate, and set terms on regions.
 
-use super::parse_id;
 use crate::model::{Node, SchoolType};
 use crate::nodes::{self, ChildFilter, NewNode, Summary};
 use crate::terms::{self, NewTerm, Term};
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use kernel::authz::{self, Permission};
 use kernel::paging::{PageQuery, Paged};
 use kernel::{AppError, AppResult, AppState, Ctx, FieldErrors, NodeId};
 use serde::Deserialize;
-use web::{Meta, PageCtx, Session, render};
+use web::{IdPath, Meta, PageCtx, Session, render};
 
 #[derive(Template)]
 #[template(path = "org_node.html")]
@@ -151,10 +150,9 @@ pub async fn show(
     State(state): State<AppState>,
     session: Session,
     Meta(meta): Meta,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<NodeId>,
     Query(q): Query<ShowQuery>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id, "directory.node_not_found")?;
     let p = page(
         &state,
         &session,
@@ -199,10 +197,9 @@ pub async fn create_child(
     State(state): State<AppState>,
     session: Session,
     Meta(meta): Meta,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<NodeId>,
     Form(form): Form<NewNodeForm>,
 ) -> AppResult<Response> {
-    let id: NodeId = parse_id(&id, "directory.node_not_found")?;
     session.verify_csrf(&form.csrf)?;
     let cx = Ctx::new(&state, &session.actor, &meta);
     let input = NewNode {
@@ -231,10 +228,9 @@ pub async fn rename(
     State(state): State<AppState>,
     session: Session,
     Meta(meta): Meta,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<NodeId>,
     Form(form): Form<RenameForm>,
 ) -> AppResult<Response> {
-    let id: NodeId = parse_id(&id, "directory.node_not_found")?;
     session.verify_csrf(&form.csrf)?;
     let cx = Ctx::new(&state, &session.actor, &meta);
     match nodes::rename(&cx, id, &form.name).await {
@@ -254,10 +250,9 @@ pub async fn move_school(
     State(state): State<AppState>,
     session: Session,
     Meta(meta): Meta,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<NodeId>,
     Form(form): Form<MoveForm>,
 ) -> AppResult<Response> {
-    let id: NodeId = parse_id(&id, "directory.node_not_found")?;
     session.verify_csrf(&form.csrf)?;
     let cx = Ctx::new(&state, &session.actor, &meta);
     let result = match nodes::find_by_code(&cx, &form.parent_code).await? {
@@ -282,10 +277,9 @@ pub async fn deactivate(
     State(state): State<AppState>,
     session: Session,
     Meta(meta): Meta,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<NodeId>,
     Form(form): Form<CsrfOnly>,
 ) -> AppResult<Response> {
-    let id: NodeId = parse_id(&id, "directory.node_not_found")?;
     session.verify_csrf(&form.csrf)?;
     let cx = Ctx::new(&state, &session.actor, &meta);
     match nodes::deactivate(&cx, id).await {
@@ -298,10 +292,9 @@ pub async fn reactivate(
     State(state): State<AppState>,
     session: Session,
     Meta(meta): Meta,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<NodeId>,
     Form(form): Form<CsrfOnly>,
 ) -> AppResult<Response> {
-    let id: NodeId = parse_id(&id, "directory.node_not_found")?;
     session.verify_csrf(&form.csrf)?;
     let cx = Ctx::new(&state, &session.actor, &meta);
     match nodes::reactivate(&cx, id).await {
@@ -323,10 +316,9 @@ pub async fn create_term(
     State(state): State<AppState>,
     session: Session,
     Meta(meta): Meta,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<NodeId>,
     Form(form): Form<TermForm>,
 ) -> AppResult<Response> {
-    let id: NodeId = parse_id(&id, "directory.node_not_found")?;
     session.verify_csrf(&form.csrf)?;
     let cx = Ctx::new(&state, &session.actor, &meta);
     let input = NewTerm {

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use kernel::paging::{PageQuery, Paged};
 use kernel::{AppError, AppResult, AppState, Ctx, FieldErrors, NodeId, PersonId, RoleId};
 use serde::Deserialize;
-use web::{Meta, PageCtx, Session, render};
+use web::{IdPath, Meta, PageCtx, Session, render};
 
 #[derive(Template)]
 #[template(path = "people_list.html")]
@@ -74,7 +74,7 @@ pub async fn list(
 ) -> AppResult<Response> {
     let cx = Ctx::new(&state, &session.actor, &meta);
     let node = match lq.node.as_deref().filter(|s| !s.is_empty()) {
-        Some(n) => Some(parse_id::<NodeId>(n, "directory.node_not_found")?),
+        Some(n) => Some(parse_id::<NodeId>(n)?),
         None => None,
     };
     let sq = SearchQuery {
@@ -209,7 +209,7 @@ pub async fn new_form(
 ) -> AppResult<Response> {
     let cx = Ctx::new(&state, &session.actor, &meta);
     let org_id = match q.node.as_deref() {
-        Some(n) => parse_id::<NodeId>(n, "directory.node_not_found")?,
+        Some(n) => parse_id::<NodeId>(n)?,
         None => *session
             .actor
             .admin_nodes()
@@ -253,7 +253,7 @@ pub async fn create(
 ) -> AppResult<Response> {
     session.verify_csrf(&form.csrf)?;
     let cx = Ctx::new(&state, &session.actor, &meta);
-    let org_id: NodeId = parse_id(&form.org_id, "directory.node_not_found")?;
+    let org_id: NodeId = parse_id(&form.org_id)?;
     let role = (!form.role.is_empty()).then(|| NewGrant {
         role: form.role.clone(),
         node_id: form.role_node.parse().ok(),
@@ -356,10 +356,9 @@ pub async fn show(
     State(state): State<AppState>,
     session: Session,
     Meta(meta): Meta,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<PersonId>,
     Query(q): Query<ShowQuery>,
 ) -> AppResult<Response> {
-    let id: PersonId = parse_id(&id, "directory.person_not_found")?;
     let page = person_page(
         &state,
         &session,
@@ -377,9 +376,8 @@ pub async fn edit_form(
     State(state): State<AppState>,
     session: Session,
     Meta(meta): Meta,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<PersonId>,
 ) -> AppResult<Response> {
-    let id: PersonId = parse_id(&id, "directory.person_not_found")?;
     let cx = Ctx::new(&state, &session.actor, &meta);
     // Editing shows the full data, so it counts (and is audited) as a reveal.
     let d = people::detail(&cx, id, true).await?;
@@ -413,10 +411,9 @@ pub async fn update(
     State(state): State<AppState>,
     session: Session,
     Meta(meta): Meta,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<PersonId>,
     Form(form): Form<PersonForm>,
 ) -> AppResult<Response> {
-    let id: PersonId = parse_id(&id, "directory.person_not_found")?;
     session.verify_csrf(&form.csrf)?;
     let cx = Ctx::new(&state, &session.actor, &meta);
     match people::update(&cx, id, form.fields()).await {
@@ -448,10 +445,9 @@ pub async fn deactivate(
     State(state): State<AppState>,
     session: Session,
     Meta(meta): Meta,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<PersonId>,
     Form(f): Form<CsrfOnly>,
 ) -> AppResult<Response> {
-    let id: PersonId = parse_id(&id, "directory.person_not_found")?;
     session.verify_csrf(&f.csrf)?;
     people::set_active(&Ctx::new(&state, &session.actor, &meta), id, false).await?;
     Ok(Redirect::to(&format!("/people/{id}?done=deactivated")).into_response())
@@ -461,10 +457,9 @@ pub async fn reactivate(
     State(state): State<AppState>,
     session: Session,
     Meta(meta): Meta,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<PersonId>,
     Form(f): Form<CsrfOnly>,
 ) -> AppResult<Response> {
-    let id: PersonId = parse_id(&id, "directory.person_not_found")?;
     session.verify_csrf(&f.csrf)?;
     people::set_active(&Ctx::new(&state, &session.actor, &meta), id, true).await?;
     Ok(Redirect::to(&format!("/people/{id}?done=reactivated")).into_response())
@@ -474,10 +469,9 @@ pub async fn reset_password(
     State(state): State<AppState>,
     session: Session,
     Meta(meta): Meta,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<PersonId>,
     Form(f): Form<CsrfOnly>,
 ) -> AppResult<Response> {
-    let id: PersonId = parse_id(&id, "directory.person_not_found")?;
     session.verify_csrf(&f.csrf)?;
     let password = people::reset_password(&Ctx::new(&state, &session.actor, &meta), id).await?;
     let mut page = person_page(
@@ -512,10 +506,9 @@ pub async fn add_role(
     State(state): State<AppState>,
     session: Session,
     Meta(meta): Meta,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<PersonId>,
     Form(f): Form<RoleForm>,
 ) -> AppResult<Response> {
-    let id: PersonId = parse_id(&id, "directory.person_not_found")?;
     session.verify_csrf(&f.csrf)?;
     let cx = Ctx::new(&state, &session.actor, &meta);
     // Admin roles name their node by code (a region's division code or a school code).
@@ -551,8 +544,8 @@ pub async fn remove_role(
     Path((id, role)): Path<(String, String)>,
     Form(f): Form<CsrfOnly>,
 ) -> AppResult<Response> {
-    let id: PersonId = parse_id(&id, "directory.person_not_found")?;
-    let role: RoleId = parse_id(&role, "directory.role_not_found")?;
+    let id: PersonId = parse_id(&id)?;
+    let role: RoleId = parse_id(&role)?;
     session.verify_csrf(&f.csrf)?;
     roles::remove(&Ctx::new(&state, &session.actor, &meta), id, role).await?;
     Ok(Redirect::to(&format!("/people/{id}?done=role_removed")).into_response())
