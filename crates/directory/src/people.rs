@@ -469,7 +469,12 @@ pub async fn search(
         .filter(|r| kernel::Role::parse(r).is_some());
     let all = q.include_inactive.unwrap_or(false);
     let by_created = q.sort.as_deref() == Some("created");
-    let cols = "p.id, p.name, p.gender, p.staff_no, p.registry_no, p.phone, p.active, p.org_id, p.created_at";
+    // Only what sorting needs; the page's rows are fetched afterwards by id.
+    let cols = if by_created {
+        "p.id, p.name, p.created_at"
+    } else {
+        "p.id, p.name"
+    };
     // Each branch is written so an index serves it: a name prefix is found through the
     // subtree's nodes and (org_id, name); an exact number or username through its own index.
     macro_rules! push_candidates {
@@ -503,13 +508,13 @@ pub async fn search(
         }};
     }
     let items: Vec<PersonRow> = on_db!(db, pool => {
-        let mut qb = sqlx::QueryBuilder::new(
-            "SELECT s.id, s.name, s.gender, s.staff_no, s.registry_no, s.phone, s.active, s.org_id, n.name AS org_name FROM (",
-        );
+        let mut qb = sqlx::QueryBuilder::new("SELECT p.id, p.name, p.gender, p.staff_no, p.registry_no, p.phone, p.active, p.org_id, n.name AS org_name FROM (SELECT * FROM (");
         push_candidates!(&mut qb);
-        qb.push(") s JOIN org_nodes n ON n.id = s.org_id ORDER BY ");
-        qb.push(if by_created { "s.created_at DESC, s.id" } else { "s.name, s.id" });
-        qb.push(" LIMIT ").push_bind(page.limit()).push(" OFFSET ").push_bind(page.offset());
+        let order = if by_created { "created_at DESC, id" } else { "name, id" };
+        qb.push(format!(") u ORDER BY {order} LIMIT "));
+        qb.push_bind(page.limit()).push(" OFFSET ").push_bind(page.offset());
+        qb.push(") k JOIN persons p ON p.id = k.id JOIN org_nodes n ON n.id = p.org_id ORDER BY ");
+        qb.push(if by_created { "p.created_at DESC, p.id" } else { "p.name, p.id" });
         qb.build_query_as().fetch_all(pool).await
     })?;
     // Counting a whole city is costly and nobody pages through it: count up to the cap.

@@ -232,3 +232,73 @@ async fn the_openapi_document_lists_the_operations() {
     assert!(docs.contains("/api/v1/people"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn people_search_finds_by_name_prefix_number_and_username() {
+    let app = TestApp::start().await;
+    let token = app.token("school_admin").await;
+    let c = TestApp::client();
+    let search = |q: String| {
+        c.get(app.url(&format!("/api/v1/people?{q}")))
+            .bearer_auth(&token)
+            .send()
+    };
+    let (name, staff_no): (String, String) = kernel::on_db!(&app.state.db, p => sqlx::query_as(
+        "SELECT name, staff_no FROM persons WHERE staff_no = 'S0T002'").fetch_one(p).await)
+    .unwrap();
+    let surname: String = name.chars().take(1).collect();
+    let by_name: serde_json::Value = search(format!("q={surname}&per_page=100"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = by_name["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        !names.is_empty() && names.iter().all(|n| n.starts_with(&surname)),
+        "{names:?}"
+    );
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "sorted by name");
+    assert_eq!(by_name["total"].as_i64().unwrap(), names.len() as i64);
+    for q in [staff_no.clone(), staff_no.to_lowercase(), "teacher".into()] {
+        let found: serde_json::Value = search(format!("q={q}"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(found["total"], 1, "{q}: {found}");
+    }
+    let teachers: serde_json::Value = search("role=head_teacher&per_page=100".into())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        teachers["total"], 4,
+        "one head teacher per class, four classes"
+    );
+    let page2: serde_json::Value = search("per_page=5&page=2".into())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let page1: serde_json::Value = search("per_page=5&page=1".into())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page2["items"].as_array().unwrap().len(), 5);
+    assert_ne!(page1["items"][0]["id"], page2["items"][0]["id"]);
+    app.stop().await;
+}
