@@ -29,9 +29,11 @@ pub struct NewGrant {
 
 pub async fn list_for(db: &Db, person: PersonId) -> AppResult<Vec<RoleView>> {
     Ok(on_db!(db, p => sqlx::query_as(
-        "SELECT r.id, r.person_id, r.role, r.node_id, n.name AS node_name, n.kind AS node_kind, r.subject,
-                r.student_id, s.name AS student_name, r.relation
+        "SELECT r.id, r.person_id, r.role, r.node_id,
+                CASE WHEN g.id IS NULL THEN n.name ELSE g.name || ' ' || n.name END AS node_name,
+                n.kind AS node_kind, r.subject, r.student_id, s.name AS student_name, r.relation
          FROM role_assignments r JOIN org_nodes n ON n.id = r.node_id
+         LEFT JOIN org_nodes g ON g.id = n.parent_id AND n.kind = 'class'
          LEFT JOIN persons s ON s.id = r.student_id
          WHERE r.person_id = $1 ORDER BY r.created_at",
     ).bind(person).fetch_all(p).await)?)
