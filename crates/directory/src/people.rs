@@ -629,8 +629,10 @@ impl Search {
             let order = if self.by_created { "created_at DESC, id" } else { "name, id" };
             qb.push(format!(") u ORDER BY {order} LIMIT "));
             qb.push_bind(page.limit()).push(" OFFSET ").push_bind(page.offset());
-            qb.push(") k JOIN persons p ON p.id = k.id JOIN org_nodes n ON n.id = p.org_id ORDER BY ");
-            qb.push(if self.by_created { "p.created_at DESC, p.id" } else { "p.name, p.id" });
+            // CROSS JOIN: fetch the page's rows by id; left free, SQLite 3.51 walks every
+            // person in name order to skip the final sort.
+            qb.push(") k CROSS JOIN persons p JOIN org_nodes n ON n.id = p.org_id WHERE p.id = k.id ORDER BY ");
+            qb.push(if self.by_created { "k.created_at DESC, k.id" } else { "k.name, k.id" });
             qb.build_query_as().fetch_all(pool).await
         })?)
     }

@@ -39,12 +39,27 @@ fn dummy(state: &AppState) -> Result<&'static str, kernel::AppError> {
     Ok(DUMMY.get_or_init(|| h))
 }
 
-pub async fn login(
+/// Checks an account name and password with the login rules (the same answer and work for
+/// unknown accounts, failure counting and lockout, rehash when the parameters changed) and
+/// audits a failure. Returns the account on success; the caller opens the session or issues
+/// the tokens.
+pub async fn check_password(
     state: &AppState,
     username: &str,
     pass: &str,
     meta: &RequestMeta,
-) -> Result<LoginOutcome, LoginError> {
+) -> Result<PersonId, LoginError> {
+    verify_account(state, username, pass, meta)
+        .await
+        .map(|a| a.person_id)
+}
+
+async fn verify_account(
+    state: &AppState,
+    username: &str,
+    pass: &str,
+    meta: &RequestMeta,
+) -> Result<accounts::Account, LoginError> {
     let db = &state.db;
     let account = accounts::find_by_username(db, username).await?;
     let now = state.clock.now();
@@ -71,16 +86,25 @@ pub async fn login(
         return Err(LoginError::InvalidCredentials);
     }
 
-    let new_hash = if verified.needs_rehash {
-        Some(password::hash(state, pass.to_owned()).await?)
-    } else {
-        None
-    };
-    let mut tx = db.begin().await?;
-    if let Some(h) = &new_hash {
-        kernel::on_tx!(&mut tx, c => sqlx::query("UPDATE accounts SET password_hash = $2 WHERE person_id = $1")
-            .bind(account.person_id).bind(h).execute(c).await.map(|r| r.rows_affected())).map_err(kernel::AppError::from)?;
+    if verified.needs_rehash {
+        let h = password::hash(state, pass.to_owned()).await?;
+        on_db!(db, c => sqlx::query("UPDATE accounts SET password_hash = $2 WHERE person_id = $1")
+            .bind(account.person_id).bind(h).execute(c).await.map(|r| r.rows_affected()))
+        .map_err(kernel::AppError::from)?;
     }
+    Ok(account)
+}
+
+/// Password login: checks the password ([`check_password`]) and opens a session.
+pub async fn login(
+    state: &AppState,
+    username: &str,
+    pass: &str,
+    meta: &RequestMeta,
+) -> Result<LoginOutcome, LoginError> {
+    let account = verify_account(state, username, pass, meta).await?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
     kernel::on_tx!(&mut tx, c => sqlx::query(
         "UPDATE accounts SET failed_logins = 0, locked_until = NULL, last_login_at = $2 WHERE person_id = $1",
     ).bind(account.person_id).bind(now).execute(c).await.map(|r| r.rows_affected())).map_err(kernel::AppError::from)?;

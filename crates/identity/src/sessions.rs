@@ -11,6 +11,8 @@ pub struct SessionInfo {
     pub id: SessionId,
     pub person_id: PersonId,
     pub csrf_token: String,
+    /// When the person logged in (the OIDC `auth_time`).
+    pub created_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
@@ -53,7 +55,7 @@ pub async fn lookup(
     now: DateTime<Utc>,
 ) -> AppResult<Option<SessionInfo>> {
     let row: Option<SessionInfo> = on_db!(db, p => sqlx::query_as(
-        "SELECT id, person_id, csrf_token, last_seen_at, expires_at FROM sessions
+        "SELECT id, person_id, csrf_token, created_at, last_seen_at, expires_at FROM sessions
          WHERE token_hash = $1 AND ended_at IS NULL",
     ).bind(token_hash(token)).fetch_optional(p).await)?;
     let Some(s) = row else { return Ok(None) };

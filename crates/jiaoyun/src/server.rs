@@ -104,6 +104,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(web::routes())
         .merge(directory::routes())
+        .merge(sso::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_endpoint))
@@ -185,7 +186,8 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
-/// Hourly: purge audit entries past retention and long-ended sessions.
+/// Hourly: purge audit entries past retention, long-ended sessions and expired SSO codes and
+/// tokens; rotate signing keys when due.
 async fn maintenance(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
@@ -196,7 +198,7 @@ async fn maintenance(state: AppState) {
 
 pub async fn run_maintenance(state: &AppState) {
     let now = state.clock.now();
-    let jobs: [(&str, AppResult<u64>); 2] = [
+    let jobs: [(&str, AppResult<u64>); 3] = [
         (
             "audit_retention",
             kernel::audit::purge_before(
@@ -209,6 +211,7 @@ pub async fn run_maintenance(state: &AppState) {
             "session_cleanup",
             identity::sessions::purge_ended(&state.db, now - chrono::Duration::days(30)).await,
         ),
+        ("sso_maintenance", sso::maintain(state).await),
     ];
     for (job, result) in jobs {
         metrics::counter!("background_job_runs_total", "job" => job).increment(1);

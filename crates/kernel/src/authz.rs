@@ -22,6 +22,8 @@ pub enum Permission {
     ViewRoster,
     /// Read the audit log of a node's subtree.
     ViewAudit,
+    /// Register and manage the applications (OIDC clients, CAS services) of a node's subtree.
+    ManageApplications,
 }
 
 /// What a person-level permission is asked about.
@@ -62,7 +64,8 @@ pub async fn may(db: &Db, actor: &Actor, perm: Permission, node: NodeId) -> AppR
         Permission::ManageNode
         | Permission::ViewPeople
         | Permission::ManagePeople
-        | Permission::ViewAudit => false,
+        | Permission::ViewAudit
+        | Permission::ManageApplications => false,
         Permission::ViewRoster => actor
             .grants
             .iter()

@@ -41,6 +41,26 @@ pub struct Config {
     /// Load the demo region on first start.
     pub demo: bool,
     pub password: PasswordConfig,
+    pub sso: SsoConfig,
+}
+
+/// Single sign-on: the OIDC provider and the CAS server.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SsoConfig {
+    /// Access tokens (JWT) live this long.
+    pub access_token_minutes: u32,
+    /// ID tokens live this long.
+    pub id_token_minutes: u32,
+    /// A refresh token expires after this many days unused; every use rotates it.
+    pub refresh_token_days: u32,
+    /// Authorization codes and CAS service tickets expire after this many seconds.
+    pub code_seconds: u32,
+    /// A new signing key takes over after this many days.
+    pub key_rotation_days: u32,
+    /// A new key is published in the JWKS this many hours before it signs, so every relying
+    /// party's cached JWKS knows it in time.
+    pub key_publish_hours: u32,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -81,6 +101,31 @@ impl Default for Config {
             lockout_minutes: 15,
             demo: false,
             password: PasswordConfig::default(),
+            sso: SsoConfig::default(),
+        }
+    }
+}
+
+impl Default for SsoConfig {
+    fn default() -> Self {
+        Self {
+            access_token_minutes: 10,
+            id_token_minutes: 60,
+            refresh_token_days: 30,
+            code_seconds: 60,
+            key_rotation_days: 90,
+            key_publish_hours: 24,
+        }
+    }
+}
+
+impl Config {
+    /// The address people and applications reach the platform at, without a trailing slash:
+    /// `public_url`, or the listen address. It is the OIDC issuer and the CAS server's base.
+    pub fn base_url(&self) -> String {
+        match &self.public_url {
+            Some(u) => u.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
         }
     }
 }

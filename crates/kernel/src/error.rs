@@ -53,6 +53,10 @@ pub enum AppError {
     /// A uniqueness or state conflict; the code names it, the fields say where.
     #[error("conflict: {0}")]
     Conflict(&'static str, FieldErrors),
+    /// A request that cannot be served as asked (an unknown client, a redirect URI that is not
+    /// registered); the code names the problem.
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
     #[error("invalid or missing CSRF token")]
     Csrf,
     #[error("too many requests")]
@@ -83,6 +87,7 @@ impl AppError {
             Self::Unauthenticated => "unauthenticated",
             Self::Invalid(_) => "invalid_input",
             Self::Conflict(code, _) => code,
+            Self::BadRequest(code) => code,
             Self::Csrf => "csrf",
             Self::TooManyRequests => "too_many_requests",
             Self::Database(_) | Self::Internal(_) => "internal",
@@ -96,6 +101,7 @@ impl AppError {
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(..) => StatusCode::CONFLICT,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

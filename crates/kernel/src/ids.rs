@@ -62,4 +62,8 @@ id_type!(
     AuditId => "not_found",
     /// A term of a school year.
     TermId => "directory.term_not_found",
+    /// A connected application (an OIDC client or a CAS service).
+    ApplicationId => "sso.application_not_found",
+    /// What one authorization gave an application: a family of refresh and access tokens.
+    GrantId => "sso.grant_not_found",
 );

@@ -1,7 +1,9 @@
 //! The state every handler receives.
 
 use crate::{Clock, Config, Db};
-use std::sync::Arc;
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 
 #[derive(Clone)]
@@ -12,6 +14,8 @@ pub struct AppState {
     /// Bounds concurrent password hashing to the cores, so a login storm queues instead of
     /// exhausting memory.
     pub hash_permits: Arc<Semaphore>,
+    /// Per-state caches that domain crates keep (signing keys, …), one per type.
+    pub caches: Arc<Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>>,
 }
 
 impl AppState {
@@ -24,6 +28,21 @@ impl AppState {
             config: Arc::new(config),
             clock,
             hash_permits: Arc::new(Semaphore::new(cores)),
+            caches: Arc::default(),
+        }
+    }
+
+    /// This state's cache of type `T`, created empty on first use. Each state (each test's
+    /// server) has its own, so nothing leaks between databases.
+    pub fn cache<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let mut map = self.caches.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = map
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(T::default()));
+        match Arc::clone(entry).downcast::<T>() {
+            Ok(t) => t,
+            // Unreachable: the map is keyed by the type itself.
+            Err(_) => Arc::new(T::default()),
         }
     }
 }

@@ -16,6 +16,8 @@ pub struct Session {
     pub actor: Actor,
     pub session_id: SessionId,
     pub csrf: String,
+    /// When the person logged in.
+    pub auth_time: chrono::DateTime<chrono::Utc>,
 }
 
 impl Session {
@@ -48,6 +50,7 @@ async fn session_from_cookie(parts: &Parts, state: &AppState) -> Result<Option<S
         actor,
         session_id: info.id,
         csrf: info.csrf_token,
+        auth_time: info.created_at,
     }))
 }
 
@@ -72,7 +75,8 @@ impl IntoResponse for SessionRejection {
     }
 }
 
-fn url_encode(s: &str) -> String {
+/// Percent-encodes a query value (keeps `/` readable).
+pub fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
@@ -111,6 +115,21 @@ impl FromRequestParts<AppState> for Session {
                 Err(SessionRejection::Login(next.to_owned()))
             }
         }
+    }
+}
+
+/// The session if there is one, for pages that serve anonymous visitors too (the OIDC and CAS
+/// login endpoints decide themselves where to send them).
+pub struct MaybeSession(pub Option<Session>);
+
+impl FromRequestParts<AppState> for MaybeSession {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(session_from_cookie(parts, state).await?))
     }
 }
 

@@ -18,9 +18,14 @@ pub const DEMO_PASSWORD: &str = directory::demo::DEMO_PASSWORD;
 impl TestApp {
     pub async fn start() -> TestApp {
         let db = test_db().await.expect("test database");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
         // Cheap hashing in tests; the parameters are checked separately.
         let config = Config {
             database_url: db.url.clone(),
+            public_url: Some(format!("http://{addr}")),
             demo: true,
             password: kernel::config::PasswordConfig {
                 memory_kib: 1024,
@@ -34,10 +39,6 @@ impl TestApp {
             directory::demo::load(&state).await.expect("demo load"),
             "demo region loaded into an empty database"
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(jiaoyun::server::serve_on(
             listener,

@@ -104,6 +104,12 @@ fn every_key_in_use_is_translated() {
             .iter()
             .map(|s| format!("stage.{}", s.as_str())),
     );
+    dynamic.extend(
+        sso::claims::SUPPORTED_SCOPES
+            .iter()
+            .filter(|s| **s != "openid")
+            .map(|s| format!("scope.{s}")),
+    );
     dynamic.extend(["0", "1", "2", "9"].iter().map(|g| format!("gender.{g}")));
     dynamic.extend(
         ["success", "failure", "denied"]

@@ -7,6 +7,7 @@ mod api;
 mod browser;
 mod helpers;
 mod i18n;
+mod oidc;
 mod pages;
 mod permissions;
 mod schema;

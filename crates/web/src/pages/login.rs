@@ -30,6 +30,8 @@ struct LoginPage {
 #[derive(Deserialize)]
 pub struct NextQuery {
     next: Option<String>,
+    /// Prefills the account name (an application's `login_hint`).
+    username: Option<String>,
 }
 
 pub fn cookie<'a>(state: &AppState, name: &'a str, value: String, http_only: bool) -> Cookie<'a> {
@@ -54,7 +56,7 @@ pub async fn show(
     let page = LoginPage {
         ctx,
         next: safe_next(q.next.as_deref()).to_owned(),
-        username: String::new(),
+        username: q.username.unwrap_or_default(),
         error: None,
     };
     (

@@ -1,0 +1,302 @@
+//! Connected applications: OIDC clients and CAS services registered by the administrators of a
+//! node for the people of its subtree.
+
+use chrono::{DateTime, Utc};
+use kernel::audit::{self, AuditEvent, Who};
+use kernel::authz::{self, Permission};
+use kernel::{Actor, AppResult, AppState, ApplicationId, Db, NodeId, RequestMeta, on_db, on_tx};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Application {
+    pub id: ApplicationId,
+    pub node_id: NodeId,
+    pub protocol: String,
+    pub name: String,
+    pub description: String,
+    pub icon_url: Option<String>,
+    pub home_url: Option<String>,
+    pub client_id: Option<String>,
+    #[serde(skip)]
+    pub secret_hash: Option<String>,
+    #[sqlx(try_from = "String")]
+    pub redirect_uris: List,
+    #[sqlx(try_from = "String")]
+    pub post_logout_redirect_uris: List,
+    #[sqlx(try_from = "String")]
+    pub grant_types: List,
+    pub backchannel_logout_uri: Option<String>,
+    pub id_token_alg: String,
+    pub allow_password_grant: bool,
+    pub service_prefix: Option<String>,
+    pub single_logout: bool,
+    pub trusted: bool,
+    #[sqlx(try_from = "String")]
+    pub allowed_roles: List,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A list of strings stored as a JSON array in a text column (portable between the databases).
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(transparent)]
+pub struct List(pub Vec<String>);
+
+impl TryFrom<String> for List {
+    type Error = serde_json::Error;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        serde_json::from_str(&s).map(List)
+    }
+}
+
+impl std::ops::Deref for List {
+    type Target = Vec<String>;
+    fn deref(&self) -> &Vec<String> {
+        &self.0
+    }
+}
+
+impl Application {
+    pub fn is_public(&self) -> bool {
+        self.secret_hash.is_none()
+    }
+    pub fn allows_grant(&self, grant: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant)
+    }
+}
+
+const COLUMNS: &str = "id, node_id, protocol, name, description, icon_url, home_url, client_id, secret_hash, redirect_uris, post_logout_redirect_uris, grant_types, backchannel_logout_uri, id_token_alg, allow_password_grant, service_prefix, single_logout, trusted, allowed_roles, active, created_at";
+
+pub async fn by_client_id(db: &Db, client_id: &str) -> AppResult<Option<Application>> {
+    let sql = format!("SELECT {COLUMNS} FROM applications WHERE client_id = $1 AND active = TRUE");
+    Ok(
+        on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(client_id).fetch_optional(p).await)?,
+    )
+}
+
+pub async fn get(db: &Db, id: ApplicationId) -> AppResult<Option<Application>> {
+    let sql = format!("SELECT {COLUMNS} FROM applications WHERE id = $1");
+    Ok(on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await)?)
+}
+
+/// The active CAS services whose prefix starts `service`, longest prefix first.
+pub async fn cas_service_for(db: &Db, service: &str) -> AppResult<Option<Application>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM applications WHERE protocol = 'cas' AND active = TRUE AND service_prefix IS NOT NULL"
+    );
+    let all: Vec<Application> =
+        on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(p).await)?;
+    Ok(all
+        .into_iter()
+        .filter(|a| {
+            a.service_prefix
+                .as_deref()
+                .is_some_and(|p| service.starts_with(p))
+        })
+        .max_by_key(|a| a.service_prefix.as_deref().map(str::len)))
+}
+
+/// May this person use the application? They must hold a role inside its node's subtree
+/// (or be its administrator), and one of its allowed roles when it names any.
+pub async fn may_use(db: &Db, app: &Application, actor: &Actor) -> AppResult<bool> {
+    if authz::administers(db, actor, app.node_id).await? {
+        return Ok(true);
+    }
+    for g in &actor.grants {
+        let role_ok =
+            app.allowed_roles.is_empty() || app.allowed_roles.iter().any(|r| r == g.role.as_str());
+        if role_ok && kernel::tree::is_within(db, g.node_id, app.node_id).await? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// What an administrator registers.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct NewApplication {
+    pub node_id: NodeId,
+    /// `oidc` or `cas`.
+    pub protocol: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub icon_url: Option<String>,
+    pub home_url: Option<String>,
+    /// OIDC: exact redirect URIs.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// OIDC: `authorization_code`, `refresh_token`, `client_credentials` (default: the first two).
+    #[serde(default)]
+    pub grant_types: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
+    /// OIDC: a public client (a phone or single-page app) has no secret and must use PKCE.
+    #[serde(default)]
+    pub public: bool,
+    /// OIDC: `ES256` (default) or `RS256`.
+    pub id_token_alg: Option<String>,
+    #[serde(default)]
+    pub allow_password_grant: bool,
+    /// CAS: service URLs starting with this are this application.
+    pub service_prefix: Option<String>,
+    #[serde(default)]
+    pub trusted: bool,
+    #[serde(default)]
+    pub allowed_roles: Vec<String>,
+}
+
+/// A registered application with its client secret, shown once.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Registered {
+    pub id: ApplicationId,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+const GRANTS: [&str; 4] = [
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    "password",
+];
+
+fn is_url(s: &str) -> bool {
+    (s.starts_with("https://") || s.starts_with("http://"))
+        && !s.contains(['#', ' '])
+        && s.len() > 8
+}
+
+fn validate(a: &NewApplication) -> AppResult<()> {
+    let mut errors = kernel::error::FieldErrors::default();
+    if a.name.trim().is_empty() {
+        errors.add("name", "error.required");
+    }
+    match a.protocol.as_str() {
+        "oidc" => {
+            if a.redirect_uris.is_empty()
+                && !a.grant_types.iter().any(|g| g == "client_credentials")
+            {
+                errors.add("redirect_uris", "error.required");
+            }
+            if a.redirect_uris
+                .iter()
+                .chain(&a.post_logout_redirect_uris)
+                .chain(&a.backchannel_logout_uri)
+                .any(|u| !is_url(u))
+            {
+                errors.add("redirect_uris", "error.sso.bad_url");
+            }
+            if a.grant_types.iter().any(|g| !GRANTS.contains(&g.as_str())) {
+                errors.add("grant_types", "error.sso.bad_grant_type");
+            }
+            if a.id_token_alg
+                .as_deref()
+                .is_some_and(|x| crate::keys::Alg::parse(x).is_none())
+            {
+                errors.add("id_token_alg", "error.sso.bad_alg");
+            }
+        }
+        "cas" => {
+            if !a.service_prefix.as_deref().is_some_and(is_url) {
+                errors.add("service_prefix", "error.sso.bad_url");
+            }
+        }
+        _ => errors.add("protocol", "error.sso.bad_protocol"),
+    }
+    if a.allowed_roles
+        .iter()
+        .any(|r| kernel::Role::parse(r).is_none())
+    {
+        errors.add("allowed_roles", "error.invalid_choice");
+    }
+    if a.home_url.as_deref().is_some_and(|u| !is_url(u))
+        || a.icon_url
+            .as_deref()
+            .is_some_and(|u| !is_url(u) && !u.starts_with('/'))
+    {
+        errors.add("home_url", "error.sso.bad_url");
+    }
+    errors.into_result()
+}
+
+/// Registers an application; the actor must administer its node.
+pub async fn register(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    a: NewApplication,
+) -> AppResult<Registered> {
+    authz::require(&state.db, actor, Permission::ManageApplications, a.node_id).await?;
+    validate(&a)?;
+    // The client's key must be in the JWKS before the client first reads it.
+    if let Some(alg) = a.id_token_alg.as_deref().and_then(crate::keys::Alg::parse) {
+        crate::keys::signing_key(state, alg).await?;
+    }
+    let now = state.clock.now();
+    let id = ApplicationId::new();
+    let oidc = a.protocol == "oidc";
+    let client_id = oidc.then(|| format!("jy-{}", &kernel::secret::random_token()[..16]));
+    let secret = (oidc && !a.public).then(kernel::secret::random_token);
+    let grants = if a.grant_types.is_empty() {
+        vec!["authorization_code".to_owned(), "refresh_token".to_owned()]
+    } else {
+        a.grant_types.clone()
+    };
+    let json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+    let mut tx = state.db.begin().await?;
+    on_tx!(&mut tx, c => sqlx::query(
+        "INSERT INTO applications (id, node_id, protocol, name, description, icon_url, home_url, client_id, secret_hash,
+           redirect_uris, post_logout_redirect_uris, grant_types, backchannel_logout_uri, id_token_alg, allow_password_grant,
+           service_prefix, trusted, allowed_roles, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)",
+    ).bind(id).bind(a.node_id).bind(&a.protocol).bind(a.name.trim()).bind(&a.description)
+    .bind(&a.icon_url).bind(&a.home_url).bind(&client_id)
+    .bind(secret.as_deref().map(kernel::secret::token_hash))
+    .bind(json(&a.redirect_uris)).bind(json(&a.post_logout_redirect_uris)).bind(json(&grants))
+    .bind(&a.backchannel_logout_uri).bind(a.id_token_alg.as_deref().unwrap_or("ES256"))
+    .bind(a.allow_password_grant || grants.iter().any(|g| g == "password"))
+    .bind(&a.service_prefix).bind(a.trusted).bind(json(&a.allowed_roles)).bind(now)
+    .execute(c).await.map(|r| r.rows_affected()))?;
+    audit::record(
+        &mut tx,
+        now,
+        Who::from(actor),
+        meta,
+        AuditEvent::new("sso.application_create")
+            .object("application", id)
+            .node(a.node_id)
+            .detail(serde_json::json!({ "name": a.name, "protocol": a.protocol, "client_id": client_id })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Registered {
+        id,
+        client_id,
+        client_secret: secret,
+    })
+}
+
+/// The applications whose node is within the actor's reach, for the portal: those they may use.
+pub async fn usable_by(db: &Db, actor: &Actor) -> AppResult<Vec<Application>> {
+    let sql = format!("SELECT {COLUMNS} FROM applications WHERE active = TRUE ORDER BY name, id");
+    let all: Vec<Application> =
+        on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(p).await)?;
+    let mut out = Vec::new();
+    for a in all {
+        if may_use(db, &a, actor).await? {
+            out.push(a);
+        }
+    }
+    Ok(out)
+}
+
+/// The applications of a node's subtree, for its administrators.
+pub async fn list_managed(db: &Db, actor: &Actor, node: NodeId) -> AppResult<Vec<Application>> {
+    authz::require(db, actor, Permission::ManageApplications, node).await?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM applications a WHERE EXISTS (SELECT 1 FROM org_closure c WHERE c.descendant_id = a.node_id AND c.ancestor_id = $1) ORDER BY name, id"
+    );
+    Ok(on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(node).fetch_all(p).await)?)
+}

@@ -1,0 +1,134 @@
+//! What an application learns about a person, by scope: `openid` (the subject), `profile`,
+//! `email`, `phone`, and `edu` (roles with their scope, school code, classes, staff or registry
+//! number). The same claims serve the ID token, UserInfo and CAS attributes.
+
+use chrono::{DateTime, Utc};
+use kernel::{AppResult, Db, NodeId, PersonId, on_db};
+use serde_json::{Map, Value, json};
+
+pub const SUPPORTED_SCOPES: [&str; 6] = [
+    "openid",
+    "profile",
+    "email",
+    "phone",
+    "edu",
+    "offline_access",
+];
+
+#[derive(sqlx::FromRow)]
+struct PersonRow {
+    name: String,
+    gender: String,
+    email: Option<String>,
+    phone: Option<String>,
+    staff_no: Option<String>,
+    registry_no: Option<String>,
+    updated_at: DateTime<Utc>,
+    username: Option<String>,
+    locale: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct RoleRow {
+    role: String,
+    node_id: NodeId,
+    node_name: String,
+    node_kind: String,
+    subject: Option<String>,
+    student_id: Option<PersonId>,
+    school_code: Option<String>,
+    school_name: Option<String>,
+}
+
+/// The person's claims for these scopes; `None` if the person is gone or deactivated.
+pub async fn for_person(
+    db: &Db,
+    person: PersonId,
+    scope: &str,
+) -> AppResult<Option<Map<String, Value>>> {
+    let has = |s: &str| scope.split(' ').any(|x| x == s);
+    let row: Option<PersonRow> = on_db!(db, p => sqlx::query_as(
+        "SELECT p.name, p.gender, p.email, p.phone, p.staff_no, p.registry_no, p.updated_at, a.username, a.locale
+         FROM persons p LEFT JOIN accounts a ON a.person_id = p.id WHERE p.id = $1 AND p.active = TRUE",
+    ).bind(person).fetch_optional(p).await)?;
+    let Some(row) = row else { return Ok(None) };
+    let mut c = Map::new();
+    c.insert("sub".into(), person.to_string().into());
+    if has("profile") {
+        c.insert("name".into(), row.name.clone().into());
+        if let Some(u) = &row.username {
+            c.insert("preferred_username".into(), u.clone().into());
+        }
+        // GB/T 2261.1: 1 male, 2 female.
+        let gender = match row.gender.as_str() {
+            "1" => Some("male"),
+            "2" => Some("female"),
+            _ => None,
+        };
+        if let Some(g) = gender {
+            c.insert("gender".into(), g.into());
+        }
+        c.insert(
+            "locale".into(),
+            row.locale.clone().unwrap_or_else(|| "zh-CN".into()).into(),
+        );
+        c.insert("updated_at".into(), row.updated_at.timestamp().into());
+    }
+    if has("email")
+        && let Some(e) = &row.email
+    {
+        c.insert("email".into(), e.clone().into());
+        c.insert("email_verified".into(), false.into());
+    }
+    if has("phone")
+        && let Some(ph) = &row.phone
+    {
+        c.insert("phone_number".into(), format!("+86{ph}").into());
+        c.insert("phone_number_verified".into(), false.into());
+    }
+    if has("edu") {
+        c.insert("edu".into(), edu(db, person, &row).await?);
+    }
+    Ok(Some(c))
+}
+
+async fn edu(db: &Db, person: PersonId, row: &PersonRow) -> AppResult<Value> {
+    let roles: Vec<RoleRow> = on_db!(db, p => sqlx::query_as(
+        "SELECT r.role, r.node_id, n.name AS node_name, n.kind AS node_kind, r.subject, r.student_id,
+                s.code AS school_code, s.name AS school_name
+         FROM role_assignments r JOIN org_nodes n ON n.id = r.node_id
+         LEFT JOIN org_nodes s ON s.id = CASE WHEN n.kind = 'school' THEN n.id ELSE n.school_id END
+         WHERE r.person_id = $1 AND n.active = TRUE ORDER BY r.created_at",
+    ).bind(person).fetch_all(p).await)?;
+    let mut classes: Vec<Value> = Vec::new();
+    let mut schools: Vec<String> = Vec::new();
+    let list: Vec<Value> = roles
+        .iter()
+        .map(|r| {
+            if r.node_kind == "class" && !classes.iter().any(|c| c["id"] == r.node_id.to_string()) {
+                classes.push(json!({"id": r.node_id.to_string(), "name": r.node_name}));
+            }
+            if let Some(code) = &r.school_code
+                && !schools.contains(code)
+            {
+                schools.push(code.clone());
+            }
+            json!({
+                "role": r.role,
+                "scope": {"id": r.node_id.to_string(), "kind": r.node_kind, "name": r.node_name},
+                "school_code": r.school_code,
+                "school_name": r.school_name,
+                "subject": r.subject,
+                "student": r.student_id.map(|s| s.to_string()),
+            })
+        })
+        .collect();
+    Ok(json!({
+        "roles": list,
+        "school_code": schools.first(),
+        "school_codes": schools,
+        "classes": classes,
+        "staff_no": row.staff_no,
+        "registry_no": row.registry_no,
+    }))
+}

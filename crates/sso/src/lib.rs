@@ -1,0 +1,44 @@
+//! Single sign-on (统一认证): the OpenID Connect provider, the CAS server, the connected
+//! applications and the portal that lists them. Accounts, passwords and sessions live in the
+//! `identity` crate; this crate turns a portal session into logins at other applications.
+
+pub mod apps;
+pub mod claims;
+pub mod keys;
+pub mod oidc;
+pub mod tokens;
+
+use axum::Router;
+use axum::routing::{get, post};
+use kernel::{AppResult, AppState, on_db};
+
+pub fn routes() -> Router<AppState> {
+    use oidc::*;
+    Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::configuration),
+        )
+        .route("/oidc/jwks", get(discovery::jwks))
+        .route("/oidc/authorize", get(authorize::get).post(authorize::post))
+        .route("/oidc/consent", post(consent::submit))
+        .route("/oidc/token", post(token::token))
+        .route("/oidc/userinfo", get(userinfo::get).post(userinfo::post))
+        .route("/oidc/revoke", post(revoke::revoke))
+        .route("/oidc/introspect", post(revoke::introspect))
+}
+
+/// Hourly upkeep: rotates signing keys when due, and deletes codes, refresh tokens and
+/// revocation entries that can no longer be used. Returns the rows changed.
+pub async fn maintain(state: &AppState) -> AppResult<u64> {
+    let now = state.clock.now();
+    let mut n = keys::maintain(state).await?;
+    for sql in [
+        "DELETE FROM oauth_codes WHERE expires_at < $1",
+        "DELETE FROM oauth_refresh_tokens WHERE expires_at < $1",
+        "DELETE FROM oauth_revoked_tokens WHERE expires_at < $1",
+    ] {
+        n += on_db!(&state.db, p => sqlx::query(sql).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(n)
+}

@@ -1,0 +1,10 @@
+//! The OpenID Connect provider.
+
+pub mod authorize;
+pub mod client_auth;
+pub mod consent;
+pub mod discovery;
+pub mod error;
+pub mod revoke;
+pub mod token;
+pub mod userinfo;

@@ -1,0 +1,189 @@
+//! Access tokens and ID tokens: JWTs signed with the provider's keys.
+//!
+//! Access tokens follow RFC 9068 (`typ: at+jwt`) and are always ES256; an application that wants
+//! to check one itself reads the JWKS, the platform checks it with the same keys plus the
+//! revocation tables (a revoked grant, or the token's own `jti`). ID tokens are signed with the
+//! algorithm the application registered (ES256 by default, RS256 where a library needs it).
+
+use crate::keys::{self, Alg};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use chrono::{DateTime, Duration, Utc};
+use jsonwebtoken::{Header, Validation};
+use kernel::{AppError, AppResult, AppState, GrantId, on_db};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// The claims of an access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    /// The person's id, or the client id for client-credentials tokens.
+    pub sub: String,
+    pub aud: String,
+    pub client_id: String,
+    pub scope: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+    /// The grant this token belongs to (absent for client credentials).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+}
+
+impl AccessClaims {
+    pub fn grant(&self) -> Option<GrantId> {
+        self.gid.as_deref().and_then(|g| g.parse().ok())
+    }
+    pub fn has_scope(&self, s: &str) -> bool {
+        self.scope.split(' ').any(|x| x == s)
+    }
+}
+
+pub fn issuer(state: &AppState) -> String {
+    state.config.base_url()
+}
+
+/// Signs an access token; returns (token, claims).
+pub async fn access_token(
+    state: &AppState,
+    sub: String,
+    client_id: &str,
+    scope: &str,
+    grant: Option<GrantId>,
+    auth_time: Option<DateTime<Utc>>,
+) -> AppResult<(String, AccessClaims)> {
+    let now = state.clock.now();
+    let claims = AccessClaims {
+        iss: issuer(state),
+        sub,
+        aud: client_id.to_owned(),
+        client_id: client_id.to_owned(),
+        scope: scope.to_owned(),
+        iat: now.timestamp(),
+        exp: (now + Duration::minutes(i64::from(state.config.sso.access_token_minutes)))
+            .timestamp(),
+        jti: kernel::secret::random_token()[..22].to_owned(),
+        gid: grant.map(|g| g.to_string()),
+        auth_time: auth_time.map(|t| t.timestamp()),
+    };
+    let key = keys::signing_key(state, Alg::Es256).await?;
+    let mut header = Header::new(key.alg.jwt());
+    header.kid = Some(key.kid.clone());
+    header.typ = Some("at+jwt".into());
+    let token =
+        jsonwebtoken::encode(&header, &claims, &key.encoding).map_err(AppError::internal)?;
+    Ok((token, claims))
+}
+
+/// Why a presented token is not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejected {
+    Malformed,
+    BadSignature,
+    Expired,
+    Revoked,
+}
+
+/// Verifies an access token issued by this platform: signature by a published key (ES256 only;
+/// `alg: none` and every other algorithm fail), `typ`, issuer, expiry, and revocation.
+pub async fn verify_access(
+    state: &AppState,
+    token: &str,
+) -> AppResult<Result<AccessClaims, Rejected>> {
+    let Ok(header) = jsonwebtoken::decode_header(token) else {
+        return Ok(Err(Rejected::Malformed));
+    };
+    if header.alg != jsonwebtoken::Algorithm::ES256 || header.typ.as_deref() != Some("at+jwt") {
+        return Ok(Err(Rejected::BadSignature));
+    }
+    let Some(kid) = header.kid else {
+        return Ok(Err(Rejected::Malformed));
+    };
+    let Some(key) = keys::verifying_key(state, &kid).await? else {
+        return Ok(Err(Rejected::BadSignature));
+    };
+    let mut v = Validation::new(jsonwebtoken::Algorithm::ES256);
+    v.set_issuer(&[issuer(state)]);
+    v.validate_aud = false;
+    v.leeway = 0;
+    v.validate_exp = false;
+    let claims = match jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &v) {
+        Ok(d) => d.claims,
+        Err(_) => return Ok(Err(Rejected::BadSignature)),
+    };
+    if claims.exp <= state.clock.now().timestamp() {
+        return Ok(Err(Rejected::Expired));
+    }
+    let (revoked,): (i64,) = on_db!(&state.db, p => sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM oauth_revoked_tokens WHERE jti = $1)
+              + (SELECT COUNT(*) FROM oauth_grants WHERE id = $2 AND revoked_at IS NOT NULL)",
+    ).bind(&claims.jti).bind(claims.grant()).fetch_one(p).await)?;
+    if revoked > 0 {
+        return Ok(Err(Rejected::Revoked));
+    }
+    Ok(Ok(claims))
+}
+
+/// The left half of the SHA-256 of a token, as `at_hash` and `c_hash` need (ES256 and RS256
+/// both hash with SHA-256).
+pub fn half_hash(token: &str) -> String {
+    let d = Sha256::digest(token.as_bytes());
+    B64URL.encode(&d[..16])
+}
+
+/// Signs an ID token with the application's algorithm. `claims` holds everything but the
+/// registered timing and audience claims, which are added here.
+pub async fn id_token(
+    state: &AppState,
+    alg: &str,
+    client_id: &str,
+    mut claims: Map<String, Value>,
+) -> AppResult<String> {
+    let alg = Alg::parse(alg).unwrap_or(Alg::Es256);
+    let now = state.clock.now();
+    claims.insert("iss".into(), issuer(state).into());
+    claims.insert("aud".into(), client_id.into());
+    claims.insert("azp".into(), client_id.into());
+    claims.insert("iat".into(), now.timestamp().into());
+    claims.insert(
+        "exp".into(),
+        (now + Duration::minutes(i64::from(state.config.sso.id_token_minutes)))
+            .timestamp()
+            .into(),
+    );
+    let key = keys::signing_key(state, alg).await?;
+    let mut header = Header::new(key.alg.jwt());
+    header.kid = Some(key.kid.clone());
+    jsonwebtoken::encode(&header, &claims, &key.encoding).map_err(AppError::internal)
+}
+
+/// The claims of an ID token this platform issued, checked by signature and issuer but not
+/// expiry (`id_token_hint` and logout may present an expired one).
+pub async fn read_id_token(state: &AppState, token: &str) -> AppResult<Option<Map<String, Value>>> {
+    let Ok(header) = jsonwebtoken::decode_header(token) else {
+        return Ok(None);
+    };
+    let Some(kid) = header.kid else {
+        return Ok(None);
+    };
+    let Some(key) = keys::verifying_key(state, &kid).await? else {
+        return Ok(None);
+    };
+    if key.alg.jwt() != header.alg {
+        return Ok(None);
+    }
+    let mut v = Validation::new(header.alg);
+    v.set_issuer(&[issuer(state)]);
+    v.validate_aud = false;
+    v.validate_exp = false;
+    v.required_spec_claims.clear();
+    Ok(
+        jsonwebtoken::decode::<Map<String, Value>>(token, &key.decoding, &v)
+            .ok()
+            .map(|d| d.claims),
+    )
+}
