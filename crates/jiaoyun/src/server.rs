@@ -157,11 +157,14 @@ pub async fn serve_on(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> AppResult<()> {
     let db = state.db.clone();
+    let logout = tokio::spawn(single_logout(state.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(kernel::AppError::internal)?;
+        .map_err(kernel::AppError::internal);
+    logout.abort();
+    served?;
     db.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -193,6 +196,27 @@ async fn maintenance(state: AppState) {
     loop {
         tick.tick().await;
         run_maintenance(&state).await;
+    }
+}
+
+/// Every few seconds: tell applications about portal sessions that ended (back-channel and CAS
+/// single logout).
+async fn single_logout(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(sso::logout::SWEEP_SECONDS));
+    loop {
+        tick.tick().await;
+        match sso::logout::propagate(&state).await {
+            Ok(0) => {}
+            Ok(n) => {
+                metrics::counter!("background_job_rows_total", "job" => "single_logout")
+                    .increment(n);
+            }
+            Err(e) => {
+                metrics::counter!("background_job_failures_total", "job" => "single_logout")
+                    .increment(1);
+                tracing::error!(error = %e, "single logout failed");
+            }
+        }
     }
 }
 

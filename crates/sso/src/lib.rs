@@ -3,8 +3,10 @@
 //! `identity` crate; this crate turns a portal session into logins at other applications.
 
 pub mod apps;
+pub mod cas;
 pub mod claims;
 pub mod keys;
+pub mod logout;
 pub mod oidc;
 pub mod tokens;
 
@@ -26,6 +28,14 @@ pub fn routes() -> Router<AppState> {
         .route("/oidc/userinfo", get(userinfo::get).post(userinfo::post))
         .route("/oidc/revoke", post(revoke::revoke))
         .route("/oidc/introspect", post(revoke::introspect))
+        .route("/oidc/logout", get(logout::get).post(logout::post))
+        .route("/cas/login", get(crate::cas::login))
+        .route("/cas/logout", get(crate::cas::logout))
+        .route("/cas/validate", get(crate::cas::validate))
+        .route("/cas/serviceValidate", get(crate::cas::service_validate))
+        .route("/cas/proxyValidate", get(crate::cas::service_validate))
+        .route("/cas/p3/serviceValidate", get(crate::cas::service_validate))
+        .route("/cas/p3/proxyValidate", get(crate::cas::service_validate))
 }
 
 /// Hourly upkeep: rotates signing keys when due, and deletes codes, refresh tokens and

@@ -141,7 +141,27 @@ pub async fn id_token(
     state: &AppState,
     alg: &str,
     client_id: &str,
+    claims: Map<String, Value>,
+) -> AppResult<String> {
+    sign_for_client(state, alg, client_id, claims, None).await
+}
+
+/// A back-channel logout token (OIDC Back-Channel Logout §2.4): `typ: logout+jwt`, no nonce.
+pub async fn logout_token(
+    state: &AppState,
+    alg: &str,
+    client_id: &str,
+    claims: Map<String, Value>,
+) -> AppResult<String> {
+    sign_for_client(state, alg, client_id, claims, Some("logout+jwt")).await
+}
+
+async fn sign_for_client(
+    state: &AppState,
+    alg: &str,
+    client_id: &str,
     mut claims: Map<String, Value>,
+    typ: Option<&str>,
 ) -> AppResult<String> {
     let alg = Alg::parse(alg).unwrap_or(Alg::Es256);
     let now = state.clock.now();
@@ -158,6 +178,9 @@ pub async fn id_token(
     let key = keys::signing_key(state, alg).await?;
     let mut header = Header::new(key.alg.jwt());
     header.kid = Some(key.kid.clone());
+    if let Some(t) = typ {
+        header.typ = Some(t.to_owned());
+    }
     jsonwebtoken::encode(&header, &claims, &key.encoding).map_err(AppError::internal)
 }
 

@@ -177,3 +177,57 @@ pub async fn audit_count(app: &TestApp, action: &str) -> i64 {
         .bind(action).fetch_one(p).await).expect("count");
     n
 }
+
+/// A stand-in for an application's back end that records what the platform POSTs to it
+/// (back-channel logout tokens, CAS logout requests), on a random local port.
+pub struct Receiver {
+    pub base: String,
+    pub posts: Posts,
+}
+
+/// Each POST: its path and form fields.
+pub type Posts = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<(String, String)>)>>>;
+
+impl Receiver {
+    pub async fn start() -> Receiver {
+        use axum::extract::{Form, OriginalUri};
+        let posts: Posts = Default::default();
+        let p = posts.clone();
+        let app = axum::Router::new().fallback(
+            move |OriginalUri(uri): OriginalUri, Form(form): Form<Vec<(String, String)>>| {
+                let p = p.clone();
+                async move {
+                    p.lock().unwrap().push((uri.path().to_owned(), form));
+                    "ok"
+                }
+            },
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Receiver { base, posts }
+    }
+
+    /// Waits (up to 15 s: the platform sweeps every few seconds) for a POST to `path`.
+    pub async fn wait_for(&self, path: &str) -> Vec<(String, String)> {
+        for _ in 0..150 {
+            if let Some((_, f)) = self.posts.lock().unwrap().iter().find(|(p, _)| p == path) {
+                return f.clone();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("nothing was posted to {path}");
+    }
+}
+
+/// Logs a browser out of the portal through the logout form.
+pub async fn portal_logout(app: &TestApp, browser: &Client) {
+    let csrf = app.csrf(browser).await;
+    let r = browser
+        .post(app.url("/logout"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}

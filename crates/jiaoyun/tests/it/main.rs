@@ -5,6 +5,7 @@
 
 mod api;
 mod browser;
+mod cas;
 mod helpers;
 mod i18n;
 mod oidc;

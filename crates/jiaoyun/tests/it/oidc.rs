@@ -666,3 +666,144 @@ async fn consent_is_asked_once_and_can_be_denied() {
     assert_eq!(audit_count(&app, "sso.consent_granted").await, 1);
     app.stop().await;
 }
+
+/// Logs the teacher in to a client through the code flow; returns the token response.
+async fn signed_in(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    id: &str,
+    secret: Option<String>,
+) -> openidconnect::core::CoreTokenResponse {
+    let rp = relying_party(app, id, secret).await;
+    let (url, _, _) = rp
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .url();
+    let q = authorize(browser, url.as_str()).await;
+    rp.exchange_code(AuthorizationCode::new(get(&q, "code").unwrap().into()))
+        .unwrap()
+        .request_async(&http())
+        .await
+        .unwrap()
+}
+
+fn jwt_part(token: &str, i: usize) -> serde_json::Value {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    serde_json::from_slice(&b64.decode(token.split('.').nth(i).unwrap()).unwrap()).unwrap()
+}
+
+/// oidcc-backchannel-rp-initiated-logout (the OP side): logging out at the portal revokes the
+/// application's tokens and posts it a logout token for the session.
+#[tokio::test]
+async fn portal_logout_reaches_the_application_by_back_channel() {
+    let app = TestApp::start().await;
+    let rx = crate::helpers::Receiver::start().await;
+    let (id, secret) = register(&app, |a| {
+        a.backchannel_logout_uri = Some(format!("{}/bc", rx.base))
+    })
+    .await;
+    let browser = app.login("teacher").await;
+    let tokens = signed_in(&app, &browser, &id, secret.clone()).await;
+    let sid = tokens
+        .id_token()
+        .map(|t| jwt_part(&t.to_string(), 1)["sid"].clone())
+        .unwrap();
+    crate::helpers::portal_logout(&app, &browser).await;
+    let form = rx.wait_for("/bc").await;
+    let token = &form
+        .iter()
+        .find(|(k, _)| k == "logout_token")
+        .expect("a logout token")
+        .1;
+    assert_eq!(jwt_part(token, 0)["typ"], "logout+jwt");
+    let claims = jwt_part(token, 1);
+    assert_eq!(claims["sid"], sid, "names the session");
+    assert_eq!(claims["sub"], app.person_id("teacher").await.to_string());
+    assert_eq!(claims["aud"], id.as_str());
+    assert!(claims["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
+    assert!(claims.get("nonce").is_none());
+    let r = http()
+        .get(app.url("/oidc/userinfo"))
+        .bearer_auth(tokens.access_token().secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "the access token died with the session"
+    );
+    app.stop().await;
+}
+
+/// oidcc-rp-initiated-logout: with an ID token naming the person the logout is immediate and
+/// returns to the registered address with the state; an unregistered address is not used.
+#[tokio::test]
+async fn rp_initiated_logout() {
+    let app = TestApp::start().await;
+    let back = "http://127.0.0.1:9/logged-out";
+    let (id, secret) = register(&app, |a| a.post_logout_redirect_uris = vec![back.into()]).await;
+    let browser = app.login("teacher").await;
+    let tokens = signed_in(&app, &browser, &id, secret.clone()).await;
+    let hint = tokens.id_token().unwrap().to_string();
+    // Without a hint: a confirmation page, and the session lives on.
+    let r = browser
+        .get(app.url("/oidc/logout"))
+        .query(&[
+            ("post_logout_redirect_uri", back),
+            ("client_id", id.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("action=\"/oidc/logout\""));
+    assert_eq!(
+        browser
+            .get(app.url("/profile"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    // An unregistered address is ignored.
+    let r = browser
+        .get(app.url("/oidc/logout"))
+        .query(&[
+            ("id_token_hint", hint.as_str()),
+            ("post_logout_redirect_uri", "https://evil.example/"),
+            ("state", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/login");
+    let browser = app.login("teacher").await;
+    let tokens = signed_in(&app, &browser, &id, secret).await;
+    let hint = tokens.id_token().unwrap().to_string();
+    let r = browser
+        .get(app.url("/oidc/logout"))
+        .query(&[
+            ("id_token_hint", hint.as_str()),
+            ("post_logout_redirect_uri", back),
+            ("state", "s3"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()["location"].to_str().unwrap(),
+        format!("{back}?state=s3")
+    );
+    let r = browser.get(app.url("/profile")).send().await.unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "the portal session ended"
+    );
+    app.stop().await;
+}

@@ -117,3 +117,23 @@ CREATE TABLE oauth_consents (
     granted_at TEXT NOT NULL,
     PRIMARY KEY (person_id, application_id)
 );
+
+-- Ended sessions are found by the logout propagation (back-channel and CAS single logout).
+CREATE INDEX sessions_ended ON sessions (ended_at);
+
+-- CAS service tickets. The ticket itself is kept: single logout names it (SessionIndex), and
+-- once validated it is worth nothing to anyone who reads it.
+CREATE TABLE cas_tickets (
+    ticket TEXT PRIMARY KEY NOT NULL,
+    application_id BLOB NOT NULL REFERENCES applications (id),
+    person_id BLOB NOT NULL REFERENCES persons (id),
+    session_id BLOB NOT NULL,
+    service TEXT NOT NULL,
+    -- issued after a fresh login (renew, or no earlier session)
+    primary_auth BOOLEAN NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    validated_at TEXT,
+    logged_out_at TEXT
+);
+CREATE INDEX cas_tickets_session ON cas_tickets (session_id);

@@ -5,6 +5,7 @@ pub mod client_auth;
 pub mod consent;
 pub mod discovery;
 pub mod error;
+pub mod logout;
 pub mod revoke;
 pub mod token;
 pub mod userinfo;
