@@ -104,6 +104,8 @@ pub async fn login(
 ) -> Result<LoginOutcome, LoginError> {
     let account = verify_account(state, username, pass, meta).await?;
     let now = state.clock.now();
+    // Read before the write transaction: it holds SQLite's one write lock.
+    let org = org_of(state, account.person_id).await?;
     let mut tx = state.db.begin().await?;
     kernel::on_tx!(&mut tx, c => sqlx::query(
         "UPDATE accounts SET failed_logins = 0, locked_until = NULL, last_login_at = $2 WHERE person_id = $1",
@@ -120,7 +122,7 @@ pub async fn login(
         meta,
         AuditEvent::new("auth.login")
             .object("session", session_id)
-            .node(org_of(state, account.person_id).await?),
+            .node(org),
     )
     .await?;
     tx.commit().await?;

@@ -2,4 +2,5 @@
 
 pub mod admin;
 pub mod bench;
+mod bench_identity;
 pub mod server;

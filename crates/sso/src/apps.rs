@@ -6,6 +6,8 @@ use kernel::audit::{self, AuditEvent, Who};
 use kernel::authz::{self, Permission};
 use kernel::{Actor, AppResult, AppState, ApplicationId, Db, NodeId, RequestMeta, on_db, on_tx};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Application {
@@ -72,6 +74,37 @@ pub async fn by_client_id(db: &Db, client_id: &str) -> AppResult<Option<Applicat
     Ok(
         on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(client_id).fetch_optional(p).await)?,
     )
+}
+
+/// Clients as the token endpoint sees them, cached for a few seconds per node: a changed secret
+/// or a deactivated client takes effect everywhere within [`CLIENT_CACHE_SECONDS`].
+#[derive(Default)]
+pub struct ClientCache {
+    map: std::sync::Mutex<HashMap<String, (Instant, Option<Application>)>>,
+}
+
+pub const CLIENT_CACHE_SECONDS: u64 = 5;
+const CLIENT_CACHE_MAX: usize = 10_000;
+
+pub async fn cached_client(state: &AppState, client_id: &str) -> AppResult<Option<Application>> {
+    let cache = state.cache::<ClientCache>();
+    let fresh = Duration::from_secs(CLIENT_CACHE_SECONDS);
+    if let Some((at, app)) = cache
+        .map
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(client_id)
+        && at.elapsed() < fresh
+    {
+        return Ok(app.clone());
+    }
+    let app = by_client_id(&state.db, client_id).await?;
+    let mut map = cache.map.lock().unwrap_or_else(|e| e.into_inner());
+    if map.len() >= CLIENT_CACHE_MAX {
+        map.clear();
+    }
+    map.insert(client_id.to_owned(), (Instant::now(), app.clone()));
+    Ok(app)
 }
 
 pub async fn get(db: &Db, id: ApplicationId) -> AppResult<Option<Application>> {

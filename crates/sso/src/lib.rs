@@ -8,6 +8,7 @@ pub mod claims;
 pub mod keys;
 pub mod logout;
 pub mod oidc;
+pub mod pages;
 pub mod tokens;
 
 use axum::Router;
@@ -22,6 +23,8 @@ pub fn routes() -> Router<AppState> {
             get(discovery::configuration),
         )
         .route("/oidc/jwks", get(discovery::jwks))
+        .route("/portal", get(pages::portal))
+        .route("/admin/apps", get(pages::list).post(pages::create))
         .route("/oidc/authorize", get(authorize::get).post(authorize::post))
         .route("/oidc/consent", post(consent::submit))
         .route("/oidc/token", post(token::token))

@@ -94,6 +94,53 @@ pub async fn verify_access(
     state: &AppState,
     token: &str,
 ) -> AppResult<Result<AccessClaims, Rejected>> {
+    // A token whose signature was checked before skips the check; revocation is always asked.
+    let cache = state.cache::<Verified>();
+    let known = cache
+        .map
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(token)
+        .cloned();
+    let claims = match known {
+        Some(c) => c,
+        None => match verify_signature(state, token).await? {
+            Ok(c) => {
+                let mut map = cache.map.lock().unwrap_or_else(|e| e.into_inner());
+                if map.len() >= VERIFIED_MAX {
+                    map.clear();
+                }
+                map.insert(token.to_owned(), c.clone());
+                c
+            }
+            Err(r) => return Ok(Err(r)),
+        },
+    };
+    if claims.exp <= state.clock.now().timestamp() {
+        return Ok(Err(Rejected::Expired));
+    }
+    let (revoked,): (i64,) = on_db!(&state.db, p => sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM oauth_revoked_tokens WHERE jti = $1)
+              + (SELECT COUNT(*) FROM oauth_grants WHERE id = $2 AND revoked_at IS NOT NULL)",
+    ).bind(&claims.jti).bind(claims.grant()).fetch_one(p).await)?;
+    if revoked > 0 {
+        return Ok(Err(Rejected::Revoked));
+    }
+    Ok(Ok(claims))
+}
+
+/// Access tokens whose signature this node has checked, until the map is full.
+#[derive(Default)]
+struct Verified {
+    map: std::sync::Mutex<std::collections::HashMap<String, AccessClaims>>,
+}
+
+const VERIFIED_MAX: usize = 20_000;
+
+async fn verify_signature(
+    state: &AppState,
+    token: &str,
+) -> AppResult<Result<AccessClaims, Rejected>> {
     let Ok(header) = jsonwebtoken::decode_header(token) else {
         return Ok(Err(Rejected::Malformed));
     };
@@ -111,21 +158,11 @@ pub async fn verify_access(
     v.validate_aud = false;
     v.leeway = 0;
     v.validate_exp = false;
-    let claims = match jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &v) {
-        Ok(d) => d.claims,
-        Err(_) => return Ok(Err(Rejected::BadSignature)),
-    };
-    if claims.exp <= state.clock.now().timestamp() {
-        return Ok(Err(Rejected::Expired));
-    }
-    let (revoked,): (i64,) = on_db!(&state.db, p => sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM oauth_revoked_tokens WHERE jti = $1)
-              + (SELECT COUNT(*) FROM oauth_grants WHERE id = $2 AND revoked_at IS NOT NULL)",
-    ).bind(&claims.jti).bind(claims.grant()).fetch_one(p).await)?;
-    if revoked > 0 {
-        return Ok(Err(Rejected::Revoked));
-    }
-    Ok(Ok(claims))
+    Ok(
+        jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &v)
+            .map(|d| d.claims)
+            .map_err(|_| Rejected::BadSignature),
+    )
 }
 
 /// The left half of the SHA-256 of a token, as `at_hash` and `c_hash` need (ES256 and RS256

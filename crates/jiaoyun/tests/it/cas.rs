@@ -2,13 +2,12 @@
 //! (XML and JSON), single use, service mismatch, gateway, renew, and single logout.
 
 use crate::helpers::{Receiver, TestApp, audit_count};
-use kernel::{Actor, NodeId, RequestMeta};
+use kernel::{Actor, RequestMeta};
 use reqwest::StatusCode;
 use sso::apps::NewApplication;
 
 async fn register_cas(app: &TestApp, prefix: &str) {
-    let (node,): (NodeId,) = kernel::on_db!(&app.state.db, p => sqlx::query_as("SELECT id FROM org_nodes WHERE kind = 'city'")
-        .fetch_one(p).await).unwrap();
+    let node = crate::helpers::demo_city(app).await;
     sso::apps::register(
         &app.state,
         &Actor::system(),

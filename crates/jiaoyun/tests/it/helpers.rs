@@ -231,3 +231,10 @@ pub async fn portal_logout(app: &TestApp, browser: &Client) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
 }
+
+/// The demo region's city.
+pub async fn demo_city(app: &TestApp) -> kernel::NodeId {
+    let (id,): (kernel::NodeId,) = kernel::on_db!(&app.state.db, p => sqlx::query_as("SELECT id FROM org_nodes WHERE kind = 'city'")
+        .fetch_one(p).await).unwrap();
+    id
+}

@@ -4,7 +4,7 @@
 
 use crate::helpers::{TestApp, audit_count};
 use base64::Engine;
-use kernel::{Actor, NodeId, RequestMeta};
+use kernel::{Actor, RequestMeta};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreJwsSigningAlgorithm,
     CoreProviderMetadata,
@@ -26,16 +26,10 @@ struct Edu {
 }
 impl AdditionalClaims for Edu {}
 
-async fn city(app: &TestApp) -> NodeId {
-    let (id,): (NodeId,) = kernel::on_db!(&app.state.db, p => sqlx::query_as("SELECT id FROM org_nodes WHERE kind = 'city'")
-        .fetch_one(p).await).unwrap();
-    id
-}
-
 /// Registers an OIDC client at the demo city; returns (client_id, secret).
 async fn register(app: &TestApp, f: impl FnOnce(&mut NewApplication)) -> (String, Option<String>) {
     let mut a = NewApplication {
-        node_id: city(app).await,
+        node_id: crate::helpers::demo_city(app).await,
         protocol: "oidc".into(),
         name: "学籍系统".into(),
         description: String::new(),
@@ -57,6 +51,17 @@ async fn register(app: &TestApp, f: impl FnOnce(&mut NewApplication)) -> (String
         .await
         .unwrap();
     (r.client_id.unwrap(), r.client_secret)
+}
+
+/// The status UserInfo answers for this access token.
+async fn userinfo_status(app: &TestApp, token: &str) -> StatusCode {
+    http()
+        .get(app.url("/oidc/userinfo"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
 }
 
 fn http() -> reqwest::Client {
@@ -218,14 +223,8 @@ async fn oidcc_server_code_flow_with_pkce_userinfo_and_refresh() {
         .request_async(&http())
         .await;
     assert!(after.is_err(), "the family is revoked after reuse");
-    let r = http()
-        .get(app.url("/oidc/userinfo"))
-        .bearer_auth(second.access_token().secret())
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        r.status(),
+        userinfo_status(&app, second.access_token().secret()).await,
         StatusCode::UNAUTHORIZED,
         "access tokens of the family die too"
     );
@@ -262,14 +261,8 @@ async fn oidcc_codereuse() {
         .request_async(&http())
         .await;
     assert!(format!("{again:?}").contains("invalid_grant"), "{again:?}");
-    let r = http()
-        .get(app.url("/oidc/userinfo"))
-        .bearer_auth(tokens.access_token().secret())
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        r.status(),
+        userinfo_status(&app, tokens.access_token().secret()).await,
         StatusCode::UNAUTHORIZED,
         "tokens of a reused code are revoked"
     );
@@ -725,14 +718,8 @@ async fn portal_logout_reaches_the_application_by_back_channel() {
     assert_eq!(claims["aud"], id.as_str());
     assert!(claims["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
     assert!(claims.get("nonce").is_none());
-    let r = http()
-        .get(app.url("/oidc/userinfo"))
-        .bearer_auth(tokens.access_token().secret())
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        r.status(),
+        userinfo_status(&app, tokens.access_token().secret()).await,
         StatusCode::UNAUTHORIZED,
         "the access token died with the session"
     );
@@ -805,5 +792,132 @@ async fn rp_initiated_logout() {
         StatusCode::SEE_OTHER,
         "the portal session ended"
     );
+    app.stop().await;
+}
+
+fn code_by_id(html: &str, id: &str) -> String {
+    let marker = format!("<code id=\"{id}\">");
+    let start = html
+        .find(&marker)
+        .map(|i| i + marker.len())
+        .unwrap_or_else(|| panic!("{id} shown"));
+    html[start..].split('<').next().unwrap().to_owned()
+}
+
+/// The "done when": a district administrator connects a new application in the UI and
+/// enters it from the portal without logging in again.
+#[tokio::test]
+async fn district_admin_connects_an_application_in_the_ui_and_enters_from_the_portal() {
+    let app = TestApp::start().await;
+    let admin = app.login("district_admin").await;
+    let page = admin.get(app.url("/admin/apps")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let csrf = crate::helpers::extract_csrf(&page.text().await.unwrap());
+    let r = admin
+        .post(app.url("/admin/apps"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "区学籍系统"),
+            ("protocol", "oidc"),
+            ("home_url", "http://127.0.0.1:9/"),
+            ("redirect_uris", REDIRECT),
+            ("trusted", "true"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    let (id, secret) = (
+        code_by_id(&html, "client-id"),
+        code_by_id(&html, "client-secret"),
+    );
+    // Bad input: told what is wrong, nothing stored.
+    let r = admin
+        .post(app.url("/admin/apps"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "坏应用"),
+            ("protocol", "oidc"),
+            ("redirect_uris", "not a url"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let html = r.text().await.unwrap();
+    assert!(html.contains("role=\"alert\""), "an error is shown");
+    assert!(!html.contains("<td>坏应用</td>"), "nothing was stored");
+
+    let portal = admin
+        .get(app.url("/portal"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        portal.contains("data-app=\"区学籍系统\""),
+        "the portal lists it"
+    );
+    // The application starts its login; the portal session answers without a password.
+    let tokens = signed_in(&app, &admin, &id, Some(secret)).await;
+    assert!(tokens.id_token().is_some());
+    // A teacher elsewhere cannot connect applications.
+    let teacher = app.login("teacher").await;
+    let r = teacher.get(app.url("/admin/apps")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    app.stop().await;
+}
+
+/// Many exchanges at once all succeed: a grant's write transaction never waits on a pool
+/// connection that another waiting writer holds (a deadlock the benchmark once found).
+#[tokio::test]
+async fn concurrent_code_exchanges_all_succeed() {
+    let app = TestApp::start().await;
+    let (id, secret) = register(&app, |_| {}).await;
+    let secret = secret.unwrap();
+    let browser = app.login("teacher").await;
+    let query = [
+        ("client_id", id.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("response_type", "code"),
+        ("scope", "openid profile edu"),
+    ];
+    let mut codes = Vec::new();
+    for _ in 0..48 {
+        let r = browser
+            .get(app.url("/oidc/authorize"))
+            .query(&query)
+            .send()
+            .await
+            .unwrap();
+        let q = url_query(r.headers()["location"].to_str().unwrap());
+        codes.push(get(&q, "code").unwrap().to_owned());
+    }
+    let mut set = tokio::task::JoinSet::new();
+    for code in codes {
+        let (url, id, secret) = (app.url("/oidc/token"), id.clone(), secret.clone());
+        set.spawn(async move {
+            http()
+                .post(url)
+                .basic_auth(id, Some(secret))
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", REDIRECT),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
+    }
+    let mut ok = 0;
+    while let Some(status) = set.join_next().await {
+        assert_eq!(status.unwrap(), StatusCode::OK);
+        ok += 1;
+    }
+    assert_eq!(ok, 48);
     app.stop().await;
 }

@@ -97,7 +97,7 @@ pub async fn authenticate(state: &AppState, c: &ClientCredentials) -> OAuthResul
         e.basic_challenge = c.basic;
         e
     };
-    let app = apps::by_client_id(&state.db, &c.client_id)
+    let app = apps::cached_client(state, &c.client_id)
         .await?
         .filter(|a| a.protocol == "oidc")
         .ok_or_else(fail)?;

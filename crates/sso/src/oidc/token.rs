@@ -160,6 +160,15 @@ async fn code_grant(
         (None, None) => {}
     }
     let grant = GrantId::new();
+    let issued = Issue {
+        person: row.person_id,
+        scope: row.scope.clone(),
+        grant,
+        session: row.session_id,
+        nonce: row.nonce.clone(),
+        auth_time: row.auth_time,
+    };
+    let (body, refresh) = prepare(state, app, &issued).await?;
     let mut tx = state.db.begin().await?;
     // Single use, decided by the database: of two racing exchanges one wins.
     let won = on_tx!(&mut tx, c => sqlx::query(
@@ -173,16 +182,16 @@ async fn code_grant(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     ).bind(grant).bind(app.id).bind(row.person_id).bind(row.session_id).bind(&row.scope)
     .bind(&row.nonce).bind(row.auth_time).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
-    let issued = Issue {
-        person: row.person_id,
-        scope: row.scope,
-        grant,
-        session: row.session_id,
-        nonce: row.nonce,
-        auth_time: row.auth_time,
-    };
-    let body = respond(state, &mut tx, app, &issued).await?;
-    audit_issue(&mut tx, state, meta, app, &issued, "authorization_code").await?;
+    finish(
+        &mut tx,
+        state,
+        meta,
+        app,
+        &issued,
+        refresh,
+        "authorization_code",
+    )
+    .await?;
     tx.commit().await?;
     Ok(body)
 }
@@ -197,13 +206,15 @@ struct Issue {
     auth_time: DateTime<Utc>,
 }
 
-/// Access token, rotated refresh token and ID token for a grant, written in `tx`.
-async fn respond(
+/// The response for a grant: access token, a new refresh token and ID token, all made before
+/// the grant's transaction opens (it holds SQLite's one write lock; reading or loading keys
+/// inside it would wait for pool connections that waiting writers hold). Returns the body and
+/// the refresh token to store.
+async fn prepare(
     state: &AppState,
-    tx: &mut Tx,
     app: &Application,
     g: &Issue,
-) -> OAuthResult<Value> {
+) -> OAuthResult<(Value, Option<String>)> {
     let client_id = app.client_id.as_deref().unwrap_or_default();
     let (access, claims) = tokens::access_token(
         state,
@@ -220,15 +231,11 @@ async fn respond(
         "expires_in": claims.exp - claims.iat,
         "scope": g.scope,
     });
-    if app.allows_grant("refresh_token") {
-        let refresh = kernel::secret::random_token();
-        let now = state.clock.now();
-        let expires = now + Duration::days(i64::from(state.config.sso.refresh_token_days));
-        on_tx!(tx, c => sqlx::query(
-            "INSERT INTO oauth_refresh_tokens (token_hash, grant_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-        ).bind(token_hash(&refresh)).bind(g.grant).bind(now).bind(expires)
-        .execute(c).await.map(|r| r.rows_affected()))?;
-        body["refresh_token"] = refresh.into();
+    let refresh = app
+        .allows_grant("refresh_token")
+        .then(kernel::secret::random_token);
+    if let Some(r) = &refresh {
+        body["refresh_token"] = r.clone().into();
     }
     if g.scope.split(' ').any(|s| s == "openid") {
         let Some(mut c) = claims::for_person(&state.db, g.person, &g.scope).await? else {
@@ -246,7 +253,28 @@ async fn respond(
             .await?
             .into();
     }
-    Ok(body)
+    Ok((body, refresh))
+}
+
+/// Writes the grant's new refresh token, if any, and the audit record, in the grant's `tx`.
+async fn finish(
+    tx: &mut Tx,
+    state: &AppState,
+    meta: &RequestMeta,
+    app: &Application,
+    g: &Issue,
+    refresh: Option<String>,
+    how: &str,
+) -> OAuthResult<()> {
+    if let Some(r) = refresh {
+        let now = state.clock.now();
+        let expires = now + Duration::days(i64::from(state.config.sso.refresh_token_days));
+        on_tx!(tx, c => sqlx::query(
+            "INSERT INTO oauth_refresh_tokens (token_hash, grant_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        ).bind(token_hash(&r)).bind(g.grant).bind(now).bind(expires)
+        .execute(c).await.map(|r| r.rows_affected()))?;
+    }
+    audit_issue(tx, state, meta, app, g, how).await
 }
 
 async fn audit_issue(
@@ -331,6 +359,15 @@ async fn refresh_grant(
         }
         None => row.scope.clone(),
     };
+    let issued = Issue {
+        person: row.person_id,
+        scope,
+        grant: row.grant_id,
+        session: row.session_id,
+        nonce: None,
+        auth_time: row.auth_time,
+    };
+    let (body, refresh) = prepare(state, app, &issued).await?;
     let mut tx = state.db.begin().await?;
     let won = on_tx!(&mut tx, c => sqlx::query(
         "UPDATE oauth_refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL",
@@ -340,16 +377,7 @@ async fn refresh_grant(
             "the refresh token was already used",
         ));
     }
-    let issued = Issue {
-        person: row.person_id,
-        scope,
-        grant: row.grant_id,
-        session: row.session_id,
-        nonce: None,
-        auth_time: row.auth_time,
-    };
-    let body = respond(state, &mut tx, app, &issued).await?;
-    audit_issue(&mut tx, state, meta, app, &issued, "refresh_token").await?;
+    finish(&mut tx, state, meta, app, &issued, refresh, "refresh_token").await?;
     tx.commit().await?;
     Ok(body)
 }
@@ -412,10 +440,6 @@ async fn password_grant(
     let scope = param(p, "scope").unwrap_or("openid").to_owned();
     let now = state.clock.now();
     let grant = GrantId::new();
-    let mut tx = state.db.begin().await?;
-    on_tx!(&mut tx, c => sqlx::query(
-        "INSERT INTO oauth_grants (id, application_id, person_id, scope, auth_time, created_at) VALUES ($1, $2, $3, $4, $5, $5)",
-    ).bind(grant).bind(app.id).bind(person).bind(&scope).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
     let issued = Issue {
         person,
         scope,
@@ -424,8 +448,12 @@ async fn password_grant(
         nonce: None,
         auth_time: now,
     };
-    let body = respond(state, &mut tx, app, &issued).await?;
-    audit_issue(&mut tx, state, meta, app, &issued, "password").await?;
+    let (body, refresh) = prepare(state, app, &issued).await?;
+    let mut tx = state.db.begin().await?;
+    on_tx!(&mut tx, c => sqlx::query(
+        "INSERT INTO oauth_grants (id, application_id, person_id, scope, auth_time, created_at) VALUES ($1, $2, $3, $4, $5, $5)",
+    ).bind(grant).bind(app.id).bind(person).bind(&issued.scope).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+    finish(&mut tx, state, meta, app, &issued, refresh, "password").await?;
     tx.commit().await?;
     Ok(body)
 }

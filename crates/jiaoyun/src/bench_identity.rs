@@ -1,0 +1,262 @@
+//! `jiaoyun bench identity`: the demo region in a fresh database, a registered OIDC client and
+//! CAS service, the real server, and concurrent HTTP clients measuring password login (beside
+//! the raw Argon2id rate with the same parameters), code exchange, refresh, client
+//! credentials, UserInfo, JWKS and CAS serviceValidate. Codes, refresh tokens and tickets are
+//! written beforehand so each request spends a fresh one. Prints numbers; never fails on them.
+
+use crate::bench::{MakeRequest, measure, peak_rss_mib};
+use kernel::secret::token_hash;
+use kernel::{Actor, AppError, AppResult, AppState, Clock, Config, GrantId, RequestMeta, on_tx};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Verifications per second with the configured Argon2id parameters, one thread per core.
+fn raw_argon2_rate(config: &Config, seconds: u64) -> AppResult<f64> {
+    let hash = identity::password::hash_blocking(&config.password, "Bench@2025")?;
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let start = Instant::now();
+    let threads: Vec<_> = (0..cores)
+        .map(|_| {
+            let (cfg, hash) = (config.password.clone(), hash.clone());
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                while start.elapsed() < Duration::from_secs(seconds) {
+                    let _ = identity::password::verify_blocking(&cfg, "Bench@2025", &hash);
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let total: u64 = threads.into_iter().map(|t| t.join().unwrap_or(0)).sum();
+    Ok(total as f64 / start.elapsed().as_secs_f64())
+}
+
+pub async fn run(config: Config, concurrency: usize, seconds: u64) -> AppResult<()> {
+    let pg = config
+        .database_url
+        .starts_with("postgres")
+        .then(|| config.database_url.clone());
+    let fresh = kernel::testing::fresh_db(pg, "jy_bench").await?;
+    println!(
+        "bench identity on {} ({})",
+        fresh.db.backend(),
+        kernel::db::redact_url(&fresh.url)
+    );
+    let mut cfg = config.clone();
+    cfg.database_url = fresh.url.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(AppError::internal)?;
+    let addr = listener.local_addr().map_err(AppError::internal)?;
+    cfg.public_url = Some(format!("http://{addr}"));
+    let state = AppState::new(fresh.db.clone(), cfg, Clock::System);
+    let result = bench(&state, listener, concurrency, Duration::from_secs(seconds)).await;
+    fresh.drop_db().await;
+    result
+}
+
+async fn bench(
+    state: &AppState,
+    listener: tokio::net::TcpListener,
+    concurrency: usize,
+    duration: Duration,
+) -> AppResult<()> {
+    let p = &state.config.password;
+    println!(
+        "  Argon2id m={} KiB t={} p={}; {} clients, {} s per scenario",
+        p.memory_kib,
+        p.iterations,
+        p.parallelism,
+        concurrency,
+        duration.as_secs()
+    );
+    directory::demo::load(state).await?;
+    let city: (kernel::NodeId,) = kernel::on_db!(&state.db, c => sqlx::query_as("SELECT id FROM org_nodes WHERE kind = 'city'")
+        .fetch_one(c).await)?;
+    let redirect = "http://127.0.0.1:9/callback";
+    let service = "http://127.0.0.1:9/app/";
+    let new = |protocol: &str| sso::apps::NewApplication {
+        node_id: city.0,
+        protocol: protocol.into(),
+        name: format!("bench {protocol}"),
+        description: String::new(),
+        icon_url: None,
+        home_url: None,
+        redirect_uris: vec![redirect.into()],
+        post_logout_redirect_uris: vec![],
+        grant_types: vec![
+            "authorization_code".into(),
+            "refresh_token".into(),
+            "client_credentials".into(),
+        ],
+        backchannel_logout_uri: None,
+        public: false,
+        id_token_alg: None,
+        allow_password_grant: false,
+        service_prefix: Some(service.into()),
+        trusted: true,
+        allowed_roles: vec![],
+    };
+    let meta = RequestMeta::cli();
+    let oidc = sso::apps::register(state, &Actor::system(), &meta, new("oidc")).await?;
+    let cas = sso::apps::register(state, &Actor::system(), &meta, new("cas")).await?;
+    let (client_id, secret) = (
+        oidc.client_id.unwrap_or_default(),
+        oidc.client_secret.unwrap_or_default(),
+    );
+    let person = identity::accounts::find_by_username(&state.db, "teacher")
+        .await?
+        .ok_or_else(|| AppError::internal("demo teacher missing"))?
+        .person_id;
+
+    // Spendable credentials: enough for the fastest rate we hope for, for the whole run.
+    let n = (duration.as_secs() as usize * 8_000).max(1_000);
+    let now = state.clock.now();
+    let later = now + chrono::Duration::hours(2);
+    let mut tx = state.db.begin().await?;
+    let (session, _) =
+        identity::sessions::create(&mut tx, &state.config, person, &meta, now).await?;
+    let mut grants = Vec::with_capacity(n);
+    for i in 0..n {
+        let g = GrantId::new();
+        grants.push(g);
+        on_tx!(&mut tx, c => sqlx::query(
+            "INSERT INTO oauth_codes (code_hash, application_id, person_id, session_id, redirect_uri, scope, auth_time, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, 'openid profile', $6, $6, $7)",
+        ).bind(token_hash(&format!("code-{i}"))).bind(oidc.id).bind(person).bind(session).bind(redirect)
+        .bind(now).bind(later).execute(c).await.map(|r| r.rows_affected()))?;
+        on_tx!(&mut tx, c => sqlx::query(
+            "INSERT INTO oauth_grants (id, application_id, person_id, session_id, scope, auth_time, created_at)
+             VALUES ($1, $2, $3, $4, 'openid profile', $5, $5)",
+        ).bind(g).bind(oidc.id).bind(person).bind(session).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+        on_tx!(&mut tx, c => sqlx::query(
+            "INSERT INTO oauth_refresh_tokens (token_hash, grant_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        ).bind(token_hash(&format!("refresh-{i}"))).bind(g).bind(now).bind(later).execute(c).await.map(|r| r.rows_affected()))?;
+        on_tx!(&mut tx, c => sqlx::query(
+            "INSERT INTO cas_tickets (ticket, application_id, person_id, session_id, service, primary_auth, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, FALSE, $6, $7)",
+        ).bind(format!("ST-bench-{i}")).bind(cas.id).bind(person).bind(session).bind(service)
+        .bind(now).bind(later).execute(c).await.map(|r| r.rows_affected()))?;
+    }
+    tx.commit().await?;
+    let (access, _) = sso::tokens::access_token(
+        state,
+        person.to_string(),
+        &client_id,
+        "openid profile",
+        grants.first().copied(),
+        Some(now),
+    )
+    .await?;
+
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(crate::server::serve_on(
+        listener,
+        state.clone(),
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let idle = crate::bench::status_mib("VmRSS:");
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(AppError::internal)?;
+    let base = state.config.base_url();
+
+    let raw = tokio::task::spawn_blocking({
+        let cfg = state.config.as_ref().clone();
+        let secs = duration.as_secs();
+        move || raw_argon2_rate(&cfg, secs)
+    })
+    .await
+    .map_err(AppError::internal)??;
+    println!("  raw Argon2id verifications      {raw:>8.1} /s  (all cores, no server)");
+
+    let (c, b) = (client.clone(), base.clone());
+    let login: MakeRequest = Arc::new(move |_| {
+        c.post(format!("{b}/login"))
+            .header("cookie", "jy_login_csrf=bench")
+            .form(&[
+                ("username", "teacher"),
+                ("password", directory::demo::DEMO_PASSWORD),
+                ("csrf", "bench"),
+                ("next", "/"),
+            ])
+    });
+    let (c, b, id, s) = (
+        client.clone(),
+        base.clone(),
+        client_id.clone(),
+        secret.clone(),
+    );
+    let exchange: MakeRequest = Arc::new(move |i| {
+        c.post(format!("{b}/oidc/token"))
+            .basic_auth(&id, Some(&s))
+            .form(&[
+                ("grant_type", "authorization_code".to_owned()),
+                ("code", format!("code-{i}")),
+                ("redirect_uri", redirect.to_owned()),
+            ])
+    });
+    let (c, b, id, s) = (
+        client.clone(),
+        base.clone(),
+        client_id.clone(),
+        secret.clone(),
+    );
+    let refresh: MakeRequest = Arc::new(move |i| {
+        c.post(format!("{b}/oidc/token"))
+            .basic_auth(&id, Some(&s))
+            .form(&[
+                ("grant_type", "refresh_token".to_owned()),
+                ("refresh_token", format!("refresh-{i}")),
+            ])
+    });
+    let (c, b, id, s) = (
+        client.clone(),
+        base.clone(),
+        client_id.clone(),
+        secret.clone(),
+    );
+    let credentials: MakeRequest = Arc::new(move |_| {
+        c.post(format!("{b}/oidc/token"))
+            .basic_auth(&id, Some(&s))
+            .form(&[("grant_type", "client_credentials")])
+    });
+    let (c, b) = (client.clone(), base.clone());
+    let userinfo: MakeRequest =
+        Arc::new(move |_| c.get(format!("{b}/oidc/userinfo")).bearer_auth(&access));
+    let (c, b) = (client.clone(), base.clone());
+    let jwks: MakeRequest = Arc::new(move |_| c.get(format!("{b}/oidc/jwks")));
+    let (c, b) = (client.clone(), base.clone());
+    let validate: MakeRequest = Arc::new(move |i| {
+        c.get(format!("{b}/cas/p3/serviceValidate")).query(&[
+            ("service", service.to_owned()),
+            ("ticket", format!("ST-bench-{i}")),
+        ])
+    });
+    let scenarios = [
+        ("password login", login),
+        ("code exchange", exchange),
+        ("refresh", refresh),
+        ("client credentials", credentials),
+        ("UserInfo", userinfo),
+        ("JWKS", jwks),
+        ("CAS serviceValidate", validate),
+    ];
+    for (name, make) in scenarios {
+        measure(name, concurrency, duration, make).await;
+    }
+    println!(
+        "  resident memory (server and load generator in one process): {idle:.0} MiB idle after start, {:.0} MiB after the load, {:.0} MiB peak including the setup",
+        crate::bench::status_mib("VmRSS:"),
+        peak_rss_mib()
+    );
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    Ok(())
+}
