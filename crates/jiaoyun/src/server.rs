@@ -111,7 +111,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(web::errors::not_found)
         .layer(middleware::from_fn(web::errors::render_errors))
         .layer(header("x-frame-options", "DENY"))
-        .layer(header("content-security-policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"))
+        // No form-action: browsers apply it to the redirects after a form, and the login and
+        // consent forms end at a connected application's address. Icons of connected
+        // applications may come from their own sites.
+        .layer(header("content-security-policy", "default-src 'self'; img-src 'self' data: https:; style-src 'self'; frame-ancestors 'none'; base-uri 'none'"))
         .layer(header("x-content-type-options", "nosniff"))
         .layer(header("referrer-policy", "same-origin"))
         .layer(header("cache-control", "no-store"))

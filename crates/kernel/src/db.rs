@@ -18,8 +18,29 @@ pub enum Db {
 /// A transaction on either backend. Every write is one of these, and its audit record is
 /// written inside it.
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    /// With the process's write turn for the file: SQLite has one writer, and writers that
+    /// queue here wait in order instead of sleeping in SQLite's busy handler.
+    Sqlite(
+        sqlx::Transaction<'static, Sqlite>,
+        tokio::sync::OwnedMutexGuard<()>,
+    ),
     Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+/// One write turn per SQLite file in this process.
+fn write_turn(pool: &SqlitePool) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static TURNS: OnceLock<Mutex<HashMap<std::path::PathBuf, Arc<tokio::sync::Mutex<()>>>>> =
+        OnceLock::new();
+    let file = pool.connect_options().get_filename().to_path_buf();
+    TURNS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(file)
+        .or_default()
+        .clone()
 }
 
 /// Runs `$body` with `$pool` bound to the concrete pool of either backend.
@@ -38,7 +59,7 @@ macro_rules! on_db {
 macro_rules! on_tx {
     ($tx:expr, $conn:ident => $body:expr) => {
         match $tx {
-            $crate::db::Tx::Sqlite(t) => {
+            $crate::db::Tx::Sqlite(t, _) => {
                 let $conn = &mut **t;
                 $body
             }
@@ -99,11 +120,16 @@ impl Db {
         .map_err(|e| AppError::Internal(format!("migration failed: {e}")))
     }
 
-    /// Begins a transaction. On SQLite it is `BEGIN IMMEDIATE`, so writers queue on the busy
-    /// timeout instead of failing with "database is locked" when they upgrade.
+    /// Begins a transaction. On SQLite the process's writers take turns (in order, before
+    /// they hold a connection) and each begins with `BEGIN IMMEDIATE`, so they never fail with
+    /// "database is locked" when they upgrade; other processes on the same file still meet the
+    /// busy timeout. Never begin a second transaction while holding one.
     pub async fn begin(&self) -> AppResult<Tx> {
         Ok(match self {
-            Self::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Self::Sqlite(p) => {
+                let turn = write_turn(p).lock_owned().await;
+                Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?, turn)
+            }
             Self::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
@@ -133,7 +159,7 @@ impl Db {
 impl Tx {
     pub async fn commit(self) -> AppResult<()> {
         match self {
-            Self::Sqlite(t) => t.commit().await?,
+            Self::Sqlite(t, _turn) => t.commit().await?,
             Self::Postgres(t) => t.commit().await?,
         }
         Ok(())
