@@ -125,19 +125,20 @@ fn parse(r: KeyRow) -> AppResult<Key> {
 
 /// A fresh key pair: (private DER as jsonwebtoken reads it, public JWK).
 fn generate(alg: Alg, kid: &str) -> AppResult<(Vec<u8>, Value)> {
-    let mut rng = rand::rngs::OsRng;
     match alg {
         Alg::Es256 => {
-            use p256::elliptic_curve::sec1::ToEncodedPoint;
-            use p256::pkcs8::EncodePrivateKey;
-            let sk = p256::SecretKey::random(&mut rng);
-            let der = sk.to_pkcs8_der().map_err(AppError::internal)?;
-            let point = sk.public_key().to_encoded_point(false);
-            let (Some(x), Some(y)) = (point.x(), point.y()) else {
-                return Err(AppError::Internal("P-256 point without coordinates".into()));
-            };
+            use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+            let rng = ring::rand::SystemRandom::new();
+            let alg = &ECDSA_P256_SHA256_FIXED_SIGNING;
+            let failed = |_| AppError::Internal("P-256 key generation failed".into());
+            let doc = EcdsaKeyPair::generate_pkcs8(alg, &rng).map_err(failed)?;
+            let pair = EcdsaKeyPair::from_pkcs8(alg, doc.as_ref(), &rng)
+                .map_err(|_| AppError::Internal("P-256 key unreadable".into()))?;
+            // Uncompressed point: 0x04, x (32 bytes), y (32 bytes).
+            let point = pair.public_key().as_ref();
+            let (x, y) = (&point[1..33], &point[33..65]);
             Ok((
-                der.as_bytes().to_vec(),
+                doc.as_ref().to_vec(),
                 json!({"kty": "EC", "crv": "P-256", "x": B64URL.encode(x), "y": B64URL.encode(y),
                        "kid": kid, "use": "sig", "alg": "ES256"}),
             ))
@@ -145,7 +146,8 @@ fn generate(alg: Alg, kid: &str) -> AppResult<(Vec<u8>, Value)> {
         Alg::Rs256 => {
             use rsa::pkcs1::EncodeRsaPrivateKey;
             use rsa::traits::PublicKeyParts;
-            let sk = rsa::RsaPrivateKey::new(&mut rng, 2048).map_err(AppError::internal)?;
+            let sk = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)
+                .map_err(AppError::internal)?;
             let der = sk.to_pkcs1_der().map_err(AppError::internal)?;
             Ok((
                 der.as_bytes().to_vec(),
