@@ -361,6 +361,27 @@ pub async fn reset_password(cx: &Ctx<'_>, id: PersonId) -> AppResult<String> {
     Ok(password)
 }
 
+/// An administrator ends every session of a person (a lost phone, a shared classroom PC);
+/// the applications they signed in to are told by single logout. Returns how many ended.
+pub async fn end_sessions(cx: &Ctx<'_>, id: PersonId) -> AppResult<u64> {
+    let p = get_visible(cx, id).await?;
+    if !authz::may_person(cx.db(), cx.actor, PersonPermission::Manage, id, p.org_id).await? {
+        return Err(AppError::Forbidden);
+    }
+    let mut tx = cx.begin().await?;
+    let ended = identity::sessions::end_all(&mut tx, id, None, "ended_by_admin", cx.now).await?;
+    cx.audit(
+        &mut tx,
+        AuditEvent::new("person.end_sessions")
+            .object("person", id)
+            .node(p.org_id)
+            .detail(serde_json::json!({ "sessions_ended": ended })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ended)
+}
+
 /// Everything a person page shows.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PersonDetail {

@@ -265,3 +265,32 @@ pub async fn change_password(
     .await?;
     tx.commit().await
 }
+
+/// One of a person's recent logins or failed login attempts, from the audit log.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LoginEvent {
+    pub at: DateTime<Utc>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub action: String,
+}
+
+impl LoginEvent {
+    pub fn succeeded(&self) -> bool {
+        self.action == "auth.login"
+    }
+}
+
+/// The person's latest logins and failed attempts, newest first, so they can spot one that was
+/// not theirs.
+pub async fn recent_logins(
+    state: &AppState,
+    person: PersonId,
+    limit: i64,
+) -> AppResult<Vec<LoginEvent>> {
+    Ok(on_db!(&state.db, p => sqlx::query_as(
+        "SELECT at, ip, user_agent, action FROM audit_log
+         WHERE actor_id = $1 AND action IN ('auth.login', 'auth.login_failed')
+         ORDER BY at DESC LIMIT $2",
+    ).bind(person).bind(limit).fetch_all(p).await)?)
+}

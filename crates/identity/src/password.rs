@@ -54,9 +54,7 @@ pub async fn hash(state: &AppState, password: String) -> AppResult<String> {
         .await
         .map_err(AppError::internal)?;
     let cfg = state.config.password.clone();
-    tokio::task::spawn_blocking(move || hash_blocking(&cfg, &password))
-        .await
-        .map_err(AppError::internal)?
+    on_hash_thread(move || hash_blocking(&cfg, &password)).await?
 }
 
 pub async fn verify(state: &AppState, password: String, phc: String) -> AppResult<Verified> {
@@ -66,9 +64,53 @@ pub async fn verify(state: &AppState, password: String, phc: String) -> AppResul
         .await
         .map_err(AppError::internal)?;
     let cfg = state.config.password.clone();
-    tokio::task::spawn_blocking(move || verify_blocking(&cfg, &password, &phc))
-        .await
-        .map_err(AppError::internal)?
+    on_hash_thread(move || verify_blocking(&cfg, &password, &phc)).await?
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Hashing runs on a few long-lived threads, one per core, not on the runtime's blocking pool:
+/// each Argon2id call allocates `memory_kib`, and the allocator keeps that much per thread that
+/// ever hashed, so hundreds of pool threads would keep hundreds of times 19 MiB.
+fn hash_threads() -> &'static std::sync::mpsc::SyncSender<Job> {
+    use std::sync::{Arc, Mutex, OnceLock};
+    static SENDER: OnceLock<std::sync::mpsc::SyncSender<Job>> = OnceLock::new();
+    SENDER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(256);
+        let rx = Arc::new(Mutex::new(rx));
+        let n = std::thread::available_parallelism().map_or(2, |n| n.get());
+        for i in 0..n {
+            let rx = Arc::clone(&rx);
+            let _ = std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(r) => r.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+        }
+        tx
+    })
+}
+
+async fn on_hash_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move || {
+        let _ = tx.send(f());
+    });
+    // The permits keep the queue to a few jobs per server; a full queue means a storm.
+    hash_threads().try_send(job).map_err(|e| match e {
+        std::sync::mpsc::TrySendError::Full(_) => AppError::TooManyRequests,
+        std::sync::mpsc::TrySendError::Disconnected(_) => AppError::internal("no hashing threads"),
+    })?;
+    rx.await.map_err(AppError::internal)
 }
 
 /// A valid hash of a random password with the configured parameters, checked against when the

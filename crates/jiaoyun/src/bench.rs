@@ -92,6 +92,26 @@ pub fn peak_rss_mib() -> f64 {
     status_mib("VmHWM:")
 }
 
+/// A new database on the configured backend for a benchmark, and the config pointing at it.
+pub(crate) async fn fresh_db(
+    scenario: &str,
+    config: &Config,
+) -> AppResult<(kernel::testing::TestDb, Config)> {
+    let pg = config
+        .database_url
+        .starts_with("postgres")
+        .then(|| config.database_url.clone());
+    let fresh = kernel::testing::fresh_db(pg, "jy_bench").await?;
+    println!(
+        "bench {scenario} on {} ({})",
+        fresh.db.backend(),
+        kernel::db::redact_url(&fresh.url)
+    );
+    let mut cfg = config.clone();
+    cfg.database_url = fresh.url.clone();
+    Ok((fresh, cfg))
+}
+
 pub async fn run(config: Config, cmd: BenchCommand) -> AppResult<()> {
     let (scale, concurrency, seconds, keep) = match cmd {
         BenchCommand::Directory {
@@ -105,18 +125,7 @@ pub async fn run(config: Config, cmd: BenchCommand) -> AppResult<()> {
             seconds,
         } => return crate::bench_identity::run(config, concurrency, seconds).await,
     };
-    let pg = config
-        .database_url
-        .starts_with("postgres")
-        .then(|| config.database_url.clone());
-    let fresh = kernel::testing::fresh_db(pg, "jy_bench").await?;
-    println!(
-        "bench directory on {} ({})",
-        fresh.db.backend(),
-        kernel::db::redact_url(&fresh.url)
-    );
-    let mut cfg = config.clone();
-    cfg.database_url = fresh.url.clone();
+    let (fresh, mut cfg) = fresh_db("directory", &config).await?;
     cfg.listen = "127.0.0.1:0".into();
     let state = AppState::new(fresh.db.clone(), cfg, Clock::System);
     let result = bench_directory(&state, scale, concurrency, Duration::from_secs(seconds)).await;

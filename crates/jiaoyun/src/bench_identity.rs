@@ -33,18 +33,7 @@ fn raw_argon2_rate(config: &Config, seconds: u64) -> AppResult<f64> {
 }
 
 pub async fn run(config: Config, concurrency: usize, seconds: u64) -> AppResult<()> {
-    let pg = config
-        .database_url
-        .starts_with("postgres")
-        .then(|| config.database_url.clone());
-    let fresh = kernel::testing::fresh_db(pg, "jy_bench").await?;
-    println!(
-        "bench identity on {} ({})",
-        fresh.db.backend(),
-        kernel::db::redact_url(&fresh.url)
-    );
-    let mut cfg = config.clone();
-    cfg.database_url = fresh.url.clone();
+    let (fresh, mut cfg) = crate::bench::fresh_db("identity", &config).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(AppError::internal)?;

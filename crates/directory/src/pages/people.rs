@@ -488,6 +488,18 @@ pub async fn reset_password(
     Ok(render(&page))
 }
 
+pub async fn end_sessions(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+    IdPath(id): IdPath<PersonId>,
+    Form(f): Form<CsrfOnly>,
+) -> AppResult<Response> {
+    session.verify_csrf(&f.csrf)?;
+    people::end_sessions(&Ctx::new(&state, &session.actor, &meta), id).await?;
+    Ok(Redirect::to(&format!("/people/{id}?done=person_sessions_ended")).into_response())
+}
+
 #[derive(Deserialize)]
 pub struct RoleForm {
     csrf: String,

@@ -921,3 +921,62 @@ async fn concurrent_code_exchanges_all_succeed() {
     assert_eq!(ok, 48);
     app.stop().await;
 }
+
+/// An administrator ends a person's sessions: the person is logged out everywhere, the
+/// applications included; someone outside the administrator's subtree cannot do it.
+#[tokio::test]
+async fn an_administrator_ends_a_persons_sessions_and_their_applications_hear_of_it() {
+    let app = TestApp::start().await;
+    let rx = crate::helpers::Receiver::start().await;
+    let (id, secret) = register(&app, |a| {
+        a.backchannel_logout_uri = Some(format!("{}/bc", rx.base))
+    })
+    .await;
+    let browser = app.login("teacher").await;
+    signed_in(&app, &browser, &id, secret).await;
+    let teacher = app.person_id("teacher").await;
+    let outsider = app.login("student").await;
+    let csrf = app.csrf(&outsider).await;
+    let r = outsider
+        .post(app.url(&format!("/people/{teacher}/end-sessions")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        matches!(r.status(), StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+        "{}",
+        r.status()
+    );
+    assert_eq!(
+        browser
+            .get(app.url("/profile"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let admin = app.login("school_admin").await;
+    let csrf = app.csrf(&admin).await;
+    let r = admin
+        .post(app.url(&format!("/people/{teacher}/end-sessions")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        browser
+            .get(app.url("/profile"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::SEE_OTHER,
+        "logged out"
+    );
+    rx.wait_for("/bc").await;
+    assert_eq!(audit_count(&app, "person.end_sessions").await, 1);
+    app.stop().await;
+}

@@ -441,3 +441,29 @@ async fn the_retention_job_purges_only_entries_past_retention() {
     assert_eq!(audit_count(&app, "auth.login").await, 0);
     app.stop().await;
 }
+
+/// People see their own recent logins, failed attempts included, and nobody else's.
+#[tokio::test]
+async fn the_profile_lists_ones_own_recent_logins_and_failures() {
+    let app = TestApp::start().await;
+    assert!(app.login_with("teacher", "wrong-password").await.is_err());
+    let c = app.login("teacher").await;
+    let _other = app.login("student").await;
+    let page = c
+        .get(app.url("/profile"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let table = &page[page.find("id=\"recent-logins\"").expect("the table")..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert_eq!(
+        table.matches("<tr><td>").count(),
+        2,
+        "one login, one failure: {table}"
+    );
+    assert!(table.contains("<strong>"), "the failure stands out");
+    app.stop().await;
+}

@@ -20,6 +20,7 @@ struct ProfilePage {
     username: String,
     roles: Vec<String>,
     sessions: Vec<SessionSummary>,
+    logins: Vec<identity::login::LoginEvent>,
     current: kernel::SessionId,
 }
 
@@ -44,10 +45,12 @@ pub async fn show(
     let sessions =
         identity::sessions::list_live(&state.db, session.actor.person_id, state.clock.now())
             .await?;
+    let logins = identity::login::recent_logins(&state, session.actor.person_id, 10).await?;
     let page = ProfilePage {
         username: account.map(|a| a.username).unwrap_or_default(),
         roles,
         sessions,
+        logins,
         current: session.session_id,
         ctx,
     };
