@@ -208,7 +208,7 @@ pub async fn authorize(
     };
 
     // Is there a fitting login?
-    let login_ok = session.as_ref().is_some_and(|s| {
+    let fitting = session.filter(|s| {
         !s.actor.must_change_password
             && max_age.is_none_or(|m| now - s.auth_time <= m)
             && hinted
@@ -216,7 +216,7 @@ pub async fn authorize(
                 .is_none_or(|h| h == s.actor.person_id.to_string())
             && (!prompt.contains(&"login") || fresh_login(&req, s.auth_time))
     });
-    if !login_ok {
+    let Some(session) = fitting else {
         if prompt.contains(&"none") {
             return Ok(back.error("login_required", "the person must log in"));
         }
@@ -235,9 +235,6 @@ pub async fn authorize(
             url.push_str(&format!("&username={}", url_encode(h)));
         }
         return Ok(Redirect::to(&url).into_response());
-    }
-    let Some(session) = session else {
-        return refuse("sso.unknown_client");
     };
     if !apps::may_use(&state.db, &app, &session.actor).await? {
         return Ok(back.error("access_denied", "this account may not use this application"));
