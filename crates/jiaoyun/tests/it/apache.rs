@@ -92,6 +92,8 @@ OIDCCryptoPassphrase jiaoyun-interop-test
 OIDCScope "openid profile edu"
 OIDCRemoteUserClaim preferred_username
 OIDCPKCEMethod S256
+OIDCHTTPTimeoutShort 60
+OIDCHTTPTimeoutLong 60
 <Location /oidc/>
   AuthType openid-connect
   Require valid-user
@@ -102,6 +104,8 @@ CASValidateURL {idp}/cas/p3/serviceValidate
 CASCookiePath "{d}/cas_cache/"
 CASSSOEnabled On
 CASDebug On
+# Generous: the suite runs many servers at once on two cores, in a debug build.
+CASTimeout 60
 <Location /cas/>
   AuthType CAS
   Require valid-user
@@ -234,11 +238,10 @@ async fn apache_mod_auth_openidc_and_mod_auth_cas_sign_in_and_out_through_the_po
     );
 
     // CAS: the portal session answers without another login.
-    let r = browser
-        .get(format!("{web}/cas/whoami"))
-        .send()
-        .await
-        .unwrap();
+    let r = match browser.get(format!("{web}/cas/whoami")).send().await {
+        Ok(r) => r,
+        Err(e) => panic!("CAS sign-in failed: {e}\n{}", error_log(&apache)),
+    };
     let (status, url) = (r.status(), r.url().clone());
     let body = r.text().await.unwrap();
     assert_eq!(
