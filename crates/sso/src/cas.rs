@@ -3,7 +3,7 @@
 //! `sso.code_seconds`, `/cas/logout` ends the portal session (single logout follows, see
 //! [`crate::logout`]). Errors use the protocol's codes, never an HTTP 500 for bad input.
 
-use crate::apps::{self, Application};
+use crate::apps;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -128,13 +128,10 @@ pub struct ValidateQuery {
     ticket: Option<String>,
     renew: Option<String>,
     format: Option<String>,
-    #[serde(rename = "pgtUrl")]
-    pgt_url: Option<String>,
 }
 
-/// A redeemed ticket: who, for which application.
+/// A redeemed ticket: who.
 struct Redeemed {
-    app: Application,
     person: PersonId,
 }
 
@@ -211,7 +208,6 @@ async fn redeem(
     )
     .await?;
     Ok(Ok(Redeemed {
-        app,
         person: row.person_id,
     }))
 }
@@ -265,11 +261,10 @@ pub async fn service_validate(
         .format
         .as_deref()
         .is_some_and(|f| f.eq_ignore_ascii_case("json"));
-    let _ = &q.pgt_url;
     let result = match redeem(&state, &meta, &q).await? {
         Ok(r) => {
             let user = username(&state, r.person).await?;
-            let attrs = attributes(&state, &r.app, r.person).await?;
+            let attrs = attributes(&state, r.person).await?;
             Ok((user, attrs))
         }
         Err((code, desc)) => {
@@ -307,7 +302,7 @@ pub async fn service_validate(
 }
 
 /// The person's attributes for a CAS service: the `profile` and `edu` claims, flattened.
-async fn attributes(state: &AppState, _app: &Application, person: PersonId) -> AppResult<Value> {
+async fn attributes(state: &AppState, person: PersonId) -> AppResult<Value> {
     let c = crate::claims::for_person(&state.db, person, "profile edu")
         .await?
         .unwrap_or_default();
