@@ -66,26 +66,15 @@ async fn bench(
     let redirect = "http://127.0.0.1:9/callback";
     let service = "http://127.0.0.1:9/app/";
     let new = |protocol: &str| sso::apps::NewApplication {
-        node_id: city.0,
-        protocol: protocol.into(),
-        name: format!("bench {protocol}"),
-        description: String::new(),
-        icon_url: None,
-        home_url: None,
         redirect_uris: vec![redirect.into()],
-        post_logout_redirect_uris: vec![],
         grant_types: vec![
             "authorization_code".into(),
             "refresh_token".into(),
             "client_credentials".into(),
         ],
-        backchannel_logout_uri: None,
-        public: false,
-        id_token_alg: None,
-        allow_password_grant: false,
         service_prefix: Some(service.into()),
         trusted: true,
-        allowed_roles: vec![],
+        ..sso::apps::NewApplication::new(city.0, protocol, &format!("bench {protocol}"))
     };
     let meta = RequestMeta::cli();
     let oidc = sso::apps::register(state, &Actor::system(), &meta, new("oidc")).await?;

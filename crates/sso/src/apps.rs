@@ -180,6 +180,31 @@ pub struct NewApplication {
     pub allowed_roles: Vec<String>,
 }
 
+impl NewApplication {
+    /// An application with nothing but its node, protocol and name: no URLs, default grants,
+    /// confidential, not trusted, open to every role of the subtree.
+    pub fn new(node_id: NodeId, protocol: &str, name: &str) -> Self {
+        Self {
+            node_id,
+            protocol: protocol.to_owned(),
+            name: name.to_owned(),
+            description: String::new(),
+            icon_url: None,
+            home_url: None,
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec![],
+            backchannel_logout_uri: None,
+            public: false,
+            id_token_alg: None,
+            allow_password_grant: false,
+            service_prefix: None,
+            trusted: false,
+            allowed_roles: vec![],
+        }
+    }
+}
+
 /// A registered application with its client secret, shown once.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Registered {

@@ -71,9 +71,7 @@ pub async fn login(
     }
     let now = state.clock.now();
     let ticket = format!("ST-{}", kernel::secret::random_token());
-    let primary = renew
-        || q.jy_login_after
-            .is_some_and(|t| s.auth_time.timestamp() >= t);
+    let primary = renew || fresh(s.auth_time);
     let mut tx = state.db.begin().await?;
     kernel::on_tx!(&mut tx, c => sqlx::query(
         "INSERT INTO cas_tickets (ticket, application_id, person_id, session_id, service, primary_auth, created_at, expires_at)

@@ -152,26 +152,16 @@ pub async fn create(
     };
     let opt = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
     let new = NewApplication {
-        node_id: node,
-        protocol: form.protocol.clone(),
-        name: form.name.clone(),
-        description: String::new(),
-        icon_url: None,
         home_url: opt(&form.home_url),
         redirect_uris: form
             .redirect_uris
             .split_whitespace()
             .map(str::to_owned)
             .collect(),
-        post_logout_redirect_uris: vec![],
-        grant_types: vec![],
         backchannel_logout_uri: opt(&form.backchannel_logout_uri),
-        public: false,
-        id_token_alg: None,
-        allow_password_grant: false,
         service_prefix: opt(&form.service_prefix),
         trusted: form.trusted,
-        allowed_roles: vec![],
+        ..NewApplication::new(node, &form.protocol, &form.name)
     };
     match apps::register(&state, &session.actor, &meta, new).await {
         Ok(r) => {

@@ -6,7 +6,6 @@
 
 use crate::helpers::{TestApp, extract_csrf};
 use kernel::{Actor, RequestMeta};
-use reqwest::StatusCode;
 use sso::apps::NewApplication;
 use std::path::Path;
 use std::process::{Child, Command};
@@ -145,22 +144,8 @@ fn error_log(apache: &Apache) -> String {
 
 async fn register(app: &TestApp, f: impl FnOnce(&mut NewApplication)) -> sso::apps::Registered {
     let mut a = NewApplication {
-        node_id: crate::helpers::demo_city(app).await,
-        protocol: "oidc".into(),
-        name: "Apache".into(),
-        description: String::new(),
-        icon_url: None,
-        home_url: None,
-        redirect_uris: vec![],
-        post_logout_redirect_uris: vec![],
-        grant_types: vec![],
-        backchannel_logout_uri: None,
-        public: false,
-        id_token_alg: None,
-        allow_password_grant: false,
-        service_prefix: None,
         trusted: true,
-        allowed_roles: vec![],
+        ..NewApplication::new(crate::helpers::demo_city(app).await, "oidc", "Apache")
     };
     f(&mut a);
     sso::apps::register(&app.state, &Actor::system(), &RequestMeta::cli(), a)
@@ -252,7 +237,7 @@ async fn apache_mod_auth_openidc_and_mod_auth_cas_sign_in_and_out_through_the_po
     );
 
     // Logging out at the portal ends both Apache sessions.
-    portal_logout_with(&app, &browser).await;
+    crate::helpers::portal_logout(&app, &browser).await;
     let mut ended = (false, false);
     for _ in 0..100 {
         let o = browser
@@ -281,24 +266,4 @@ async fn apache_mod_auth_openidc_and_mod_auth_cas_sign_in_and_out_through_the_po
     assert!(crate::helpers::audit_count(&app, "sso.logout_notified").await >= 2);
     drop(apache);
     app.stop().await;
-}
-
-/// The portal logout form, with this browser's cookies.
-async fn portal_logout_with(app: &TestApp, browser: &reqwest::Client) {
-    let page = browser
-        .get(app.url("/profile"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = extract_csrf(&page);
-    let r = browser
-        .post(app.url("/logout"))
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK, "logged out, at the login page");
 }

@@ -13,22 +13,9 @@ async fn register_cas(app: &TestApp, prefix: &str) {
         &Actor::system(),
         &RequestMeta::cli(),
         NewApplication {
-            node_id: node,
-            protocol: "cas".into(),
-            name: "教务系统".into(),
-            description: String::new(),
-            icon_url: None,
-            home_url: None,
-            redirect_uris: vec![],
-            post_logout_redirect_uris: vec![],
-            grant_types: vec![],
-            backchannel_logout_uri: None,
-            public: false,
-            id_token_alg: None,
-            allow_password_grant: false,
             service_prefix: Some(prefix.into()),
             trusted: true,
-            allowed_roles: vec![],
+            ..NewApplication::new(node, "cas", "教务系统")
         },
     )
     .await

@@ -13,3 +13,4 @@ mod oidc;
 mod pages;
 mod permissions;
 mod schema;
+mod sso_sessions;
