@@ -497,6 +497,13 @@ pub async fn load(state: &AppState) -> AppResult<bool> {
             .bind(kernel::TermId::new()).bind(city.id).bind(school_year).bind(term).bind(d(start)).bind(d(end)).bind(now)
             .execute(c).await.map(|r| r.rows_affected()))?;
     }
+    // The demo city uses the MLPS profile but lets its administrators in without a second factor,
+    // so every role can be tried at once; the built-in default asks administrators for one.
+    let demo_policy = identity::policy::Policy {
+        mfa_admins: false,
+        ..identity::policy::Policy::preset(identity::policy::Profile::Mlps, &state.config)
+    };
+    identity::policy::save(&mut l.tx, city.id, &demo_policy, None, now).await?;
     let people_loaded = l.people;
     kernel::audit::record(
         &mut l.tx,

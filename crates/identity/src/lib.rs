@@ -3,8 +3,11 @@
 
 pub mod accounts;
 pub mod login;
+pub mod mfa;
 pub mod password;
+pub mod policy;
 pub mod sessions;
+pub mod throttle;
 pub mod tokens;
 
 pub use login::{LoginError, LoginOutcome, login};

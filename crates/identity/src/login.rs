@@ -2,11 +2,12 @@
 //! the same answer after the same work (a hash check), so the answer tells nothing about which
 //! accounts exist. Every attempt is audited.
 
-use crate::{accounts, password, sessions};
+use crate::policy::{self, Policy, Profile};
+use crate::{accounts, mfa, password, sessions, throttle};
 use chrono::{DateTime, Duration, Utc};
 use kernel::audit::{self, AuditEvent, Outcome, Who};
-use kernel::{AppResult, AppState, PersonId, RequestMeta, SessionId, on_db};
-use std::sync::OnceLock;
+use kernel::{AppResult, AppState, NodeId, PersonId, RequestMeta, SessionId, on_db};
+use std::sync::{Arc, OnceLock};
 
 #[derive(Debug)]
 pub struct LoginOutcome {
@@ -21,6 +22,9 @@ pub struct LoginOutcome {
 pub enum LoginError {
     /// Wrong name or password, or the account cannot log in: one answer for all.
     InvalidCredentials,
+    /// Too many failures for this account or from this address: wait until then. Unknown
+    /// account names are throttled exactly like real ones, so this tells nothing either.
+    Throttled(DateTime<Utc>),
     Other(kernel::AppError),
 }
 
@@ -39,52 +43,145 @@ fn dummy(state: &AppState) -> Result<&'static str, kernel::AppError> {
     Ok(DUMMY.get_or_init(|| h))
 }
 
-/// Checks an account name and password with the login rules (the same answer and work for
-/// unknown accounts, failure counting and lockout, rehash when the parameters changed) and
-/// audits a failure. Returns the account on success; the caller opens the session or issues
-/// the tokens.
+/// An account whose password checked out, with the policy it logs in under.
+pub struct Verified {
+    pub account: accounts::Account,
+    pub policy: Arc<Policy>,
+    /// The school network the login came from, if any.
+    pub network: Option<ipnet::IpNet>,
+    /// The password is older than the policy allows: it must be changed now.
+    pub expired: bool,
+}
+
+impl Verified {
+    fn attempt<'a>(&'a self, meta: &'a RequestMeta) -> throttle::Attempt<'a> {
+        throttle::Attempt {
+            subject: &self.account.username,
+            ip: meta.ip.as_deref(),
+            policy: &self.policy,
+            network: self.network,
+        }
+    }
+}
+
+/// Checks a login identifier and password with the login rules (the same answer and work for
+/// unknown accounts, throttling per account and address, rehash when the parameters changed)
+/// and audits a failure. Returns the account on success; the caller opens the session or
+/// issues the tokens.
 pub async fn check_password(
     state: &AppState,
-    username: &str,
+    identifier: &str,
     pass: &str,
     meta: &RequestMeta,
 ) -> Result<PersonId, LoginError> {
-    verify_account(state, username, pass, meta)
+    verify_account(state, identifier, pass, meta)
         .await
-        .map(|a| a.person_id)
+        .map(|v| v.account.person_id)
 }
 
-async fn verify_account(
+pub async fn verify_account(
     state: &AppState,
-    username: &str,
+    identifier: &str,
     pass: &str,
     meta: &RequestMeta,
-) -> Result<accounts::Account, LoginError> {
+) -> Result<Verified, LoginError> {
     let db = &state.db;
-    let account = accounts::find_by_username(db, username).await?;
-    let now = state.clock.now();
-    let Some(account) = account else {
-        // Same work as a real check.
-        let _ = password::verify(state, pass.to_owned(), dummy(state)?.to_owned()).await?;
-        audit_failure(state, None, username, meta, now, "unknown_account").await?;
-        return Err(LoginError::InvalidCredentials);
+    let account = accounts::find_for_login(db, identifier).await?;
+    let policy = match &account {
+        Some(a) => policy::for_person(state, a.person_id).await?,
+        None => Arc::new(Policy::preset(Profile::Mlps, &state.config)),
     };
-    let verified = password::verify(state, pass.to_owned(), account.password_hash.clone()).await?;
-    let locked = account.locked_until.is_some_and(|t| t > now);
-    if !account.person_active || locked || !verified.ok {
-        let reason = if !account.person_active {
-            "deactivated"
-        } else if locked {
-            "locked"
+    let subject = account.as_ref().map_or_else(
+        || accounts::normalize_username(identifier),
+        |a| a.username.clone(),
+    );
+    let network = policy::school_network(state, meta.ip.as_deref()).await?;
+    let attempt = throttle::Attempt {
+        subject: &subject,
+        ip: meta.ip.as_deref(),
+        policy: &policy,
+        network,
+    };
+    let person = account.as_ref().map(|a| a.person_id);
+    let node = match person {
+        Some(p) => Some(org_of(state, p).await?),
+        None => None,
+    };
+    let now = state.clock.now();
+    if let Some((block, until)) = throttle::check(db, &attempt, now).await? {
+        // No hash check: the refusal is the same for known and unknown names.
+        let mut tx = db.begin().await?;
+        audit_failure(&mut tx, (person, node), &subject, meta, now, block.reason()).await?;
+        tx.commit().await?;
+        return Err(LoginError::Throttled(until));
+    }
+    let phc = account.as_ref().map_or_else(
+        || dummy(state).map(str::to_owned),
+        |a| Ok(a.password_hash.clone()),
+    )?;
+    let verified = password::verify(state, pass.to_owned(), phc).await?;
+    let reason = match &account {
+        None => Some("unknown_account"),
+        Some(a) if !a.person_active => Some("deactivated"),
+        Some(_) if !verified.ok => Some("wrong_password"),
+        Some(_) => None,
+    };
+    if let Some(reason) = reason {
+        let mut tx = db.begin().await?;
+        let effects = if reason == "deactivated" {
+            throttle::Effects::default()
         } else {
-            "wrong_password"
+            throttle::record_failure(&mut tx, &state.config, &attempt, now).await?
         };
-        if reason == "wrong_password" {
-            record_failure(state, account.person_id, account.failed_logins, now).await?;
+        audit_failure(&mut tx, (person, node), &subject, meta, now, reason).await?;
+        if let Some(until) = effects.account_blocked {
+            let mut ev = AuditEvent::new("auth.lockout")
+                .outcome(Outcome::Failure)
+                .detail(serde_json::json!({
+                    "username": subject, "until": until, "profile": policy.profile.as_str(),
+                }));
+            ev.node_id = node;
+            if let Some(p) = person {
+                ev = ev.object("person", p);
+            }
+            audit::record(
+                &mut tx,
+                now,
+                Who {
+                    id: person,
+                    name: None,
+                },
+                meta,
+                ev,
+            )
+            .await?;
         }
-        audit_failure(state, Some(account.person_id), username, meta, now, reason).await?;
+        if effects.stuffing {
+            let ev = AuditEvent::new("auth.credential_stuffing")
+                .outcome(Outcome::Failure)
+                .detail(serde_json::json!({
+                    "address": meta.ip, "accounts": throttle::STUFFING_ACCOUNTS,
+                    "minutes": throttle::WINDOW_MINUTES, "blocked_until": effects.address_blocked,
+                }));
+            audit::record(
+                &mut tx,
+                now,
+                Who {
+                    id: None,
+                    name: None,
+                },
+                meta,
+                ev,
+            )
+            .await?;
+            tracing::warn!(address = ?meta.ip, "credential stuffing detected");
+        }
+        tx.commit().await?;
         return Err(LoginError::InvalidCredentials);
     }
+    let Some(account) = account else {
+        return Err(LoginError::InvalidCredentials);
+    };
 
     if verified.needs_rehash {
         let h = password::hash(state, pass.to_owned()).await?;
@@ -92,26 +189,59 @@ async fn verify_account(
             .bind(account.person_id).bind(h).execute(c).await.map(|r| r.rows_affected()))
         .map_err(kernel::AppError::from)?;
     }
-    Ok(account)
+    let expired = policy.profile == Profile::Mlps
+        && policy
+            .expiry_days
+            .is_some_and(|d| now - account.password_set_at >= Duration::days(i64::from(d)));
+    Ok(Verified {
+        account,
+        policy,
+        network,
+        expired,
+    })
 }
 
-/// Password login: checks the password ([`check_password`]) and opens a session.
+/// Password login: checks the password ([`verify_account`]) and opens a session.
 pub async fn login(
     state: &AppState,
-    username: &str,
+    identifier: &str,
     pass: &str,
     meta: &RequestMeta,
 ) -> Result<LoginOutcome, LoginError> {
-    let account = verify_account(state, username, pass, meta).await?;
+    let v = verify_account(state, identifier, pass, meta).await?;
+    Ok(open_session(state, &v, "pwd", meta).await?)
+}
+
+/// Opens the session of a verified login (after its second factor, if any) and audits it.
+pub async fn open_session(
+    state: &AppState,
+    v: &Verified,
+    amr: &str,
+    meta: &RequestMeta,
+) -> AppResult<LoginOutcome> {
+    let account = &v.account;
     let now = state.clock.now();
     // Read before the write transaction: it holds SQLite's one write lock.
     let org = org_of(state, account.person_id).await?;
     let mut tx = state.db.begin().await?;
+    // Only a complete login (second factor included) clears the failure counter.
+    throttle::record_success(&mut tx, &v.attempt(meta)).await?;
     kernel::on_tx!(&mut tx, c => sqlx::query(
-        "UPDATE accounts SET failed_logins = 0, locked_until = NULL, last_login_at = $2 WHERE person_id = $1",
-    ).bind(account.person_id).bind(now).execute(c).await.map(|r| r.rows_affected())).map_err(kernel::AppError::from)?;
-    let (session_id, token) =
-        sessions::create(&mut tx, &state.config, account.person_id, meta, now).await?;
+        "UPDATE accounts SET last_login_at = $2, must_change_password = must_change_password OR $3
+         WHERE person_id = $1",
+    ).bind(account.person_id).bind(now).bind(v.expired).execute(c).await.map(|r| r.rows_affected()))?;
+    let (session_id, token) = sessions::create(
+        &mut tx,
+        sessions::Limits {
+            idle_minutes: v.policy.idle_minutes,
+            absolute_hours: v.policy.absolute_hours,
+        },
+        account.person_id,
+        amr,
+        meta,
+        now,
+    )
+    .await?;
     audit::record(
         &mut tx,
         now,
@@ -122,7 +252,8 @@ pub async fn login(
         meta,
         AuditEvent::new("auth.login")
             .object("session", session_id)
-            .node(org),
+            .node(org)
+            .detail(serde_json::json!({ "amr": amr })),
     )
     .await?;
     tx.commit().await?;
@@ -130,8 +261,8 @@ pub async fn login(
         person_id: account.person_id,
         session_id,
         token,
-        locale: account.locale,
-        must_change_password: account.must_change_password,
+        locale: account.locale.clone(),
+        must_change_password: account.must_change_password || v.expired,
     })
 }
 
@@ -141,43 +272,23 @@ async fn org_of(state: &AppState, person: PersonId) -> AppResult<kernel::NodeId>
     Ok(row.0)
 }
 
-/// Counts a failure; at the threshold the account is locked for the configured minutes.
-async fn record_failure(
-    state: &AppState,
-    person: PersonId,
-    failures: i64,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    let failures = failures + 1;
-    let lock = (failures >= i64::from(state.config.lockout_threshold))
-        .then(|| now + Duration::minutes(i64::from(state.config.lockout_minutes)));
-    let failures = if lock.is_some() { 0 } else { failures };
-    on_db!(&state.db, p => sqlx::query("UPDATE accounts SET failed_logins = $2, locked_until = COALESCE($3, locked_until) WHERE person_id = $1")
-        .bind(person).bind(failures).bind(lock).execute(p).await.map(|r| r.rows_affected()))?;
-    Ok(())
-}
-
 async fn audit_failure(
-    state: &AppState,
-    person: Option<PersonId>,
+    tx: &mut kernel::Tx,
+    (person, node): (Option<PersonId>, Option<NodeId>),
     username: &str,
     meta: &RequestMeta,
     now: DateTime<Utc>,
     reason: &str,
 ) -> AppResult<()> {
-    let node = match person {
-        Some(p) => Some(org_of(state, p).await?),
-        None => None,
-    };
     let mut ev = AuditEvent::new("auth.login_failed")
         .outcome(Outcome::Failure)
-        .detail(serde_json::json!({ "reason": reason, "username": accounts::normalize_username(username) }));
+        .detail(serde_json::json!({ "reason": reason, "username": username }));
     ev.node_id = node;
     if let Some(p) = person {
         ev = ev.object("person", p);
     }
-    audit::record_alone(
-        &state.db,
+    audit::record(
+        tx,
         now,
         Who {
             id: person,
@@ -187,6 +298,134 @@ async fn audit_failure(
         ev,
     )
     .await
+}
+
+/// Why a second-factor step did not log the person in.
+#[derive(Debug)]
+pub enum MfaError {
+    /// The code was wrong; `retry` says whether this pending login may try again.
+    Wrong {
+        retry: bool,
+    },
+    /// No such pending login, or it expired: start again with the password.
+    Expired,
+    Throttled(DateTime<Utc>),
+    Other(kernel::AppError),
+}
+
+impl From<kernel::AppError> for MfaError {
+    fn from(e: kernel::AppError) -> Self {
+        Self::Other(e)
+    }
+}
+
+/// Where a pending login goes once complete.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Pending {
+    next: String,
+    expired: bool,
+}
+
+/// After the password: a login whose person has a second factor waits for it. Returns the
+/// token for the pending login's cookie.
+pub async fn await_second_factor(state: &AppState, v: &Verified, next: &str) -> AppResult<String> {
+    let pending = serde_json::to_string(&Pending {
+        next: next.to_owned(),
+        expired: v.expired,
+    })
+    .map_err(kernel::AppError::internal)?;
+    let mut tx = state.db.begin().await?;
+    let token = mfa::open_challenge(
+        &mut tx,
+        Some(v.account.person_id),
+        "mfa",
+        &pending,
+        state.clock.now(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+/// Whether a pending login's cookie token is live (the second-factor form is worth showing).
+pub async fn pending_login(state: &AppState, token: &str) -> AppResult<bool> {
+    Ok(
+        mfa::find_challenge(&state.db, token, "mfa", state.clock.now())
+            .await?
+            .is_some(),
+    )
+}
+
+/// The second step: a TOTP or recovery code for the pending login. Wrong codes count as login
+/// failures of the account, so guessing codes is throttled like guessing passwords.
+pub async fn second_factor(
+    state: &AppState,
+    token: &str,
+    code: &str,
+    meta: &RequestMeta,
+) -> Result<(LoginOutcome, String), MfaError> {
+    let now = state.clock.now();
+    let Some(ch) = mfa::find_challenge(&state.db, token, "mfa", now).await? else {
+        return Err(MfaError::Expired);
+    };
+    let person = ch.person_id.ok_or(MfaError::Expired)?;
+    let pending: Pending = serde_json::from_str(ch.state.as_deref().unwrap_or_default())
+        .map_err(kernel::AppError::internal)?;
+    let Some(account) = accounts::find_by_person(&state.db, person).await? else {
+        return Err(MfaError::Expired);
+    };
+    let v = Verified {
+        policy: policy::for_person(state, person).await?,
+        network: policy::school_network(state, meta.ip.as_deref()).await?,
+        account,
+        expired: pending.expired,
+    };
+    let node = org_of(state, person).await?;
+    let who = Who {
+        id: Some(person),
+        name: Some(&v.account.username),
+    };
+    if let Some((_, until)) = throttle::check(&state.db, &v.attempt(meta), now).await? {
+        return Err(MfaError::Throttled(until));
+    }
+    let mut tx = state.db.begin().await?;
+    match mfa::verify(&mut tx, person, code, now).await? {
+        Some(proof) => {
+            mfa::close_challenge(&mut tx, ch.id).await?;
+            if proof == mfa::Proof::RecoveryCode {
+                audit::record(
+                    &mut tx,
+                    now,
+                    who,
+                    meta,
+                    AuditEvent::new("auth.recovery_code_used")
+                        .object("person", person)
+                        .node(node),
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            let out = open_session(state, &v, "pwd otp", meta).await?;
+            Ok((out, pending.next))
+        }
+        None => {
+            let retry = mfa::failed_attempt(&mut tx, ch.id).await?;
+            throttle::record_failure(&mut tx, &state.config, &v.attempt(meta), now).await?;
+            audit::record(
+                &mut tx,
+                now,
+                who,
+                meta,
+                AuditEvent::new("auth.mfa_failed")
+                    .outcome(Outcome::Failure)
+                    .object("person", person)
+                    .node(node),
+            )
+            .await?;
+            tx.commit().await?;
+            Err(MfaError::Wrong { retry })
+        }
+    }
 }
 
 /// Ends a session (logout) with its audit record.
@@ -233,12 +472,25 @@ pub async fn change_password(
             "error.wrong_password",
         ));
     }
-    password::check_strength(new).map_err(|k| kernel::AppError::field("new_password", k))?;
+    let policy = policy::for_person(state, actor.person_id).await?;
+    policy
+        .check_new_password(new, &account.username)
+        .map_err(|k| kernel::AppError::field("new_password", k))?;
     if new == current {
         return Err(kernel::AppError::field(
             "new_password",
             "error.password_unchanged",
         ));
+    }
+    if policy.profile == Profile::Mlps && policy.history > 0 {
+        for old in accounts::password_history(&state.db, actor.person_id, policy.history).await? {
+            if password::verify(state, new.to_owned(), old).await?.ok {
+                return Err(kernel::AppError::field(
+                    "new_password",
+                    "error.password_reused",
+                ));
+            }
+        }
     }
     let h = password::hash(state, new.to_owned()).await?;
     let now = state.clock.now();

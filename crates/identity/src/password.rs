@@ -119,24 +119,6 @@ pub fn dummy_hash(cfg: &PasswordConfig) -> AppResult<String> {
     hash_blocking(cfg, &kernel::secret::random_token())
 }
 
-/// Password rules for this issue: at least 8 characters with 3 of 4 character classes
-/// (upper, lower, digit, other). Per-region policy profiles come with issue #3.
-pub fn check_strength(password: &str) -> Result<(), &'static str> {
-    if password.chars().count() < 8 {
-        return Err("error.password_too_short");
-    }
-    let classes = [
-        password.chars().any(|c| c.is_ascii_uppercase()),
-        password.chars().any(|c| c.is_ascii_lowercase()),
-        password.chars().any(|c| c.is_ascii_digit()),
-        password.chars().any(|c| !c.is_ascii_alphanumeric()),
-    ];
-    if classes.iter().filter(|c| **c).count() < 3 {
-        return Err("error.password_too_simple");
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,16 +152,5 @@ mod tests {
                 .unwrap()
                 .needs_rehash
         );
-    }
-
-    #[test]
-    fn strength_rules() {
-        assert_eq!(check_strength("Ab1"), Err("error.password_too_short"));
-        assert_eq!(
-            check_strength("abcdefgh1"),
-            Err("error.password_too_simple")
-        );
-        assert_eq!(check_strength("Abcdefgh1"), Ok(()));
-        assert_eq!(check_strength("abcdefg1!"), Ok(()));
     }
 }

@@ -15,6 +15,9 @@ pub struct SessionInfo {
     pub created_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    pub idle_minutes: Option<i64>,
+    /// How the person authenticated (`pwd`, `pwd otp`, `hwk`, …).
+    pub amr: Option<String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
@@ -26,22 +29,43 @@ pub struct SessionSummary {
     pub last_seen_at: DateTime<Utc>,
 }
 
-/// A new session; returns (id, token for the cookie).
+/// A session's timeouts, from the login policy it was opened under.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub idle_minutes: u32,
+    pub absolute_hours: u32,
+}
+
+impl Limits {
+    /// The configured defaults (`session_idle_minutes`, `session_absolute_hours`).
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            idle_minutes: config.session_idle_minutes,
+            absolute_hours: config.session_absolute_hours,
+        }
+    }
+}
+
+/// A new session; returns (id, token for the cookie). `amr` says how the person proved who
+/// they are (OIDC authentication method references, space-separated: `pwd`, `otp`, `hwk`).
 pub async fn create(
     tx: &mut Tx,
-    config: &Config,
+    limits: Limits,
     person: PersonId,
+    amr: &str,
     meta: &RequestMeta,
     now: DateTime<Utc>,
 ) -> AppResult<(SessionId, String)> {
     let id = SessionId::new();
     let token = random_token();
-    let expires = now + Duration::hours(i64::from(config.session_absolute_hours));
+    let expires = now + Duration::hours(i64::from(limits.absolute_hours));
     on_tx!(tx, c => sqlx::query(
-        "INSERT INTO sessions (id, token_hash, person_id, csrf_token, ip, user_agent, created_at, last_seen_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
+        "INSERT INTO sessions (id, token_hash, person_id, csrf_token, ip, user_agent, created_at, last_seen_at,
+                expires_at, idle_minutes, amr)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10)",
     ).bind(id).bind(token_hash(&token)).bind(person).bind(random_token())
     .bind(meta.ip.as_deref()).bind(meta.user_agent.as_deref()).bind(now).bind(expires)
+    .bind(i64::from(limits.idle_minutes)).bind(amr)
     .execute(c).await.map(|r| r.rows_affected()))?;
     Ok((id, token))
 }
@@ -55,11 +79,14 @@ pub async fn lookup(
     now: DateTime<Utc>,
 ) -> AppResult<Option<SessionInfo>> {
     let row: Option<SessionInfo> = on_db!(db, p => sqlx::query_as(
-        "SELECT id, person_id, csrf_token, created_at, last_seen_at, expires_at FROM sessions
+        "SELECT id, person_id, csrf_token, created_at, last_seen_at, expires_at, idle_minutes, amr FROM sessions
          WHERE token_hash = $1 AND ended_at IS NULL",
     ).bind(token_hash(token)).fetch_optional(p).await)?;
     let Some(s) = row else { return Ok(None) };
-    let idle = Duration::minutes(i64::from(config.session_idle_minutes));
+    let idle = Duration::minutes(
+        s.idle_minutes
+            .unwrap_or_else(|| i64::from(config.session_idle_minutes)),
+    );
     if now >= s.expires_at || now - s.last_seen_at >= idle {
         let reason = if now >= s.expires_at {
             "absolute_timeout"
@@ -80,6 +107,13 @@ pub async fn lookup(
 pub async fn end(tx: &mut Tx, id: SessionId, reason: &str, now: DateTime<Utc>) -> AppResult<()> {
     on_tx!(tx, c => sqlx::query("UPDATE sessions SET ended_at = $2, end_reason = $3 WHERE id = $1 AND ended_at IS NULL")
         .bind(id).bind(now).bind(reason).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Records a change in how the session's person authenticated (a second factor set up or removed).
+pub async fn set_amr(tx: &mut Tx, id: SessionId, amr: &str) -> AppResult<()> {
+    on_tx!(tx, c => sqlx::query("UPDATE sessions SET amr = $2 WHERE id = $1")
+        .bind(id).bind(amr).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 

@@ -191,11 +191,13 @@ async fn set_password(
     password: &str,
     must_change: bool,
 ) -> AppResult<()> {
-    identity::password::check_strength(password)
-        .map_err(|k| AppError::Internal(kernel::i18n::t(kernel::Locale::En, k).to_owned()))?;
     let account = identity::accounts::find_by_username(&state.db, username)
         .await?
         .ok_or(AppError::NotFound("identity.account_not_found"))?;
+    identity::policy::for_person(state, account.person_id)
+        .await?
+        .check_new_password(password, &account.username)
+        .map_err(|k| AppError::Internal(kernel::i18n::t(kernel::Locale::En, k).to_owned()))?;
     let hash = identity::password::hash(state, password.to_owned()).await?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;

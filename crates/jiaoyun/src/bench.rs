@@ -502,19 +502,43 @@ async fn bench_directory(
     let mut teacher_cookies = Vec::new();
     let mut tokens = Vec::new();
     for t in loaded.teachers.iter().take(500) {
-        let (_, token) = identity::sessions::create(&mut tx, &state.config, *t, &meta, now).await?;
+        let (_, token) = identity::sessions::create(
+            &mut tx,
+            identity::sessions::Limits::from_config(&state.config),
+            *t,
+            "pwd otp",
+            &meta,
+            now,
+        )
+        .await?;
         teacher_cookies.push(format!("jy_session={token}"));
         let (_, api) = identity::tokens::create(&mut tx, *t, "bench", None, now).await?;
         tokens.push(api);
     }
     let mut district_cookies = Vec::new();
     for a in &loaded.district_admins {
-        let (_, token) = identity::sessions::create(&mut tx, &state.config, *a, &meta, now).await?;
+        let (_, token) = identity::sessions::create(
+            &mut tx,
+            identity::sessions::Limits::from_config(&state.config),
+            *a,
+            "pwd otp",
+            &meta,
+            now,
+        )
+        .await?;
         district_cookies.push(format!("jy_session={token}"));
     }
     let mut school_cookies = Vec::new();
     for a in loaded.school_admins.iter().take(100) {
-        let (_, token) = identity::sessions::create(&mut tx, &state.config, *a, &meta, now).await?;
+        let (_, token) = identity::sessions::create(
+            &mut tx,
+            identity::sessions::Limits::from_config(&state.config),
+            *a,
+            "pwd otp",
+            &meta,
+            now,
+        )
+        .await?;
         school_cookies.push(format!("jy_session={token}"));
     }
     tx.commit().await?;

@@ -93,8 +93,15 @@ async fn bench(
     let now = state.clock.now();
     let later = now + chrono::Duration::hours(2);
     let mut tx = state.db.begin().await?;
-    let (session, _) =
-        identity::sessions::create(&mut tx, &state.config, person, &meta, now).await?;
+    let (session, _) = identity::sessions::create(
+        &mut tx,
+        identity::sessions::Limits::from_config(&state.config),
+        person,
+        "pwd otp",
+        &meta,
+        now,
+    )
+    .await?;
     let mut grants = Vec::with_capacity(n);
     for i in 0..n {
         let g = GrantId::new();

@@ -225,7 +225,7 @@ async fn single_logout(state: AppState) {
 
 pub async fn run_maintenance(state: &AppState) {
     let now = state.clock.now();
-    let jobs: [(&str, AppResult<u64>); 3] = [
+    let jobs: [(&str, AppResult<u64>); 5] = [
         (
             "audit_retention",
             kernel::audit::purge_before(
@@ -239,6 +239,14 @@ pub async fn run_maintenance(state: &AppState) {
             identity::sessions::purge_ended(&state.db, now - chrono::Duration::days(30)).await,
         ),
         ("sso_maintenance", sso::maintain(state).await),
+        (
+            "login_throttle_cleanup",
+            identity::throttle::purge(&state.db, now).await,
+        ),
+        (
+            "login_challenge_cleanup",
+            identity::mfa::purge_challenges(&state.db, now).await,
+        ),
     ];
     for (job, result) in jobs {
         metrics::counter!("background_job_runs_total", "job" => job).increment(1);

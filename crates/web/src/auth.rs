@@ -18,6 +18,11 @@ pub struct Session {
     pub csrf: String,
     /// When the person logged in.
     pub auth_time: chrono::DateTime<chrono::Utc>,
+    /// How the person authenticated (OIDC `amr` values, space-separated).
+    pub amr: String,
+    /// An administrator whose policy asks for a second factor they have not used yet: every
+    /// page sends them to set one up first.
+    pub mfa_pending: bool,
 }
 
 impl Session {
@@ -46,11 +51,20 @@ async fn session_from_cookie(parts: &Parts, state: &AppState) -> Result<Option<S
     let Some(actor) = Actor::load(&state.db, info.person_id, Via::Session).await? else {
         return Ok(None);
     };
+    let amr = info.amr.unwrap_or_else(|| "pwd".to_owned());
+    let second_factor = amr.split(' ').any(|m| m == "otp" || m == "hwk");
+    let mfa_pending = !second_factor
+        && !actor.admin_nodes().is_empty()
+        && identity::policy::effective(state, actor.org_id)
+            .await?
+            .mfa_admins;
     Ok(Some(Session {
         actor,
         session_id: info.id,
         csrf: info.csrf_token,
         auth_time: info.created_at,
+        amr,
+        mfa_pending,
     }))
 }
 
@@ -59,6 +73,7 @@ async fn session_from_cookie(parts: &Parts, state: &AppState) -> Result<Option<S
 pub enum SessionRejection {
     Login(String),
     ChangePassword,
+    SetUpMfa,
     Error(AppError),
 }
 
@@ -70,6 +85,7 @@ impl IntoResponse for SessionRejection {
                 Redirect::to(&format!("/login?next={next}")).into_response()
             }
             Self::ChangePassword => Redirect::to("/profile/password").into_response(),
+            Self::SetUpMfa => Redirect::to("/profile/mfa").into_response(),
             Self::Error(e) => e.into_response(),
         }
     }
@@ -104,6 +120,9 @@ impl FromRequestParts<AppState> for Session {
                 {
                     return Err(SessionRejection::ChangePassword);
                 }
+                if s.mfa_pending && !path.starts_with("/profile/mfa") && path != "/logout" {
+                    return Err(SessionRejection::SetUpMfa);
+                }
                 Ok(s)
             }
             None => {
@@ -123,13 +142,20 @@ impl FromRequestParts<AppState> for Session {
 pub struct MaybeSession(pub Option<Session>);
 
 impl FromRequestParts<AppState> for MaybeSession {
-    type Rejection = AppError;
+    type Rejection = SessionRejection;
 
     async fn from_request_parts(
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Self(session_from_cookie(parts, state).await?))
+        let s = session_from_cookie(parts, state)
+            .await
+            .map_err(SessionRejection::Error)?;
+        // No application gets an administrator who still owes the second factor.
+        if s.as_ref().is_some_and(|s| s.mfa_pending) {
+            return Err(SessionRejection::SetUpMfa);
+        }
+        Ok(Self(s))
     }
 }
 
@@ -165,6 +191,7 @@ impl FromRequestParts<AppState> for ApiActor {
         }
         if (parts.method == Method::GET || parts.method == Method::HEAD)
             && let Some(s) = session_from_cookie(parts, state).await?
+            && !s.mfa_pending
         {
             return Ok(ApiActor(s.actor));
         }

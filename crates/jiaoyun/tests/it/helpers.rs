@@ -17,6 +17,11 @@ pub const DEMO_PASSWORD: &str = directory::demo::DEMO_PASSWORD;
 
 impl TestApp {
     pub async fn start() -> TestApp {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A server whose config the test adjusts first.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         let db = test_db().await.expect("test database");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -34,6 +39,8 @@ impl TestApp {
             },
             ..Default::default()
         };
+        let mut config = config;
+        adjust(&mut config);
         let state = AppState::new(db.db.clone(), config, Clock::System);
         assert!(
             directory::demo::load(&state).await.expect("demo load"),

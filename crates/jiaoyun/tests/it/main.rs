@@ -9,6 +9,7 @@ mod browser;
 mod cas;
 mod helpers;
 mod i18n;
+mod login_security;
 mod oidc;
 mod pages;
 mod permissions;

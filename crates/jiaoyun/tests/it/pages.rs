@@ -58,18 +58,33 @@ async fn anonymous_visitors_go_to_login_and_wrong_passwords_are_refused_and_audi
 async fn five_failures_lock_the_account_for_a_while() {
     let app = TestApp::start().await;
     for _ in 0..5 {
-        assert!(app.login_with("student", "Wrong-pass1").await.is_err());
+        assert_eq!(
+            app.login_with("student", "Wrong-pass1").await.err(),
+            Some(StatusCode::UNAUTHORIZED)
+        );
     }
-    // Locked now: even the right password is refused.
+    // Locked now: even the right password is refused, with a wait.
     assert_eq!(
         app.login_with("student", crate::helpers::DEMO_PASSWORD)
             .await
             .err(),
-        Some(StatusCode::UNAUTHORIZED)
+        Some(StatusCode::TOO_MANY_REQUESTS)
     );
     let reasons: Vec<(Option<String>,)> = kernel::on_db!(&app.state.db, p => sqlx::query_as(
         "SELECT detail FROM audit_log WHERE action = 'auth.login_failed' ORDER BY at DESC LIMIT 1").fetch_all(p).await).unwrap();
     assert!(reasons[0].0.as_deref().unwrap_or("").contains("locked"));
+    assert_eq!(audit_count(&app, "auth.lockout").await, 1);
+    // An account name nobody has behaves exactly the same: nothing to learn from the answers.
+    for _ in 0..5 {
+        assert_eq!(
+            app.login_with("nobody_at_all", "Wrong-pass1").await.err(),
+            Some(StatusCode::UNAUTHORIZED)
+        );
+    }
+    assert_eq!(
+        app.login_with("nobody_at_all", "Wrong-pass1").await.err(),
+        Some(StatusCode::TOO_MANY_REQUESTS)
+    );
     app.stop().await;
 }
 

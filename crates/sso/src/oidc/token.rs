@@ -426,12 +426,27 @@ async fn password_grant(
         Err(identity::LoginError::InvalidCredentials) => {
             return Err(OAuthError::invalid_grant("wrong account name or password"));
         }
+        Err(identity::LoginError::Throttled(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "too many failed attempts; try again later",
+            ));
+        }
         Err(identity::LoginError::Other(e)) => return Err(e.into()),
     };
     let actor = kernel::Actor::load(&state.db, person, kernel::actor::Via::Token).await?;
     let Some(actor) = actor else {
         return Err(OAuthError::invalid_grant("wrong account name or password"));
     };
+    // The grant has no second step: whoever has or owes a second factor cannot use it.
+    let owes = !actor.admin_nodes().is_empty()
+        && identity::policy::effective(state, actor.org_id)
+            .await?
+            .mfa_admins;
+    if owes || identity::mfa::enrolled(&state.db, person).await? {
+        return Err(OAuthError::invalid_grant(
+            "this account logs in with a second factor; use the authorization code flow",
+        ));
+    }
     if !crate::apps::may_use(&state.db, app, &actor).await? {
         return Err(OAuthError::invalid_grant(
             "this account may not use this application",

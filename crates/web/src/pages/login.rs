@@ -11,7 +11,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, http};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
+use chrono::{DateTime, Utc};
 use identity::LoginError;
+use identity::login::MfaError;
 use kernel::{AppError, AppResult, AppState};
 use serde::Deserialize;
 
@@ -32,6 +34,8 @@ pub struct NextQuery {
     next: Option<String>,
     /// Prefills the account name (an application's `login_hint`).
     username: Option<String>,
+    /// A pending second-factor login ran out (too many wrong codes, or too slow).
+    again: Option<String>,
 }
 
 pub fn cookie<'a>(state: &AppState, name: &'a str, value: String, http_only: bool) -> Cookie<'a> {
@@ -54,10 +58,10 @@ pub async fn show(
     ctx.csrf = token.clone();
     ctx.demo = state.config.demo;
     let page = LoginPage {
-        ctx,
         next: safe_next(q.next.as_deref()).to_owned(),
         username: q.username.unwrap_or_default(),
-        error: None,
+        error: q.again.map(|_| ctx.t("mfa.start_again").to_owned()),
+        ctx,
     };
     (
         jar.add(cookie(&state, PRE_CSRF_COOKIE, token, true)),
@@ -100,31 +104,158 @@ pub async fn submit(
         };
         return Ok((http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
     }
-    match identity::login(&state, &form.username, &form.password, &meta).await {
-        Ok(out) => {
-            let next = if out.must_change_password {
-                "/profile/password".to_owned()
-            } else {
-                safe_next(form.next.as_deref()).to_owned()
-            };
-            // A new session token on every login: a token planted before login is worthless.
-            let jar = jar
-                .remove(Cookie::build(PRE_CSRF_COOKIE).path("/"))
-                .add(cookie(&state, SESSION_COOKIE, out.token, true))
-                .add(cookie(&state, LANG_COOKIE, out.locale, false));
-            Ok((jar, Redirect::to(&next)).into_response())
+    let refuse = |ctx: PageCtx, status, message: String| {
+        let mut ctx = ctx;
+        ctx.csrf = expected.clone();
+        let page = LoginPage {
+            error: Some(message),
+            ctx,
+            next: form.next.clone().unwrap_or_default(),
+            username: form.username.clone(),
+        };
+        Ok((status, render(&page)).into_response())
+    };
+    match identity::login::verify_account(&state, &form.username, &form.password, &meta).await {
+        Ok(v) => {
+            let next = safe_next(form.next.as_deref()).to_owned();
+            let jar = jar.remove(Cookie::build(PRE_CSRF_COOKIE).path("/"));
+            if identity::mfa::enrolled(&state.db, v.account.person_id).await? {
+                let token = identity::login::await_second_factor(&state, &v, &next).await?;
+                let jar = jar.add(cookie(&state, MFA_COOKIE, token, true));
+                return Ok((jar, Redirect::to("/login/mfa")).into_response());
+            }
+            let out = identity::login::open_session(&state, &v, "pwd", &meta).await?;
+            Ok(signed_in(&state, jar, out, &next))
         }
-        Err(LoginError::InvalidCredentials) => {
-            ctx.csrf = expected;
-            let page = LoginPage {
-                error: Some(ctx.t("login.failed").to_owned()),
-                ctx,
-                next: form.next.unwrap_or_default(),
-                username: form.username,
-            };
-            Ok((http::StatusCode::UNAUTHORIZED, render(&page)).into_response())
-        }
+        Err(LoginError::InvalidCredentials) => refuse(
+            ctx.clone(),
+            http::StatusCode::UNAUTHORIZED,
+            ctx.t("login.failed").to_owned(),
+        ),
+        Err(LoginError::Throttled(until)) => refuse(
+            ctx.clone(),
+            http::StatusCode::TOO_MANY_REQUESTS,
+            wait_message(&ctx, until, state.clock.now()),
+        ),
         Err(LoginError::Other(e)) => Err(e),
+    }
+}
+
+/// "Too many attempts; try again in N minutes" (the same for every account name).
+fn wait_message(ctx: &PageCtx, until: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let minutes = ((until - now).num_seconds().max(1) + 59) / 60;
+    ctx.t("login.throttled")
+        .replace("{minutes}", &minutes.to_string())
+}
+
+/// Sets the session cookie of a completed login and goes on (to the password form first when
+/// the password must change).
+fn signed_in(
+    state: &AppState,
+    jar: CookieJar,
+    out: identity::LoginOutcome,
+    next: &str,
+) -> Response {
+    let next = if out.must_change_password {
+        "/profile/password"
+    } else {
+        next
+    };
+    // A new session token on every login: a token planted before login is worthless.
+    let jar = jar
+        .remove(Cookie::build(MFA_COOKIE).path("/"))
+        .add(cookie(state, SESSION_COOKIE, out.token, true))
+        .add(cookie(state, LANG_COOKIE, out.locale, false));
+    (jar, Redirect::to(next)).into_response()
+}
+
+/// The pending login waiting for its second factor.
+const MFA_COOKIE: &str = "jy_mfa";
+
+#[derive(Template)]
+#[template(path = "login_mfa.html")]
+struct MfaPage {
+    ctx: PageCtx,
+    error: Option<String>,
+}
+
+pub async fn mfa_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> AppResult<Response> {
+    let token = jar.get(MFA_COOKIE).map(|c| c.value().to_owned());
+    let live = match &token {
+        Some(t) => identity::login::pending_login(&state, t).await?,
+        None => false,
+    };
+    if !live {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    let csrf = kernel::secret::random_token();
+    let mut ctx = PageCtx::anonymous(&headers);
+    ctx.csrf = csrf.clone();
+    Ok((
+        jar.add(cookie(&state, PRE_CSRF_COOKIE, csrf, true)),
+        render(&MfaPage { ctx, error: None }),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct MfaForm {
+    code: String,
+    csrf: String,
+}
+
+pub async fn mfa_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Meta(meta): Meta,
+    Form(form): Form<MfaForm>,
+) -> AppResult<Response> {
+    let expected = jar
+        .get(PRE_CSRF_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    if expected.is_empty() || !kernel::secret::constant_time_eq(&expected, &form.csrf) {
+        return Err(AppError::Csrf);
+    }
+    let token = jar
+        .get(MFA_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    let mut ctx = PageCtx::anonymous(&headers);
+    ctx.csrf = expected;
+    let again = |ctx: PageCtx, status, key: String| {
+        let page = MfaPage {
+            error: Some(key),
+            ctx,
+        };
+        Ok((status, render(&page)).into_response())
+    };
+    match identity::login::second_factor(&state, &token, &form.code, &meta).await {
+        Ok((out, next)) => Ok(signed_in(
+            &state,
+            jar.remove(Cookie::build(PRE_CSRF_COOKIE).path("/")),
+            out,
+            safe_next(Some(&next)),
+        )),
+        Err(MfaError::Wrong { retry: true }) => again(
+            ctx.clone(),
+            http::StatusCode::UNAUTHORIZED,
+            ctx.t("mfa.wrong_code").to_owned(),
+        ),
+        Err(MfaError::Wrong { retry: false } | MfaError::Expired) => {
+            let jar = jar.remove(Cookie::build(MFA_COOKIE).path("/"));
+            Ok((jar, Redirect::to("/login?again=1")).into_response())
+        }
+        Err(MfaError::Throttled(until)) => {
+            let m = wait_message(&ctx, until, state.clock.now());
+            again(ctx, http::StatusCode::TOO_MANY_REQUESTS, m)
+        }
+        Err(MfaError::Other(e)) => Err(e),
     }
 }
 

@@ -2,7 +2,9 @@
 
 mod lang;
 mod login;
+mod mfa;
 mod profile;
+mod security;
 
 use axum::Router;
 use axum::http::header;
@@ -25,6 +27,7 @@ async fn stylesheet() -> impl IntoResponse {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/login", get(login::show).post(login::submit))
+        .route("/login/mfa", get(login::mfa_form).post(login::mfa_submit))
         .route("/logout", post(login::logout))
         .route("/profile", get(profile::show))
         .route(
@@ -35,6 +38,12 @@ pub fn routes() -> Router<AppState> {
             "/profile/sessions/end-others",
             post(profile::end_other_sessions),
         )
+        .route("/profile/mfa", get(mfa::show))
+        .route("/profile/mfa/totp", post(mfa::begin))
+        .route("/profile/mfa/totp/confirm", post(mfa::confirm))
+        .route("/profile/mfa/recovery-codes", post(mfa::renew_codes))
+        .route("/profile/mfa/remove", post(mfa::remove))
+        .route("/admin/security", get(security::show).post(security::save))
         .route("/lang", post(lang::switch))
         .route("/static/app.css", get(stylesheet))
 }

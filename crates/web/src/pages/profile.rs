@@ -62,16 +62,34 @@ pub async fn show(
 struct PasswordPage {
     ctx: PageCtx,
     forced: bool,
+    /// The rules of the person's policy, in words.
+    rules: String,
     errors: FieldErrors,
 }
 
-pub async fn password_form(session: Session) -> Response {
-    let forced = session.actor.must_change_password;
-    render(&PasswordPage {
-        ctx: PageCtx::for_session(&session),
-        forced,
-        errors: FieldErrors::new(),
+async fn password_page(
+    state: &AppState,
+    session: &Session,
+    errors: FieldErrors,
+) -> AppResult<PasswordPage> {
+    let ctx = PageCtx::for_session(session);
+    let p = identity::policy::for_person(state, session.actor.person_id).await?;
+    let key = match p.profile {
+        identity::policy::Profile::Mlps => "profile.password_rules",
+        identity::policy::Profile::Modern => "profile.password_rules_modern",
+    };
+    Ok(PasswordPage {
+        rules: ctx.t(key).replace("{n}", &p.min_length.to_string()),
+        forced: session.actor.must_change_password,
+        ctx,
+        errors,
     })
+}
+
+pub async fn password_form(State(state): State<AppState>, session: Session) -> AppResult<Response> {
+    Ok(render(
+        &password_page(&state, &session, FieldErrors::new()).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -108,11 +126,7 @@ pub async fn change_password(
     match result {
         Ok(()) => Ok(Redirect::to("/profile?done=password_changed").into_response()),
         Err(AppError::Invalid(errors)) => {
-            let page = PasswordPage {
-                ctx: PageCtx::for_session(&session),
-                forced: session.actor.must_change_password,
-                errors,
-            };
+            let page = password_page(&state, &session, errors).await?;
             Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(e),
