@@ -382,6 +382,26 @@ pub async fn end_sessions(cx: &Ctx<'_>, id: PersonId) -> AppResult<u64> {
     Ok(ended)
 }
 
+/// An administrator removes a person's second factor (they lost their phone and their recovery
+/// codes) and ends their sessions; the person logs in with the password and sets it up again.
+pub async fn reset_mfa(cx: &Ctx<'_>, id: PersonId) -> AppResult<()> {
+    let p = get_visible(cx, id).await?;
+    if !authz::may_person(cx.db(), cx.actor, PersonPermission::Manage, id, p.org_id).await? {
+        return Err(AppError::Forbidden);
+    }
+    let mut tx = cx.begin().await?;
+    identity::mfa::remove(&mut tx, id).await?;
+    identity::sessions::end_all(&mut tx, id, None, "mfa_reset", cx.now).await?;
+    cx.audit(
+        &mut tx,
+        AuditEvent::new("person.reset_mfa")
+            .object("person", id)
+            .node(p.org_id),
+    )
+    .await?;
+    tx.commit().await
+}
+
 /// Everything a person page shows.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PersonDetail {

@@ -31,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/people/{id}/reactivate", post(people::reactivate))
         .route("/people/{id}/reset-password", post(people::reset_password))
         .route("/people/{id}/end-sessions", post(people::end_sessions))
+        .route("/people/{id}/reset-mfa", post(people::reset_mfa))
         .route("/people/{id}/roles", post(people::add_role))
         .route(
             "/people/{id}/roles/{role}/delete",

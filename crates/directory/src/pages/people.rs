@@ -500,6 +500,18 @@ pub async fn end_sessions(
     Ok(Redirect::to(&format!("/people/{id}?done=person_sessions_ended")).into_response())
 }
 
+pub async fn reset_mfa(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+    IdPath(id): IdPath<PersonId>,
+    Form(f): Form<CsrfOnly>,
+) -> AppResult<Response> {
+    session.verify_csrf(&f.csrf)?;
+    people::reset_mfa(&Ctx::new(&state, &session.actor, &meta), id).await?;
+    Ok(Redirect::to(&format!("/people/{id}?done=person_mfa_reset")).into_response())
+}
+
 #[derive(Deserialize)]
 pub struct RoleForm {
     csrf: String,

@@ -575,3 +575,53 @@ async fn only_region_administrators_change_the_policy_and_bad_settings_are_expla
     assert_eq!(audit_count(&app, "auth.policy_changed").await, 0);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_administrator_resets_the_second_factor_of_someone_who_lost_their_phone() {
+    let app = app().await;
+    let a = login_from(&app, "203.0.113.9", "teacher", DEMO_PASSWORD).await;
+    enrol(&app, &a.client).await;
+    let teacher = app.person_id("teacher").await;
+    // A student may not; the school's administrator may.
+    let s = login_from(&app, "203.0.113.9", "student", DEMO_PASSWORD).await;
+    let (_, csrf) = page(&app, &s.client, "/profile").await;
+    let r = s
+        .client
+        .post(app.url(&format!("/people/{teacher}/reset-mfa")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(matches!(
+        r.status(),
+        StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
+    ));
+    assert!(
+        identity::mfa::enrolled(&app.state.db, teacher)
+            .await
+            .unwrap()
+    );
+    let admin = login_from(&app, "127.0.0.1", "school_admin", DEMO_PASSWORD).await;
+    let (body, csrf) = page(&app, &admin.client, &format!("/people/{teacher}")).await;
+    assert!(body.contains("/reset-mfa"));
+    let r = admin
+        .client
+        .post(app.url(&format!("/people/{teacher}/reset-mfa")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(
+        !identity::mfa::enrolled(&app.state.db, teacher)
+            .await
+            .unwrap()
+    );
+    // The teacher's old session ended; the password alone logs in again.
+    let r = a.client.get(app.url("/profile")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let again = login_from(&app, "203.0.113.9", "teacher", DEMO_PASSWORD).await;
+    assert_eq!(again.location, "/");
+    assert_eq!(audit_count(&app, "person.reset_mfa").await, 1);
+    app.stop().await;
+}
