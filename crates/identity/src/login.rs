@@ -134,48 +134,7 @@ pub async fn verify_account(
             throttle::record_failure(&mut tx, &state.config, &attempt, now).await?
         };
         audit_failure(&mut tx, (person, node), &subject, meta, now, reason).await?;
-        if let Some(until) = effects.account_blocked {
-            let mut ev = AuditEvent::new("auth.lockout")
-                .outcome(Outcome::Failure)
-                .detail(serde_json::json!({
-                    "username": subject, "until": until, "profile": policy.profile.as_str(),
-                }));
-            ev.node_id = node;
-            if let Some(p) = person {
-                ev = ev.object("person", p);
-            }
-            audit::record(
-                &mut tx,
-                now,
-                Who {
-                    id: person,
-                    name: None,
-                },
-                meta,
-                ev,
-            )
-            .await?;
-        }
-        if effects.stuffing {
-            let ev = AuditEvent::new("auth.credential_stuffing")
-                .outcome(Outcome::Failure)
-                .detail(serde_json::json!({
-                    "address": meta.ip, "accounts": throttle::STUFFING_ACCOUNTS,
-                    "minutes": throttle::WINDOW_MINUTES, "blocked_until": effects.address_blocked,
-                }));
-            audit::record(
-                &mut tx,
-                now,
-                Who {
-                    id: None,
-                    name: None,
-                },
-                meta,
-                ev,
-            )
-            .await?;
-            tracing::warn!(address = ?meta.ip, "credential stuffing detected");
-        }
+        audit_effects(&mut tx, &effects, &attempt, (person, node), meta, now).await?;
         tx.commit().await?;
         return Err(LoginError::InvalidCredentials);
     }
@@ -270,6 +229,49 @@ async fn org_of(state: &AppState, person: PersonId) -> AppResult<kernel::NodeId>
     let row: (kernel::NodeId,) = on_db!(&state.db, p => sqlx::query_as("SELECT org_id FROM persons WHERE id = $1")
         .bind(person).fetch_one(p).await)?;
     Ok(row.0)
+}
+
+/// Audits what a failure set off: a lock of the account key, a credential-stuffing pattern.
+async fn audit_effects(
+    tx: &mut kernel::Tx,
+    effects: &throttle::Effects,
+    attempt: &throttle::Attempt<'_>,
+    (person, node): (Option<PersonId>, Option<NodeId>),
+    meta: &RequestMeta,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    if let Some(until) = effects.account_blocked {
+        let mut ev = AuditEvent::new("auth.lockout")
+            .outcome(Outcome::Failure)
+            .detail(serde_json::json!({
+                "username": attempt.subject, "until": until,
+                "profile": attempt.policy.profile.as_str(),
+            }));
+        ev.node_id = node;
+        if let Some(p) = person {
+            ev = ev.object("person", p);
+        }
+        let who = Who {
+            id: person,
+            name: None,
+        };
+        audit::record(tx, now, who, meta, ev).await?;
+    }
+    if effects.stuffing {
+        let ev = AuditEvent::new("auth.credential_stuffing")
+            .outcome(Outcome::Failure)
+            .detail(serde_json::json!({
+                "address": meta.ip, "accounts": throttle::STUFFING_ACCOUNTS,
+                "minutes": throttle::WINDOW_MINUTES, "blocked_until": effects.address_blocked,
+            }));
+        let who = Who {
+            id: None,
+            name: None,
+        };
+        audit::record(tx, now, who, meta, ev).await?;
+        tracing::warn!(address = ?meta.ip, "credential stuffing detected");
+    }
+    Ok(())
 }
 
 async fn audit_failure(
@@ -410,7 +412,17 @@ pub async fn second_factor(
         }
         None => {
             let retry = mfa::failed_attempt(&mut tx, ch.id).await?;
-            throttle::record_failure(&mut tx, &state.config, &v.attempt(meta), now).await?;
+            let attempt = v.attempt(meta);
+            let effects = throttle::record_failure(&mut tx, &state.config, &attempt, now).await?;
+            audit_effects(
+                &mut tx,
+                &effects,
+                &attempt,
+                (Some(person), Some(node)),
+                meta,
+                now,
+            )
+            .await?;
             audit::record(
                 &mut tx,
                 now,

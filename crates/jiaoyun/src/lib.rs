@@ -3,4 +3,5 @@
 pub mod admin;
 pub mod bench;
 mod bench_identity;
+pub mod fuzzing;
 pub mod server;

@@ -7,6 +7,7 @@ mod apache;
 mod api;
 mod browser;
 mod cas;
+mod fuzz_seeds;
 mod helpers;
 mod i18n;
 mod login_security;

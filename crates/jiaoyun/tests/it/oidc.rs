@@ -165,6 +165,11 @@ async fn oidcc_server_code_flow_with_pkce_userinfo_and_refresh() {
         Some("teacher")
     );
     assert!(claims.auth_time().is_some(), "auth_time is present");
+    let amr: Vec<String> = claims
+        .auth_method_refs()
+        .map(|v| v.iter().map(|r| r.as_str().to_owned()).collect())
+        .unwrap_or_default();
+    assert_eq!(amr, ["pwd"], "the ID token says how the person logged in");
     assert!(claims.access_token_hash().is_some(), "at_hash is present");
 
     let info: UserInfoClaims<Edu, CoreGenderClaim> = rp

@@ -190,7 +190,8 @@ pub async fn authorize(
     let now = state.clock.now();
     let max_age = match req.get("max_age").map(str::parse::<i64>) {
         None => None,
-        Some(Ok(s)) if s >= 0 => Some(Duration::seconds(s)),
+        // Longer than chrono can hold (some 292 million years): no limit at all.
+        Some(Ok(s)) if s >= 0 => Duration::try_seconds(s),
         Some(_) => return Ok(back.error("invalid_request", "max_age must be a number of seconds")),
     };
     // The person the application expects (id_token_hint).

@@ -30,7 +30,7 @@ pub async fn configuration(State(state): State<AppState>) -> Json<serde_json::Va
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
-        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "azp", "at_hash",
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "amr", "nonce", "sid", "azp", "at_hash",
             "name", "preferred_username", "gender", "locale", "updated_at", "email", "email_verified",
             "phone_number", "phone_number_verified", "edu"],
         "claims_parameter_supported": false,

@@ -248,6 +248,14 @@ async fn prepare(
         }
         if let Some(s) = g.session {
             c.insert("sid".into(), s.to_string().into());
+            // How the person authenticated (RFC 8176): pwd, otp.
+            let amr: Option<(Option<String>,)> = kernel::on_db!(&state.db, p => sqlx::query_as(
+                "SELECT amr FROM sessions WHERE id = $1",
+            ).bind(s).fetch_optional(p).await)
+            .map_err(kernel::AppError::from)?;
+            if let Some(amr) = amr.and_then(|r| r.0) {
+                c.insert("amr".into(), amr.split(' ').collect::<Vec<_>>().into());
+            }
         }
         body["id_token"] = tokens::id_token(state, &app.id_token_alg, client_id, c)
             .await?

@@ -1,0 +1,14 @@
+//! cargo fuzz target: see crates/jiaoyun/src/fuzzing.rs and docs/sso.md (Fuzzing).
+#![no_main]
+
+use jiaoyun::fuzzing::{Harness, Target};
+use libfuzzer_sys::fuzz_target;
+use std::sync::OnceLock;
+
+static HARNESS: OnceLock<Harness> = OnceLock::new();
+
+fuzz_target!(|data: &[u8]| {
+    let h = HARNESS.get_or_init(|| Harness::new().expect("fuzz harness"));
+    let status = h.run(Target::AuthorizeQuery, data);
+    assert!(!status.is_server_error(), "{status}");
+});
