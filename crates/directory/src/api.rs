@@ -10,33 +10,17 @@ use crate::pages::parse_id;
 use crate::people::{self, Created, NewPerson, PersonDetail, PersonInput, SearchQuery};
 use crate::roles::{self, NewGrant};
 use crate::terms::{self, NewTerm, Term};
-use axum::extract::{FromRequest, Path, Query, Request};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use kernel::audit::AuditEntry;
 use kernel::paging::{PageQuery, Paged};
-use kernel::{AppError, AppResult, AppState, Grant, NodeId, PersonId, RoleId};
+use kernel::{AppResult, AppState, Grant, NodeId, PersonId, RoleId};
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
-use web::{ApiActor, ApiCx, IdPath};
-
-/// A JSON body whose parse errors come back in the platform's error format.
-pub struct ApiJson<T>(pub T);
-
-impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
-    type Rejection = AppError;
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(Self(v)),
-            Err(e) => {
-                tracing::debug!(error = %e, "invalid JSON body");
-                Err(AppError::field("body", "error.invalid_json"))
-            }
-        }
-    }
-}
+use web::{ApiActor, ApiCx, ApiJson, IdPath};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -61,8 +45,6 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/classes/{id}/roster", get(roster))
         .route("/api/v1/audit", get(audit))
-        .route("/api/v1/openapi.json", get(openapi_json))
-        .route("/api/docs", get(docs))
 }
 
 #[derive(OpenApi)]
@@ -78,7 +60,7 @@ pub fn routes() -> Router<AppState> {
 )]
 pub struct ApiDoc;
 
-struct BearerAuth;
+pub struct BearerAuth;
 impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -91,13 +73,9 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-async fn openapi_json() -> Response {
-    Json(ApiDoc::openapi()).into_response()
-}
-
-/// A readable list of the API's operations, rendered on the server (no JavaScript needed).
-async fn docs() -> Response {
-    let doc = ApiDoc::openapi();
+/// A readable list of the API's operations, rendered on the server (no JavaScript needed). The
+/// server serves it at `/api/docs` for the whole API (every crate's document merged).
+pub fn docs_page(doc: &utoipa::openapi::OpenApi) -> Response {
     let esc = |s: &str| {
         s.replace('&', "&amp;")
             .replace('<', "&lt;")

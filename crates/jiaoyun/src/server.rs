@@ -90,6 +90,22 @@ async fn metrics_endpoint(State(state): State<AppState>) -> Response {
 }
 
 /// The whole application: every module's routes, the operational endpoints and the middleware.
+/// The whole API's OpenAPI document: every crate's operations.
+pub fn api_doc() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    let mut doc = directory::api::ApiDoc::openapi();
+    doc.merge(sso::api::ApiDoc::openapi());
+    doc
+}
+
+async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(api_doc())
+}
+
+async fn api_docs() -> axum::response::Response {
+    directory::api::docs_page(&api_doc())
+}
+
 pub fn router(state: AppState) -> Router {
     let _ = prometheus();
     let timeout = Duration::from_secs(state.config.request_timeout_seconds);
@@ -105,6 +121,8 @@ pub fn router(state: AppState) -> Router {
         .merge(web::routes())
         .merge(directory::routes())
         .merge(sso::routes())
+        .route("/api/v1/openapi.json", get(openapi_json))
+        .route("/api/docs", get(api_docs))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_endpoint))

@@ -4,12 +4,14 @@
 use chrono::{DateTime, Utc};
 use kernel::audit::{self, AuditEvent, Who};
 use kernel::authz::{self, Permission};
-use kernel::{Actor, AppResult, AppState, ApplicationId, Db, NodeId, RequestMeta, on_db, on_tx};
+use kernel::{
+    Actor, AppError, AppResult, AppState, ApplicationId, Db, NodeId, RequestMeta, on_db, on_tx,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Application {
     pub id: ApplicationId,
     pub node_id: NodeId,
@@ -20,12 +22,16 @@ pub struct Application {
     pub home_url: Option<String>,
     pub client_id: Option<String>,
     #[serde(skip)]
+    #[schema(ignore)]
     pub secret_hash: Option<String>,
     #[sqlx(try_from = "String")]
+    #[schema(value_type = Vec<String>)]
     pub redirect_uris: List,
     #[sqlx(try_from = "String")]
+    #[schema(value_type = Vec<String>)]
     pub post_logout_redirect_uris: List,
     #[sqlx(try_from = "String")]
+    #[schema(value_type = Vec<String>)]
     pub grant_types: List,
     pub backchannel_logout_uri: Option<String>,
     pub id_token_alg: String,
@@ -34,6 +40,7 @@ pub struct Application {
     pub single_logout: bool,
     pub trusted: bool,
     #[sqlx(try_from = "String")]
+    #[schema(value_type = Vec<String>)]
     pub allowed_roles: List,
     pub active: bool,
     pub created_at: DateTime<Utc>,
@@ -357,4 +364,194 @@ pub async fn list_managed(db: &Db, actor: &Actor, node: NodeId) -> AppResult<Vec
         "SELECT {COLUMNS} FROM applications a WHERE EXISTS (SELECT 1 FROM org_closure c WHERE c.descendant_id = a.node_id AND c.ancestor_id = $1) ORDER BY name, id"
     );
     Ok(on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(node).fetch_all(p).await)?)
+}
+
+/// What an administrator may change of a registered application (absent fields stay). The
+/// protocol, client id and grant types are fixed at registration; a new secret is its own action.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct AppChanges {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// Empty string removes it.
+    pub icon_url: Option<String>,
+    /// Empty string removes it.
+    pub home_url: Option<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    /// Empty string removes it.
+    pub backchannel_logout_uri: Option<String>,
+    pub service_prefix: Option<String>,
+    pub trusted: Option<bool>,
+    /// Roles that may use it (`admin`, `teacher`, `head_teacher`, `student`, `guardian`); empty
+    /// means every role of the subtree.
+    pub allowed_roles: Option<Vec<String>>,
+    /// `false` deactivates it: its logins, tokens and tickets stop at once (access tokens already
+    /// issued live out their few minutes); `true` brings it back.
+    pub active: Option<bool>,
+}
+
+/// An application the actor manages, or `NotFound` (never revealing one elsewhere).
+pub async fn managed(db: &Db, actor: &Actor, id: ApplicationId) -> AppResult<Application> {
+    let app = get(db, id)
+        .await?
+        .ok_or(AppError::NotFound("sso.application_not_found"))?;
+    if !authz::may(db, actor, Permission::ManageApplications, app.node_id).await? {
+        return Err(AppError::NotFound("sso.application_not_found"));
+    }
+    Ok(app)
+}
+
+/// Changes an application (validated like a registration) with an audit record naming the
+/// changed fields; clients see the change within [`CLIENT_CACHE_SECONDS`].
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    id: ApplicationId,
+    ch: AppChanges,
+) -> AppResult<Application> {
+    let app = managed(&state.db, actor, id).await?;
+    let blank = |v: Option<String>, old: &Option<String>| match v {
+        Some(s) if s.trim().is_empty() => None,
+        Some(s) => Some(s.trim().to_owned()),
+        None => old.clone(),
+    };
+    let next = NewApplication {
+        node_id: app.node_id,
+        protocol: app.protocol.clone(),
+        name: ch.name.clone().unwrap_or_else(|| app.name.clone()),
+        description: ch
+            .description
+            .clone()
+            .unwrap_or_else(|| app.description.clone()),
+        icon_url: blank(ch.icon_url.clone(), &app.icon_url),
+        home_url: blank(ch.home_url.clone(), &app.home_url),
+        redirect_uris: ch
+            .redirect_uris
+            .clone()
+            .unwrap_or_else(|| app.redirect_uris.0.clone()),
+        post_logout_redirect_uris: ch
+            .post_logout_redirect_uris
+            .clone()
+            .unwrap_or_else(|| app.post_logout_redirect_uris.0.clone()),
+        grant_types: app.grant_types.0.clone(),
+        backchannel_logout_uri: blank(
+            ch.backchannel_logout_uri.clone(),
+            &app.backchannel_logout_uri,
+        ),
+        public: app.is_public(),
+        id_token_alg: Some(app.id_token_alg.clone()),
+        allow_password_grant: app.allow_password_grant,
+        service_prefix: blank(ch.service_prefix.clone(), &app.service_prefix),
+        trusted: ch.trusted.unwrap_or(app.trusted),
+        allowed_roles: ch
+            .allowed_roles
+            .clone()
+            .unwrap_or_else(|| app.allowed_roles.0.clone()),
+    };
+    validate(&next)?;
+    let active = ch.active.unwrap_or(app.active);
+    let mut changed = Vec::new();
+    let mut note = |field: &'static str, differs: bool| {
+        if differs {
+            changed.push(field);
+        }
+    };
+    note("name", next.name.trim() != app.name);
+    note("description", next.description != app.description);
+    note("icon_url", next.icon_url != app.icon_url);
+    note("home_url", next.home_url != app.home_url);
+    note("redirect_uris", next.redirect_uris != app.redirect_uris.0);
+    note(
+        "post_logout_redirect_uris",
+        next.post_logout_redirect_uris != app.post_logout_redirect_uris.0,
+    );
+    note(
+        "backchannel_logout_uri",
+        next.backchannel_logout_uri != app.backchannel_logout_uri,
+    );
+    note("service_prefix", next.service_prefix != app.service_prefix);
+    note("trusted", next.trusted != app.trusted);
+    note("allowed_roles", next.allowed_roles != app.allowed_roles.0);
+    note("active", active != app.active);
+    let now = state.clock.now();
+    let json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+    let mut tx = state.db.begin().await?;
+    on_tx!(&mut tx, c => sqlx::query(
+        "UPDATE applications SET name = $2, description = $3, icon_url = $4, home_url = $5, redirect_uris = $6,
+             post_logout_redirect_uris = $7, backchannel_logout_uri = $8, service_prefix = $9, trusted = $10,
+             allowed_roles = $11, active = $12, updated_at = $13
+         WHERE id = $1",
+    ).bind(id).bind(next.name.trim()).bind(&next.description).bind(&next.icon_url).bind(&next.home_url)
+    .bind(json(&next.redirect_uris)).bind(json(&next.post_logout_redirect_uris))
+    .bind(&next.backchannel_logout_uri).bind(&next.service_prefix).bind(next.trusted)
+    .bind(json(&next.allowed_roles)).bind(active).bind(now)
+    .execute(c).await.map(|r| r.rows_affected()))?;
+    let action = match (app.active, active) {
+        (true, false) => "sso.application_deactivate",
+        (false, true) => "sso.application_reactivate",
+        _ => "sso.application_update",
+    };
+    audit::record(
+        &mut tx,
+        now,
+        Who::from(actor),
+        meta,
+        AuditEvent::new(action)
+            .object("application", id)
+            .node(app.node_id)
+            .detail(serde_json::json!({ "changed": changed })),
+    )
+    .await?;
+    tx.commit().await?;
+    forget_cached(state);
+    get(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound("sso.application_not_found"))
+}
+
+/// A new client secret (the old one stops working); returned once.
+pub async fn new_secret(
+    state: &AppState,
+    actor: &Actor,
+    meta: &RequestMeta,
+    id: ApplicationId,
+) -> AppResult<Registered> {
+    let app = managed(&state.db, actor, id).await?;
+    if app.protocol != "oidc" || app.is_public() {
+        return Err(AppError::BadRequest("sso.no_secret"));
+    }
+    let secret = kernel::secret::random_token();
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    on_tx!(&mut tx, c => sqlx::query("UPDATE applications SET secret_hash = $2, updated_at = $3 WHERE id = $1")
+        .bind(id).bind(kernel::secret::token_hash(&secret)).bind(now)
+        .execute(c).await.map(|r| r.rows_affected()))?;
+    audit::record(
+        &mut tx,
+        now,
+        Who::from(actor),
+        meta,
+        AuditEvent::new("sso.application_secret")
+            .object("application", id)
+            .node(app.node_id),
+    )
+    .await?;
+    tx.commit().await?;
+    forget_cached(state);
+    Ok(Registered {
+        id,
+        client_id: app.client_id,
+        client_secret: Some(secret),
+    })
+}
+
+/// Drops this node's cached clients so a change applies here at once.
+fn forget_cached(state: &AppState) {
+    state
+        .cache::<ClientCache>()
+        .map
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clear();
 }

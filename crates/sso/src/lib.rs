@@ -2,6 +2,7 @@
 //! applications and the portal that lists them. Accounts, passwords and sessions live in the
 //! `identity` crate; this crate turns a portal session into logins at other applications.
 
+pub mod api;
 pub mod apps;
 pub mod cas;
 pub mod claims;
@@ -25,6 +26,9 @@ pub fn routes() -> Router<AppState> {
         .route("/oidc/jwks", get(discovery::jwks))
         .route("/portal", get(pages::portal))
         .route("/admin/apps", get(pages::list).post(pages::create))
+        .route("/admin/apps/{id}", get(pages::edit).post(pages::save))
+        .route("/admin/apps/{id}/active", post(pages::set_active))
+        .route("/admin/apps/{id}/secret", post(pages::secret))
         .route("/oidc/authorize", get(authorize::get).post(authorize::post))
         .route("/oidc/consent", post(consent::submit))
         .route("/oidc/token", post(token::token))
@@ -39,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .route("/cas/proxyValidate", get(crate::cas::service_validate))
         .route("/cas/p3/serviceValidate", get(crate::cas::service_validate))
         .route("/cas/p3/proxyValidate", get(crate::cas::service_validate))
+        .merge(api::routes())
 }
 
 /// Hourly upkeep: rotates signing keys when due, and deletes codes, refresh tokens and

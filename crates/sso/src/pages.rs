@@ -1,15 +1,16 @@
 //! The portal (every application a person may open, one click away) and the administrators'
 //! page for connecting applications.
 
-use crate::apps::{self, NewApplication, Registered};
+use crate::apps::{self, AppChanges, NewApplication, Registered};
 use askama::Template;
 use axum::Form;
 use axum::extract::State;
-use axum::response::Response;
-use kernel::{AppError, AppResult, AppState, NodeId, Role};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use kernel::{AppError, AppResult, AppState, ApplicationId, NodeId, Role};
 use serde::Deserialize;
 use web::auth::url_encode;
-use web::{Meta, PageCtx, Session, render};
+use web::{IdPath, Meta, PageCtx, Session, render};
 
 struct Tile {
     name: String,
@@ -85,7 +86,42 @@ pub struct AppForm {
     service_prefix: String,
     #[serde(default)]
     trusted: bool,
+    #[serde(default)]
+    role_admin: bool,
+    #[serde(default)]
+    role_teacher: bool,
+    #[serde(default)]
+    role_head_teacher: bool,
+    #[serde(default)]
+    role_student: bool,
+    #[serde(default)]
+    role_guardian: bool,
 }
+
+/// The roles ticked on a form (none: every role of the subtree), in [`ROLES`] order.
+fn ticked(boxes: [bool; 5]) -> Vec<String> {
+    ROLES
+        .iter()
+        .zip(boxes)
+        .filter(|(_, on)| *on)
+        .map(|(r, _)| (*r).to_owned())
+        .collect()
+}
+
+impl AppForm {
+    fn roles(&self) -> Vec<String> {
+        ticked([
+            self.role_admin,
+            self.role_teacher,
+            self.role_head_teacher,
+            self.role_student,
+            self.role_guardian,
+        ])
+    }
+}
+
+/// Roles an application may be limited to, for the forms' check boxes.
+pub const ROLES: [&str; 5] = ["admin", "teacher", "head_teacher", "student", "guardian"];
 
 #[derive(Template)]
 #[template(path = "apps.html")]
@@ -97,6 +133,7 @@ struct AppsPage {
     error: Option<String>,
     registered: Option<Registered>,
     issuer: String,
+    roles: &'static [&'static str],
 }
 
 async fn page(
@@ -116,6 +153,7 @@ async fn page(
         error,
         registered,
         issuer: state.config.base_url(),
+        roles: &ROLES,
     }))
 }
 
@@ -161,6 +199,7 @@ pub async fn create(
         backchannel_logout_uri: opt(&form.backchannel_logout_uri),
         service_prefix: opt(&form.service_prefix),
         trusted: form.trusted,
+        allowed_roles: form.roles(),
         ..NewApplication::new(node, &form.protocol, &form.name)
     };
     match apps::register(&state, &session.actor, &meta, new).await {
@@ -190,4 +229,182 @@ pub async fn create(
         }
         Err(e) => Err(e),
     }
+}
+
+#[derive(Template)]
+#[template(path = "app_edit.html")]
+struct EditPage {
+    ctx: PageCtx,
+    app: apps::Application,
+    error: Option<String>,
+    /// A new secret, shown once.
+    secret: Option<String>,
+    roles: &'static [&'static str],
+}
+
+impl EditPage {
+    fn allows(&self, role: &str) -> bool {
+        self.app.allowed_roles.iter().any(|r| r == role)
+    }
+}
+
+fn edit_page(
+    session: &Session,
+    app: apps::Application,
+    error: Option<String>,
+    secret: Option<String>,
+    notice: Option<&str>,
+) -> Response {
+    render(&EditPage {
+        ctx: PageCtx::for_session(session).with_notice(notice),
+        app,
+        error,
+        secret,
+        roles: &ROLES,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct Done {
+    done: Option<String>,
+}
+
+pub async fn edit(
+    State(state): State<AppState>,
+    session: Session,
+    IdPath(id): IdPath<ApplicationId>,
+    axum::extract::Query(q): axum::extract::Query<Done>,
+) -> AppResult<Response> {
+    let app = apps::managed(&state.db, &session.actor, id).await?;
+    Ok(edit_page(&session, app, None, None, q.done.as_deref()))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct EditForm {
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    icon_url: String,
+    #[serde(default)]
+    home_url: String,
+    #[serde(default)]
+    redirect_uris: String,
+    #[serde(default)]
+    post_logout_redirect_uris: String,
+    #[serde(default)]
+    backchannel_logout_uri: String,
+    #[serde(default)]
+    service_prefix: String,
+    #[serde(default)]
+    trusted: bool,
+    #[serde(default)]
+    role_admin: bool,
+    #[serde(default)]
+    role_teacher: bool,
+    #[serde(default)]
+    role_head_teacher: bool,
+    #[serde(default)]
+    role_student: bool,
+    #[serde(default)]
+    role_guardian: bool,
+}
+
+pub async fn save(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+    IdPath(id): IdPath<ApplicationId>,
+    Form(f): Form<EditForm>,
+) -> AppResult<Response> {
+    session.verify_csrf(&f.csrf)?;
+    let app = apps::managed(&state.db, &session.actor, id).await?;
+    let lines = |s: &str| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    let cas = app.protocol == "cas";
+    let ch = AppChanges {
+        name: Some(f.name.clone()),
+        description: Some(f.description.clone()),
+        icon_url: Some(f.icon_url.clone()),
+        home_url: Some(f.home_url.clone()),
+        redirect_uris: (!cas).then(|| lines(&f.redirect_uris)),
+        post_logout_redirect_uris: (!cas).then(|| lines(&f.post_logout_redirect_uris)),
+        backchannel_logout_uri: (!cas).then(|| f.backchannel_logout_uri.clone()),
+        service_prefix: cas.then(|| f.service_prefix.clone()),
+        trusted: Some(f.trusted),
+        allowed_roles: Some(ticked([
+            f.role_admin,
+            f.role_teacher,
+            f.role_head_teacher,
+            f.role_student,
+            f.role_guardian,
+        ])),
+        active: None,
+    };
+    match apps::update(&state, &session.actor, &meta, id, ch).await {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/apps/{id}?done=saved")).into_response()),
+        Err(AppError::Invalid(fields)) => {
+            let ctx = PageCtx::for_session(&session);
+            let msg = fields
+                .0
+                .iter()
+                .map(|(_, k)| ctx.t(k).to_owned())
+                .collect::<Vec<_>>()
+                .join("；");
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                edit_page(&session, app, Some(msg), None, None),
+            )
+                .into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ActiveForm {
+    csrf: String,
+    active: bool,
+}
+
+/// Deactivates or reactivates an application.
+pub async fn set_active(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+    IdPath(id): IdPath<ApplicationId>,
+    Form(f): Form<ActiveForm>,
+) -> AppResult<Response> {
+    session.verify_csrf(&f.csrf)?;
+    let ch = AppChanges {
+        active: Some(f.active),
+        ..Default::default()
+    };
+    apps::update(&state, &session.actor, &meta, id, ch).await?;
+    let done = if f.active {
+        "reactivated"
+    } else {
+        "deactivated"
+    };
+    Ok(Redirect::to(&format!("/admin/apps/{id}?done={done}")).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+/// A new client secret, shown once on the page.
+pub async fn secret(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+    IdPath(id): IdPath<ApplicationId>,
+    Form(f): Form<CsrfOnly>,
+) -> AppResult<Response> {
+    session.verify_csrf(&f.csrf)?;
+    let r = apps::new_secret(&state, &session.actor, &meta, id).await?;
+    let app = apps::managed(&state.db, &session.actor, id).await?;
+    Ok(edit_page(&session, app, None, r.client_secret, None))
 }

@@ -245,3 +245,19 @@ impl<T: kernel::ids::Id, S: Send + Sync> FromRequestParts<S> for IdPath<T> {
             .map_err(|_| AppError::NotFound(T::not_found()))
     }
 }
+
+/// A JSON body whose parse errors come back in the platform's error format.
+pub struct ApiJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Self(v)),
+            Err(e) => {
+                tracing::debug!(error = %e, "invalid JSON body");
+                Err(AppError::field("body", "error.invalid_json"))
+            }
+        }
+    }
+}

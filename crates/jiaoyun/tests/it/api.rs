@@ -218,6 +218,8 @@ async fn the_openapi_document_lists_the_operations() {
         "/api/v1/nodes/{id}",
         "/api/v1/classes/{id}/roster",
         "/api/v1/audit",
+        "/api/v1/applications",
+        "/api/v1/applications/{id}",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
@@ -230,6 +232,7 @@ async fn the_openapi_document_lists_the_operations() {
         .await
         .unwrap();
     assert!(docs.contains("/api/v1/people"));
+    assert!(docs.contains("/api/v1/applications/{id}/secret"));
     app.stop().await;
 }
 

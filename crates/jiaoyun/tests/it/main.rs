@@ -5,6 +5,7 @@
 
 mod apache;
 mod api;
+mod applications;
 mod browser;
 mod cas;
 mod fuzz_seeds;
