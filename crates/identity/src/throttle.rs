@@ -46,9 +46,15 @@ impl Attempt<'_> {
             .map_or_else(|| "*".to_owned(), |n| n.to_string())
     }
 
-    /// The address key, for addresses outside the trusted networks.
+    /// The address key, for addresses outside the trusted networks. A loopback address is a
+    /// reverse proxy on this machine whose forwarded addresses are not trusted
+    /// (`trust_proxy_headers` off): blocking it would lock everybody out, so it has none.
     fn address(&self) -> Option<&str> {
-        if self.network.is_some() {
+        let loopback = self
+            .ip
+            .and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
+            .is_some_and(|ip| ip.is_loopback());
+        if self.network.is_some() || loopback {
             None
         } else {
             self.ip

@@ -625,3 +625,19 @@ async fn an_administrator_resets_the_second_factor_of_someone_who_lost_their_pho
     assert_eq!(audit_count(&app, "person.reset_mfa").await, 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_local_reverse_proxy_is_never_blocked_for_its_clients_stuffing() {
+    // Without trusted proxy headers every login seems to come from the proxy on 127.0.0.1.
+    let app = TestApp::start().await;
+    for i in 0..25 {
+        assert_eq!(
+            app.login_with(&format!("victim{i:02}"), "Spring2024!")
+                .await
+                .err(),
+            Some(StatusCode::UNAUTHORIZED)
+        );
+    }
+    assert!(app.login_with("teacher", DEMO_PASSWORD).await.is_ok());
+    app.stop().await;
+}
