@@ -46,6 +46,8 @@ fn dummy(state: &AppState) -> Result<&'static str, kernel::AppError> {
 /// An account whose password checked out, with the policy it logs in under.
 pub struct Verified {
     pub account: accounts::Account,
+    /// The person's owning node (the audit records' node).
+    pub org: NodeId,
     pub policy: Arc<Policy>,
     /// The school network the login came from, if any.
     pub network: Option<ipnet::IpNet>,
@@ -87,8 +89,13 @@ pub async fn verify_account(
 ) -> Result<Verified, LoginError> {
     let db = &state.db;
     let account = accounts::find_for_login(db, identifier).await?;
-    let policy = match &account {
-        Some(a) => policy::for_person(state, a.person_id).await?,
+    let person = account.as_ref().map(|a| a.person_id);
+    let node = match person {
+        Some(p) => Some(org_of(state, p).await?),
+        None => None,
+    };
+    let policy = match node {
+        Some(n) => policy::effective(state, n).await?,
         None => Arc::new(Policy::preset(Profile::Mlps, &state.config)),
     };
     let subject = account.as_ref().map_or_else(
@@ -101,11 +108,6 @@ pub async fn verify_account(
         ip: meta.ip.as_deref(),
         policy: &policy,
         network,
-    };
-    let person = account.as_ref().map(|a| a.person_id);
-    let node = match person {
-        Some(p) => Some(org_of(state, p).await?),
-        None => None,
     };
     let now = state.clock.now();
     if let Some((block, until)) = throttle::check(db, &attempt, now).await? {
@@ -138,7 +140,7 @@ pub async fn verify_account(
         tx.commit().await?;
         return Err(LoginError::InvalidCredentials);
     }
-    let Some(account) = account else {
+    let (Some(account), Some(org)) = (account, node) else {
         return Err(LoginError::InvalidCredentials);
     };
 
@@ -154,6 +156,7 @@ pub async fn verify_account(
             .is_some_and(|d| now - account.password_set_at >= Duration::days(i64::from(d)));
     Ok(Verified {
         account,
+        org,
         policy,
         network,
         expired,
@@ -180,8 +183,7 @@ pub async fn open_session(
 ) -> AppResult<LoginOutcome> {
     let account = &v.account;
     let now = state.clock.now();
-    // Read before the write transaction: it holds SQLite's one write lock.
-    let org = org_of(state, account.person_id).await?;
+    let org = v.org;
     let mut tx = state.db.begin().await?;
     // Only a complete login (second factor included) clears the failure counter.
     throttle::record_success(&mut tx, &v.attempt(meta)).await?;
@@ -376,13 +378,14 @@ pub async fn second_factor(
     let Some(account) = accounts::find_by_person(&state.db, person).await? else {
         return Err(MfaError::Expired);
     };
+    let node = org_of(state, person).await?;
     let v = Verified {
-        policy: policy::for_person(state, person).await?,
+        org: node,
+        policy: policy::effective(state, node).await?,
         network: policy::school_network(state, meta.ip.as_deref()).await?,
         account,
         expired: pending.expired,
     };
-    let node = org_of(state, person).await?;
     let who = Who {
         id: Some(person),
         name: Some(&v.account.username),

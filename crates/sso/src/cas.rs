@@ -55,7 +55,7 @@ pub async fn login(
     let Some(s) = usable else {
         // Gateway: never ask for credentials; go back without a ticket.
         if flag(&q.gateway) && !renew {
-            return Ok(Redirect::to(&service).into_response());
+            return Ok(web::redirect(&service));
         }
         let mut next = format!("/cas/login?service={}", url_encode(&service));
         if renew {
@@ -91,7 +91,7 @@ pub async fn login(
     )
     .await?;
     tx.commit().await?;
-    Ok(Redirect::to(&with_param(&service, "ticket", &ticket)).into_response())
+    Ok(web::redirect(&with_param(&service, "ticket", &ticket)))
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -117,7 +117,7 @@ pub async fn logout(
     };
     let jar = axum_extra::extract::CookieJar::new()
         .remove(axum_extra::extract::cookie::Cookie::build(web::auth::SESSION_COOKIE).path("/"));
-    Ok((jar, Redirect::to(&target)).into_response())
+    Ok((jar, web::redirect(&target)).into_response())
 }
 
 #[derive(Debug, Deserialize, Default)]

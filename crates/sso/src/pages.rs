@@ -120,6 +120,17 @@ impl AppForm {
     }
 }
 
+/// Every problem of a form, in the person's language, in one line.
+fn problems(session: &Session, fields: &kernel::FieldErrors) -> String {
+    let ctx = PageCtx::for_session(session);
+    fields
+        .0
+        .iter()
+        .map(|(_, k)| ctx.t(k).to_owned())
+        .collect::<Vec<_>>()
+        .join("；")
+}
+
 /// Roles an application may be limited to, for the forms' check boxes.
 pub const ROLES: [&str; 5] = ["admin", "teacher", "head_teacher", "student", "guardian"];
 
@@ -218,13 +229,7 @@ pub async fn create(
             .await
         }
         Err(AppError::Invalid(fields)) => {
-            let ctx = PageCtx::for_session(&session);
-            let msg = fields
-                .0
-                .iter()
-                .map(|(_, k)| ctx.t(k).to_owned())
-                .collect::<Vec<_>>()
-                .join("；");
+            let msg = problems(&session, &fields);
             page(&state, &session, node, form, Some(msg), None).await
         }
         Err(e) => Err(e),
@@ -345,13 +350,7 @@ pub async fn save(
     match apps::update(&state, &session.actor, &meta, id, ch).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin/apps/{id}?done=saved")).into_response()),
         Err(AppError::Invalid(fields)) => {
-            let ctx = PageCtx::for_session(&session);
-            let msg = fields
-                .0
-                .iter()
-                .map(|(_, k)| ctx.t(k).to_owned())
-                .collect::<Vec<_>>()
-                .join("；");
+            let msg = problems(&session, &fields);
             Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
                 edit_page(&session, app, Some(msg), None, None),

@@ -91,6 +91,22 @@ impl IntoResponse for SessionRejection {
     }
 }
 
+/// A redirect (303) to `url`, with the bytes a header cannot carry (controls, spaces, non-ASCII)
+/// percent-encoded, so an address taken from a request can never make the answer fail.
+pub fn redirect(url: &str) -> Response {
+    let safe: String = url
+        .bytes()
+        .map(|b| {
+            if (0x21..=0x7e).contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    Redirect::to(&safe).into_response()
+}
+
 /// Percent-encodes a query value (keeps `/` readable).
 pub fn url_encode(s: &str) -> String {
     s.bytes()

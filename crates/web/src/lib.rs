@@ -8,7 +8,7 @@ pub mod errors;
 pub mod meta;
 pub mod pages;
 
-pub use auth::{ApiActor, ApiCx, ApiJson, IdPath, MaybeSession, Session};
+pub use auth::{ApiActor, ApiCx, ApiJson, IdPath, MaybeSession, Session, redirect};
 pub use ctx::{PageCtx, render};
 pub use meta::Meta;
 

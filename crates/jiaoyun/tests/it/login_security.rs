@@ -120,6 +120,28 @@ async fn set_policy(app: &TestApp, changes: &[(&str, &str)]) {
     );
 }
 
+/// Changes the signed-in client's password through the form; returns the status and page.
+async fn change_password(
+    app: &TestApp,
+    c: &Client,
+    current: &str,
+    new: &str,
+) -> (StatusCode, String) {
+    let csrf = app.csrf(c).await;
+    let r = c
+        .post(app.url("/profile/password"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("current_password", current),
+            ("new_password", new),
+            ("confirm_password", new),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
 #[tokio::test]
 async fn a_school_network_is_never_locked_out_together_and_the_internet_cannot_lock_a_pupil_out_of_class()
  {
@@ -216,35 +238,14 @@ async fn the_modern_profile_delays_instead_of_locking_and_refuses_common_passwor
     );
 
     let c = a.client;
-    let change = |new: &'static str| {
-        let c = c.clone();
-        let app_url = app.url("/profile/password");
-        let csrf_url = app.url("/profile");
-        async move {
-            let page = c.get(csrf_url).send().await.unwrap().text().await.unwrap();
-            let csrf = extract_csrf(&page);
-            let r = c
-                .post(app_url)
-                .form(&[
-                    ("csrf", csrf.as_str()),
-                    ("current_password", DEMO_PASSWORD),
-                    ("new_password", new),
-                    ("confirm_password", new),
-                ])
-                .send()
-                .await
-                .unwrap();
-            (r.status(), r.text().await.unwrap())
-        }
-    };
-    let (status, body) = change("woaini1314520").await;
+    let (status, body) = change_password(&app, &c, DEMO_PASSWORD, "woaini1314520").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         body.contains("常见密码") || body.contains("common"),
         "{body}"
     );
     // No character classes needed: length and rarity are what count.
-    let (status, _) = change("blue kettle on the hill").await;
+    let (status, _) = change_password(&app, &c, DEMO_PASSWORD, "blue kettle on the hill").await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     app.stop().await;
 }
@@ -263,39 +264,22 @@ async fn mlps_sessions_idle_out_in_thirty_minutes_passwords_expire_and_history_i
 
     // History: back to an earlier password is refused.
     let c = a.client;
-    let change = |current: &'static str, new: &'static str| {
-        let c = c.clone();
-        let url = app.url("/profile/password");
-        let profile = app.url("/profile");
-        async move {
-            let page = c.get(profile).send().await.unwrap().text().await.unwrap();
-            let csrf = extract_csrf(&page);
-            let r = c
-                .post(url)
-                .form(&[
-                    ("csrf", csrf.as_str()),
-                    ("current_password", current),
-                    ("new_password", new),
-                    ("confirm_password", new),
-                ])
-                .send()
-                .await
-                .unwrap();
-            (r.status(), r.text().await.unwrap())
-        }
-    };
     assert_eq!(
-        change(DEMO_PASSWORD, "Second#Pass2").await.0,
+        change_password(&app, &c, DEMO_PASSWORD, "Second#Pass2")
+            .await
+            .0,
         StatusCode::SEE_OTHER
     );
-    let (status, body) = change("Second#Pass2", DEMO_PASSWORD).await;
+    let (status, body) = change_password(&app, &c, "Second#Pass2", DEMO_PASSWORD).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         body.contains("最近使用过") || body.contains("used recently"),
         "{body}"
     );
     assert_eq!(
-        change("Second#Pass2", "Third#Pass3").await.0,
+        change_password(&app, &c, "Second#Pass2", "Third#Pass3")
+            .await
+            .0,
         StatusCode::SEE_OTHER
     );
 
@@ -639,5 +623,34 @@ async fn a_local_reverse_proxy_is_never_blocked_for_its_clients_stuffing() {
         );
     }
     assert!(app.login_with("teacher", DEMO_PASSWORD).await.is_ok());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_return_address_with_control_or_chinese_characters_still_redirects() {
+    let app = TestApp::start().await;
+    let c = TestApp::client();
+    let page = c
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = extract_csrf(&page);
+    let r = c
+        .post(app.url("/login"))
+        .form(&[
+            ("username", "teacher"),
+            ("password", DEMO_PASSWORD),
+            ("csrf", csrf.as_str()),
+            ("next", "/classes?q=班级\u{0}x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/classes?q=%E7%8F%AD%E7%BA%A7%00x");
     app.stop().await;
 }

@@ -8,7 +8,7 @@ use crate::apps::{self, Application};
 use crate::claims::SUPPORTED_SCOPES;
 use crate::tokens;
 use axum::extract::{Form, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
 use kernel::audit::{self, AuditEvent, Who};
 use kernel::{AppError, AppResult, AppState, RequestMeta, on_db, on_tx};
@@ -71,7 +71,7 @@ impl Back<'_> {
         if let Some(s) = self.state {
             url.push_str(&format!("&state={}", url_encode(s)));
         }
-        Redirect::to(&url).into_response()
+        web::redirect(&url)
     }
 }
 
@@ -235,7 +235,7 @@ pub async fn authorize(
         if let Some(h) = req.get("login_hint") {
             url.push_str(&format!("&username={}", url_encode(h)));
         }
-        return Ok(Redirect::to(&url).into_response());
+        return Ok(web::redirect(&url));
     };
     if !apps::may_use(&state.db, &app, &session.actor).await? {
         return Ok(back.error("access_denied", "this account may not use this application"));
@@ -323,7 +323,7 @@ pub async fn issue_code(
         url.push_str(&format!("&state={}", url_encode(s)));
     }
     url.push_str(&format!("&iss={}", url_encode(&tokens::issuer(state))));
-    Ok(Redirect::to(&url).into_response())
+    Ok(web::redirect(&url))
 }
 
 /// The `Back` for a request already checked by [`authorize`] (the consent form posts it again).

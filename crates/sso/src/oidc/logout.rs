@@ -6,7 +6,7 @@
 use crate::{apps, tokens};
 use askama::Template;
 use axum::extract::{Form, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::Cookie;
 use kernel::{AppResult, AppState, RequestMeta};
@@ -101,5 +101,5 @@ async fn handle(
         crate::logout::propagate(state).await?;
     }
     let jar = CookieJar::new().remove(Cookie::build(web::auth::SESSION_COOKIE).path("/"));
-    Ok((jar, Redirect::to(back.as_deref().unwrap_or("/login"))).into_response())
+    Ok((jar, web::redirect(back.as_deref().unwrap_or("/login"))).into_response())
 }

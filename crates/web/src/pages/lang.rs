@@ -6,7 +6,7 @@ use crate::auth::{Session, SessionRejection};
 use crate::ctx::LANG_COOKIE;
 use axum::Form;
 use axum::extract::State;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use kernel::{AppError, AppResult, AppState, Locale};
 use serde::Deserialize;
@@ -33,5 +33,5 @@ pub async fn switch(
         identity::accounts::set_locale(&state.db, session.actor.person_id, locale.tag()).await?;
     }
     let jar = jar.add(cookie(&state, LANG_COOKIE, locale.tag().to_owned(), false));
-    Ok((jar, Redirect::to(safe_next(form.next.as_deref()))).into_response())
+    Ok((jar, crate::redirect(safe_next(form.next.as_deref()))).into_response())
 }

@@ -166,7 +166,7 @@ fn signed_in(
         .remove(Cookie::build(MFA_COOKIE).path("/"))
         .add(cookie(state, SESSION_COOKIE, out.token, true))
         .add(cookie(state, LANG_COOKIE, out.locale, false));
-    (jar, Redirect::to(next)).into_response()
+    (jar, crate::redirect(next)).into_response()
 }
 
 /// The pending login waiting for its second factor.
