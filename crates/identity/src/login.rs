@@ -360,6 +360,71 @@ pub async fn pending_login(state: &AppState, token: &str) -> AppResult<bool> {
     )
 }
 
+/// A verified login of a person that has passed its password step (or holds a session), for
+/// the second-factor checks.
+async fn verified_person(
+    state: &AppState,
+    person: PersonId,
+    expired: bool,
+    meta: &RequestMeta,
+) -> Result<Verified, MfaError> {
+    let Some(account) = accounts::find_by_person(&state.db, person).await? else {
+        return Err(MfaError::Expired);
+    };
+    let org = org_of(state, person).await?;
+    Ok(Verified {
+        org,
+        policy: policy::effective(state, org).await?,
+        network: policy::school_network(state, meta.ip.as_deref()).await?,
+        account,
+        expired,
+    })
+}
+
+/// Checks a code inside `tx`: a wrong one counts as a failed login of the account (and may
+/// lock it) and is audited; a recovery code's use is audited. Throttled accounts are refused
+/// before the code is looked at.
+async fn check_code(
+    state: &AppState,
+    tx: &mut kernel::Tx,
+    v: &Verified,
+    code: &str,
+    meta: &RequestMeta,
+) -> Result<bool, MfaError> {
+    let now = state.clock.now();
+    let person = v.account.person_id;
+    let who = Who {
+        id: Some(person),
+        name: Some(&v.account.username),
+    };
+    let attempt = v.attempt(meta);
+    if let Some((_, until)) = throttle::check(&state.db, &attempt, now).await? {
+        return Err(MfaError::Throttled(until));
+    }
+    match mfa::verify(tx, person, code, now).await? {
+        Some(proof) => {
+            if proof == mfa::Proof::RecoveryCode {
+                let ev = AuditEvent::new("auth.recovery_code_used")
+                    .object("person", person)
+                    .node(v.org);
+                audit::record(tx, now, who, meta, ev).await?;
+            }
+            Ok(true)
+        }
+        None => {
+            let effects = throttle::record_failure(tx, &state.config, &attempt, now).await?;
+            let ids = (Some(person), Some(v.org));
+            audit_effects(tx, &effects, &attempt, ids, meta, now).await?;
+            let ev = AuditEvent::new("auth.mfa_failed")
+                .outcome(Outcome::Failure)
+                .object("person", person)
+                .node(v.org);
+            audit::record(tx, now, who, meta, ev).await?;
+            Ok(false)
+        }
+    }
+}
+
 /// The second step: a TOTP or recovery code for the pending login. Wrong codes count as login
 /// failures of the account, so guessing codes is throttled like guessing passwords.
 pub async fn second_factor(
@@ -375,71 +440,37 @@ pub async fn second_factor(
     let person = ch.person_id.ok_or(MfaError::Expired)?;
     let pending: Pending = serde_json::from_str(ch.state.as_deref().unwrap_or_default())
         .map_err(kernel::AppError::internal)?;
-    let Some(account) = accounts::find_by_person(&state.db, person).await? else {
-        return Err(MfaError::Expired);
-    };
-    let node = org_of(state, person).await?;
-    let v = Verified {
-        org: node,
-        policy: policy::effective(state, node).await?,
-        network: policy::school_network(state, meta.ip.as_deref()).await?,
-        account,
-        expired: pending.expired,
-    };
-    let who = Who {
-        id: Some(person),
-        name: Some(&v.account.username),
-    };
-    if let Some((_, until)) = throttle::check(&state.db, &v.attempt(meta), now).await? {
-        return Err(MfaError::Throttled(until));
-    }
+    let v = verified_person(state, person, pending.expired, meta).await?;
     let mut tx = state.db.begin().await?;
-    match mfa::verify(&mut tx, person, code, now).await? {
-        Some(proof) => {
-            mfa::close_challenge(&mut tx, ch.id).await?;
-            if proof == mfa::Proof::RecoveryCode {
-                audit::record(
-                    &mut tx,
-                    now,
-                    who,
-                    meta,
-                    AuditEvent::new("auth.recovery_code_used")
-                        .object("person", person)
-                        .node(node),
-                )
-                .await?;
-            }
-            tx.commit().await?;
-            let out = open_session(state, &v, "pwd otp", meta).await?;
-            Ok((out, pending.next))
-        }
-        None => {
-            let retry = mfa::failed_attempt(&mut tx, ch.id).await?;
-            let attempt = v.attempt(meta);
-            let effects = throttle::record_failure(&mut tx, &state.config, &attempt, now).await?;
-            audit_effects(
-                &mut tx,
-                &effects,
-                &attempt,
-                (Some(person), Some(node)),
-                meta,
-                now,
-            )
-            .await?;
-            audit::record(
-                &mut tx,
-                now,
-                who,
-                meta,
-                AuditEvent::new("auth.mfa_failed")
-                    .outcome(Outcome::Failure)
-                    .object("person", person)
-                    .node(node),
-            )
-            .await?;
-            tx.commit().await?;
-            Err(MfaError::Wrong { retry })
-        }
+    if check_code(state, &mut tx, &v, code, meta).await? {
+        mfa::close_challenge(&mut tx, ch.id).await?;
+        tx.commit().await?;
+        let out = open_session(state, &v, "pwd otp", meta).await?;
+        Ok((out, pending.next))
+    } else {
+        let retry = mfa::failed_attempt(&mut tx, ch.id).await?;
+        tx.commit().await?;
+        Err(MfaError::Wrong { retry })
+    }
+}
+
+/// A signed-in person proves their second factor again before changing it (new recovery codes,
+/// turning it off). Wrong codes count as failed logins of the account, so someone at a borrowed
+/// session cannot guess their way to turning it off. The caller makes the change in `tx` after
+/// `Ok(true)`; a wrong code's records are committed here.
+pub async fn reprove_second_factor(
+    state: &AppState,
+    person: PersonId,
+    code: &str,
+    meta: &RequestMeta,
+) -> Result<Option<kernel::Tx>, MfaError> {
+    let v = verified_person(state, person, false, meta).await?;
+    let mut tx = state.db.begin().await?;
+    if check_code(state, &mut tx, &v, code, meta).await? {
+        Ok(Some(tx))
+    } else {
+        tx.commit().await?;
+        Ok(None)
     }
 }
 

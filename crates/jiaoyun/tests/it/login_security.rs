@@ -159,7 +159,10 @@ async fn a_school_network_is_never_locked_out_together_and_the_internet_cannot_l
         StatusCode::TOO_MANY_REQUESTS,
         "locked from the internet"
     );
-    assert!(a.body.contains("15"), "says how long to wait");
+    assert!(
+        a.body.contains("15 分钟") || a.body.contains("15 minutes"),
+        "says how long to wait"
+    );
     // …but in the classroom, behind the school's address, the student logs in.
     let a = login_from(&app, "10.1.4.20", "student", DEMO_PASSWORD).await;
     assert_eq!(a.status, StatusCode::SEE_OTHER, "not locked at school");
@@ -652,5 +655,46 @@ async fn a_return_address_with_control_or_chinese_characters_still_redirects() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()["location"], "/classes?q=%E7%8F%AD%E7%BA%A7%00x");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_borrowed_session_cannot_guess_its_way_to_turning_the_second_factor_off() {
+    let app = app().await;
+    let a = login_from(&app, "203.0.113.9", "teacher", DEMO_PASSWORD).await;
+    enrol(&app, &a.client).await;
+    let teacher = app.person_id("teacher").await;
+    let c = a.client;
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let (_, csrf) = page(&app, &c, "/profile/mfa").await;
+        let r = c
+            .post(app.url("/profile/mfa/remove"))
+            .header("x-forwarded-for", "203.0.113.9")
+            .form(&[("csrf", csrf.as_str()), ("code", "000000")])
+            .send()
+            .await
+            .unwrap();
+        statuses.push((r.status(), r.text().await.unwrap()));
+    }
+    assert!(
+        statuses
+            .iter()
+            .all(|(s, _)| *s == StatusCode::UNPROCESSABLE_ENTITY)
+    );
+    // After five wrong codes the account is locked: the sixth is not even checked.
+    assert!(
+        statuses[5].1.contains("15 分钟") || statuses[5].1.contains("15 minutes"),
+        "says how long to wait"
+    );
+    assert!(
+        identity::mfa::enrolled(&app.state.db, teacher)
+            .await
+            .unwrap()
+    );
+    assert_eq!(audit_count(&app, "auth.mfa_failed").await, 5);
+    assert_eq!(audit_count(&app, "auth.lockout").await, 1);
+    let again = login_from(&app, "203.0.113.9", "teacher", DEMO_PASSWORD).await;
+    assert_eq!(again.status, StatusCode::TOO_MANY_REQUESTS);
     app.stop().await;
 }

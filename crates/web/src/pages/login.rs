@@ -142,7 +142,7 @@ pub async fn submit(
 }
 
 /// "Too many attempts; try again in N minutes" (the same for every account name).
-fn wait_message(ctx: &PageCtx, until: DateTime<Utc>, now: DateTime<Utc>) -> String {
+pub(super) fn wait_message(ctx: &PageCtx, until: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let minutes = ((until - now).num_seconds().max(1) + 59) / 60;
     ctx.t("login.throttled")
         .replace("{minutes}", &minutes.to_string())

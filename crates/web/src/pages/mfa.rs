@@ -9,6 +9,7 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use identity::login::MfaError;
 use identity::mfa;
 use kernel::audit::{self, AuditEvent, Who};
 use kernel::{AppResult, AppState, RequestMeta};
@@ -154,18 +155,35 @@ pub async fn confirm(
     Ok(render(&p))
 }
 
-/// Checks a current code (or a recovery code) before a change to the second factor.
+/// Checks a current code (or a recovery code) before a change to the second factor: the open
+/// transaction to make the change in, or the page to answer with.
 async fn proved(
     state: &AppState,
     session: &Session,
-    tx: &mut kernel::Tx,
+    meta: &RequestMeta,
     code: &str,
-) -> AppResult<bool> {
-    Ok(
-        mfa::verify(tx, session.actor.person_id, code, state.clock.now())
-            .await?
-            .is_some(),
-    )
+) -> AppResult<Result<kernel::Tx, Response>> {
+    let refuse = |key: String| async move {
+        let p = page(state, session, None, Vec::new(), None).await?;
+        let p = MfaPage {
+            error: Some(key),
+            ..p
+        };
+        Ok::<_, kernel::AppError>(Err(
+            (StatusCode::UNPROCESSABLE_ENTITY, render(&p)).into_response()
+        ))
+    };
+    let ctx = PageCtx::for_session(session);
+    match identity::login::reprove_second_factor(state, session.actor.person_id, code, meta).await {
+        Ok(Some(tx)) => Ok(Ok(tx)),
+        Ok(None) | Err(MfaError::Wrong { .. } | MfaError::Expired) => {
+            refuse(ctx.t("mfa.wrong_code").to_owned()).await
+        }
+        Err(MfaError::Throttled(until)) => {
+            refuse(super::login::wait_message(&ctx, until, state.clock.now())).await
+        }
+        Err(MfaError::Other(e)) => Err(e),
+    }
 }
 
 /// New recovery codes (the old ones stop working).
@@ -176,12 +194,10 @@ pub async fn renew_codes(
     Form(form): Form<CodeForm>,
 ) -> AppResult<Response> {
     session.verify_csrf(&form.csrf)?;
-    let mut tx = state.db.begin().await?;
-    if !proved(&state, &session, &mut tx, &form.code).await? {
-        drop(tx);
-        let p = page(&state, &session, None, Vec::new(), Some("mfa.wrong_code")).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&p)).into_response());
-    }
+    let mut tx = match proved(&state, &session, &meta, &form.code).await? {
+        Ok(tx) => tx,
+        Err(page) => return Ok(page),
+    };
     let codes =
         mfa::new_recovery_codes(&mut tx, session.actor.person_id, state.clock.now()).await?;
     audited(
@@ -212,12 +228,10 @@ pub async fn remove(
     Form(form): Form<CodeForm>,
 ) -> AppResult<Response> {
     session.verify_csrf(&form.csrf)?;
-    let mut tx = state.db.begin().await?;
-    if !proved(&state, &session, &mut tx, &form.code).await? {
-        drop(tx);
-        let p = page(&state, &session, None, Vec::new(), Some("mfa.wrong_code")).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&p)).into_response());
-    }
+    let mut tx = match proved(&state, &session, &meta, &form.code).await? {
+        Ok(tx) => tx,
+        Err(page) => return Ok(page),
+    };
     mfa::remove(&mut tx, session.actor.person_id).await?;
     identity::sessions::set_amr(&mut tx, session.session_id, "pwd").await?;
     audited(&state, &session, &meta, "auth.mfa_removed", &mut tx).await?;
