@@ -95,11 +95,8 @@ impl Policy {
     /// The checks an administrator's settings must pass; MLPS keeps its floor.
     pub fn validate(&self) -> FieldErrors {
         let mut e = FieldErrors::new();
-        let floor = match self.profile {
-            Profile::Mlps => 8,
-            Profile::Modern => 8,
-        };
-        if !(floor..=64).contains(&self.min_length) {
+        // Both profiles: 8 is MLPS's floor and NIST's minimum.
+        if !(8..=64).contains(&self.min_length) {
             e.add("min_length", "policy.error.min_length");
         }
         let max_idle = match self.profile {
