@@ -518,7 +518,7 @@ pub async fn change_password(
             "error.wrong_password",
         ));
     }
-    let policy = policy::for_person(state, actor.person_id).await?;
+    let policy = policy::effective(state, actor.org_id).await?;
     policy
         .check_new_password(new, &account.username)
         .map_err(|k| kernel::AppError::field("new_password", k))?;

@@ -120,7 +120,7 @@ pub async fn begin_totp(tx: &mut Tx, person: PersonId, now: DateTime<Utc>) -> Ap
          WHERE mfa_totp.confirmed_at IS NULL",
     ).bind(person).bind(&secret).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
     if n == 0 {
-        return Err(AppError::BadRequest("mfa.already_enrolled"));
+        return Err(AppError::BadRequest("identity.mfa_already_enrolled"));
     }
     Ok(secret)
 }
@@ -237,7 +237,6 @@ pub struct Challenge {
     pub id: uuid::Uuid,
     pub person_id: Option<PersonId>,
     pub state: Option<String>,
-    pub attempts: i64,
 }
 
 /// Opens a pending login; returns the token for its cookie. `state` is the caller's JSON.
@@ -266,7 +265,7 @@ pub async fn find_challenge(
     now: DateTime<Utc>,
 ) -> AppResult<Option<Challenge>> {
     Ok(on_db!(db, c => sqlx::query_as(
-        "SELECT id, person_id, state, attempts FROM login_challenges
+        "SELECT id, person_id, state FROM login_challenges
          WHERE token_hash = $1 AND purpose = $2 AND expires_at > $3 AND attempts < $4",
     ).bind(token_hash(token)).bind(purpose).bind(now).bind(MAX_ATTEMPTS).fetch_optional(c).await)?)
 }

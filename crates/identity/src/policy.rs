@@ -46,8 +46,6 @@ pub const MLPS_MAX_IDLE_MINUTES: u32 = 30;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
-    /// The region the policy belongs to; `None` for the built-in default.
-    pub node_id: Option<NodeId>,
     pub profile: Profile,
     pub min_length: u32,
     /// MLPS only: a password older than this must be changed at login.
@@ -68,7 +66,6 @@ impl Policy {
     pub fn preset(profile: Profile, config: &Config) -> Self {
         match profile {
             Profile::Mlps => Self {
-                node_id: None,
                 profile,
                 min_length: 8,
                 expiry_days: None,
@@ -79,7 +76,6 @@ impl Policy {
                 trusted_networks: Vec::new(),
             },
             Profile::Modern => Self {
-                node_id: None,
                 profile,
                 min_length: 10,
                 expiry_days: None,
@@ -204,7 +200,6 @@ fn is_common(lower: &str) -> bool {
 
 #[derive(sqlx::FromRow)]
 struct Row {
-    node_id: NodeId,
     profile: String,
     min_length: i64,
     expiry_days: Option<i64>,
@@ -219,7 +214,6 @@ impl Row {
     fn into_policy(self) -> AppResult<Policy> {
         let num = |v: i64| u32::try_from(v).map_err(AppError::internal);
         Ok(Policy {
-            node_id: Some(self.node_id),
             profile: Profile::parse(&self.profile)
                 .ok_or_else(|| AppError::internal(format!("unknown profile {}", self.profile)))?,
             min_length: num(self.min_length)?,
@@ -237,7 +231,7 @@ impl Row {
 macro_rules! select {
     ($rest:literal) => {
         concat!(
-            "SELECT p.node_id, p.profile, p.min_length, p.expiry_days, p.history, p.idle_minutes,
+            "SELECT p.profile, p.min_length, p.expiry_days, p.history, p.idle_minutes,
                     p.absolute_hours, p.mfa_admins, p.trusted_networks ",
             $rest
         )

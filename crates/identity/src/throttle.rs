@@ -144,14 +144,13 @@ pub async fn record_failure(
     on_tx!(tx, c => sqlx::query("INSERT INTO login_failures (address, username, at) VALUES ($1, $2, $3)")
         .bind(ip).bind(a.subject).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
     let since = now - Duration::minutes(WINDOW_MINUTES);
-    let (distinct,): (i64,) = on_tx!(tx, c => sqlx::query_as(
-        "SELECT COUNT(DISTINCT username) FROM login_failures WHERE address = $1 AND at > $2",
-    ).bind(ip).bind(since).fetch_one(c).await)?;
-    // Reported when the pattern first completes, not on every later failure.
-    let fresh_account: (i64,) = on_tx!(tx, c => sqlx::query_as(
-        "SELECT COUNT(*) FROM login_failures WHERE address = $1 AND at > $2 AND username = $3",
+    // Distinct accounts tried from the address, and this account's failures among them.
+    let (distinct, this_account): (i64, i64) = on_tx!(tx, c => sqlx::query_as(
+        "SELECT COUNT(DISTINCT username), COUNT(CASE WHEN username = $3 THEN 1 END)
+         FROM login_failures WHERE address = $1 AND at > $2",
     ).bind(ip).bind(since).bind(a.subject).fetch_one(c).await)?;
-    effects.stuffing = distinct == STUFFING_ACCOUNTS && fresh_account.0 == 1;
+    // Reported when a new account completes the pattern, not on every later failure.
+    effects.stuffing = distinct == STUFFING_ACCOUNTS && this_account == 1;
 
     if let Some(addr) = a.address() {
         let n = bump(tx, "address", addr, "*", now).await?;

@@ -568,6 +568,17 @@ async fn an_administrator_resets_the_second_factor_of_someone_who_lost_their_pho
     let app = app().await;
     let a = login_from(&app, "203.0.113.9", "teacher", DEMO_PASSWORD).await;
     enrol(&app, &a.client).await;
+    // Setting it up again is refused, in words.
+    let (_, csrf) = page(&app, &a.client, "/profile/mfa").await;
+    let r = a
+        .client
+        .post(app.url("/profile/mfa/totp"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("双因素认证已启用"));
     let teacher = app.person_id("teacher").await;
     // A student may not; the school's administrator may.
     let s = login_from(&app, "203.0.113.9", "student", DEMO_PASSWORD).await;

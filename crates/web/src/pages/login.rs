@@ -70,6 +70,18 @@ pub async fn show(
         .into_response()
 }
 
+/// Checks a form's token against the double-submit cookie (there is no session yet); returns it.
+fn pre_login_csrf(jar: &CookieJar, submitted: &str) -> AppResult<String> {
+    let expected = jar
+        .get(PRE_CSRF_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    if expected.is_empty() || !kernel::secret::constant_time_eq(&expected, submitted) {
+        return Err(AppError::Csrf);
+    }
+    Ok(expected)
+}
+
 #[derive(Deserialize)]
 pub struct LoginForm {
     username: String,
@@ -85,13 +97,7 @@ pub async fn submit(
     Meta(meta): Meta,
     Form(form): Form<LoginForm>,
 ) -> AppResult<Response> {
-    let expected = jar
-        .get(PRE_CSRF_COOKIE)
-        .map(|c| c.value().to_owned())
-        .unwrap_or_default();
-    if expected.is_empty() || !kernel::secret::constant_time_eq(&expected, &form.csrf) {
-        return Err(AppError::Csrf);
-    }
+    let expected = pre_login_csrf(&jar, &form.csrf)?;
     let mut ctx = PageCtx::anonymous(&headers);
     ctx.demo = state.config.demo;
     if form.username.trim().is_empty() || form.password.is_empty() {
@@ -215,13 +221,7 @@ pub async fn mfa_submit(
     Meta(meta): Meta,
     Form(form): Form<MfaForm>,
 ) -> AppResult<Response> {
-    let expected = jar
-        .get(PRE_CSRF_COOKIE)
-        .map(|c| c.value().to_owned())
-        .unwrap_or_default();
-    if expected.is_empty() || !kernel::secret::constant_time_eq(&expected, &form.csrf) {
-        return Err(AppError::Csrf);
-    }
+    let expected = pre_login_csrf(&jar, &form.csrf)?;
     let token = jar
         .get(MFA_COOKIE)
         .map(|c| c.value().to_owned())

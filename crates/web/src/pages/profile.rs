@@ -73,7 +73,7 @@ async fn password_page(
     errors: FieldErrors,
 ) -> AppResult<PasswordPage> {
     let ctx = PageCtx::for_session(session);
-    let p = identity::policy::for_person(state, session.actor.person_id).await?;
+    let p = identity::policy::effective(state, session.actor.org_id).await?;
     let key = match p.profile {
         identity::policy::Profile::Mlps => "profile.password_rules",
         identity::policy::Profile::Modern => "profile.password_rules_modern",

@@ -70,7 +70,7 @@ impl PolicyForm {
     }
 
     /// The policy the form describes, or which fields are wrong.
-    fn parse(&self, node: NodeId) -> Result<Policy, FieldErrors> {
+    fn parse(&self) -> Result<Policy, FieldErrors> {
         let mut errors = FieldErrors::new();
         let mut num = |field: &str, v: &str| -> Option<u32> {
             let v = v.trim();
@@ -124,7 +124,6 @@ impl PolicyForm {
             return Err(errors);
         };
         let p = Policy {
-            node_id: Some(node),
             profile,
             min_length,
             expiry_days: expiry,
@@ -218,7 +217,7 @@ pub async fn save(
     session.verify_csrf(&form.csrf)?;
     let regions = regions(&state, &session).await?;
     let node = chosen(&regions, Some(&form.node_id))?;
-    let p = match form.parse(node) {
+    let p = match form.parse() {
         Ok(p) => p,
         Err(errors) => {
             let page = SecurityPage {
