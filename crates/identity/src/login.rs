@@ -53,6 +53,8 @@ pub struct Verified {
     pub network: Option<ipnet::IpNet>,
     /// The password is older than the policy allows: it must be changed now.
     pub expired: bool,
+    /// The upstream provider that vouched for the person (no password was used), by name.
+    pub upstream: Option<String>,
 }
 
 impl Verified {
@@ -160,6 +162,7 @@ pub async fn verify_account(
         policy,
         network,
         expired,
+        upstream: None,
     })
 }
 
@@ -214,7 +217,7 @@ pub async fn open_session(
         AuditEvent::new("auth.login")
             .object("session", session_id)
             .node(org)
-            .detail(serde_json::json!({ "amr": amr })),
+            .detail(serde_json::json!({ "amr": amr, "upstream": v.upstream })),
     )
     .await?;
     tx.commit().await?;
@@ -223,11 +226,13 @@ pub async fn open_session(
         session_id,
         token,
         locale: account.locale.clone(),
-        must_change_password: account.must_change_password || v.expired,
+        // A login through an upstream provider used no password here, so it cannot be made
+        // to change one (the person may not know it).
+        must_change_password: v.upstream.is_none() && (account.must_change_password || v.expired),
     })
 }
 
-async fn org_of(state: &AppState, person: PersonId) -> AppResult<kernel::NodeId> {
+pub(crate) async fn org_of(state: &AppState, person: PersonId) -> AppResult<kernel::NodeId> {
     let row: (kernel::NodeId,) = on_db!(&state.db, p => sqlx::query_as("SELECT org_id FROM persons WHERE id = $1")
         .bind(person).fetch_one(p).await)?;
     Ok(row.0)
@@ -276,7 +281,7 @@ async fn audit_effects(
     Ok(())
 }
 
-async fn audit_failure(
+pub(crate) async fn audit_failure(
     tx: &mut kernel::Tx,
     (person, node): (Option<PersonId>, Option<NodeId>),
     username: &str,
@@ -328,6 +333,8 @@ impl From<kernel::AppError> for MfaError {
 struct Pending {
     next: String,
     expired: bool,
+    #[serde(default)]
+    upstream: Option<String>,
 }
 
 /// After the password: a login whose person has a second factor waits for it. Returns the
@@ -336,6 +343,7 @@ pub async fn await_second_factor(state: &AppState, v: &Verified, next: &str) -> 
     let pending = serde_json::to_string(&Pending {
         next: next.to_owned(),
         expired: v.expired,
+        upstream: v.upstream.clone(),
     })
     .map_err(kernel::AppError::internal)?;
     let mut tx = state.db.begin().await?;
@@ -366,6 +374,7 @@ async fn verified_person(
     state: &AppState,
     person: PersonId,
     expired: bool,
+    upstream: Option<String>,
     meta: &RequestMeta,
 ) -> Result<Verified, MfaError> {
     let Some(account) = accounts::find_by_person(&state.db, person).await? else {
@@ -378,6 +387,7 @@ async fn verified_person(
         network: policy::school_network(state, meta.ip.as_deref()).await?,
         account,
         expired,
+        upstream,
     })
 }
 
@@ -440,12 +450,17 @@ pub async fn second_factor(
     let person = ch.person_id.ok_or(MfaError::Expired)?;
     let pending: Pending = serde_json::from_str(ch.state.as_deref().unwrap_or_default())
         .map_err(kernel::AppError::internal)?;
-    let v = verified_person(state, person, pending.expired, meta).await?;
+    let v = verified_person(state, person, pending.expired, pending.upstream, meta).await?;
     let mut tx = state.db.begin().await?;
     if check_code(state, &mut tx, &v, code, meta).await? {
         mfa::close_challenge(&mut tx, ch.id).await?;
         tx.commit().await?;
-        let out = open_session(state, &v, "pwd otp", meta).await?;
+        let amr = if v.upstream.is_some() {
+            "fed otp"
+        } else {
+            "pwd otp"
+        };
+        let out = open_session(state, &v, amr, meta).await?;
         Ok((out, pending.next))
     } else {
         let retry = mfa::failed_attempt(&mut tx, ch.id).await?;
@@ -464,7 +479,7 @@ pub async fn reprove_second_factor(
     code: &str,
     meta: &RequestMeta,
 ) -> Result<Option<kernel::Tx>, MfaError> {
-    let v = verified_person(state, person, false, meta).await?;
+    let v = verified_person(state, person, false, None, meta).await?;
     let mut tx = state.db.begin().await?;
     if check_code(state, &mut tx, &v, code, meta).await? {
         Ok(Some(tx))

@@ -66,4 +66,6 @@ id_type!(
     ApplicationId => "sso.application_not_found",
     /// What one authorization gave an application: a family of refresh and access tokens.
     GrantId => "sso.grant_not_found",
+    /// An upstream identity provider people may log in through.
+    ProviderId => "identity.provider_not_found",
 );

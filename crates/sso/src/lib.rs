@@ -11,6 +11,7 @@ pub mod logout;
 pub mod oidc;
 pub mod pages;
 pub mod tokens;
+pub mod upstream;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -43,6 +44,16 @@ pub fn routes() -> Router<AppState> {
         .route("/cas/proxyValidate", get(crate::cas::service_validate))
         .route("/cas/p3/serviceValidate", get(crate::cas::service_validate))
         .route("/cas/p3/proxyValidate", get(crate::cas::service_validate))
+        .route("/login/upstream/callback", get(upstream::callback))
+        .route("/login/upstream/{id}", get(upstream::start))
+        .route(
+            "/admin/upstream",
+            get(upstream::list).post(upstream::create_form),
+        )
+        .route(
+            "/admin/upstream/{id}",
+            get(upstream::edit).post(upstream::save),
+        )
         .merge(api::routes())
 }
 
@@ -50,7 +61,7 @@ pub fn routes() -> Router<AppState> {
 /// revocation entries that can no longer be used. Returns the rows changed.
 pub async fn maintain(state: &AppState) -> AppResult<u64> {
     let now = state.clock.now();
-    let mut n = keys::maintain(state).await?;
+    let mut n = keys::maintain(state).await? + upstream::maintain(state).await?;
     for sql in [
         "DELETE FROM oauth_codes WHERE expires_at < $1",
         "DELETE FROM oauth_refresh_tokens WHERE expires_at < $1",

@@ -8,6 +8,7 @@ mod api;
 mod applications;
 mod browser;
 mod cas;
+mod federation;
 mod fuzz_seeds;
 mod helpers;
 mod i18n;

@@ -27,6 +27,8 @@ struct LoginPage {
     next: String,
     username: String,
     error: Option<String>,
+    /// Upstream identity providers people may log in through: (id, name).
+    upstream: Vec<(kernel::ProviderId, String)>,
 }
 
 #[derive(Deserialize)]
@@ -36,6 +38,8 @@ pub struct NextQuery {
     username: Option<String>,
     /// A pending second-factor login ran out (too many wrong codes, or too slow).
     again: Option<String>,
+    /// A login through an upstream provider was refused: the message key's last part.
+    upstream_error: Option<String>,
 }
 
 pub fn cookie<'a>(state: &AppState, name: &'a str, value: String, http_only: bool) -> Cookie<'a> {
@@ -52,22 +56,31 @@ pub async fn show(
     headers: HeaderMap,
     jar: CookieJar,
     Query(q): Query<NextQuery>,
-) -> Response {
+) -> AppResult<Response> {
     let token = kernel::secret::random_token();
     let mut ctx = PageCtx::anonymous(&headers);
     ctx.csrf = token.clone();
     ctx.demo = state.config.demo;
+    let error = match (&q.again, &q.upstream_error) {
+        (Some(_), _) => Some(ctx.t("mfa.start_again").to_owned()),
+        // Only known keys are shown: the query cannot put text on the page.
+        (None, Some(e)) => Some(e)
+            .filter(|e| e.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+            .map(|e| ctx.t(&format!("login.upstream_{e}")).to_owned()),
+        (None, None) => None,
+    };
     let page = LoginPage {
         next: safe_next(q.next.as_deref()).to_owned(),
         username: q.username.unwrap_or_default(),
-        error: q.again.map(|_| ctx.t("mfa.start_again").to_owned()),
+        error,
+        upstream: identity::federation::login_choices(&state.db).await?,
         ctx,
     };
-    (
+    Ok((
         jar.add(cookie(&state, PRE_CSRF_COOKIE, token, true)),
         render(&page),
     )
-        .into_response()
+        .into_response())
 }
 
 /// Checks a form's token against the double-submit cookie (there is no session yet); returns it.
@@ -107,10 +120,11 @@ pub async fn submit(
             ctx,
             next: form.next.unwrap_or_default(),
             username: form.username,
+            upstream: identity::federation::login_choices(&state.db).await?,
         };
         return Ok((http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
     }
-    let refuse = |ctx: PageCtx, status, message: String| {
+    let refuse = async |ctx: PageCtx, status, message: String| -> AppResult<Response> {
         let mut ctx = ctx;
         ctx.csrf = expected.clone();
         let page = LoginPage {
@@ -118,6 +132,7 @@ pub async fn submit(
             ctx,
             next: form.next.clone().unwrap_or_default(),
             username: form.username.clone(),
+            upstream: identity::federation::login_choices(&state.db).await?,
         };
         Ok((status, render(&page)).into_response())
     };
@@ -125,26 +140,37 @@ pub async fn submit(
         Ok(v) => {
             let next = safe_next(form.next.as_deref()).to_owned();
             let jar = jar.remove(Cookie::build(PRE_CSRF_COOKIE).path("/"));
-            if identity::mfa::enrolled(&state.db, v.account.person_id).await? {
-                let token = identity::login::await_second_factor(&state, &v, &next).await?;
-                let jar = jar.add(cookie(&state, MFA_COOKIE, token, true));
-                return Ok((jar, Redirect::to("/login/mfa")).into_response());
-            }
-            let out = identity::login::open_session(&state, &v, "pwd", &meta).await?;
-            Ok(signed_in(&state, jar, out, &next))
+            finish(&state, jar, &v, "pwd", &meta, &next).await
         }
-        Err(LoginError::InvalidCredentials) => refuse(
-            ctx.clone(),
-            http::StatusCode::UNAUTHORIZED,
-            ctx.t("login.failed").to_owned(),
-        ),
-        Err(LoginError::Throttled(until)) => refuse(
-            ctx.clone(),
-            http::StatusCode::TOO_MANY_REQUESTS,
-            wait_message(&ctx, until, state.clock.now()),
-        ),
+        Err(LoginError::InvalidCredentials) => {
+            let m = ctx.t("login.failed").to_owned();
+            refuse(ctx, http::StatusCode::UNAUTHORIZED, m).await
+        }
+        Err(LoginError::Throttled(until)) => {
+            let m = wait_message(&ctx, until, state.clock.now());
+            refuse(ctx, http::StatusCode::TOO_MANY_REQUESTS, m).await
+        }
         Err(LoginError::Other(e)) => Err(e),
     }
+}
+
+/// Completes a verified login (by password, or through an upstream provider): on to the second
+/// factor if the person has one, otherwise into a new session and on to `next` (a local path).
+pub async fn finish(
+    state: &AppState,
+    jar: CookieJar,
+    v: &identity::login::Verified,
+    amr: &str,
+    meta: &kernel::RequestMeta,
+    next: &str,
+) -> AppResult<Response> {
+    if identity::mfa::enrolled(&state.db, v.account.person_id).await? {
+        let token = identity::login::await_second_factor(state, v, next).await?;
+        let jar = jar.add(cookie(state, MFA_COOKIE, token, true));
+        return Ok((jar, Redirect::to("/login/mfa")).into_response());
+    }
+    let out = identity::login::open_session(state, v, amr, meta).await?;
+    Ok(signed_in(state, jar, out, next))
 }
 
 /// "Too many attempts; try again in N minutes" (the same for every account name).

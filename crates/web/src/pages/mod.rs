@@ -1,7 +1,7 @@
 //! The shell's pages: login, logout, profile (password, language, sessions), and the stylesheet.
 
 mod lang;
-mod login;
+pub mod login;
 mod mfa;
 mod profile;
 mod security;

@@ -22,6 +22,8 @@ struct ProfilePage {
     sessions: Vec<SessionSummary>,
     logins: Vec<identity::login::LoginEvent>,
     current: kernel::SessionId,
+    /// Accounts at upstream providers linked to this person: (provider, subject, linked at).
+    links: Vec<(String, String, chrono::DateTime<chrono::Utc>)>,
 }
 
 #[derive(Deserialize)]
@@ -52,6 +54,7 @@ pub async fn show(
         sessions,
         logins,
         current: session.session_id,
+        links: identity::federation::links_of(&state.db, session.actor.person_id).await?,
         ctx,
     };
     Ok(render(&page))
