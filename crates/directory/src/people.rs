@@ -391,6 +391,7 @@ pub async fn reset_mfa(cx: &Ctx<'_>, id: PersonId) -> AppResult<()> {
     }
     let mut tx = cx.begin().await?;
     identity::mfa::remove(&mut tx, id).await?;
+    identity::passkey::remove_all(&mut tx, id).await?;
     identity::sessions::end_all(&mut tx, id, None, "mfa_reset", cx.now).await?;
     cx.audit(
         &mut tx,

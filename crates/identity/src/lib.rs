@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod federation;
 pub mod login;
 pub mod mfa;
+pub mod passkey;
 pub mod password;
 pub mod policy;
 pub mod sessions;

@@ -3,7 +3,7 @@
 //! accounts exist. Every attempt is audited.
 
 use crate::policy::{self, Policy, Profile};
-use crate::{accounts, mfa, password, sessions, throttle};
+use crate::{accounts, mfa, passkey, password, sessions, throttle};
 use chrono::{DateTime, Duration, Utc};
 use kernel::audit::{self, AuditEvent, Outcome, Who};
 use kernel::{AppResult, AppState, NodeId, PersonId, RequestMeta, SessionId, on_db};
@@ -359,6 +359,15 @@ pub async fn await_second_factor(state: &AppState, v: &Verified, next: &str) -> 
     Ok(token)
 }
 
+/// The person of a live pending login, for the passkey step.
+pub async fn pending_person(state: &AppState, token: &str) -> AppResult<Option<PersonId>> {
+    Ok(
+        mfa::find_challenge(&state.db, token, "mfa", state.clock.now())
+            .await?
+            .and_then(|c| c.person_id),
+    )
+}
+
 /// Whether a pending login's cookie token is live (the second-factor form is worth showing).
 pub async fn pending_login(state: &AppState, token: &str) -> AppResult<bool> {
     Ok(
@@ -467,6 +476,81 @@ pub async fn second_factor(
         tx.commit().await?;
         Err(MfaError::Wrong { retry })
     }
+}
+
+/// The second step with a passkey instead of a code. A failed assertion uses up one of the
+/// pending login's attempts and is audited (it cannot be guessed, so it does not lock the
+/// account).
+pub async fn passkey_second_factor(
+    state: &AppState,
+    token: &str,
+    ceremony: &str,
+    credential: &passkey::PublicKeyCredential,
+    meta: &RequestMeta,
+) -> Result<(LoginOutcome, String), MfaError> {
+    let now = state.clock.now();
+    let Some(ch) = mfa::find_challenge(&state.db, token, "mfa", now).await? else {
+        return Err(MfaError::Expired);
+    };
+    let person = ch.person_id.ok_or(MfaError::Expired)?;
+    let pending: Pending = serde_json::from_str(ch.state.as_deref().unwrap_or_default())
+        .map_err(kernel::AppError::internal)?;
+    let v = verified_person(state, person, pending.expired, pending.upstream, meta).await?;
+    let proved = passkey::finish_second_factor(state, person, ceremony, credential).await?;
+    let mut tx = state.db.begin().await?;
+    if proved {
+        mfa::close_challenge(&mut tx, ch.id).await?;
+        tx.commit().await?;
+        let amr = if v.upstream.is_some() {
+            "fed hwk"
+        } else {
+            "pwd hwk"
+        };
+        let out = open_session(state, &v, amr, meta).await?;
+        Ok((out, pending.next))
+    } else {
+        let retry = mfa::failed_attempt(&mut tx, ch.id).await?;
+        let who = Who {
+            id: Some(person),
+            name: Some(&v.account.username),
+        };
+        let ev = AuditEvent::new("auth.mfa_failed")
+            .outcome(Outcome::Failure)
+            .object("person", person)
+            .node(v.org)
+            .detail(serde_json::json!({ "factor": "passkey" }));
+        audit::record(&mut tx, now, who, meta, ev).await?;
+        tx.commit().await?;
+        Err(MfaError::Wrong { retry })
+    }
+}
+
+/// A passwordless login with a discoverable passkey (which verified its user: two factors in
+/// one). A failed assertion is audited; it tells nothing about which accounts exist.
+pub async fn passwordless(
+    state: &AppState,
+    ceremony: &str,
+    credential: &passkey::PublicKeyCredential,
+    meta: &RequestMeta,
+) -> Result<LoginOutcome, LoginError> {
+    let now = state.clock.now();
+    let person = passkey::finish_passwordless(state, ceremony, credential).await?;
+    let v = match person {
+        Some(p) => match verified_person(state, p, false, None, meta).await {
+            Ok(v) if v.account.person_active => Some(v),
+            Ok(_) | Err(MfaError::Expired) => None,
+            Err(MfaError::Other(e)) => return Err(e.into()),
+            Err(_) => None,
+        },
+        None => None,
+    };
+    let Some(v) = v else {
+        let mut tx = state.db.begin().await?;
+        audit_failure(&mut tx, (person, None), "", meta, now, "passkey_failed").await?;
+        tx.commit().await?;
+        return Err(LoginError::InvalidCredentials);
+    };
+    Ok(open_session(state, &v, "hwk", meta).await?)
 }
 
 /// A signed-in person proves their second factor again before changing it (new recovery codes,

@@ -102,7 +102,8 @@ pub async fn totp_of(db: &Db, person: PersonId) -> AppResult<Option<Totp>> {
 pub async fn enrolled(db: &Db, person: PersonId) -> AppResult<bool> {
     Ok(totp_of(db, person)
         .await?
-        .is_some_and(|t| t.confirmed_at.is_some()))
+        .is_some_and(|t| t.confirmed_at.is_some())
+        || crate::passkey::has_any(db, person).await?)
 }
 
 /// Starts (or restarts) an enrolment with a fresh secret, unconfirmed until a code proves the

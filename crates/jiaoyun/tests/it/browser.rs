@@ -75,7 +75,11 @@ async fn click_to(b: &Client, locator: Locator<'_>) {
 }
 
 async fn log_in(b: &Client, app: &TestApp, user: &str) {
-    b.goto(&app.url("/login")).await.unwrap();
+    log_in_at(b, &app.base, user).await;
+}
+
+async fn log_in_at(b: &Client, base: &str, user: &str) {
+    b.goto(&format!("{base}/login")).await.unwrap();
     b.find(Locator::Id("username"))
         .await
         .unwrap()
@@ -199,6 +203,159 @@ async fn an_administrator_browses_the_tree_searches_and_switches_language() {
         .await
         .unwrap();
     assert!(nav.contains("People") && nav.contains("Log out"), "{nav}");
+    b.close().await.unwrap();
+    app.stop().await;
+}
+
+/// Chromium's virtual authenticator (WebDriver's WebAuthn extension): a platform authenticator
+/// with resident keys that verifies its user, as a phone or laptop with a fingerprint does.
+#[derive(Debug)]
+struct AddVirtualAuthenticator;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for AddVirtualAuthenticator {
+    fn endpoint(
+        &self,
+        base: &reqwest::Url,
+        session: Option<&str>,
+    ) -> Result<reqwest::Url, url_error::ParseError> {
+        base.join(&format!(
+            "session/{}/webauthn/authenticator",
+            session.unwrap_or_default()
+        ))
+    }
+    fn method_and_body(&self, _: &reqwest::Url) -> (reqwest::Method, Option<String>) {
+        let body = serde_json::json!({
+            "protocol": "ctap2", "transport": "internal", "hasResidentKey": true,
+            "hasUserVerification": true, "isUserVerified": true,
+            "automaticPresenceSimulation": true,
+        });
+        (reqwest::Method::POST, Some(body.to_string()))
+    }
+}
+
+mod url_error {
+    pub use reqwest::Url;
+    pub type ParseError = <Url as std::str::FromStr>::Err;
+}
+
+/// Waits until the address changes away from `from` (a script navigated).
+async fn left(b: &Client, from: &str) -> reqwest::Url {
+    for _ in 0..200 {
+        let url = b.current_url().await.unwrap();
+        if url.as_str() != from {
+            b.wait().for_element(Locator::Css("footer")).await.unwrap();
+            return b.current_url().await.unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let status = b
+        .find(Locator::Id("passkey-status"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    panic!("still at {from}: {status}");
+}
+
+async fn amr_of_last_session(app: &TestApp, person: kernel::PersonId) -> String {
+    let (amr,): (Option<String>,) = kernel::on_db!(&app.state.db, p => sqlx::query_as(
+        "SELECT amr FROM sessions WHERE person_id = $1 ORDER BY created_at DESC LIMIT 1",
+    ).bind(person).fetch_one(p).await)
+    .unwrap();
+    amr.unwrap_or_default()
+}
+
+/// A teacher adds a passkey on the profile (Chromium's virtual authenticator stands in for the
+/// phone), then logs in with it alone (passwordless), then uses it as the second step after the
+/// password.
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver: run with --include-ignored (.ci/run does)"]
+async fn a_teacher_adds_a_passkey_and_logs_in_with_it() {
+    // WebAuthn refuses bare IP addresses: the platform is addressed as localhost.
+    let app = TestApp::start_with(|c| {
+        c.public_url = c
+            .public_url
+            .as_ref()
+            .map(|u| u.replace("127.0.0.1", "localhost"));
+    })
+    .await;
+    let base = app.base.replace("127.0.0.1", "localhost");
+    let driver = Driver::start().await;
+    let b = driver.browser().await;
+    let teacher = app.person_id("teacher").await;
+
+    log_in_at(&b, &base, "teacher").await;
+    b.issue_cmd(AddVirtualAuthenticator).await.unwrap();
+    b.goto(&format!("{base}/profile/mfa")).await.unwrap();
+    b.find(Locator::Id("passkey-name"))
+        .await
+        .unwrap()
+        .send_keys("办公室电脑")
+        .await
+        .unwrap();
+    let here = b.current_url().await.unwrap().to_string();
+    b.find(Locator::Id("passkey-register"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let url = left(&b, &here).await;
+    assert!(url.as_str().contains("done=passkey_added"), "{url}");
+    let names = b
+        .find(Locator::Css("#passkeys table"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(names.contains("办公室电脑"), "{names}");
+    assert!(
+        identity::passkey::has_any(&app.state.db, teacher)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        crate::helpers::audit_count(&app, "auth.passkey_added").await,
+        1
+    );
+    log_out(&b).await;
+
+    // Passwordless: no account name, no password.
+    b.goto(&format!("{base}/login")).await.unwrap();
+    let here = b.current_url().await.unwrap().to_string();
+    b.find(Locator::Id("passkey-login"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let url = left(&b, &here).await;
+    assert_eq!(url.path(), "/", "logged in: {url}");
+    assert_eq!(amr_of_last_session(&app, teacher).await, "hwk");
+    log_out(&b).await;
+
+    // The password now needs the passkey as its second step.
+    log_in_at(&b, &base, "teacher").await;
+    let url = b.current_url().await.unwrap();
+    assert_eq!(url.path(), "/login/mfa", "second step asked for");
+    let here = url.to_string();
+    b.find(Locator::Id("passkey-second"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let url = left(&b, &here).await;
+    assert_eq!(url.path(), "/", "{url}");
+    assert_eq!(amr_of_last_session(&app, teacher).await, "pwd hwk");
+    let (used,): (Option<chrono::DateTime<chrono::Utc>>,) =
+        kernel::on_db!(&app.state.db, p => sqlx::query_as(
+        "SELECT last_used_at FROM webauthn_credentials WHERE person_id = $1",
+    ).bind(teacher).fetch_one(p).await)
+        .unwrap();
+    assert!(used.is_some(), "the passkey's use is recorded");
     b.close().await.unwrap();
     app.stop().await;
 }

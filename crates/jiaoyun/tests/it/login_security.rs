@@ -709,3 +709,41 @@ async fn a_borrowed_session_cannot_guess_its_way_to_turning_the_second_factor_of
     assert_eq!(again.status, StatusCode::TOO_MANY_REQUESTS);
     app.stop().await;
 }
+
+/// Passkeys need a domain name (browsers refuse WebAuthn on IP addresses): at 127.0.0.1 none
+/// is offered and the ceremony endpoints say why; without the login form's token they refuse.
+#[tokio::test]
+async fn passkeys_are_not_offered_on_an_ip_address_and_need_the_form_token() {
+    let app = TestApp::start().await;
+    let c = TestApp::client();
+    let page = c
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("passkey-login"), "no passkey button");
+    let csrf = extract_csrf(&page);
+    let r = c
+        .post(app.url("/login/passkey/begin"))
+        .json(&serde_json::json!({ "csrf": "wrong" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "CSRF checked");
+    let r = c
+        .post(app.url("/login/passkey/begin"))
+        .json(&serde_json::json!({ "csrf": csrf }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap_or_default().contains("域名"),
+        "{body}"
+    );
+    app.stop().await;
+}

@@ -18,7 +18,7 @@ use kernel::{AppError, AppResult, AppState};
 use serde::Deserialize;
 
 /// Before login there is no session, so the login form's CSRF token is a double-submit cookie.
-const PRE_CSRF_COOKIE: &str = "jy_login_csrf";
+pub(super) const PRE_CSRF_COOKIE: &str = "jy_login_csrf";
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -29,6 +29,8 @@ struct LoginPage {
     error: Option<String>,
     /// Upstream identity providers people may log in through: (id, name).
     upstream: Vec<(kernel::ProviderId, String)>,
+    /// Passwordless login with a passkey is offered (WebAuthn works at this address).
+    passkeys: bool,
 }
 
 #[derive(Deserialize)]
@@ -74,6 +76,7 @@ pub async fn show(
         username: q.username.unwrap_or_default(),
         error,
         upstream: identity::federation::login_choices(&state.db).await?,
+        passkeys: identity::passkey::relying_party(&state).is_some(),
         ctx,
     };
     Ok((
@@ -84,7 +87,7 @@ pub async fn show(
 }
 
 /// Checks a form's token against the double-submit cookie (there is no session yet); returns it.
-fn pre_login_csrf(jar: &CookieJar, submitted: &str) -> AppResult<String> {
+pub(super) fn pre_login_csrf(jar: &CookieJar, submitted: &str) -> AppResult<String> {
     let expected = jar
         .get(PRE_CSRF_COOKIE)
         .map(|c| c.value().to_owned())
@@ -121,6 +124,7 @@ pub async fn submit(
             next: form.next.unwrap_or_default(),
             username: form.username,
             upstream: identity::federation::login_choices(&state.db).await?,
+            passkeys: identity::passkey::relying_party(&state).is_some(),
         };
         return Ok((http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
     }
@@ -133,6 +137,7 @@ pub async fn submit(
             next: form.next.clone().unwrap_or_default(),
             username: form.username.clone(),
             upstream: identity::federation::login_choices(&state.db).await?,
+            passkeys: identity::passkey::relying_party(&state).is_some(),
         };
         Ok((status, render(&page)).into_response())
     };
@@ -182,7 +187,7 @@ pub(super) fn wait_message(ctx: &PageCtx, until: DateTime<Utc>, now: DateTime<Ut
 
 /// Sets the session cookie of a completed login and goes on (to the password form first when
 /// the password must change).
-fn signed_in(
+pub(super) fn signed_in(
     state: &AppState,
     jar: CookieJar,
     out: identity::LoginOutcome,
@@ -202,13 +207,44 @@ fn signed_in(
 }
 
 /// The pending login waiting for its second factor.
-const MFA_COOKIE: &str = "jy_mfa";
+pub(super) const MFA_COOKIE: &str = "jy_mfa";
 
 #[derive(Template)]
 #[template(path = "login_mfa.html")]
 struct MfaPage {
     ctx: PageCtx,
     error: Option<String>,
+    /// Which second factors the person has: passkeys, an authenticator app (and its codes).
+    passkey: bool,
+    totp: bool,
+}
+
+impl MfaPage {
+    async fn new(
+        state: &AppState,
+        ctx: PageCtx,
+        token: &str,
+        error: Option<String>,
+    ) -> AppResult<Self> {
+        let person = identity::login::pending_person(state, token).await?;
+        let (passkey, totp) = match person {
+            Some(p) => (
+                identity::passkey::relying_party(state).is_some()
+                    && identity::passkey::has_any(&state.db, p).await?,
+                identity::mfa::totp_of(&state.db, p)
+                    .await?
+                    .is_some_and(|t| t.confirmed_at.is_some()),
+            ),
+            None => (false, true),
+        };
+        Ok(Self {
+            ctx,
+            error,
+            passkey,
+            // Without a passkey the code form is always there (recovery codes).
+            totp: totp || !passkey,
+        })
+    }
 }
 
 pub async fn mfa_form(
@@ -216,20 +252,20 @@ pub async fn mfa_form(
     headers: HeaderMap,
     jar: CookieJar,
 ) -> AppResult<Response> {
-    let token = jar.get(MFA_COOKIE).map(|c| c.value().to_owned());
-    let live = match &token {
-        Some(t) => identity::login::pending_login(&state, t).await?,
-        None => false,
-    };
-    if !live {
+    let token = jar
+        .get(MFA_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    if !identity::login::pending_login(&state, &token).await? {
         return Ok(Redirect::to("/login").into_response());
     }
     let csrf = kernel::secret::random_token();
     let mut ctx = PageCtx::anonymous(&headers);
     ctx.csrf = csrf.clone();
+    let page = MfaPage::new(&state, ctx, &token, None).await?;
     Ok((
         jar.add(cookie(&state, PRE_CSRF_COOKIE, csrf, true)),
-        render(&MfaPage { ctx, error: None }),
+        render(&page),
     )
         .into_response())
 }
@@ -254,11 +290,8 @@ pub async fn mfa_submit(
         .unwrap_or_default();
     let mut ctx = PageCtx::anonymous(&headers);
     ctx.csrf = expected;
-    let again = |ctx: PageCtx, status, key: String| {
-        let page = MfaPage {
-            error: Some(key),
-            ctx,
-        };
+    let again = async |ctx: PageCtx, status, key: String| -> AppResult<Response> {
+        let page = MfaPage::new(&state, ctx, &token, Some(key)).await?;
         Ok((status, render(&page)).into_response())
     };
     match identity::login::second_factor(&state, &token, &form.code, &meta).await {
@@ -268,18 +301,17 @@ pub async fn mfa_submit(
             out,
             safe_next(Some(&next)),
         )),
-        Err(MfaError::Wrong { retry: true }) => again(
-            ctx.clone(),
-            http::StatusCode::UNAUTHORIZED,
-            ctx.t("mfa.wrong_code").to_owned(),
-        ),
+        Err(MfaError::Wrong { retry: true }) => {
+            let m = ctx.t("mfa.wrong_code").to_owned();
+            again(ctx, http::StatusCode::UNAUTHORIZED, m).await
+        }
         Err(MfaError::Wrong { retry: false } | MfaError::Expired) => {
             let jar = jar.remove(Cookie::build(MFA_COOKIE).path("/"));
             Ok((jar, Redirect::to("/login?again=1")).into_response())
         }
         Err(MfaError::Throttled(until)) => {
             let m = wait_message(&ctx, until, state.clock.now());
-            again(ctx, http::StatusCode::TOO_MANY_REQUESTS, m)
+            again(ctx, http::StatusCode::TOO_MANY_REQUESTS, m).await
         }
         Err(MfaError::Other(e)) => Err(e),
     }

@@ -28,6 +28,8 @@ struct MfaPage {
     new_codes: Vec<String>,
     required: bool,
     error: Option<String>,
+    /// The person's passkeys; `None` where WebAuthn cannot work at this address.
+    passkeys: Option<Vec<identity::passkey::PasskeyInfo>>,
 }
 
 struct Setup {
@@ -72,6 +74,10 @@ async fn page(
         new_codes,
         required: session.mfa_pending,
         error: error.map(|k| ctx.t(k).to_owned()),
+        passkeys: match identity::passkey::relying_party(state) {
+            Some(_) => Some(identity::passkey::list(&state.db, person).await?),
+            None => None,
+        },
         ctx,
     })
 }

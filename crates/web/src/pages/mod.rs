@@ -3,6 +3,7 @@
 mod lang;
 pub mod login;
 mod mfa;
+mod passkey;
 mod profile;
 mod security;
 
@@ -24,10 +25,31 @@ async fn stylesheet() -> impl IntoResponse {
     )
 }
 
+async fn passkey_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        passkey::SCRIPT,
+    )
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/login", get(login::show).post(login::submit))
         .route("/login/mfa", get(login::mfa_form).post(login::mfa_submit))
+        .route("/login/passkey/begin", post(passkey::login_begin))
+        .route("/login/passkey/finish", post(passkey::login_finish))
+        .route("/login/mfa/passkey/begin", post(passkey::second_begin))
+        .route("/login/mfa/passkey/finish", post(passkey::second_finish))
+        .route("/profile/mfa/passkeys/begin", post(passkey::register_begin))
+        .route(
+            "/profile/mfa/passkeys/finish",
+            post(passkey::register_finish),
+        )
+        .route("/profile/mfa/passkeys/remove", post(passkey::remove))
+        .route("/static/passkey.js", get(passkey_script))
         .route("/logout", post(login::logout))
         .route("/profile", get(profile::show))
         .route(
