@@ -83,8 +83,8 @@ pub async fn list(db: &Db, person: PersonId) -> AppResult<Vec<PasskeyInfo>> {
 }
 
 pub async fn has_any(db: &Db, person: PersonId) -> AppResult<bool> {
-    let row: Option<(i64,)> = on_db!(db, p => sqlx::query_as(
-        "SELECT 1 FROM webauthn_credentials WHERE person_id = $1 LIMIT 1",
+    let row: Option<(uuid::Uuid,)> = on_db!(db, p => sqlx::query_as(
+        "SELECT id FROM webauthn_credentials WHERE person_id = $1 LIMIT 1",
     ).bind(person).fetch_optional(p).await)?;
     Ok(row.is_some())
 }
