@@ -452,6 +452,24 @@ pub async fn second_factor(
     code: &str,
     meta: &RequestMeta,
 ) -> Result<(LoginOutcome, String), MfaError> {
+    let (ch, next, v) = pending_of(state, token, meta).await?;
+    let mut tx = state.db.begin().await?;
+    if check_code(state, &mut tx, &v, code, meta).await? {
+        complete(state, tx, ch, &v, "otp", next, meta).await
+    } else {
+        let retry = mfa::failed_attempt(&mut tx, ch).await?;
+        tx.commit().await?;
+        Err(MfaError::Wrong { retry })
+    }
+}
+
+/// The pending login behind a second-step token: its id, where it goes, and the verified
+/// login it continues.
+async fn pending_of(
+    state: &AppState,
+    token: &str,
+    meta: &RequestMeta,
+) -> Result<(uuid::Uuid, String, Verified), MfaError> {
     let now = state.clock.now();
     let Some(ch) = mfa::find_challenge(&state.db, token, "mfa", now).await? else {
         return Err(MfaError::Expired);
@@ -460,22 +478,24 @@ pub async fn second_factor(
     let pending: Pending = serde_json::from_str(ch.state.as_deref().unwrap_or_default())
         .map_err(kernel::AppError::internal)?;
     let v = verified_person(state, person, pending.expired, pending.upstream, meta).await?;
-    let mut tx = state.db.begin().await?;
-    if check_code(state, &mut tx, &v, code, meta).await? {
-        mfa::close_challenge(&mut tx, ch.id).await?;
-        tx.commit().await?;
-        let amr = if v.upstream.is_some() {
-            "fed otp"
-        } else {
-            "pwd otp"
-        };
-        let out = open_session(state, &v, amr, meta).await?;
-        Ok((out, pending.next))
-    } else {
-        let retry = mfa::failed_attempt(&mut tx, ch.id).await?;
-        tx.commit().await?;
-        Err(MfaError::Wrong { retry })
-    }
+    Ok((ch.id, pending.next, v))
+}
+
+/// Closes a pending login whose second step passed (`second`: its `amr`) and opens the session.
+async fn complete(
+    state: &AppState,
+    mut tx: kernel::Tx,
+    challenge: uuid::Uuid,
+    v: &Verified,
+    second: &str,
+    next: String,
+    meta: &RequestMeta,
+) -> Result<(LoginOutcome, String), MfaError> {
+    mfa::close_challenge(&mut tx, challenge).await?;
+    tx.commit().await?;
+    let first = if v.upstream.is_some() { "fed" } else { "pwd" };
+    let out = open_session(state, v, &format!("{first} {second}"), meta).await?;
+    Ok((out, next))
 }
 
 /// The second step with a passkey instead of a code. A failed assertion uses up one of the
@@ -488,28 +508,15 @@ pub async fn passkey_second_factor(
     credential: &passkey::PublicKeyCredential,
     meta: &RequestMeta,
 ) -> Result<(LoginOutcome, String), MfaError> {
-    let now = state.clock.now();
-    let Some(ch) = mfa::find_challenge(&state.db, token, "mfa", now).await? else {
-        return Err(MfaError::Expired);
-    };
-    let person = ch.person_id.ok_or(MfaError::Expired)?;
-    let pending: Pending = serde_json::from_str(ch.state.as_deref().unwrap_or_default())
-        .map_err(kernel::AppError::internal)?;
-    let v = verified_person(state, person, pending.expired, pending.upstream, meta).await?;
+    let (ch, next, v) = pending_of(state, token, meta).await?;
+    let person = v.account.person_id;
     let proved = passkey::finish_second_factor(state, person, ceremony, credential).await?;
     let mut tx = state.db.begin().await?;
     if proved {
-        mfa::close_challenge(&mut tx, ch.id).await?;
-        tx.commit().await?;
-        let amr = if v.upstream.is_some() {
-            "fed hwk"
-        } else {
-            "pwd hwk"
-        };
-        let out = open_session(state, &v, amr, meta).await?;
-        Ok((out, pending.next))
+        complete(state, tx, ch, &v, "hwk", next, meta).await
     } else {
-        let retry = mfa::failed_attempt(&mut tx, ch.id).await?;
+        let retry = mfa::failed_attempt(&mut tx, ch).await?;
+        let now = state.clock.now();
         let who = Who {
             id: Some(person),
             name: Some(&v.account.username),
