@@ -13,6 +13,7 @@ pub mod pages;
 pub mod people;
 pub mod roles;
 pub mod terms;
+pub mod typed;
 pub mod validate;
 
 use axum::Router;

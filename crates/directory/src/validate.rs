@@ -67,6 +67,36 @@ pub fn id_number(s: &str) -> Check {
 
 use chrono::Datelike;
 
+/// What a (valid) resident ID number says about its holder: the birth date and the GB/T
+/// 2261.1 gender code (`1` male, `2` female, from the parity of the 17th digit).
+pub fn id_number_facts(s: &str) -> Option<(chrono::NaiveDate, &'static str)> {
+    id_number(s).ok()?;
+    let b = s.as_bytes();
+    let birth = chrono::NaiveDate::parse_from_str(std::str::from_utf8(&b[6..14]).ok()?, "%Y%m%d");
+    let gender = if (b[16] - b'0') % 2 == 1 { "1" } else { "2" };
+    Some((birth.ok()?, gender))
+}
+
+/// Checks a row's birth date and gender against its ID number: the message keys of what
+/// disagrees (nothing if the ID number is not a valid resident ID, which is reported apart).
+pub fn id_number_agrees(
+    id: &str,
+    birth: Option<chrono::NaiveDate>,
+    gender: Option<&str>,
+) -> Vec<&'static str> {
+    let Some((b, g)) = id_number_facts(id) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if birth.is_some_and(|x| x != b) {
+        out.push("error.id_number_birth_mismatch");
+    }
+    if gender.is_some_and(|x| matches!(x, "1" | "2") && x != g) {
+        out.push("error.id_number_gender_mismatch");
+    }
+    out
+}
+
 /// A mainland mobile number.
 pub fn mobile(s: &str) -> Check {
     let b = s.as_bytes();
@@ -188,6 +218,32 @@ pub fn division_code(s: &str, level: crate::model::NodeKind) -> Check {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any ID number made from a birth date and a sequence number gives them back, agrees
+        /// with them, and disagrees with any other date or the other gender.
+        #[test]
+        fn id_numbers_tell_birth_date_and_gender(days in 0i64..40_000, seq in 0u32..499, male in any::<bool>(), off in 1i64..400) {
+            let birth = chrono::NaiveDate::from_ymd_opt(1920, 1, 1).unwrap() + chrono::Duration::days(days);
+            prop_assume!(birth <= chrono::Utc::now().date_naive());
+            let id = crate::demo::id_number("330102", birth, seq, male);
+            let g = if male { "1" } else { "2" };
+            prop_assert_eq!(super::id_number_facts(&id), Some((birth, g)));
+            prop_assert!(super::id_number_agrees(&id, Some(birth), Some(g)).is_empty());
+            let other = if male { "2" } else { "1" };
+            prop_assert_eq!(
+                super::id_number_agrees(&id, Some(birth - chrono::Duration::days(off)), Some(other)),
+                vec!["error.id_number_birth_mismatch", "error.id_number_gender_mismatch"]
+            );
+            // One changed digit breaks the check character.
+            let mut b = id.clone().into_bytes();
+            b[10] = if b[10] == b'9' { b'0' } else { b[10] + 1 };
+            let broken = String::from_utf8(b).unwrap();
+            prop_assert_eq!(super::id_number(&broken), Err("error.id_number_check"));
+        }
+    }
+
     use super::*;
     use crate::model::NodeKind;
 
