@@ -7,6 +7,7 @@ pub mod audit_log;
 pub mod classes;
 pub mod demo;
 pub mod divisions;
+pub mod headers;
 pub mod model;
 pub mod nodes;
 pub mod pages;
