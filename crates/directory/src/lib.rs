@@ -5,6 +5,7 @@
 pub mod api;
 pub mod audit_log;
 pub mod classes;
+pub mod codes;
 pub mod demo;
 pub mod divisions;
 pub mod headers;
