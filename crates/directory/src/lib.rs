@@ -14,6 +14,7 @@ pub mod nodes;
 pub mod pages;
 pub mod people;
 pub mod roles;
+pub mod rowcheck;
 pub mod terms;
 pub mod typed;
 pub mod validate;
