@@ -116,8 +116,9 @@ impl Cells<'_> {
     }
     fn date(&mut self, c: Column, year_month: bool) -> Option<NaiveDate> {
         let (i, v) = self.at(c)?;
+        // A date cell is a serial; a number typed as 20130901 reads through its text.
         let parsed = match v {
-            Value::Date(serial) | Value::Number(serial) => typed::from_excel_serial(*serial),
+            Value::Date(serial) => typed::from_excel_serial(*serial),
             other if year_month => typed::year_month(&other.text()),
             other => typed::date(&other.text()),
         };
@@ -362,6 +363,15 @@ mod tests {
         assert_eq!(s.id_type.as_deref(), Some("1"));
         assert_eq!(s.guardians[0].relation, "51");
         assert_eq!(s.guardians[0].phone.as_deref(), Some("13800138000"));
+        // Dates as Excel keeps them: a date cell (a serial) or 20130901 typed as a number.
+        let mut cells = row(&refs);
+        cells[0] = Value::Text(format!("L{:018}", 7));
+        cells[4] = Value::Empty;
+        cells[3] = Value::Number(20100307.0);
+        assert_eq!(ch.check(3, &cells).unwrap().birth_date, Some(birth));
+        cells[0] = Value::Text(format!("L{:018}", 8));
+        cells[3] = Value::Date(typed::to_excel_serial(birth) as f64);
+        assert_eq!(ch.check(4, &cells).unwrap().birth_date, Some(birth));
         // The same student again is reported with the first row's number.
         let again = ch.check(9, &row(&refs)).unwrap_err();
         assert!(again.iter().any(|p| p.key == "error.duplicate_in_file"
