@@ -1,0 +1,259 @@
+//! Checking a whole student file (the first step of an import): find the header row (or two,
+//! under merged cells), check every row, and collect the problems. Then, on request, a copy of
+//! the file as XLSX with a last column that names every problem of each row, for the school to
+//! correct and upload again. Both read the file as a stream.
+
+use crate::headers::{Column, Layout, StudentField as S};
+use crate::rowcheck::{Checker, Problem};
+use sheets::{Format, Row, SheetError};
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+use std::path::Path;
+
+/// How many rows from the top may come before the header (titles such as "2025学年学生名单").
+const HEADER_SEARCH_ROWS: usize = 10;
+/// The columns a student file cannot do without.
+const REQUIRED: [S; 5] = [S::RegistryNo, S::Name, S::Gender, S::BirthDate, S::Class];
+
+/// Why a file could not be checked at all. `key()` is the message key.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error(transparent)]
+    Sheet(#[from] SheetError),
+    #[error("no header row in the first {HEADER_SEARCH_ROWS} rows")]
+    NoHeader,
+    #[error("required columns missing: {0:?}")]
+    MissingColumns(Vec<S>),
+}
+
+impl FileError {
+    pub fn key(&self) -> String {
+        match self {
+            Self::Sheet(e) => format!("error.sheets.{}", e.code()),
+            Self::NoHeader => "error.import.no_header".into(),
+            Self::MissingColumns(_) => "error.import.missing_columns".into(),
+        }
+    }
+}
+
+/// What checking a file found.
+#[derive(Debug)]
+pub struct FileCheck {
+    pub format: Format,
+    /// The row holding the (lower) header.
+    pub header_row: u32,
+    pub layout: Layout,
+    /// Data rows read, and how many had no problem.
+    pub rows: usize,
+    pub good: usize,
+    pub problems: Vec<Problem>,
+}
+
+fn texts(r: &Row) -> Vec<String> {
+    r.cells.iter().map(sheets::Value::text).collect()
+}
+
+/// Checks every row of a student file.
+pub fn check_file(path: &Path) -> Result<FileCheck, FileError> {
+    // First pass over at most a few rows: where is the header?
+    let mut top: Vec<Row> = Vec::new();
+    sheets::for_each_row(path, |r| {
+        top.push(r);
+        if top.len() >= HEADER_SEARCH_ROWS {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })?;
+    let mut found = None;
+    for (i, r) in top.iter().enumerate() {
+        let above = i.checked_sub(1).map(|j| texts(&top[j]));
+        let layout = Layout::read(above.as_deref(), &texts(r));
+        if layout.columns.iter().flatten().count() >= 3 {
+            found = Some((r.number, layout));
+            break;
+        }
+    }
+    let (header_row, layout) = found.ok_or(FileError::NoHeader)?;
+    let missing: Vec<S> = REQUIRED
+        .into_iter()
+        .filter(|f| layout.position(Column::Student(*f)).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Err(FileError::MissingColumns(missing));
+    }
+    let mut checker = Checker::new(&layout);
+    let (mut rows, mut good, mut problems) = (0, 0, Vec::new());
+    let format = sheets::for_each_row(path, |r| {
+        if r.number > header_row {
+            rows += 1;
+            match checker.check(r.number, &r.cells) {
+                Ok(_) => good += 1,
+                Err(p) => problems.extend(p),
+            }
+        }
+        ControlFlow::Continue(())
+    })?;
+    Ok(FileCheck {
+        format,
+        header_row,
+        layout,
+        rows,
+        good,
+        problems,
+    })
+}
+
+/// Column letters as spreadsheets show them (0 → A, 26 → AA).
+pub fn column_letter(mut i: usize) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push(b'A' + (i % 26) as u8);
+        if i < 26 {
+            break;
+        }
+        i = i / 26 - 1;
+    }
+    s.reverse();
+    String::from_utf8(s).unwrap_or_default()
+}
+
+/// The file again as XLSX, each row followed by a column naming its problems (`message` turns
+/// a problem into words in the reader's language); `heading` heads that column.
+pub fn error_copy(
+    path: &Path,
+    check: &FileCheck,
+    heading: &str,
+    message: impl Fn(&Problem) -> String,
+) -> Result<Vec<u8>, FileError> {
+    let mut by_row: HashMap<u32, Vec<String>> = HashMap::new();
+    for p in &check.problems {
+        by_row.entry(p.row).or_default().push(message(p));
+    }
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    let width = check.layout.columns.len();
+    let mut out_row = 0u32;
+    let mut failed = None;
+    sheets::for_each_row(path, |r| {
+        let mut write = || -> Result<(), rust_xlsxwriter::XlsxError> {
+            for (c, v) in r.cells.iter().enumerate() {
+                let t = v.text();
+                if !t.is_empty() {
+                    ws.write_string(out_row, c as u16, t)?;
+                }
+            }
+            let last = width.max(r.cells.len()) as u16;
+            if r.number == check.header_row {
+                ws.write_string(out_row, last, heading)?;
+            } else if let Some(msgs) = by_row.get(&r.number) {
+                ws.write_string(out_row, last, msgs.join("；"))?;
+            }
+            Ok(())
+        };
+        if let Err(e) = write() {
+            failed = Some(e);
+            return ControlFlow::Break(());
+        }
+        out_row += 1;
+        ControlFlow::Continue(())
+    })?;
+    if let Some(e) = failed {
+        return Err(FileError::Sheet(SheetError::Unreadable(e.to_string())));
+    }
+    wb.save_to_buffer()
+        .map_err(|e| FileError::Sheet(SheetError::Unreadable(e.to_string())))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn csv_file(name: &str, text: &str, gbk: bool) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("jy-filecheck-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(name);
+        let bytes = if gbk {
+            encoding_rs::GBK.encode(text).0.into_owned()
+        } else {
+            text.as_bytes().to_vec()
+        };
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    fn student(seq: u32) -> String {
+        // The generator's sequence repeats after 499: the birth date keeps IDs apart.
+        let birth = NaiveDate::from_ymd_opt(2012, 5, 1).unwrap()
+            + chrono::Duration::days(i64::from(seq / 400));
+        let id = crate::demo::id_number("330102", birth, seq % 400, seq % 2 == 1);
+        let g = if seq % 2 == 1 { "男" } else { "女" };
+        format!("G{id},学生{seq},{g},{birth},{id},汉族,三年级（2）班\n")
+    }
+
+    #[test]
+    fn a_gbk_file_with_a_title_row_and_one_bad_row_in_a_thousand() {
+        let mut text =
+            String::from("2025学年 三年级学生名单\n学籍号,姓名,性别,出生日期,身份证号,民族,班级\n");
+        for i in 0..1000 {
+            if i == 500 {
+                text.push_str("G123,学生X,男,2012-13-01,,火星,三年级（2）班\n");
+            } else {
+                text.push_str(&student(i));
+            }
+        }
+        let p = csv_file("roster.csv", &text, true);
+        let c = check_file(&p).unwrap();
+        assert_eq!(c.format, Format::Csv("GB18030"));
+        assert_eq!(c.header_row, 2);
+        assert_eq!((c.rows, c.good), (1000, 999));
+        let row = 3 + 500;
+        let keys: Vec<(Option<usize>, &str)> =
+            c.problems.iter().map(|p| (p.column, p.key)).collect();
+        assert!(c.problems.iter().all(|p| p.row == row), "{:?}", c.problems);
+        for want in [
+            (Some(0), "error.registry_no_format"),
+            (Some(3), "error.date_unreadable"),
+            (Some(5), "error.code_unknown"),
+        ] {
+            assert!(keys.contains(&want), "{want:?} in {keys:?}");
+        }
+        // The error copy: the same rows, the problems in the last column of the bad row only.
+        let bytes = error_copy(&p, &c, "错误说明", |p| {
+            format!("{}列 {}", column_letter(p.column.unwrap_or(0)), p.key)
+        })
+        .unwrap();
+        let out =
+            std::env::temp_dir().join(format!("jy-filecheck-{}/copy.xlsx", std::process::id()));
+        std::fs::write(&out, bytes).unwrap();
+        let (_, rows) = sheets::read_all(&out).unwrap();
+        assert_eq!(rows.len(), 1002);
+        assert_eq!(rows[1].cells[7].text(), "错误说明");
+        let bad = &rows[row as usize - 1];
+        assert!(
+            bad.cells[7].text().contains("A列 error.registry_no_format"),
+            "{:?}",
+            bad.cells
+        );
+        assert!(rows[3].cells.get(7).is_none_or(|v| v.is_empty()));
+    }
+
+    #[test]
+    fn files_without_the_needed_columns_say_which() {
+        let p = csv_file("partial.csv", "姓名,性别,民族\n张三,男,汉\n", false);
+        match check_file(&p).unwrap_err() {
+            FileError::MissingColumns(m) => {
+                assert_eq!(m, vec![S::RegistryNo, S::BirthDate, S::Class]);
+            }
+            e => panic!("{e}"),
+        }
+        let p = csv_file("none.csv", "a,b\n1,2\n", false);
+        assert_eq!(check_file(&p).unwrap_err().key(), "error.import.no_header");
+        assert_eq!(column_letter(0), "A");
+        assert_eq!(column_letter(25), "Z");
+        assert_eq!(column_letter(26), "AA");
+        assert_eq!(column_letter(27 * 26), "AAA");
+    }
+}
