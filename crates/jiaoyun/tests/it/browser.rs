@@ -238,6 +238,18 @@ mod url_error {
     pub type ParseError = <Url as std::str::FromStr>::Err;
 }
 
+/// Clicks a button whose script navigates; returns where it went.
+async fn click_and_leave(b: &Client, id: &str) -> reqwest::Url {
+    let here = b.current_url().await.unwrap().to_string();
+    b.find(Locator::Id(id))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    left(b, &here).await
+}
+
 /// Waits until the address changes away from `from` (a script navigated).
 async fn left(b: &Client, from: &str) -> reqwest::Url {
     for _ in 0..200 {
@@ -294,14 +306,7 @@ async fn a_teacher_adds_a_passkey_and_logs_in_with_it() {
         .send_keys("办公室电脑")
         .await
         .unwrap();
-    let here = b.current_url().await.unwrap().to_string();
-    b.find(Locator::Id("passkey-register"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let url = left(&b, &here).await;
+    let url = click_and_leave(&b, "passkey-register").await;
     assert!(url.as_str().contains("done=passkey_added"), "{url}");
     let names = b
         .find(Locator::Css("#passkeys table"))
@@ -324,14 +329,7 @@ async fn a_teacher_adds_a_passkey_and_logs_in_with_it() {
 
     // Passwordless: no account name, no password.
     b.goto(&format!("{base}/login")).await.unwrap();
-    let here = b.current_url().await.unwrap().to_string();
-    b.find(Locator::Id("passkey-login"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let url = left(&b, &here).await;
+    let url = click_and_leave(&b, "passkey-login").await;
     assert_eq!(url.path(), "/", "logged in: {url}");
     assert_eq!(amr_of_last_session(&app, teacher).await, "hwk");
     log_out(&b).await;
@@ -340,14 +338,7 @@ async fn a_teacher_adds_a_passkey_and_logs_in_with_it() {
     log_in_at(&b, &base, "teacher").await;
     let url = b.current_url().await.unwrap();
     assert_eq!(url.path(), "/login/mfa", "second step asked for");
-    let here = url.to_string();
-    b.find(Locator::Id("passkey-second"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let url = left(&b, &here).await;
+    let url = click_and_leave(&b, "passkey-second").await;
     assert_eq!(url.path(), "/", "{url}");
     assert_eq!(amr_of_last_session(&app, teacher).await, "pwd hwk");
     let (used,): (Option<chrono::DateTime<chrono::Utc>>,) =

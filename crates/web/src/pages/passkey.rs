@@ -101,20 +101,35 @@ pub async fn register_finish(
         let amr = format!("{} hwk", session.amr);
         identity::sessions::set_amr(&mut tx, session.session_id, &amr).await?;
     }
-    let ev = AuditEvent::new("auth.passkey_added")
-        .object("person", person)
-        .node(session.actor.org_id)
-        .detail(json!({ "passkey": id.to_string(), "name": f.name.trim() }));
-    audit::record(
-        &mut tx,
-        state.clock.now(),
-        Who::from(&session.actor),
+    let detail = json!({ "passkey": id.to_string(), "name": f.name.trim() });
+    audited(
+        &state,
+        &session,
         &meta,
-        ev,
+        &mut tx,
+        "auth.passkey_added",
+        detail,
     )
     .await?;
     tx.commit().await?;
     Ok(Json(json!({ "redirect": "/profile/mfa?done=passkey_added" })).into_response())
+}
+
+/// Records a change to the signed-in person's passkeys.
+async fn audited(
+    state: &AppState,
+    session: &Session,
+    meta: &kernel::RequestMeta,
+    tx: &mut kernel::Tx,
+    action: &'static str,
+    detail: serde_json::Value,
+) -> AppResult<()> {
+    let ev = AuditEvent::new(action)
+        .object("person", session.actor.person_id)
+        .node(session.actor.org_id)
+        .detail(detail);
+    let who = Who::from(&session.actor);
+    audit::record(tx, state.clock.now(), who, meta, ev).await
 }
 
 #[derive(Deserialize)]
@@ -136,16 +151,14 @@ pub async fn remove(
     if !passkey::remove(&mut tx, person, f.id).await? {
         return Err(AppError::NotFound("identity.passkey_not_found"));
     }
-    let ev = AuditEvent::new("auth.passkey_removed")
-        .object("person", person)
-        .node(session.actor.org_id)
-        .detail(json!({ "passkey": f.id.to_string() }));
-    audit::record(
-        &mut tx,
-        state.clock.now(),
-        Who::from(&session.actor),
+    let detail = json!({ "passkey": f.id.to_string() });
+    audited(
+        &state,
+        &session,
         &meta,
-        ev,
+        &mut tx,
+        "auth.passkey_removed",
+        detail,
     )
     .await?;
     tx.commit().await?;
