@@ -40,8 +40,9 @@ impl FileError {
 #[derive(Debug)]
 pub struct FileCheck {
     pub format: Format,
-    /// The row holding the (lower) header.
+    /// The row holding the (lower) header, and its texts.
     pub header_row: u32,
+    pub headers: Vec<String>,
     pub layout: Layout,
     /// Data rows read, and how many had no problem.
     pub rows: usize,
@@ -70,11 +71,11 @@ pub fn check_file(path: &Path) -> Result<FileCheck, FileError> {
         let above = i.checked_sub(1).map(|j| texts(&top[j]));
         let layout = Layout::read(above.as_deref(), &texts(r));
         if layout.columns.iter().flatten().count() >= 3 {
-            found = Some((r.number, layout));
+            found = Some((r.number, texts(r), layout));
             break;
         }
     }
-    let (header_row, layout) = found.ok_or(FileError::NoHeader)?;
+    let (header_row, headers, layout) = found.ok_or(FileError::NoHeader)?;
     let missing: Vec<S> = REQUIRED
         .into_iter()
         .filter(|f| layout.position(Column::Student(*f)).is_none())
@@ -97,6 +98,7 @@ pub fn check_file(path: &Path) -> Result<FileCheck, FileError> {
     Ok(FileCheck {
         format,
         header_row,
+        headers,
         layout,
         rows,
         good,
@@ -116,6 +118,26 @@ pub fn column_letter(mut i: usize) -> String {
     }
     s.reverse();
     String::from_utf8(s).unwrap_or_default()
+}
+
+/// A problem in words: "第 12 行 D 列（出生日期）“2013-02-30”：日期不存在（如 2 月 30 日）。"
+pub fn describe(check: &FileCheck, p: &Problem, locale: kernel::Locale) -> String {
+    let t = |k: &str| kernel::i18n::t(locale, k).to_owned();
+    let place = match p.column {
+        Some(c) => {
+            let header = check.headers.get(c).map_or("", String::as_str);
+            t("import.at_cell")
+                .replace("{row}", &p.row.to_string())
+                .replace("{column}", &column_letter(c))
+                .replace("{header}", header)
+        }
+        None => t("import.at_row").replace("{row}", &p.row.to_string()),
+    };
+    let mut s = format!("{place}“{}”：{}", p.value, t(p.key));
+    if let Some(o) = p.other_row {
+        s.push_str(&t("import.same_as_row").replace("{row}", &o.to_string()));
+    }
+    s
 }
 
 /// The file again as XLSX, each row followed by a column naming its problems (`message` turns

@@ -4,4 +4,5 @@ pub mod admin;
 pub mod bench;
 mod bench_identity;
 pub mod fuzzing;
+pub mod import;
 pub mod server;

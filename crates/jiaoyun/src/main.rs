@@ -1,7 +1,7 @@
 //! `jiaoyun`: the one binary of the platform.
 
 use clap::{Parser, Subcommand};
-use jiaoyun::{admin, bench, server};
+use jiaoyun::{admin, bench, import, server};
 use kernel::{AppState, Clock, Config, Db};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +41,9 @@ enum Command {
     /// Administration from the command line.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Base-data files: check a student file and write its error copy.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
     /// Benchmarks that generate their own data and print numbers.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -48,6 +51,17 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Checking a file needs neither the configuration's database nor a runtime.
+    if let Command::Import(cmd) = cli.command {
+        return match import::run(cmd) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(e) => {
+                eprintln!("jiaoyun: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let mut config = match Config::load(cli.config.as_deref(), std::env::vars()) {
         Ok(c) => c,
         Err(e) => {
@@ -120,6 +134,7 @@ async fn run(command: Command, mut config: Config) -> Result<(), Box<dyn std::er
             admin::run(AppState::new(db, config, Clock::System), cmd).await?;
         }
         Command::Bench(cmd) => bench::run(config, cmd).await?,
+        Command::Import(_) => {}
     }
     Ok(())
 }
