@@ -168,7 +168,8 @@ async fn page(
     }))
 }
 
-fn admin_node(session: &Session) -> AppResult<NodeId> {
+/// The node an administrator manages from the admin pages (their first admin grant).
+pub(crate) fn admin_node(session: &Session) -> AppResult<NodeId> {
     session
         .actor
         .admin_nodes()
@@ -269,9 +270,10 @@ fn edit_page(
     })
 }
 
+/// `?done=…`: the notice after a change.
 #[derive(Deserialize)]
 pub struct Done {
-    done: Option<String>,
+    pub(crate) done: Option<String>,
 }
 
 pub async fn edit(
