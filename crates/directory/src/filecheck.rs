@@ -56,50 +56,51 @@ fn texts(r: &Row) -> Vec<String> {
 
 /// Checks every row of a student file.
 pub fn check_file(path: &Path) -> Result<FileCheck, FileError> {
-    // First pass over at most a few rows: where is the header?
-    let mut top: Vec<Row> = Vec::new();
-    sheets::for_each_row(path, |r| {
-        top.push(r);
-        if top.len() >= HEADER_SEARCH_ROWS {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
-    })?;
-    let mut found = None;
-    for (i, r) in top.iter().enumerate() {
-        let above = i.checked_sub(1).map(|j| texts(&top[j]));
-        let layout = Layout::read(above.as_deref(), &texts(r));
-        if layout.columns.iter().flatten().count() >= 3 {
-            found = Some((r.number, texts(r), layout));
-            break;
-        }
-    }
-    let (header_row, headers, layout) = found.ok_or(FileError::NoHeader)?;
-    let missing: Vec<S> = REQUIRED
-        .into_iter()
-        .filter(|f| layout.position(Column::Student(*f)).is_none())
-        .collect();
-    if !missing.is_empty() {
-        return Err(FileError::MissingColumns(missing));
-    }
-    let mut checker = Checker::new(&layout);
+    // One pass: the first rows wait until one of them reads as the header (with the row above
+    // it, for merged headers); every row after it is checked.
+    let mut waiting: Vec<Row> = Vec::new();
+    let mut found: Option<(u32, Vec<String>, Checker)> = None;
+    let mut refused = None;
     let (mut rows, mut good, mut problems) = (0, 0, Vec::new());
     let format = sheets::for_each_row(path, |r| {
-        if r.number > header_row {
+        if let Some((_, _, checker)) = &mut found {
             rows += 1;
             match checker.check(r.number, &r.cells) {
                 Ok(_) => good += 1,
                 Err(p) => problems.extend(p),
             }
+            return ControlFlow::Continue(());
         }
+        let above = waiting.last().map(texts);
+        let layout = Layout::read(above.as_deref(), &texts(&r));
+        if layout.columns.iter().flatten().count() < 3 {
+            waiting.push(r);
+            if waiting.len() >= HEADER_SEARCH_ROWS {
+                refused = Some(FileError::NoHeader);
+                return ControlFlow::Break(());
+            }
+            return ControlFlow::Continue(());
+        }
+        let missing: Vec<S> = REQUIRED
+            .into_iter()
+            .filter(|f| layout.position(Column::Student(*f)).is_none())
+            .collect();
+        if !missing.is_empty() {
+            refused = Some(FileError::MissingColumns(missing));
+            return ControlFlow::Break(());
+        }
+        found = Some((r.number, texts(&r), Checker::new(layout)));
         ControlFlow::Continue(())
     })?;
+    if let Some(e) = refused {
+        return Err(e);
+    }
+    let (header_row, headers, checker) = found.ok_or(FileError::NoHeader)?;
     Ok(FileCheck {
         format,
         header_row,
         headers,
-        layout,
+        layout: checker.into_layout(),
         rows,
         good,
         problems,

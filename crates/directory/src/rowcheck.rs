@@ -64,8 +64,8 @@ pub struct StudentRow {
 }
 
 /// Checks rows one after another, remembering what earlier rows held.
-pub struct Checker<'a> {
-    layout: &'a Layout,
+pub struct Checker {
+    layout: Layout,
     registry: HashMap<String, u32>,
     ids: HashMap<String, u32>,
 }
@@ -114,6 +114,10 @@ impl Cells<'_> {
             }
         }
     }
+    fn required_coded(&mut self, c: Column, t: Table) -> Option<String> {
+        self.required(c)?;
+        self.coded(c, t)
+    }
     fn date(&mut self, c: Column, year_month: bool) -> Option<NaiveDate> {
         let (i, v) = self.at(c)?;
         // A date cell is a serial; a number typed as 20130901 reads through its text.
@@ -147,8 +151,8 @@ impl Cells<'_> {
     }
 }
 
-impl<'a> Checker<'a> {
-    pub fn new(layout: &'a Layout) -> Self {
+impl Checker {
+    pub fn new(layout: Layout) -> Self {
         Self {
             layout,
             registry: HashMap::new(),
@@ -156,10 +160,19 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// The columns this checker reads.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    pub fn into_layout(self) -> Layout {
+        self.layout
+    }
+
     /// Checks one row: the student, or every problem it has.
     pub fn check(&mut self, row: u32, cells: &[Value]) -> Result<StudentRow, Vec<Problem>> {
         let mut c = Cells {
-            layout: self.layout,
+            layout: &self.layout,
             cells,
             row,
             problems: Vec::new(),
@@ -182,10 +195,9 @@ impl<'a> Checker<'a> {
                 Err(k) => c.problem(Some(i), &v, k),
             }
         }
-        if c.text(st(S::Gender)).is_none() {
-            c.problem(self.layout.position(st(S::Gender)), "", "error.required");
-        }
-        out.gender = c.coded(st(S::Gender), Table::Gender).unwrap_or_default();
+        out.gender = c
+            .required_coded(st(S::Gender), Table::Gender)
+            .unwrap_or_default();
         out.birth_date = c.date(st(S::BirthDate), false);
         if out.birth_date.is_none() && c.at(st(S::BirthDate)).is_none() {
             c.problem(self.layout.position(st(S::BirthDate)), "", "error.required");
@@ -246,10 +258,7 @@ impl<'a> Checker<'a> {
                 continue;
             }
             let name = c.required(g(G::Name)).map(|(_, v)| v);
-            if c.text(g(G::Relation)).is_none() {
-                c.problem(self.layout.position(g(G::Relation)), "", "error.required");
-            }
-            let relation = c.coded(g(G::Relation), Table::FamilyRelation);
+            let relation = c.required_coded(g(G::Relation), Table::FamilyRelation);
             let phone = c.mobile(g(G::Phone));
             let is_guardian = c.flag(g(G::IsGuardian)).unwrap_or(true);
             if let (Some(name), Some(relation)) = (name, relation) {
@@ -351,7 +360,7 @@ mod tests {
     #[test]
     fn a_good_row_becomes_codes() {
         let l = layout();
-        let mut ch = Checker::new(&l);
+        let mut ch = Checker::new(l);
         let birth = NaiveDate::from_ymd_opt(2010, 3, 7).unwrap();
         let cells = good(12, true, birth);
         let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
@@ -382,7 +391,7 @@ mod tests {
     #[test]
     fn every_problem_names_its_column_value_and_rule() {
         let l = layout();
-        let mut ch = Checker::new(&l);
+        let mut ch = Checker::new(l);
         let birth = NaiveDate::from_ymd_opt(2010, 3, 7).unwrap();
         let mut cells = good(12, true, birth);
         cells[2] = "女".into(); // disagrees with the ID number
@@ -414,7 +423,7 @@ mod tests {
         #[test]
         fn well_formed_rows_pass(days in 0i64..6000, seq in 0u32..499, male in any::<bool>()) {
             let l = layout();
-            let mut ch = Checker::new(&l);
+            let mut ch = Checker::new(l);
             let birth = NaiveDate::from_ymd_opt(2005, 1, 1).unwrap() + chrono::Duration::days(days);
             let cells = good(seq, male, birth);
             let refs: Vec<&str> = cells.iter().map(String::as_str).collect();

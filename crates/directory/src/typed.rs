@@ -7,7 +7,7 @@ use crate::validate::normalize_code;
 use chrono::{Datelike, Duration, NaiveDate};
 
 /// Full-width ASCII forms and the ideographic space turned into plain ASCII.
-fn half_width(c: char) -> char {
+pub(crate) fn half_width(c: char) -> char {
     match u32::from(c) {
         0x3000 => ' ',
         n @ 0xFF01..=0xFF5E => char::from_u32(n - 0xFEE0).unwrap_or(c),

@@ -9,10 +9,7 @@ type Check = Result<(), &'static str>;
 /// spaces inside identifiers.
 pub fn normalize_code(s: &str) -> String {
     s.chars()
-        .map(|c| match c {
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            _ => c,
-        })
+        .map(crate::typed::half_width)
         .filter(|c| !c.is_whitespace())
         .collect()
 }
