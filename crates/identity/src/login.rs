@@ -491,7 +491,10 @@ async fn complete(
     next: String,
     meta: &RequestMeta,
 ) -> Result<(LoginOutcome, String), MfaError> {
-    mfa::close_challenge(&mut tx, challenge).await?;
+    if !mfa::close_challenge(&mut tx, challenge).await? {
+        // Another request completed this pending login first.
+        return Err(MfaError::Expired);
+    }
     tx.commit().await?;
     let first = if v.upstream.is_some() { "fed" } else { "pwd" };
     let out = open_session(state, v, &format!("{first} {second}"), meta).await?;

@@ -279,10 +279,12 @@ pub async fn failed_attempt(tx: &mut Tx, id: uuid::Uuid) -> AppResult<bool> {
     Ok(n < MAX_ATTEMPTS)
 }
 
-pub async fn close_challenge(tx: &mut Tx, id: uuid::Uuid) -> AppResult<()> {
-    on_tx!(tx, c => sqlx::query("DELETE FROM login_challenges WHERE id = $1")
+/// Takes a challenge away; false if it was already gone (a concurrent request took it), so
+/// one challenge is never used twice.
+pub async fn close_challenge(tx: &mut Tx, id: uuid::Uuid) -> AppResult<bool> {
+    let n = on_tx!(tx, c => sqlx::query("DELETE FROM login_challenges WHERE id = $1")
         .bind(id).execute(c).await.map(|r| r.rows_affected()))?;
-    Ok(())
+    Ok(n == 1)
 }
 
 /// Removes pending logins that expired (the hourly job).

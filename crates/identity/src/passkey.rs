@@ -109,9 +109,9 @@ async fn take(
         return Ok(None);
     };
     let mut tx = state.db.begin().await?;
-    mfa::close_challenge(&mut tx, ch.id).await?;
+    let taken = mfa::close_challenge(&mut tx, ch.id).await?;
     tx.commit().await?;
-    Ok(ch.state.map(|s| (ch.person_id, s)))
+    Ok(ch.state.filter(|_| taken).map(|s| (ch.person_id, s)))
 }
 
 async fn open(

@@ -120,29 +120,18 @@ pub fn for_each_row(
     path: &Path,
     mut each: impl FnMut(Row) -> ControlFlow<()>,
 ) -> Result<Format, SheetError> {
-    let mut head = [0u8; 4096];
-    let n = {
-        let mut f = std::fs::File::open(path)?;
-        read_up_to(&mut f, &mut head)?
-    };
-    let format = sniff(&head[..n], n < head.len());
+    const SAMPLE: u64 = 4096;
+    let mut head = Vec::with_capacity(SAMPLE as usize);
+    std::fs::File::open(path)?
+        .take(SAMPLE)
+        .read_to_end(&mut head)?;
+    let format = sniff(&head, (head.len() as u64) < SAMPLE);
     match format {
         Format::Csv(enc) => csvfile::rows(path, enc, &mut each)?,
         Format::Xlsx => workbook::xlsx_rows(path, &mut each)?,
         Format::Xls => workbook::xls_rows(path, &mut each)?,
     }
     Ok(format)
-}
-
-fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
 }
 
 /// Every row of a file, for small files and tests.
