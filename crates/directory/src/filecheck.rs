@@ -123,20 +123,27 @@ pub fn column_letter(mut i: usize) -> String {
 
 /// A problem in words: "第 12 行 D 列（出生日期）“2013-02-30”：日期不存在（如 2 月 30 日）。"
 pub fn describe(check: &FileCheck, p: &Problem, locale: kernel::Locale) -> String {
-    let t = |k: &str| kernel::i18n::t(locale, k).to_owned();
+    use kernel::i18n::{t, tf};
+    let row = p.row.to_string();
     let place = match p.column {
         Some(c) => {
             let header = check.headers.get(c).map_or("", String::as_str);
-            t("import.at_cell")
-                .replace("{row}", &p.row.to_string())
-                .replace("{column}", &column_letter(c))
-                .replace("{header}", header)
+            let column = column_letter(c);
+            tf(
+                locale,
+                "import.at_cell",
+                &[("row", &row), ("column", &column), ("header", header)],
+            )
         }
-        None => t("import.at_row").replace("{row}", &p.row.to_string()),
+        None => tf(locale, "import.at_row", &[("row", &row)]),
     };
-    let mut s = format!("{place}“{}”：{}", p.value, t(p.key));
+    let mut s = format!("{place}“{}”：{}", p.value, t(locale, p.key));
     if let Some(o) = p.other_row {
-        s.push_str(&t("import.same_as_row").replace("{row}", &o.to_string()));
+        s.push_str(&tf(
+            locale,
+            "import.same_as_row",
+            &[("row", &o.to_string())],
+        ));
     }
     s
 }

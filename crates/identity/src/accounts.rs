@@ -114,10 +114,7 @@ pub async fn set_password(
         "DELETE FROM password_history WHERE person_id = $1 AND set_at NOT IN
              (SELECT set_at FROM password_history WHERE person_id = $1 ORDER BY set_at DESC LIMIT 24)",
     ).bind(person).execute(c).await.map(|r| r.rows_affected()))?;
-    on_tx!(tx, c => sqlx::query(
-        "DELETE FROM login_throttle WHERE kind = 'account'
-             AND subject = (SELECT username FROM accounts WHERE person_id = $1)",
-    ).bind(person).execute(c).await.map(|r| r.rows_affected()))?;
+    crate::throttle::clear_account(tx, person).await?;
     Ok(on_tx!(tx, c => sqlx::query(
         "UPDATE accounts SET password_hash = $2, must_change_password = $3, password_changed_at = $4
          WHERE person_id = $1",

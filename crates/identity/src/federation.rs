@@ -142,6 +142,22 @@ pub async fn verify(
             _ => Err(Refusal::NoMatch),
         },
     };
+    // Everything read before the write turn is taken (SQLite's BEGIN IMMEDIATE).
+    let found = match person {
+        Err(r) => Err(((None, Some(a.node)), r)),
+        Ok(p) => {
+            let org = org_of(state, p).await?;
+            match accounts::find_by_person(db, p).await? {
+                Some(acc)
+                    if acc.person_active && kernel::tree::is_within(db, org, a.node).await? =>
+                {
+                    Ok((p, org, acc, policy::effective(state, org).await?))
+                }
+                _ => Err(((Some(p), Some(org)), Refusal::Unavailable)),
+            }
+        }
+    };
+    let network = policy::school_network(state, meta.ip.as_deref()).await?;
     let mut tx = db.begin().await?;
     let refuse = async |tx: &mut kernel::Tx,
                         ids: (Option<PersonId>, Option<NodeId>),
@@ -151,20 +167,10 @@ pub async fn verify(
         audit_failure(tx, ids, &name, meta, now, r.reason()).await?;
         Ok(Err(r))
     };
-    let person = match person {
-        Ok(p) => p,
-        Err(r) => {
-            let out = refuse(&mut tx, (None, Some(a.node)), r).await?;
-            tx.commit().await?;
-            return Ok(out);
-        }
-    };
-    let org = org_of(state, person).await?;
-    let account = accounts::find_by_person(db, person).await?;
-    let account = match account {
-        Some(acc) if acc.person_active && kernel::tree::is_within(db, org, a.node).await? => acc,
-        _ => {
-            let out = refuse(&mut tx, (Some(person), Some(org)), Refusal::Unavailable).await?;
+    let (person, org, account, policy) = match found {
+        Ok(x) => x,
+        Err((ids, r)) => {
+            let out = refuse(&mut tx, ids, r).await?;
             tx.commit().await?;
             return Ok(out);
         }
@@ -203,8 +209,8 @@ pub async fn verify(
     tx.commit().await?;
     Ok(Ok(Verified {
         org,
-        policy: policy::effective(state, org).await?,
-        network: policy::school_network(state, meta.ip.as_deref()).await?,
+        policy,
+        network,
         account,
         expired: false,
         upstream: Some(a.provider_name.to_owned()),

@@ -184,18 +184,31 @@ pub async fn open_session(
     amr: &str,
     meta: &RequestMeta,
 ) -> AppResult<LoginOutcome> {
+    let mut tx = state.db.begin().await?;
+    let out = open_session_in(&mut tx, state, v, amr, meta).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// [`open_session`] inside the caller's transaction (with what else the login used up).
+async fn open_session_in(
+    tx: &mut kernel::Tx,
+    state: &AppState,
+    v: &Verified,
+    amr: &str,
+    meta: &RequestMeta,
+) -> AppResult<LoginOutcome> {
     let account = &v.account;
     let now = state.clock.now();
     let org = v.org;
-    let mut tx = state.db.begin().await?;
     // Only a complete login (second factor included) clears the failure counter.
-    throttle::record_success(&mut tx, &v.attempt(meta)).await?;
-    kernel::on_tx!(&mut tx, c => sqlx::query(
+    throttle::record_success(tx, &v.attempt(meta)).await?;
+    kernel::on_tx!(tx, c => sqlx::query(
         "UPDATE accounts SET last_login_at = $2, must_change_password = must_change_password OR $3
          WHERE person_id = $1",
     ).bind(account.person_id).bind(now).bind(v.expired).execute(c).await.map(|r| r.rows_affected()))?;
     let (session_id, token) = sessions::create(
-        &mut tx,
+        tx,
         sessions::Limits {
             idle_minutes: v.policy.idle_minutes,
             absolute_hours: v.policy.absolute_hours,
@@ -207,7 +220,7 @@ pub async fn open_session(
     )
     .await?;
     audit::record(
-        &mut tx,
+        tx,
         now,
         Who {
             id: Some(account.person_id),
@@ -220,7 +233,6 @@ pub async fn open_session(
             .detail(serde_json::json!({ "amr": amr, "upstream": v.upstream })),
     )
     .await?;
-    tx.commit().await?;
     Ok(LoginOutcome {
         person_id: account.person_id,
         session_id,
@@ -368,15 +380,6 @@ pub async fn pending_person(state: &AppState, token: &str) -> AppResult<Option<P
     )
 }
 
-/// Whether a pending login's cookie token is live (the second-factor form is worth showing).
-pub async fn pending_login(state: &AppState, token: &str) -> AppResult<bool> {
-    Ok(
-        mfa::find_challenge(&state.db, token, "mfa", state.clock.now())
-            .await?
-            .is_some(),
-    )
-}
-
 /// A verified login of a person that has passed its password step (or holds a session), for
 /// the second-factor checks.
 async fn verified_person(
@@ -495,9 +498,10 @@ async fn complete(
         // Another request completed this pending login first.
         return Err(MfaError::Expired);
     }
-    tx.commit().await?;
+    // The code (or recovery code) used up and the session it opened: one transaction.
     let first = if v.upstream.is_some() { "fed" } else { "pwd" };
-    let out = open_session(state, v, &format!("{first} {second}"), meta).await?;
+    let out = open_session_in(&mut tx, state, v, &format!("{first} {second}"), meta).await?;
+    tx.commit().await?;
     Ok((out, next))
 }
 

@@ -98,6 +98,15 @@ pub async fn totp_of(db: &Db, person: PersonId) -> AppResult<Option<Totp>> {
     ).bind(person).fetch_optional(c).await)?)
 }
 
+/// Whether the actor must log in with a second factor: an administrator under a policy that
+/// asks it of administrators.
+pub async fn owed(state: &kernel::AppState, actor: &kernel::Actor) -> AppResult<bool> {
+    Ok(!actor.admin_nodes().is_empty()
+        && crate::policy::effective(state, actor.org_id)
+            .await?
+            .mfa_admins)
+}
+
 /// Whether the person has a working second factor.
 pub async fn enrolled(db: &Db, person: PersonId) -> AppResult<bool> {
     Ok(totp_of(db, person)

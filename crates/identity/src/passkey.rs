@@ -11,8 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use kernel::{AppError, AppResult, AppState, Db, PersonId, Tx, on_db, on_tx};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use webauthn_rs::prelude::{
     CreationChallengeResponse, DiscoverableAuthentication, Passkey, PasskeyAuthentication,
     PasskeyRegistration, RequestChallengeResponse, Url, Webauthn, WebauthnBuilder,
@@ -29,22 +28,28 @@ const PASSWORDLESS: &str = "passkey_login";
 /// The relying party for this deployment's public address, or `None` where WebAuthn cannot
 /// work (an IP address).
 pub fn relying_party(state: &AppState) -> Option<Arc<Webauthn>> {
-    static RPS: OnceLock<Mutex<HashMap<String, Option<Arc<Webauthn>>>>> = OnceLock::new();
-    let base = state.config.base_url();
-    let mut map = RPS.get_or_init(Default::default).lock().ok()?;
-    map.entry(base.clone())
-        .or_insert_with(|| {
-            let origin = Url::parse(&base).ok()?;
+    state
+        .cache::<RelyingParty>()
+        .0
+        .get_or_init(|| {
+            let origin = Url::parse(&state.config.base_url()).ok()?;
             let host = origin.domain()?.to_owned();
+            // The name authenticators show beside the passkey: the platform's, in its default
+            // language.
+            let name = kernel::i18n::t(kernel::Locale::default(), "app.name");
             WebauthnBuilder::new(&host, &origin)
                 .ok()?
-                .rp_name("教云 Jiaoyun")
+                .rp_name(name)
                 .build()
                 .ok()
                 .map(Arc::new)
         })
         .clone()
 }
+
+/// The node's relying party, built once from its configuration.
+#[derive(Default)]
+struct RelyingParty(OnceLock<Option<Arc<Webauthn>>>);
 
 fn unavailable() -> AppError {
     AppError::Invalid({
@@ -147,7 +152,8 @@ pub async fn begin_registration(
     Ok((options, token))
 }
 
-/// Finishes a registration; stores the passkey under `name` in a transaction it returns open,
+/// Finishes a registration; stores the passkey under `name` (the caller supplies a default
+/// in the person's language) in a transaction it returns open,
 /// for the caller to audit the addition in and commit.
 pub async fn finish_registration(
     state: &AppState,
@@ -170,11 +176,7 @@ pub async fn finish_registration(
             tracing::info!(error = %e, "passkey registration refused");
             failed()
         })?;
-    let name = match name.trim() {
-        "" => "通行密钥",
-        n => n,
-    };
-    let name: String = name.chars().take(60).collect();
+    let name: String = name.trim().chars().take(60).collect();
     let id = uuid::Uuid::now_v7();
     let mut tx = state.db.begin().await?;
     on_tx!(&mut tx, c => sqlx::query(

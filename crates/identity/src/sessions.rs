@@ -111,6 +111,23 @@ pub async fn end(tx: &mut Tx, id: SessionId, reason: &str, now: DateTime<Utc>) -
 }
 
 /// Records a change in how the session's person authenticated (a second factor set up or removed).
+/// Whether a session's `amr` includes a second factor (a code or a hardware key).
+pub fn is_multi_factor(amr: &str) -> bool {
+    amr.split(' ').any(|m| m == "otp" || m == "hwk")
+}
+
+/// The `amr` with `method` added (`present`) or taken out, the others kept.
+pub fn with_method(amr: &str, method: &str, present: bool) -> String {
+    let mut ms: Vec<&str> = amr
+        .split(' ')
+        .filter(|m| !m.is_empty() && *m != method)
+        .collect();
+    if present {
+        ms.push(method);
+    }
+    ms.join(" ")
+}
+
 pub async fn set_amr(tx: &mut Tx, id: SessionId, amr: &str) -> AppResult<()> {
     on_tx!(tx, c => sqlx::query("UPDATE sessions SET amr = $2 WHERE id = $1")
         .bind(id).bind(amr).execute(c).await.map(|r| r.rows_affected()))?;

@@ -215,6 +215,15 @@ pub async fn record_success(tx: &mut Tx, a: &Attempt<'_>) -> AppResult<()> {
     Ok(())
 }
 
+/// Forgets an account's failures from every origin (its password was just set anew).
+pub async fn clear_account(tx: &mut Tx, person: kernel::PersonId) -> AppResult<()> {
+    on_tx!(tx, c => sqlx::query(
+        "DELETE FROM login_throttle WHERE kind = 'account'
+             AND subject = (SELECT username FROM accounts WHERE person_id = $1)",
+    ).bind(person).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
 /// Forgets failures older than a day and blocks that have ended (the hourly job).
 pub async fn purge(db: &Db, now: DateTime<Utc>) -> AppResult<u64> {
     let quiet = now - Duration::hours(RESET_HOURS);

@@ -52,12 +52,8 @@ async fn session_from_cookie(parts: &Parts, state: &AppState) -> Result<Option<S
         return Ok(None);
     };
     let amr = info.amr.unwrap_or_else(|| "pwd".to_owned());
-    let second_factor = amr.split(' ').any(|m| m == "otp" || m == "hwk");
-    let mfa_pending = !second_factor
-        && !actor.admin_nodes().is_empty()
-        && identity::policy::effective(state, actor.org_id)
-            .await?
-            .mfa_admins;
+    let second_factor = identity::sessions::is_multi_factor(&amr);
+    let mfa_pending = !second_factor && identity::mfa::owed(state, &actor).await?;
     Ok(Some(Session {
         actor,
         session_id: info.id,

@@ -446,11 +446,9 @@ async fn password_grant(
         return Err(OAuthError::invalid_grant("wrong account name or password"));
     };
     // The grant has no second step: whoever has or owes a second factor cannot use it.
-    let owes = !actor.admin_nodes().is_empty()
-        && identity::policy::effective(state, actor.org_id)
-            .await?
-            .mfa_admins;
-    if owes || identity::mfa::enrolled(&state.db, person).await? {
+    if identity::mfa::owed(state, &actor).await?
+        || identity::mfa::enrolled(&state.db, person).await?
+    {
         return Err(OAuthError::invalid_grant(
             "this account logs in with a second factor; use the authorization code flow",
         ));

@@ -181,8 +181,7 @@ pub async fn finish(
 /// "Too many attempts; try again in N minutes" (the same for every account name).
 pub(super) fn wait_message(ctx: &PageCtx, until: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let minutes = ((until - now).num_seconds().max(1) + 59) / 60;
-    ctx.t("login.throttled")
-        .replace("{minutes}", &minutes.to_string())
+    ctx.tf("login.throttled", &[("minutes", &minutes.to_string())])
 }
 
 /// Sets the session cookie of a completed login and goes on (to the password form first when
@@ -223,10 +222,9 @@ impl MfaPage {
     async fn new(
         state: &AppState,
         ctx: PageCtx,
-        token: &str,
+        person: Option<kernel::PersonId>,
         error: Option<String>,
     ) -> AppResult<Self> {
-        let person = identity::login::pending_person(state, token).await?;
         let (passkey, totp) = match person {
             Some(p) => (
                 identity::passkey::relying_party(state).is_some()
@@ -256,13 +254,13 @@ pub async fn mfa_form(
         .get(MFA_COOKIE)
         .map(|c| c.value().to_owned())
         .unwrap_or_default();
-    if !identity::login::pending_login(&state, &token).await? {
+    let Some(person) = identity::login::pending_person(&state, &token).await? else {
         return Ok(Redirect::to("/login").into_response());
-    }
+    };
     let csrf = kernel::secret::random_token();
     let mut ctx = PageCtx::anonymous(&headers);
     ctx.csrf = csrf.clone();
-    let page = MfaPage::new(&state, ctx, &token, None).await?;
+    let page = MfaPage::new(&state, ctx, Some(person), None).await?;
     Ok((
         jar.add(cookie(&state, PRE_CSRF_COOKIE, csrf, true)),
         render(&page),
@@ -291,7 +289,8 @@ pub async fn mfa_submit(
     let mut ctx = PageCtx::anonymous(&headers);
     ctx.csrf = expected;
     let again = async |ctx: PageCtx, status, key: String| -> AppResult<Response> {
-        let page = MfaPage::new(&state, ctx, &token, Some(key)).await?;
+        let person = identity::login::pending_person(&state, &token).await?;
+        let page = MfaPage::new(&state, ctx, person, Some(key)).await?;
         Ok((status, render(&page)).into_response())
     };
     match identity::login::second_factor(&state, &token, &form.code, &meta).await {

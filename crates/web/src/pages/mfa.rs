@@ -152,7 +152,8 @@ pub async fn confirm(
         let p = page(&state, &session, None, Vec::new(), Some("mfa.wrong_code")).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&p)).into_response());
     };
-    identity::sessions::set_amr(&mut tx, session.session_id, "pwd otp").await?;
+    let amr = identity::sessions::with_method(&session.amr, "otp", true);
+    identity::sessions::set_amr(&mut tx, session.session_id, &amr).await?;
     audited(&state, &session, &meta, "auth.mfa_enrolled", &mut tx).await?;
     tx.commit().await?;
     let mut session = session;
@@ -239,7 +240,8 @@ pub async fn remove(
         Err(page) => return Ok(page),
     };
     mfa::remove(&mut tx, session.actor.person_id).await?;
-    identity::sessions::set_amr(&mut tx, session.session_id, "pwd").await?;
+    let amr = identity::sessions::with_method(&session.amr, "otp", false);
+    identity::sessions::set_amr(&mut tx, session.session_id, &amr).await?;
     audited(&state, &session, &meta, "auth.mfa_removed", &mut tx).await?;
     tx.commit().await?;
     Ok(Redirect::to("/profile/mfa?done=mfa_removed").into_response())

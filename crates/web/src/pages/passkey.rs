@@ -81,27 +81,24 @@ pub async fn register_finish(
     session.verify_csrf(&f.csrf)?;
     let ctx = PageCtx::for_session(&session);
     let person = session.actor.person_id;
-    let (mut tx, id) = match passkey::finish_registration(
-        &state,
-        person,
-        &f.token,
-        &f.name,
-        &f.credential,
-    )
-    .await
-    {
-        Ok(x) => x,
-        Err(AppError::Invalid(e)) => {
-            let key = e.get("passkey").unwrap_or("error.identity.passkey_failed");
-            return Ok(refuse(&ctx, StatusCode::UNPROCESSABLE_ENTITY, key));
-        }
-        Err(e) => return Err(e),
+    let name = match f.name.trim() {
+        "" => ctx.t("passkey.default_name"),
+        n => n,
     };
-    if !session.amr.split(' ').any(|m| m == "otp" || m == "hwk") {
-        let amr = format!("{} hwk", session.amr);
+    let (mut tx, id) =
+        match passkey::finish_registration(&state, person, &f.token, name, &f.credential).await {
+            Ok(x) => x,
+            Err(AppError::Invalid(e)) => {
+                let key = e.get("passkey").unwrap_or("error.identity.passkey_failed");
+                return Ok(refuse(&ctx, StatusCode::UNPROCESSABLE_ENTITY, key));
+            }
+            Err(e) => return Err(e),
+        };
+    if !identity::sessions::is_multi_factor(&session.amr) {
+        let amr = identity::sessions::with_method(&session.amr, "hwk", true);
         identity::sessions::set_amr(&mut tx, session.session_id, &amr).await?;
     }
-    let detail = json!({ "passkey": id.to_string(), "name": f.name.trim() });
+    let detail = json!({ "passkey": id.to_string(), "name": name });
     audited(
         &state,
         &session,

@@ -82,7 +82,7 @@ async fn password_page(
         identity::policy::Profile::Modern => "profile.password_rules_modern",
     };
     Ok(PasswordPage {
-        rules: ctx.t(key).replace("{n}", &p.min_length.to_string()),
+        rules: ctx.tf(key, &[("n", &p.min_length.to_string())]),
         forced: session.actor.must_change_password,
         ctx,
         errors,
