@@ -391,18 +391,13 @@ pub async fn set_active(
     Ok(Redirect::to(&format!("/admin/apps/{id}?done={done}")).into_response())
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    csrf: String,
-}
-
 /// A new client secret, shown once on the page.
 pub async fn secret(
     State(state): State<AppState>,
     session: Session,
     Meta(meta): Meta,
     IdPath(id): IdPath<ApplicationId>,
-    Form(f): Form<CsrfOnly>,
+    Form(f): Form<web::CsrfForm>,
 ) -> AppResult<Response> {
     session.verify_csrf(&f.csrf)?;
     let r = apps::new_secret(&state, &session.actor, &meta, id).await?;

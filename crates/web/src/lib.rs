@@ -11,7 +11,7 @@ pub mod pages;
 pub use auth::{ApiActor, ApiCx, ApiJson, IdPath, MaybeSession, Session, redirect};
 pub use ctx::{PageCtx, render};
 pub use meta::Meta;
-pub use pages::login::{cookie, finish as finish_login};
+pub use pages::login::{CsrfForm, cookie, finish as finish_login};
 
 use axum::Router;
 use kernel::AppState;

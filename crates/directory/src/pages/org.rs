@@ -268,17 +268,12 @@ pub async fn move_school(
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    csrf: String,
-}
-
 pub async fn deactivate(
     State(state): State<AppState>,
     session: Session,
     Meta(meta): Meta,
     IdPath(id): IdPath<NodeId>,
-    Form(form): Form<CsrfOnly>,
+    Form(form): Form<web::CsrfForm>,
 ) -> AppResult<Response> {
     session.verify_csrf(&form.csrf)?;
     let cx = Ctx::new(&state, &session.actor, &meta);
@@ -293,7 +288,7 @@ pub async fn reactivate(
     session: Session,
     Meta(meta): Meta,
     IdPath(id): IdPath<NodeId>,
-    Form(form): Form<CsrfOnly>,
+    Form(form): Form<web::CsrfForm>,
 ) -> AppResult<Response> {
     session.verify_csrf(&form.csrf)?;
     let cx = Ctx::new(&state, &session.actor, &meta);

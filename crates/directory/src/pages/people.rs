@@ -436,17 +436,12 @@ pub async fn update(
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    csrf: String,
-}
-
 pub async fn deactivate(
     State(state): State<AppState>,
     session: Session,
     Meta(meta): Meta,
     IdPath(id): IdPath<PersonId>,
-    Form(f): Form<CsrfOnly>,
+    Form(f): Form<web::CsrfForm>,
 ) -> AppResult<Response> {
     session.verify_csrf(&f.csrf)?;
     people::set_active(&Ctx::new(&state, &session.actor, &meta), id, false).await?;
@@ -458,7 +453,7 @@ pub async fn reactivate(
     session: Session,
     Meta(meta): Meta,
     IdPath(id): IdPath<PersonId>,
-    Form(f): Form<CsrfOnly>,
+    Form(f): Form<web::CsrfForm>,
 ) -> AppResult<Response> {
     session.verify_csrf(&f.csrf)?;
     people::set_active(&Ctx::new(&state, &session.actor, &meta), id, true).await?;
@@ -470,7 +465,7 @@ pub async fn reset_password(
     session: Session,
     Meta(meta): Meta,
     IdPath(id): IdPath<PersonId>,
-    Form(f): Form<CsrfOnly>,
+    Form(f): Form<web::CsrfForm>,
 ) -> AppResult<Response> {
     session.verify_csrf(&f.csrf)?;
     let password = people::reset_password(&Ctx::new(&state, &session.actor, &meta), id).await?;
@@ -493,7 +488,7 @@ pub async fn end_sessions(
     session: Session,
     Meta(meta): Meta,
     IdPath(id): IdPath<PersonId>,
-    Form(f): Form<CsrfOnly>,
+    Form(f): Form<web::CsrfForm>,
 ) -> AppResult<Response> {
     session.verify_csrf(&f.csrf)?;
     people::end_sessions(&Ctx::new(&state, &session.actor, &meta), id).await?;
@@ -505,7 +500,7 @@ pub async fn reset_mfa(
     session: Session,
     Meta(meta): Meta,
     IdPath(id): IdPath<PersonId>,
-    Form(f): Form<CsrfOnly>,
+    Form(f): Form<web::CsrfForm>,
 ) -> AppResult<Response> {
     session.verify_csrf(&f.csrf)?;
     people::reset_mfa(&Ctx::new(&state, &session.actor, &meta), id).await?;
@@ -566,7 +561,7 @@ pub async fn remove_role(
     session: Session,
     Meta(meta): Meta,
     Path((id, role)): Path<(String, String)>,
-    Form(f): Form<CsrfOnly>,
+    Form(f): Form<web::CsrfForm>,
 ) -> AppResult<Response> {
     let id: PersonId = parse_id(&id)?;
     let role: RoleId = parse_id(&role)?;
