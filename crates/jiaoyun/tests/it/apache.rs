@@ -63,7 +63,7 @@ Listen 127.0.0.1:{port}
 ServerName 127.0.0.1
 PidFile "{d}/httpd.pid"
 ErrorLog "{d}/apache_error.log"
-LogLevel warn auth_openidc:info auth_cas:info
+LogLevel warn auth_openidc:info auth_cas:debug
 LoadModule mpm_prefork_module {MODULES}/mod_mpm_prefork.so
 LoadModule authn_core_module {MODULES}/mod_authn_core.so
 LoadModule authz_core_module {MODULES}/mod_authz_core.so
