@@ -4,7 +4,7 @@
 //! correct and upload again. Both read the file as a stream.
 
 use crate::headers::{Column, Layout, StudentField as S};
-use crate::rowcheck::{Checker, Problem};
+use crate::rowcheck::{Checker, Problem, StudentRow};
 use sheets::{Format, Row, SheetError};
 use std::collections::HashMap;
 use std::ops::ControlFlow;
@@ -36,14 +36,20 @@ impl FileError {
     }
 }
 
-/// What checking a file found.
-#[derive(Debug)]
-pub struct FileCheck {
+/// The file's shape, as found above its data rows.
+#[derive(Debug, Clone)]
+pub struct Header {
     pub format: Format,
     /// The row holding the (lower) header, and its texts.
     pub header_row: u32,
     pub headers: Vec<String>,
     pub layout: Layout,
+}
+
+/// What checking a file found.
+#[derive(Debug)]
+pub struct FileCheck {
+    pub header: Header,
     /// Data rows read, and how many had no problem.
     pub rows: usize,
     pub good: usize,
@@ -54,22 +60,19 @@ fn texts(r: &Row) -> Vec<String> {
     r.cells.iter().map(sheets::Value::text).collect()
 }
 
-/// Checks every row of a student file.
-pub fn check_file(path: &Path) -> Result<FileCheck, FileError> {
-    // One pass: the first rows wait until one of them reads as the header (with the row above
-    // it, for merged headers); every row after it is checked.
+/// Reads a student file as a stream: finds the header (with the row above it, for merged
+/// headers), then hands each data row, checked, to `on_row`, which may stop the reading.
+pub fn scan(
+    path: &Path,
+    mut on_row: impl FnMut(&Layout, Result<StudentRow, Vec<Problem>>) -> ControlFlow<()>,
+) -> Result<Header, FileError> {
     let mut waiting: Vec<Row> = Vec::new();
     let mut found: Option<(u32, Vec<String>, Checker)> = None;
     let mut refused = None;
-    let (mut rows, mut good, mut problems) = (0, 0, Vec::new());
     let format = sheets::for_each_row(path, |r| {
         if let Some((_, _, checker)) = &mut found {
-            rows += 1;
-            match checker.check(r.number, &r.cells) {
-                Ok(_) => good += 1,
-                Err(p) => problems.extend(p),
-            }
-            return ControlFlow::Continue(());
+            let checked = checker.check(r.number, &r.cells);
+            return on_row(checker.layout(), checked);
         }
         let above = waiting.last().map(texts);
         let layout = Layout::read(above.as_deref(), &texts(&r));
@@ -96,11 +99,27 @@ pub fn check_file(path: &Path) -> Result<FileCheck, FileError> {
         return Err(e);
     }
     let (header_row, headers, checker) = found.ok_or(FileError::NoHeader)?;
-    Ok(FileCheck {
+    Ok(Header {
         format,
         header_row,
         headers,
         layout: checker.into_layout(),
+    })
+}
+
+/// Checks every row of a student file (without the database).
+pub fn check_file(path: &Path) -> Result<FileCheck, FileError> {
+    let (mut rows, mut good, mut problems) = (0, 0, Vec::new());
+    let header = scan(path, |_, r| {
+        rows += 1;
+        match r {
+            Ok(_) => good += 1,
+            Err(p) => problems.extend(p),
+        }
+        ControlFlow::Continue(())
+    })?;
+    Ok(FileCheck {
+        header,
         rows,
         good,
         problems,
@@ -122,12 +141,12 @@ pub fn column_letter(mut i: usize) -> String {
 }
 
 /// A problem in words: "第 12 行 D 列（出生日期）“2013-02-30”：日期不存在（如 2 月 30 日）。"
-pub fn describe(check: &FileCheck, p: &Problem, locale: kernel::Locale) -> String {
+pub fn describe(headers: &[String], p: &Problem, locale: kernel::Locale) -> String {
     use kernel::i18n::{t, tf};
     let row = p.row.to_string();
     let place = match p.column {
         Some(c) => {
-            let header = check.headers.get(c).map_or("", String::as_str);
+            let header = headers.get(c).map_or("", String::as_str);
             let column = column_letter(c);
             tf(
                 locale,
@@ -138,6 +157,9 @@ pub fn describe(check: &FileCheck, p: &Problem, locale: kernel::Locale) -> Strin
         None => tf(locale, "import.at_row", &[("row", &row)]),
     };
     let mut s = format!("{place}“{}”：{}", p.value, t(locale, p.key));
+    if let Some(place) = &p.elsewhere {
+        s.push_str(&tf(locale, "import.registered_at", &[("place", place)]));
+    }
     if let Some(o) = p.other_row {
         s.push_str(&tf(
             locale,
@@ -148,21 +170,29 @@ pub fn describe(check: &FileCheck, p: &Problem, locale: kernel::Locale) -> Strin
     s
 }
 
-/// The file again as XLSX, each row followed by a column naming its problems (`message` turns
-/// a problem into words in the reader's language); `heading` heads that column.
-pub fn error_copy(
+/// The file again as XLSX at `out`, each row followed by a column naming its problems
+/// (`message` turns a problem into words in the reader's language); `heading` heads that
+/// column. Rows are written as they are read (rust_xlsxwriter's constant-memory mode).
+pub fn error_copy<'a>(
     path: &Path,
-    check: &FileCheck,
+    header: &Header,
+    problems: impl IntoIterator<Item = &'a Problem>,
     heading: &str,
     message: impl Fn(&Problem) -> String,
-) -> Result<Vec<u8>, FileError> {
+    out: &Path,
+) -> Result<(), FileError> {
     let mut by_row: HashMap<u32, Vec<String>> = HashMap::new();
-    for p in &check.problems {
+    for p in problems {
         by_row.entry(p.row).or_default().push(message(p));
     }
+    let unwritable = |e: rust_xlsxwriter::XlsxError| {
+        FileError::Sheet(SheetError::Io(std::io::Error::other(e.to_string())))
+    };
     let mut wb = rust_xlsxwriter::Workbook::new();
-    let ws = wb.add_worksheet();
-    let width = check.layout.columns.len();
+    let ws = wb
+        .add_worksheet_with_constant_memory()
+        .map_err(unwritable)?;
+    let width = header.layout.columns.len();
     let mut out_row = 0u32;
     let mut failed = None;
     sheets::for_each_row(path, |r| {
@@ -174,7 +204,7 @@ pub fn error_copy(
                 }
             }
             let last = width.max(r.cells.len()) as u16;
-            if r.number == check.header_row {
+            if r.number == header.header_row {
                 ws.write_string(out_row, last, heading)?;
             } else if let Some(msgs) = by_row.get(&r.number) {
                 ws.write_string(out_row, last, msgs.join("；"))?;
@@ -189,10 +219,9 @@ pub fn error_copy(
         ControlFlow::Continue(())
     })?;
     if let Some(e) = failed {
-        return Err(FileError::Sheet(SheetError::Unreadable(e.to_string())));
+        return Err(unwritable(e));
     }
-    wb.save_to_buffer()
-        .map_err(|e| FileError::Sheet(SheetError::Unreadable(e.to_string())))
+    wb.save(out).map_err(unwritable)
 }
 
 #[cfg(test)]
@@ -236,8 +265,8 @@ mod tests {
         }
         let p = csv_file("roster.csv", &text, true);
         let c = check_file(&p).unwrap();
-        assert_eq!(c.format, Format::Csv("GB18030"));
-        assert_eq!(c.header_row, 2);
+        assert_eq!(c.header.format, Format::Csv("GB18030"));
+        assert_eq!(c.header.header_row, 2);
         assert_eq!((c.rows, c.good), (1000, 999));
         let row = 3 + 500;
         let keys: Vec<(Option<usize>, &str)> =
@@ -251,13 +280,17 @@ mod tests {
             assert!(keys.contains(&want), "{want:?} in {keys:?}");
         }
         // The error copy: the same rows, the problems in the last column of the bad row only.
-        let bytes = error_copy(&p, &c, "错误说明", |p| {
-            format!("{}列 {}", column_letter(p.column.unwrap_or(0)), p.key)
-        })
-        .unwrap();
         let out =
             std::env::temp_dir().join(format!("jy-filecheck-{}/copy.xlsx", std::process::id()));
-        std::fs::write(&out, bytes).unwrap();
+        error_copy(
+            &p,
+            &c.header,
+            &c.problems,
+            "错误说明",
+            |p| format!("{}列 {}", column_letter(p.column.unwrap_or(0)), p.key),
+            &out,
+        )
+        .unwrap();
         let (_, rows) = sheets::read_all(&out).unwrap();
         assert_eq!(rows.len(), 1002);
         assert_eq!(rows[1].cells[7].text(), "错误说明");

@@ -229,7 +229,7 @@ pub fn combined(top: &str, below: &str) -> Option<Column> {
 
 /// The columns of a header row (or two), with what went wrong: headers not understood and
 /// columns named twice, by column number (0 for A).
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Layout {
     pub columns: Vec<Option<Column>>,
     pub unknown: Vec<(usize, String)>,

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod divisions;
 pub mod filecheck;
 pub mod headers;
+pub mod import;
 pub mod model;
 pub mod nodes;
 pub mod pages;
@@ -25,4 +26,9 @@ use kernel::AppState;
 
 pub fn routes() -> Router<AppState> {
     pages::routes().merge(api::routes())
+}
+
+/// The routes that take spreadsheet uploads (served with the upload size limit).
+pub fn upload_routes() -> Router<AppState> {
+    pages::upload_routes()
 }

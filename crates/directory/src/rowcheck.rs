@@ -23,6 +23,8 @@ pub struct Problem {
     pub key: &'static str,
     /// For duplicates: the earlier row with the same value.
     pub other_row: Option<u32>,
+    /// For conflicts with stored data: where the value is already registered (a school's name).
+    pub elsewhere: Option<String>,
 }
 
 /// A guardian or family member from a student's row.
@@ -95,6 +97,7 @@ impl Cells<'_> {
             value: value.to_owned(),
             key,
             other_row: None,
+            elsewhere: None,
         });
     }
     fn required(&mut self, c: Column) -> Option<(usize, String)> {
@@ -148,6 +151,16 @@ impl Cells<'_> {
                 None
             }
         }
+    }
+}
+
+impl StudentRow {
+    /// The code this row gives for one of the other coded fields.
+    pub fn code(&self, table: Table) -> Option<&str> {
+        self.coded
+            .iter()
+            .find(|(t, _)| *t == table)
+            .map(|(_, c)| c.as_str())
     }
 }
 
@@ -286,6 +299,7 @@ impl Checker {
                     value: key.to_owned(),
                     key: "error.duplicate_in_file",
                     other_row: Some(*first),
+                    elsewhere: None,
                 });
             } else {
                 map.insert(key.to_owned(), row);

@@ -29,7 +29,17 @@ pub struct Verified {
     pub needs_rehash: bool,
 }
 
+/// The hash of an account whose initial password has not been issued yet (created by an
+/// import): no password matches it.
+pub const UNISSUED: &str = "!unissued";
+
 pub fn verify_blocking(cfg: &PasswordConfig, password: &str, phc: &str) -> AppResult<Verified> {
+    if phc == UNISSUED {
+        return Ok(Verified {
+            ok: false,
+            needs_rehash: false,
+        });
+    }
     let parsed = PasswordHash::new(phc)
         .map_err(|e| AppError::Internal(format!("stored hash unreadable: {e}")))?;
     let ok = Argon2::default()

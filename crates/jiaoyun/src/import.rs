@@ -1,9 +1,11 @@
-//! `jiaoyun import`: base-data files from the command line. Today it checks a file (the first
-//! step of an import) and writes the error copy; committing comes with the import proper.
+//! `jiaoyun import`: base-data files from the command line. `check` reads a file alone (no
+//! database); `students` imports one into a school through the same job as the web pages:
+//! checked, then, with `--commit`, committed in one transaction.
 
 use clap::Subcommand;
 use directory::filecheck;
-use kernel::Locale;
+use directory::import::jobs;
+use kernel::{Actor, AppState, Ctx, Locale, RequestMeta};
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
@@ -22,21 +24,49 @@ pub enum ImportCommand {
         #[arg(long, default_value_t = 200)]
         limit: usize,
     },
+    /// Import a school's students and their guardians: check against the rules and the
+    /// database, and with --commit write them (all or nothing unless --partial).
+    Students {
+        file: PathBuf,
+        /// The school's 10-digit code.
+        #[arg(long)]
+        school: String,
+        /// Write the students once the file is checked.
+        #[arg(long)]
+        commit: bool,
+        /// With --commit: write the good rows and leave out the bad ones.
+        #[arg(long)]
+        partial: bool,
+        /// Write the file as XLSX with a column naming each row's problems, if it has any.
+        #[arg(long)]
+        errors: Option<PathBuf>,
+        #[arg(long, default_value = "zh-CN")]
+        lang: String,
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
+    },
 }
 
-/// Runs the command; the exit status says whether the file is clean.
-pub fn run(cmd: ImportCommand) -> Result<bool, Box<dyn std::error::Error>> {
+fn locale(lang: &str) -> Locale {
+    if lang == "en" {
+        Locale::En
+    } else {
+        Locale::ZhCn
+    }
+}
+
+/// Checks a file without the database; the result says whether the file is clean.
+pub fn check(cmd: ImportCommand) -> Result<bool, Box<dyn std::error::Error>> {
     let ImportCommand::Check {
         file,
         errors,
         lang,
         limit,
-    } = cmd;
-    let locale = if lang == "en" {
-        Locale::En
-    } else {
-        Locale::ZhCn
+    } = cmd
+    else {
+        return Err("not a check".into());
     };
+    let locale = locale(&lang);
     let t = |k: &str| kernel::i18n::t(locale, k).to_owned();
     let started = std::time::Instant::now();
     let check = match filecheck::check_file(&file) {
@@ -48,7 +78,7 @@ pub fn run(cmd: ImportCommand) -> Result<bool, Box<dyn std::error::Error>> {
     };
     let secs = started.elapsed().as_secs_f64();
     for p in check.problems.iter().take(limit) {
-        println!("{}", filecheck::describe(&check, p, locale));
+        println!("{}", filecheck::describe(&check.header.headers, p, locale));
     }
     if check.problems.len() > limit {
         println!("… {} more", check.problems.len() - limit);
@@ -56,8 +86,8 @@ pub fn run(cmd: ImportCommand) -> Result<bool, Box<dyn std::error::Error>> {
     println!(
         "{}: {:?}, header on row {}, {} rows, {} without problems, {} problems; {:.2} s ({:.0} rows/s)",
         file.display(),
-        check.format,
-        check.header_row,
+        check.header.format,
+        check.header.header_row,
         check.rows,
         check.good,
         check.problems.len(),
@@ -65,11 +95,158 @@ pub fn run(cmd: ImportCommand) -> Result<bool, Box<dyn std::error::Error>> {
         check.rows as f64 / secs.max(1e-9),
     );
     if let Some(out) = errors {
-        let bytes = filecheck::error_copy(&file, &check, &t("import.errors_heading"), |p| {
-            filecheck::describe(&check, p, locale)
-        })?;
-        std::fs::write(&out, bytes)?;
+        filecheck::error_copy(
+            &file,
+            &check.header,
+            &check.problems,
+            &t("import.errors_heading"),
+            |p| filecheck::describe(&check.header.headers, p, locale),
+            &out,
+        )?;
         println!("error copy written to {}", out.display());
     }
     Ok(check.problems.is_empty())
+}
+
+/// Imports a student file into a school; the result says whether it was written (or, without
+/// --commit, whether it is clean).
+pub async fn students(
+    state: AppState,
+    cmd: ImportCommand,
+) -> Result<bool, Box<dyn std::error::Error>> {
+    let ImportCommand::Students {
+        file,
+        school,
+        commit,
+        partial,
+        errors,
+        lang,
+        limit,
+    } = cmd
+    else {
+        return Err("not a student import".into());
+    };
+    let locale = locale(&lang);
+    let actor = Actor::system();
+    let meta = RequestMeta::cli();
+    let cx = Ctx::new(&state, &actor, &meta);
+    let node = directory::nodes::find_by_code(&cx, school.trim())
+        .await?
+        .filter(|n| n.kind.as_str() == "school")
+        .ok_or_else(|| format!("no school with the code {school}"))?;
+    // The job keeps its own copy of the file.
+    let staging = state
+        .config
+        .data_dir
+        .join("imports")
+        .join(format!("cli-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(staging.parent().unwrap_or(&state.config.data_dir))?;
+    std::fs::copy(&file, &staging)?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let job = jobs::create(&cx, node.id, &name, &staging, locale).await?;
+    println!(
+        "import {} of {} into {} ({})",
+        job.id, name, node.name, school
+    );
+    let started = std::time::Instant::now();
+    run_showing_progress(&state, job.id, "checking").await?;
+    let job = jobs::get(&cx, job.id).await?;
+    let secs = started.elapsed().as_secs_f64();
+    if let Some(e) = &job.error {
+        eprintln!("{}: {}", file.display(), kernel::i18n::t(locale, e));
+        return Ok(false);
+    }
+    let report = job.report();
+    for line in report.lines.iter().take(limit) {
+        println!("{}", line.message);
+    }
+    if job.problem_count as usize > limit.min(report.lines.len()) {
+        println!(
+            "… {} more",
+            job.problem_count as usize - limit.min(report.lines.len())
+        );
+    }
+    println!(
+        "checked: {} rows, {} good, {} problems; {:.2} s ({:.0} rows/s)",
+        job.total_rows,
+        job.good_rows,
+        job.problem_count,
+        secs,
+        job.total_rows as f64 / secs.max(1e-9)
+    );
+    if let Some(out) = errors
+        && job.problem_count > 0
+    {
+        std::fs::copy(jobs::errors_path(&state, &job), &out)?;
+        println!("error copy written to {}", out.display());
+    }
+    if !commit {
+        return Ok(job.problem_count == 0);
+    }
+    if job.problem_count > 0 && !partial {
+        println!("nothing written: the file has problems (fix them, or use --partial)");
+        return Ok(false);
+    }
+    jobs::commit(&cx, job.id, partial).await?;
+    let started = std::time::Instant::now();
+    run_showing_progress(&state, job.id, "committing").await?;
+    let job = jobs::get(&cx, job.id).await?;
+    let secs = started.elapsed().as_secs_f64();
+    match job.counts() {
+        Some(c) if job.status == "done" => {
+            println!(
+                "committed: {} created, {} updated, {} unchanged, {} skipped; {} family members, {} classes, {} accounts created; {:.2} s ({:.0} rows/s)",
+                c.created,
+                c.updated,
+                c.unchanged,
+                c.skipped,
+                c.family_created,
+                c.classes_created,
+                c.accounts_created,
+                secs,
+                job.total_rows as f64 / secs.max(1e-9)
+            );
+            Ok(true)
+        }
+        _ => {
+            println!(
+                "nothing written ({}): {} problems",
+                job.status, job.problem_count
+            );
+            for line in job.report().lines.iter().take(limit) {
+                println!("{}", line.message);
+            }
+            Ok(false)
+        }
+    }
+}
+
+/// Runs the job here, printing the rows read every second.
+async fn run_showing_progress(
+    state: &AppState,
+    id: kernel::ImportId,
+    step: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let shown = {
+        let state = state.clone();
+        let step = step.to_owned();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let rows = jobs::progress_of(&state, id);
+                println!("{step}: {rows} rows");
+            }
+        })
+    };
+    let ran = jobs::run_job(state, id).await;
+    shown.abort();
+    if !ran? {
+        return Err("the import is held by another process".into());
+    }
+    Ok(())
 }

@@ -41,7 +41,7 @@ enum Command {
     /// Administration from the command line.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
-    /// Base-data files: check a student file and write its error copy.
+    /// Base-data files: check a student file (and write its error copy), import one into a school.
     #[command(subcommand)]
     Import(import::ImportCommand),
     /// Benchmarks that generate their own data and print numbers.
@@ -52,8 +52,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Checking a file needs neither the configuration's database nor a runtime.
-    if let Command::Import(cmd) = cli.command {
-        return match import::run(cmd) {
+    if let Command::Import(cmd @ import::ImportCommand::Check { .. }) = cli.command {
+        return match import::check(cmd) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
             Err(e) => {
@@ -83,7 +83,8 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(cli.command, config)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
         Err(e) => {
             eprintln!("jiaoyun: {e}");
             ExitCode::FAILURE
@@ -97,7 +98,8 @@ async fn connect(config: &Config) -> Result<Db, Box<dyn std::error::Error>> {
     Ok(db)
 }
 
-async fn run(command: Command, mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
+/// Runs the command; `false` means it ran but the outcome is a failure (exit status 1).
+async fn run(command: Command, mut config: Config) -> Result<bool, Box<dyn std::error::Error>> {
     match command {
         Command::Serve { demo, listen } => {
             if let Some(l) = listen {
@@ -134,7 +136,10 @@ async fn run(command: Command, mut config: Config) -> Result<(), Box<dyn std::er
             admin::run(AppState::new(db, config, Clock::System), cmd).await?;
         }
         Command::Bench(cmd) => bench::run(config, cmd).await?,
-        Command::Import(_) => {}
+        Command::Import(cmd) => {
+            let db = connect(&config).await?;
+            return import::students(AppState::new(db, config, Clock::System), cmd).await;
+        }
     }
-    Ok(())
+    Ok(true)
 }

@@ -127,6 +127,12 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_endpoint))
         .fallback(web::errors::not_found)
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        // Spreadsheet uploads have their own, larger limit.
+        .merge(
+            directory::upload_routes()
+                .layer(RequestBodyLimitLayer::new(state.config.max_upload_bytes)),
+        )
         .layer(middleware::from_fn(web::errors::render_errors))
         .layer(header("x-frame-options", "DENY"))
         // No form-action: browsers apply it to the redirects after a form, and the login and
@@ -137,7 +143,6 @@ pub fn router(state: AppState) -> Router {
         .layer(header("referrer-policy", "same-origin"))
         .layer(header("cache-control", "no-store"))
         .layer(CompressionLayer::new())
-        .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(middleware::from_fn(track_metrics))
         .layer(CatchPanicLayer::new())
@@ -179,12 +184,14 @@ pub async fn serve_on(
 ) -> AppResult<()> {
     let db = state.db.clone();
     let logout = tokio::spawn(single_logout(state.clone()));
+    let imports = tokio::spawn(directory::import::jobs::runner(state.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(kernel::AppError::internal);
     logout.abort();
+    imports.abort();
     served?;
     db.close().await;
     tracing::info!("stopped");

@@ -35,6 +35,8 @@ pub struct Config {
     pub request_timeout_seconds: u64,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Largest spreadsheet accepted for an import, in bytes.
+    pub max_upload_bytes: usize,
     /// Failed logins in a row before an account is locked for `lockout_minutes`.
     pub lockout_threshold: u32,
     pub lockout_minutes: u32,
@@ -97,6 +99,7 @@ impl Default for Config {
             trust_proxy_headers: false,
             request_timeout_seconds: 30,
             max_body_bytes: 2 * 1024 * 1024,
+            max_upload_bytes: 256 * 1024 * 1024,
             lockout_threshold: 5,
             lockout_minutes: 15,
             demo: false,

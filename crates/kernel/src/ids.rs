@@ -68,4 +68,6 @@ id_type!(
     GrantId => "sso.grant_not_found",
     /// An upstream identity provider people may log in through.
     ProviderId => "identity.provider_not_found",
+    /// A spreadsheet import of base data.
+    ImportId => "directory.import_not_found",
 );

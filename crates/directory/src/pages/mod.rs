@@ -3,6 +3,7 @@
 mod audit;
 mod classes;
 mod home;
+mod imports;
 mod org;
 mod people;
 
@@ -37,8 +38,22 @@ pub fn routes() -> Router<AppState> {
             "/people/{id}/roles/{role}/delete",
             post(people::remove_role),
         )
+        .route("/admin/org/{id}/imports", get(imports::list))
+        .route(
+            "/admin/imports/template.xlsx",
+            get(imports::template_download),
+        )
+        .route("/admin/imports/{id}", get(imports::show))
+        .route("/admin/imports/{id}/commit", post(imports::commit))
+        .route("/admin/imports/{id}/discard", post(imports::discard))
+        .route("/admin/imports/{id}/errors.xlsx", get(imports::error_copy))
         .route("/admin/audit", get(audit::list))
         .route("/admin/audit.csv", get(audit::export_csv))
+}
+
+/// The spreadsheet upload, served under its own body-size limit.
+pub fn upload_routes() -> Router<AppState> {
+    Router::new().route("/admin/org/{id}/imports", post(imports::upload))
 }
 
 /// Parses an id from the path; a malformed id is "not found", like any unknown one.

@@ -30,6 +30,7 @@ impl TestApp {
         // Cheap hashing in tests; the parameters are checked separately.
         let config = Config {
             database_url: db.url.clone(),
+            data_dir: std::env::temp_dir().join(format!("jy-data-{}", uuid::Uuid::now_v7())),
             public_url: Some(format!("http://{addr}")),
             demo: true,
             password: kernel::config::PasswordConfig {

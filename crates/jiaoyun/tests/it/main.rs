@@ -12,6 +12,7 @@ mod federation;
 mod fuzz_seeds;
 mod helpers;
 mod i18n;
+mod imports;
 mod login_security;
 mod oidc;
 mod pages;

@@ -13,7 +13,7 @@ fn compatible(sqlite: &str, pg: &str) -> bool {
         "BLOB" => pg == "uuid",
         "TEXT" => matches!(pg, "text" | "timestamp with time zone" | "date"),
         "BOOLEAN" => pg == "boolean",
-        "BIGINT" => pg == "bigint",
+        "BIGINT" | "INTEGER" => pg == "bigint",
         _ => false,
     }
 }

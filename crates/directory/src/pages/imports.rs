@@ -1,0 +1,264 @@
+//! Importing a school's students from a spreadsheet: upload (checked in the background), the
+//! report with the error copy, then commit or discard. Pages under `/admin/org/{school}/imports`
+//! and `/admin/imports/{id}`.
+
+use super::parse_id;
+use crate::import::jobs::{self, Job, Report};
+use crate::import::{Counts, template};
+use crate::model::Node;
+use crate::nodes;
+use askama::Template;
+use axum::extract::{Multipart, Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use kernel::{AppError, AppResult, AppState, Ctx, ImportId, NodeId};
+use serde::Deserialize;
+use tokio::io::AsyncWriteExt;
+use web::{Meta, PageCtx, Session, redirect, render};
+
+#[derive(Template)]
+#[template(path = "imports.html")]
+struct ImportsPage {
+    ctx: PageCtx,
+    school: Node,
+    jobs: Vec<Job>,
+    error: Option<String>,
+}
+
+impl ImportsPage {
+    fn status(&self, s: &str) -> String {
+        self.ctx.t(&format!("import.status_{s}")).to_owned()
+    }
+}
+
+async fn list_page(
+    cx: &Ctx<'_>,
+    session: &Session,
+    school: NodeId,
+    error: Option<String>,
+) -> AppResult<Response> {
+    let school = nodes::get(cx, school).await?;
+    let jobs = jobs::list(cx, school.id).await?;
+    Ok(render(&ImportsPage {
+        ctx: PageCtx::for_session(session),
+        school,
+        jobs,
+        error,
+    }))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let cx = Ctx::new(&state, &session.actor, &meta);
+    list_page(&cx, &session, parse_id(&id)?, None).await
+}
+
+/// The upload: the CSRF token and the file, streamed to a staging file as it arrives.
+pub async fn upload(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+    mut form: Multipart,
+) -> AppResult<Response> {
+    let school: NodeId = parse_id(&id)?;
+    let cx = Ctx::new(&state, &session.actor, &meta);
+    let dir = state.config.data_dir.join("imports");
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(AppError::internal)?;
+    let staging = dir.join(format!("upload-{}", uuid::Uuid::now_v7()));
+    let mut csrf = String::new();
+    let mut file_name = None;
+    let received = async {
+        while let Some(mut field) = form.next_field().await.map_err(bad_upload)? {
+            match field.name() {
+                Some("csrf") => csrf = field.text().await.map_err(bad_upload)?,
+                Some("file") => {
+                    file_name = field.file_name().map(str::to_owned);
+                    let mut out = tokio::fs::File::create(&staging)
+                        .await
+                        .map_err(AppError::internal)?;
+                    while let Some(chunk) = field.chunk().await.map_err(bad_upload)? {
+                        out.write_all(&chunk).await.map_err(AppError::internal)?;
+                    }
+                    out.flush().await.map_err(AppError::internal)?;
+                }
+                _ => {}
+            }
+        }
+        session.verify_csrf(&csrf)?;
+        let name = file_name.clone().filter(|n| !n.is_empty());
+        let Some(name) = name else {
+            return Err(AppError::field("file", "error.import.no_file"));
+        };
+        jobs::create(&cx, school, &name, &staging, session.actor.locale).await
+    }
+    .await;
+    let _ = tokio::fs::remove_file(&staging).await;
+    match received {
+        Ok(job) => Ok(redirect(&format!("/admin/imports/{}", job.id))),
+        Err(AppError::Invalid(f)) => {
+            let msg = f.0.first().map(|(_, k)| session_t(&session, k));
+            list_page(&cx, &session, school, msg).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn session_t(session: &Session, key: &str) -> String {
+    kernel::i18n::t(session.actor.locale, key).to_owned()
+}
+
+fn bad_upload(e: axum::extract::multipart::MultipartError) -> AppError {
+    tracing::info!(error = %e, "upload cut short");
+    AppError::field("file", "error.import.upload_failed")
+}
+
+#[derive(Template)]
+#[template(path = "import.html")]
+struct ImportPage {
+    ctx: PageCtx,
+    job: Job,
+    school: Node,
+    report: Report,
+    counts: Option<Counts>,
+    progress: u64,
+    has_error_copy: bool,
+}
+
+impl ImportPage {
+    fn status(&self) -> String {
+        self.ctx
+            .t(&format!("import.status_{}", self.job.status))
+            .to_owned()
+    }
+    fn error(&self) -> String {
+        self.job
+            .error
+            .as_deref()
+            .map(|e| self.ctx.t(e).to_owned())
+            .unwrap_or_default()
+    }
+    fn size(&self) -> String {
+        let kib = self.job.file_size as f64 / 1024.0;
+        if kib < 1024.0 {
+            format!("{kib:.0} KiB")
+        } else {
+            format!("{:.1} MiB", kib / 1024.0)
+        }
+    }
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let cx = Ctx::new(&state, &session.actor, &meta);
+    let job = jobs::get(&cx, parse_id::<ImportId>(&id)?).await?;
+    let school = nodes::get(&cx, job.school_id).await?;
+    let has_error_copy = job.problem_count > 0
+        && tokio::fs::try_exists(jobs::errors_path(&state, &job))
+            .await
+            .unwrap_or(false);
+    Ok(render(&ImportPage {
+        ctx: PageCtx::for_session(&session),
+        progress: jobs::progress(&state, &job),
+        report: job.report(),
+        counts: job.counts(),
+        school,
+        has_error_copy,
+        job,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CommitForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    partial: Option<String>,
+}
+
+pub async fn commit(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+    axum::Form(form): axum::Form<CommitForm>,
+) -> AppResult<Response> {
+    session.verify_csrf(&form.csrf)?;
+    let cx = Ctx::new(&state, &session.actor, &meta);
+    let job = jobs::commit(&cx, parse_id(&id)?, form.partial.is_some()).await?;
+    Ok(redirect(&format!("/admin/imports/{}", job.id)))
+}
+
+pub async fn discard(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+    axum::Form(form): axum::Form<web::CsrfForm>,
+) -> AppResult<Response> {
+    session.verify_csrf(&form.csrf)?;
+    let cx = Ctx::new(&state, &session.actor, &meta);
+    let job = jobs::discard(&cx, parse_id(&id)?).await?;
+    Ok(redirect(&format!("/admin/org/{}/imports", job.school_id)))
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+fn attachment(name: &str, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, XLSX.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"import.xlsx\"; filename*=UTF-8''{}",
+                    web::auth::url_encode(name)
+                ),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// The copy of the file with a column naming each row's problems.
+pub async fn error_copy(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let cx = Ctx::new(&state, &session.actor, &meta);
+    let job = jobs::get(&cx, parse_id::<ImportId>(&id)?).await?;
+    let bytes = tokio::fs::read(jobs::errors_path(&state, &job))
+        .await
+        .map_err(|_| AppError::NotFound("directory.import_not_found"))?;
+    let stem = job
+        .file_name
+        .rsplit_once('.')
+        .map_or(job.file_name.as_str(), |(s, _)| s);
+    let name = format!(
+        "{stem}-{}.xlsx",
+        kernel::i18n::t(session.actor.locale, "import.errors_heading")
+    );
+    Ok(attachment(&name, bytes))
+}
+
+/// The empty student template with Chinese headers and a sheet of instructions.
+pub async fn template_download(session: Session) -> AppResult<Response> {
+    let bytes = template::students(session.actor.locale).map_err(AppError::internal)?;
+    Ok(attachment(
+        kernel::i18n::t(session.actor.locale, "import.template_file"),
+        bytes,
+    ))
+}
