@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/nodes", post(create_node))
         .route("/api/v1/nodes/{id}", get(get_node).patch(update_node))
         .route("/api/v1/nodes/{id}/children", get(children))
+        .route("/api/v1/nodes/{id}/stats", get(node_stats))
         .route("/api/v1/nodes/{id}/deactivate", post(deactivate_node))
         .route("/api/v1/nodes/{id}/reactivate", post(reactivate_node))
         .route(
@@ -50,7 +51,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Jiaoyun API", version = "1", description = "The organisation tree, people, roles, terms, rosters and the audit log. Authenticate with `Authorization: Bearer jy_…` (create a token with `jiaoyun admin create-token`). Errors: `{\"error\": {\"code\", \"message\", \"fields\"}}`; unknown or foreign ids give 404."),
-    paths(me, get_node, children, create_node, update_node, deactivate_node, reactivate_node, list_terms, create_term,
+    paths(me, get_node, children, node_stats, create_node, update_node, deactivate_node, reactivate_node, list_terms, create_term,
           search_people, create_person, get_person, update_person, deactivate_person, reactivate_person,
           list_roles, add_role, remove_role, roster, audit),
     components(schemas(Me, Node, NewNode, NodeUpdate, Paged<Node>, Term, NewTerm, PersonRow, Paged<PersonRow>, NewPerson,
@@ -144,6 +145,16 @@ async fn me(ApiActor(a): ApiActor) -> Json<Me> {
 #[utoipa::path(get, path = "/api/v1/nodes/{id}", responses((status = 200, body = Node), (status = 404)))]
 async fn get_node(c: ApiCx, IdPath(id): IdPath<NodeId>) -> AppResult<Json<Node>> {
     Ok(Json(nodes::get(&c.cx(), id).await?))
+}
+
+/// Live statistics of a node's subtree: students by grade, gender, ethnicity and category,
+/// class sizes, teacher-student ratio, left-behind and migrant children, registration.
+#[utoipa::path(get, path = "/api/v1/nodes/{id}/stats", responses((status = 200, body = crate::stats::NodeStats), (status = 403), (status = 404)))]
+async fn node_stats(
+    c: ApiCx,
+    IdPath(id): IdPath<NodeId>,
+) -> AppResult<Json<crate::stats::NodeStats>> {
+    Ok(Json(crate::stats::of_node(&c.cx(), id).await?))
 }
 
 /// A node's children, paged.

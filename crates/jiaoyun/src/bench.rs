@@ -37,6 +37,14 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// Student import: generate students with one or two guardians each as CSV (GBK) and as
+    /// XLSX, then check and commit each into a school; rows/s per step and peak memory.
+    Import {
+        #[arg(long, default_value_t = 800_000)]
+        students: u64,
+        #[arg(long, value_enum, default_value = "both")]
+        format: crate::bench_import::Formats,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -124,6 +132,9 @@ pub async fn run(config: Config, cmd: BenchCommand) -> AppResult<()> {
             concurrency,
             seconds,
         } => return crate::bench_identity::run(config, concurrency, seconds).await,
+        BenchCommand::Import { students, format } => {
+            return crate::bench_import::run(config, students, format).await;
+        }
     };
     let (fresh, mut cfg) = fresh_db("directory", &config).await?;
     cfg.listen = "127.0.0.1:0".into();

@@ -2,10 +2,14 @@
 
 use super::subject_name;
 use crate::classes::{self, ClassCard, Roster};
+use crate::slips::{self, Slip};
 use askama::Template;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::response::Response;
 use kernel::{AppResult, AppState, Ctx, NodeId};
+use serde::Deserialize;
 use web::{IdPath, Meta, PageCtx, Session, render};
 
 #[derive(Template)]
@@ -33,6 +37,8 @@ pub async fn mine(
 struct RosterPage {
     ctx: PageCtx,
     r: Roster,
+    /// Accounts waiting for their initial password, if the viewer may issue them.
+    waiting: Option<usize>,
 }
 
 impl RosterPage {
@@ -49,8 +55,87 @@ pub async fn roster(
 ) -> AppResult<Response> {
     let cx = Ctx::new(&state, &session.actor, &meta);
     let r = classes::roster(&cx, id).await?;
+    let waiting = slips::waiting(&cx, id).await?;
     Ok(render(&RosterPage {
         ctx: PageCtx::for_session(&session),
         r,
+        waiting,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "slips.html")]
+struct SlipsPage {
+    ctx: PageCtx,
+    class: String,
+    slips: Vec<Slip>,
+}
+
+impl SlipsPage {
+    fn relation(&self, s: &Slip) -> String {
+        match &s.relation {
+            Some(code) => relation_name(code),
+            None => self.ctx.t("role.student").to_owned(),
+        }
+    }
+}
+
+fn relation_name(code: &str) -> String {
+    crate::codes::name(crate::codes::Table::FamilyRelation, code)
+        .unwrap_or(code)
+        .to_owned()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IssueForm {
+    #[serde(default)]
+    csrf: String,
+    /// print | xlsx
+    #[serde(default)]
+    format: String,
+}
+
+/// Issues the class's waiting accounts and shows the slips once: printable, or as XLSX.
+pub async fn issue_accounts(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+    IdPath(id): IdPath<NodeId>,
+    axum::Form(form): axum::Form<IssueForm>,
+) -> AppResult<Response> {
+    session.verify_csrf(&form.csrf)?;
+    let cx = Ctx::new(&state, &session.actor, &meta);
+    let r = classes::roster(&cx, id).await?;
+    let slips = slips::issue(&cx, id).await?;
+    let class = format!("{} {} {}", r.school_name, r.grade_name, r.class.name);
+    if form.format == "xlsx" {
+        let bytes = slips::xlsx(&slips, session.actor.locale, relation_name)
+            .map_err(kernel::AppError::internal)?;
+        let name = format!(
+            "{class} {}.xlsx",
+            kernel::i18n::t(session.actor.locale, "slips.title")
+        );
+        return Ok((
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"accounts.xlsx\"; filename*=UTF-8''{}",
+                        web::auth::url_encode(&name)
+                    ),
+                ),
+            ],
+            bytes,
+        )
+            .into_response());
+    }
+    Ok(render(&SlipsPage {
+        ctx: PageCtx::for_session(&session),
+        class,
+        slips,
     }))
 }

@@ -6,6 +6,7 @@ mod home;
 mod imports;
 mod org;
 mod people;
+mod stats;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -16,6 +17,7 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(home::show))
         .route("/classes", get(classes::mine))
         .route("/classes/{id}", get(classes::roster))
+        .route("/classes/{id}/accounts", post(classes::issue_accounts))
         .route("/admin/org", get(org::root))
         .route("/admin/org/{id}", get(org::show))
         .route("/admin/org/{id}/children", post(org::create_child))
@@ -24,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/org/{id}/deactivate", post(org::deactivate))
         .route("/admin/org/{id}/reactivate", post(org::reactivate))
         .route("/admin/org/{id}/terms", post(org::create_term))
+        .route("/admin/org/{id}/promote", post(org::promote))
         .route("/admin/people", get(people::list).post(people::create))
         .route("/admin/people/new", get(people::new_form))
         .route("/people/{id}", get(people::show).post(people::update))
@@ -39,6 +42,7 @@ pub fn routes() -> Router<AppState> {
             post(people::remove_role),
         )
         .route("/admin/org/{id}/imports", get(imports::list))
+        .route("/admin/org/{id}/stats", get(stats::show))
         .route(
             "/admin/imports/template.xlsx",
             get(imports::template_download),

@@ -51,6 +51,10 @@ impl NodePage {
     fn err(&self, field: &str) -> Option<String> {
         self.ctx.field_error(&self.errors, field)
     }
+    /// The school year that has begun (or begins in August).
+    fn school_year(&self) -> i64 {
+        crate::import::classes::school_year(chrono::Utc::now().date_naive())
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -324,6 +328,42 @@ pub async fn create_term(
     };
     match terms::create(&cx, id, input).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin/org/{id}?done=created")).into_response()),
+        Err(e) => invalid(&state, &session, &meta, id, e, NewNodeForm::default()).await,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PromoteForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub school_year: String,
+}
+
+#[derive(Template)]
+#[template(path = "promoted.html")]
+struct PromotedPage {
+    ctx: PageCtx,
+    node: Node,
+    p: crate::lifecycle::Promotion,
+}
+
+/// The school year's turn for a school: every class up a grade, the last grade graduated.
+pub async fn promote(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+    IdPath(id): IdPath<NodeId>,
+    Form(form): Form<PromoteForm>,
+) -> AppResult<Response> {
+    session.verify_csrf(&form.csrf)?;
+    let cx = Ctx::new(&state, &session.actor, &meta);
+    match crate::lifecycle::promote(&cx, id, num(&form.school_year).unwrap_or(0)).await {
+        Ok(p) => Ok(render(&PromotedPage {
+            ctx: PageCtx::for_session(&session),
+            node: nodes::get(&cx, id).await?,
+            p,
+        })),
         Err(e) => invalid(&state, &session, &meta, id, e, NewNodeForm::default()).await,
     }
 }

@@ -350,3 +350,81 @@ async fn a_teacher_adds_a_passkey_and_logs_in_with_it() {
     b.close().await.unwrap();
     app.stop().await;
 }
+
+/// Waits (the page refreshes itself) until the import's status is `want`.
+async fn import_status(b: &Client, want: &str) {
+    for _ in 0..300 {
+        if let Ok(e) = b.find(Locator::Id("status")).await
+            && e.attr("data-status").await.ok().flatten().as_deref() == Some(want)
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("import never reached {want}");
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver: run with --include-ignored (.ci/run does)"]
+async fn a_school_administrator_uploads_reads_the_report_and_commits() {
+    let app = TestApp::start().await;
+    let driver = Driver::start().await;
+    let b = driver.browser().await;
+    log_in(&b, &app, "school_admin").await;
+    let (school,): (kernel::NodeId,) = kernel::on_db!(&app.state.db, p => sqlx::query_as(
+        "SELECT id FROM org_nodes WHERE code = '2133010001'").fetch_one(p).await)
+    .unwrap();
+    // From the school's page to its imports.
+    b.goto(&app.url(&format!("/admin/org/{school}")))
+        .await
+        .unwrap();
+    click_to(
+        &b,
+        Locator::Css(&format!("a[href='/admin/org/{school}/imports']")),
+    )
+    .await;
+    let dir = std::env::temp_dir().join(format!("jy-browser-import-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("四年级学生.csv");
+    directory::import::sample::write_csv(&file, 0..300, true, Some(100)).unwrap();
+    b.find(Locator::Id("file"))
+        .await
+        .unwrap()
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    click_to(&b, Locator::Css("form[enctype] button[type=submit]")).await;
+    import_status(&b, "checked").await;
+    let report = b
+        .find(Locator::Id("report"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        report.contains("第 52 行 D 列（出生日期）“2013-02-30”：日期不存在"),
+        "{report}"
+    );
+    assert_eq!(report.lines().count(), 3, "{report}");
+    assert!(b.find(Locator::Id("error-copy")).await.is_ok());
+    // Committing with problems needs the "skip the bad rows" box.
+    b.find(Locator::Css("input[name=partial]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click_to(&b, Locator::Id("commit")).await;
+    import_status(&b, "done").await;
+    let created = b
+        .find(Locator::Id("created"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(created, "297");
+    b.close().await.unwrap();
+    app.stop().await;
+}

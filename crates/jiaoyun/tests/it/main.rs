@@ -13,6 +13,7 @@ mod fuzz_seeds;
 mod helpers;
 mod i18n;
 mod imports;
+mod lifecycle;
 mod login_security;
 mod oidc;
 mod pages;

@@ -1,0 +1,53 @@
+//! A node's statistics page.
+
+use super::parse_id;
+use crate::model::Node;
+use crate::nodes;
+use crate::stats::{self, Count, NodeStats};
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use kernel::{AppResult, AppState, Ctx, NodeId};
+use web::{Meta, PageCtx, Session, render};
+
+#[derive(Template)]
+#[template(path = "stats.html")]
+struct StatsPage {
+    ctx: PageCtx,
+    node: Node,
+    s: NodeStats,
+}
+
+impl StatsPage {
+    fn pct(&self, part: &i64, whole: &i64) -> String {
+        if *whole == 0 {
+            "—".into()
+        } else {
+            format!("{:.1}%", *part as f64 * 100.0 / *whole as f64)
+        }
+    }
+    fn breakdowns(&self) -> [(&'static str, &Vec<Count>); 3] {
+        [
+            ("stats.by_gender", &self.s.by_gender),
+            ("stats.by_ethnicity", &self.s.by_ethnicity),
+            ("stats.by_category", &self.s.by_category),
+        ]
+    }
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let cx = Ctx::new(&state, &session.actor, &meta);
+    let id: NodeId = parse_id(&id)?;
+    let s = stats::of_node(&cx, id).await?;
+    let node = nodes::get(&cx, id).await?;
+    Ok(render(&StatsPage {
+        ctx: PageCtx::for_session(&session),
+        node,
+        s,
+    }))
+}
