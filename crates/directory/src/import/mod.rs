@@ -163,6 +163,16 @@ pub async fn run(
         Mode::Commit { .. } => Some(store::Writer::start(db, target).await?),
         Mode::Check => None,
     };
+    // Checking reads through a transaction of its own on PostgreSQL (for its plans; see
+    // `store::plan_each_batch`); on SQLite through the pool, without taking the write turn.
+    let mut reading = match (&writer, db) {
+        (None, Db::Postgres(_)) => {
+            let mut tx = db.begin().await?;
+            store::plan_each_batch(&mut tx, true).await?;
+            Some(tx)
+        }
+        _ => None,
+    };
     let partial = matches!(mode, Mode::Commit { partial: true });
     let (mut rows, mut good_count, mut problem_count) = (0u64, 0u64, 0u64);
     let mut problems = Vec::new();
@@ -180,9 +190,13 @@ pub async fn run(
                 Item::Bad(ps) => keep(ps, &mut problem_count),
             }
         }
-        let found = match &mut writer {
-            Some(w) => store::find(store::Conn::Tx(w.tx()), &good).await?,
-            None => store::find(store::Conn::Pool(db), &good).await?,
+        let found = match (&mut writer, &mut reading) {
+            (Some(w), _) => {
+                store::plan_each_batch(w.tx(), true).await?;
+                store::find(store::Conn::Tx(w.tx()), &good).await?
+            }
+            (None, Some(tx)) => store::find(store::Conn::Tx(tx), &good).await?,
+            (None, None) => store::find(store::Conn::Pool(db), &good).await?,
         };
         let (good, bad) = store::check_against(target, cols, good, &found);
         keep(bad, &mut problem_count);
