@@ -181,31 +181,7 @@ impl Loader {
     }
 }
 
-const GRADE_NAMES: [&str; 12] = [
-    "一年级",
-    "二年级",
-    "三年级",
-    "四年级",
-    "五年级",
-    "六年级",
-    "七年级",
-    "八年级",
-    "九年级",
-    "高一",
-    "高二",
-    "高三",
-];
-
-fn grade_name(stage: Stage, year: u8) -> String {
-    let i = usize::from(year.max(1) - 1);
-    match stage {
-        Stage::Primary => GRADE_NAMES[i].into(),
-        Stage::Junior => GRADE_NAMES[6 + i].into(),
-        Stage::Senior => GRADE_NAMES[9 + i].into(),
-        Stage::Preschool => ["小班", "中班", "大班"][i.min(2)].into(),
-        Stage::Vocational | Stage::Special => GRADE_NAMES[i].into(),
-    }
-}
+use crate::import::classes::grade_name;
 
 /// Loads the demo region if the database is empty; returns whether it did.
 pub async fn load(state: &AppState) -> AppResult<bool> {

@@ -5,8 +5,6 @@ use crate::classes::{self, ClassCard, Roster};
 use crate::slips::{self, Slip};
 use askama::Template;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
 use axum::response::Response;
 use kernel::{AppResult, AppState, Ctx, NodeId};
 use serde::Deserialize;
@@ -115,23 +113,7 @@ pub async fn issue_accounts(
             "{class} {}.xlsx",
             kernel::i18n::t(session.actor.locale, "slips.title")
         );
-        return Ok((
-            [
-                (
-                    header::CONTENT_TYPE,
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
-                ),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!(
-                        "attachment; filename=\"accounts.xlsx\"; filename*=UTF-8''{}",
-                        web::auth::url_encode(&name)
-                    ),
-                ),
-            ],
-            bytes,
-        )
-            .into_response());
+        return Ok(super::imports::attachment(&name, bytes));
     }
     Ok(render(&SlipsPage {
         ctx: PageCtx::for_session(&session),

@@ -214,7 +214,8 @@ pub async fn discard(
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
-fn attachment(name: &str, bytes: Vec<u8>) -> Response {
+/// An XLSX download named `name` (UTF-8, with an ASCII fallback).
+pub(crate) fn attachment(name: &str, bytes: Vec<u8>) -> Response {
     (
         [
             (header::CONTENT_TYPE, XLSX.to_owned()),

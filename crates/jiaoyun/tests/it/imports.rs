@@ -35,7 +35,7 @@ async fn job(state: &AppState, id: ImportId) -> Job {
 }
 
 /// Waits for the server's runner to finish the job's current step.
-async fn settled(state: &AppState, id: ImportId) -> Job {
+pub async fn settled(state: &AppState, id: ImportId) -> Job {
     for _ in 0..600 {
         let j = job(state, id).await;
         if !j.is_running() {
