@@ -8,6 +8,7 @@ pub mod classes;
 pub mod codes;
 pub mod demo;
 pub mod divisions;
+pub mod export;
 pub mod filecheck;
 pub mod headers;
 pub mod import;

@@ -263,3 +263,47 @@ pub async fn template_download(session: Session) -> AppResult<Response> {
         bytes,
     ))
 }
+
+#[derive(Debug, Deserialize)]
+pub struct ExportQuery {
+    #[serde(default)]
+    format: String,
+    #[serde(default)]
+    headers: String,
+    #[serde(default)]
+    unmasked: Option<String>,
+}
+
+/// The students under a node as XLSX or CSV (see `export::students`).
+pub async fn export_students(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<ExportQuery>,
+) -> AppResult<Response> {
+    let cx = Ctx::new(&state, &session.actor, &meta);
+    let f = crate::export::students(
+        &cx,
+        parse_id(&id)?,
+        crate::export::Format::parse(&q.format),
+        q.headers == "jyt",
+        q.unmasked.is_some(),
+    )
+    .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, f.content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"students.{}\"; filename*=UTF-8''{}",
+                    f.name.rsplit('.').next().unwrap_or("xlsx"),
+                    web::auth::url_encode(&f.name)
+                ),
+            ),
+        ],
+        f.bytes,
+    )
+        .into_response())
+}

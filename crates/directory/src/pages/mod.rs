@@ -43,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/admin/org/{id}/imports", get(imports::list))
         .route("/admin/org/{id}/stats", get(stats::show))
+        .route("/export/students/{id}", get(imports::export_students))
         .route(
             "/admin/imports/template.xlsx",
             get(imports::template_download),

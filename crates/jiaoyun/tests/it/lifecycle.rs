@@ -248,3 +248,74 @@ async fn statistics_slips_and_the_school_years_turn() {
     assert_eq!(n(&stats(&app, &city_token, school).await, "students"), 0);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn student_lists_export_masked_unless_an_administrator_asks_and_every_export_is_audited() {
+    let app = TestApp::start().await;
+    let school = node(&app, "2133010001").await;
+    import_students(&app, school, 50).await;
+    let s0 = sample::student(0);
+    let admin = app.login("school_admin").await;
+    let r = admin
+        .get(app.url(&format!(
+            "/export/students/{school}?format=xlsx&headers=jyt&unmasked=1"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let p = std::env::temp_dir().join(format!("jy-export-{}.xlsx", uuid::Uuid::now_v7()));
+    std::fs::write(&p, r.bytes().await.unwrap()).unwrap();
+    let (_, rows) = sheets::read_all(&p).unwrap();
+    assert_eq!(rows[0].cells[0].text(), "XJH");
+    let mine = rows
+        .iter()
+        .find(|r| r.cells[1].text() == s0.name && r.cells[4].text() == s0.id_number);
+    assert!(
+        mine.is_some(),
+        "the full ID number is in the unmasked export"
+    );
+    // The head teacher of the student's class exports it as GBK CSV: masked.
+    let (class,): (NodeId,) = on_db!(&app.state.db, p => sqlx::query_as(
+        "SELECT r.node_id FROM role_assignments r JOIN persons p ON p.id = r.person_id WHERE p.registry_no = $1 AND r.role = 'student'")
+        .bind(&s0.registry_no).fetch_one(p).await).unwrap();
+    let teacher = app.login("teacher").await;
+    let r = teacher
+        .get(app.url(&format!("/export/students/{class}?format=gbk")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let bytes = r.bytes().await.unwrap();
+    let (text, _, bad) = encoding_rs::GB18030.decode(&bytes);
+    assert!(!bad);
+    assert!(text.starts_with("学籍号,姓名,性别"), "{text}");
+    assert!(
+        text.contains(&s0.name) && !text.contains(&s0.id_number),
+        "{text}"
+    );
+    assert!(text.contains(&kernel::privacy::mask_id_number(&s0.id_number)));
+    assert!(text.contains(&kernel::privacy::mask_phone(&s0.guardians[0].2)));
+    let r = teacher
+        .get(app.url(&format!("/export/students/{class}?format=csv&unmasked=1")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Nobody else's students.
+    let r = teacher
+        .get(app.url(&format!("/export/students/{school}?format=csv")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        crate::helpers::audit_count(&app, "export.personal_data").await,
+        1
+    );
+    assert_eq!(
+        crate::helpers::audit_count(&app, "export.students").await,
+        1
+    );
+    app.stop().await;
+}
