@@ -4,7 +4,7 @@
 //! belongs to follows from its stage entry year (`entry_year`). Promoting to the same school
 //! year twice changes nothing.
 
-use crate::import::classes::grade_name;
+use crate::import::classes::new_grade;
 use crate::model::{Node, NodeKind, Stage};
 use crate::nodes;
 use chrono::NaiveDate;
@@ -133,21 +133,7 @@ async fn grade_node(
     }) {
         return Ok(g.clone());
     }
-    let g = Node {
-        id: NodeId::new(),
-        kind: NodeKind::Grade.as_str().into(),
-        parent_id: Some(school.id),
-        name: grade_name(stage, u8::try_from(year).unwrap_or(1)),
-        code: None,
-        school_type: None,
-        stages: Some(stage.as_str().into()),
-        grade_code: Some(code),
-        entry_year: None,
-        school_id: Some(school.id),
-        active: true,
-        created_at: cx.now,
-        updated_at: cx.now,
-    };
+    let g = new_grade(school, stage, u8::try_from(year).unwrap_or(1), cx.now);
     nodes::insert(tx, &g).await?;
     grades.push(g.clone());
     Ok(g)

@@ -149,6 +149,30 @@ pub fn parse(class: &str, grade_column: Option<&str>, stages: &[Stage]) -> Optio
     })
 }
 
+/// A new grade node of `school`: year `year` of `stage`, named as the platform names grades.
+pub fn new_grade(
+    school: &Node,
+    stage: Stage,
+    year: u8,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Node {
+    Node {
+        id: NodeId::new(),
+        kind: NodeKind::Grade.as_str().into(),
+        parent_id: Some(school.id),
+        name: grade_name(stage, year),
+        code: None,
+        school_type: None,
+        stages: Some(stage.as_str().into()),
+        grade_code: Some(year.to_string()),
+        entry_year: None,
+        school_id: Some(school.id),
+        active: true,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
 /// The school year a date falls in: 2025 for 2025-09-01 to 2026-07-31 (August counts as the new
 /// year, when classes are set up).
 pub fn school_year(today: chrono::NaiveDate) -> i64 {

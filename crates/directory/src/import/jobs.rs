@@ -209,10 +209,12 @@ pub async fn create(
     }
     let created_by = (!cx.actor.is_system()).then_some(cx.actor.person_id);
     let mut tx = cx.begin().await?;
-    on_tx_insert(
-        &mut tx, id, school, &name, &key, &hash, size, locale, created_by, cx.now,
-    )
-    .await?;
+    kernel::on_tx!(&mut tx, c => sqlx::query(
+        "INSERT INTO import_jobs (id, school_id, kind, file_name, file_key, file_hash, file_size, status, locale,
+                                  created_by, created_at, updated_at)
+         VALUES ($1, $2, 'students', $3, $4, $5, $6, 'checking', $7, $8, $9, $9)",
+    ).bind(id).bind(school).bind(&name).bind(&key).bind(&hash).bind(size).bind(locale.tag())
+    .bind(created_by).bind(cx.now).execute(c).await.map(|r| r.rows_affected()))?;
     cx.audit(
         &mut tx,
         AuditEvent::new("import.upload")
@@ -226,28 +228,6 @@ pub async fn create(
     load(cx.state, id)
         .await?
         .ok_or(AppError::NotFound("directory.import_not_found"))
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn on_tx_insert(
-    tx: &mut kernel::Tx,
-    id: ImportId,
-    school: NodeId,
-    name: &str,
-    key: &str,
-    hash: &str,
-    size: i64,
-    locale: Locale,
-    created_by: Option<PersonId>,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    kernel::on_tx!(tx, c => sqlx::query(
-        "INSERT INTO import_jobs (id, school_id, kind, file_name, file_key, file_hash, file_size, status, locale,
-                                  created_by, created_at, updated_at)
-         VALUES ($1, $2, 'students', $3, $4, $5, $6, 'checking', $7, $8, $9, $9)",
-    ).bind(id).bind(school).bind(name).bind(key).bind(hash).bind(size).bind(locale.tag())
-    .bind(created_by).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
-    Ok(())
 }
 
 /// Moves (or copies, across file systems) the upload into place; returns its SHA-256 and size.

@@ -96,15 +96,6 @@ pub enum ImportError {
     App(#[from] AppError),
 }
 
-impl ImportError {
-    pub fn key(&self) -> String {
-        match self {
-            Self::File(e) => e.key(),
-            Self::App(_) => "error.internal".into(),
-        }
-    }
-}
-
 /// A checked row with its class read, or its problems.
 enum Item {
     Good(Box<StudentRow>, ClassName),

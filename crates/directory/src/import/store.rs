@@ -177,8 +177,7 @@ fn category(stage: Stage) -> Option<&'static str> {
     }
 }
 
-/// The marker an account has until its initial password is issued: no password matches it.
-pub use identity::password::UNISSUED;
+use identity::password::UNISSUED;
 
 /// A role to assign: person, role, node, child and relation (guardians).
 type NewRole = (
@@ -278,21 +277,7 @@ impl Writer {
         let grade = match self.classes.grades.get(&(c.stage, c.year)) {
             Some(g) => g.clone(),
             None => {
-                let g = Node {
-                    id: NodeId::new(),
-                    kind: NodeKind::Grade.as_str().into(),
-                    parent_id: Some(school.id),
-                    name: c.grade_name(),
-                    code: None,
-                    school_type: None,
-                    stages: Some(c.stage.as_str().into()),
-                    grade_code: Some(c.year.to_string()),
-                    entry_year: None,
-                    school_id: Some(school.id),
-                    active: true,
-                    created_at: now,
-                    updated_at: now,
-                };
+                let g = super::classes::new_grade(&school, c.stage, c.year, now);
                 nodes::insert(&mut self.tx, &g).await?;
                 self.classes.grades.insert((c.stage, c.year), g.clone());
                 g

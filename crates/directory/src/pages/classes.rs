@@ -113,7 +113,7 @@ pub async fn issue_accounts(
             "{class} {}.xlsx",
             kernel::i18n::t(session.actor.locale, "slips.title")
         );
-        return Ok(super::imports::attachment(&name, bytes));
+        return Ok(super::attachment(&name, super::XLSX, bytes));
     }
     Ok(render(&SlipsPage {
         ctx: PageCtx::for_session(&session),

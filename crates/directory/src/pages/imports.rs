@@ -2,15 +2,14 @@
 //! report with the error copy, then commit or discard. Pages under `/admin/org/{school}/imports`
 //! and `/admin/imports/{id}`.
 
-use super::parse_id;
+use super::{XLSX, attachment, parse_id};
 use crate::import::jobs::{self, Job, Report};
 use crate::import::{Counts, template};
 use crate::model::Node;
 use crate::nodes;
 use askama::Template;
 use axum::extract::{Multipart, Path, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use kernel::{AppError, AppResult, AppState, Ctx, ImportId, NodeId};
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
@@ -212,26 +211,6 @@ pub async fn discard(
     Ok(redirect(&format!("/admin/org/{}/imports", job.school_id)))
 }
 
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
-/// An XLSX download named `name` (UTF-8, with an ASCII fallback).
-pub(crate) fn attachment(name: &str, bytes: Vec<u8>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, XLSX.to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"import.xlsx\"; filename*=UTF-8''{}",
-                    web::auth::url_encode(name)
-                ),
-            ),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-
 /// The copy of the file with a column naming each row's problems.
 pub async fn error_copy(
     State(state): State<AppState>,
@@ -252,7 +231,7 @@ pub async fn error_copy(
         "{stem}-{}.xlsx",
         kernel::i18n::t(session.actor.locale, "import.errors_heading")
     );
-    Ok(attachment(&name, bytes))
+    Ok(attachment(&name, XLSX, bytes))
 }
 
 /// The empty student template with Chinese headers and a sheet of instructions.
@@ -260,50 +239,7 @@ pub async fn template_download(session: Session) -> AppResult<Response> {
     let bytes = template::students(session.actor.locale).map_err(AppError::internal)?;
     Ok(attachment(
         kernel::i18n::t(session.actor.locale, "import.template_file"),
+        XLSX,
         bytes,
     ))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ExportQuery {
-    #[serde(default)]
-    format: String,
-    #[serde(default)]
-    headers: String,
-    #[serde(default)]
-    unmasked: Option<String>,
-}
-
-/// The students under a node as XLSX or CSV (see `export::students`).
-pub async fn export_students(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Path(id): Path<String>,
-    axum::extract::Query(q): axum::extract::Query<ExportQuery>,
-) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
-    let f = crate::export::students(
-        &cx,
-        parse_id(&id)?,
-        crate::export::Format::parse(&q.format),
-        q.headers == "jyt",
-        q.unmasked.is_some(),
-    )
-    .await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, f.content_type.to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"students.{}\"; filename*=UTF-8''{}",
-                    f.name.rsplit('.').next().unwrap_or("xlsx"),
-                    web::auth::url_encode(&f.name)
-                ),
-            ),
-        ],
-        f.bytes,
-    )
-        .into_response())
 }

@@ -2,6 +2,7 @@
 
 mod audit;
 mod classes;
+mod export;
 mod home;
 mod imports;
 mod org;
@@ -43,7 +44,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/admin/org/{id}/imports", get(imports::list))
         .route("/admin/org/{id}/stats", get(stats::show))
-        .route("/export/students/{id}", get(imports::export_students))
+        .route("/export/students/{id}", get(export::students))
         .route(
             "/admin/imports/template.xlsx",
             get(imports::template_download),
@@ -59,6 +60,30 @@ pub fn routes() -> Router<AppState> {
 /// The spreadsheet upload, served under its own body-size limit.
 pub fn upload_routes() -> Router<AppState> {
     Router::new().route("/admin/org/{id}/imports", post(imports::upload))
+}
+
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// A download named `name`: UTF-8 in `filename*`, and a plain ASCII name with the same
+/// extension for clients that do not read it.
+pub fn attachment(name: &str, content_type: &str, bytes: Vec<u8>) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let ext = name.rsplit_once('.').map_or("bin", |(_, e)| e);
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"download.{ext}\"; filename*=UTF-8''{}",
+                    web::auth::url_encode(name)
+                ),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
 }
 
 /// Parses an id from the path; a malformed id is "not found", like any unknown one.

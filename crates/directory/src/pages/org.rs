@@ -28,6 +28,8 @@ struct NodePage {
     school_types: Vec<&'static str>,
     stages: Vec<&'static str>,
     may_manage_parent: bool,
+    /// The school year that has begun (or begins in August): the promotion form's default.
+    school_year: i64,
     errors: FieldErrors,
     form: NewNodeForm,
 }
@@ -50,10 +52,6 @@ impl NodePage {
     }
     fn err(&self, field: &str) -> Option<String> {
         self.ctx.field_error(&self.errors, field)
-    }
-    /// The school year that has begun (or begins in August).
-    fn school_year(&self) -> i64 {
-        crate::import::classes::school_year(chrono::Utc::now().date_naive())
     }
 }
 
@@ -145,6 +143,7 @@ async fn page(
         school_types: SchoolType::ALL.iter().map(|t| t.as_str()).collect(),
         stages,
         may_manage_parent,
+        school_year: crate::import::classes::school_year(cx.now.date_naive()),
         errors,
         form,
     })
