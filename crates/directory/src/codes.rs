@@ -104,6 +104,8 @@ tables! {
     Grade => "jyt1001_grade",
     /// JY/T 1001 yes/no (0 否, 1 是).
     YesNo => "jyt1001_yes_no",
+    /// JY/T 1001 K-12 courses (13 语文, 14 数学, …): the subjects of teaching assignments.
+    Course => "jyt1001_course",
 }
 
 struct Loaded {

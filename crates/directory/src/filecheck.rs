@@ -1,9 +1,10 @@
 //! Checking a whole student file (the first step of an import): find the header row (or two,
 //! under merged cells), check every row, and collect the problems. Then, on request, a copy of
 //! the file as XLSX with a last column that names every problem of each row, for the school to
-//! correct and upload again. Both read the file as a stream.
+//! correct and upload again. Both read the file as a stream. The other kinds of file (staff,
+//! teaching assignments) are read the same way through [`RowRules`] and [`scan_with`].
 
-use crate::headers::{Column, Layout, StudentField as S};
+use crate::headers::{Column, ColumnKind, Layout, StudentField as S};
 use crate::rowcheck::{Checker, Problem, StudentRow};
 use sheets::{Format, Row, SheetError};
 use std::collections::HashMap;
@@ -22,8 +23,19 @@ pub enum FileError {
     Sheet(#[from] SheetError),
     #[error("no header row in the first {HEADER_SEARCH_ROWS} rows")]
     NoHeader,
+    /// The same for another kind of file, with the message key that says what its header
+    /// looks like.
+    #[error("no header row in the first {HEADER_SEARCH_ROWS} rows")]
+    NoHeaderOf(&'static str),
     #[error("required columns missing: {0:?}")]
     MissingColumns(Vec<S>),
+    /// The same for another kind of file, by the template's header names, with the message
+    /// key that names them.
+    #[error("required columns missing: {headers:?}")]
+    MissingHeaders {
+        key: &'static str,
+        headers: Vec<&'static str>,
+    },
 }
 
 impl FileError {
@@ -31,7 +43,9 @@ impl FileError {
         match self {
             Self::Sheet(e) => format!("error.sheets.{}", e.code()),
             Self::NoHeader => "error.import.no_header".into(),
+            Self::NoHeaderOf(key) => (*key).into(),
             Self::MissingColumns(_) => "error.import.missing_columns".into(),
+            Self::MissingHeaders { key, .. } => (*key).into(),
         }
     }
 }
@@ -43,7 +57,45 @@ pub struct Header {
     /// The row holding the (lower) header, and its texts.
     pub header_row: u32,
     pub headers: Vec<String>,
-    pub layout: Layout,
+    /// The header's width in columns (the error copy's problem column comes after them).
+    pub width: usize,
+}
+
+/// How the rows of one kind of file are checked: the columns it needs, and a checker that
+/// remembers earlier rows (for duplicates).
+pub trait RowRules: Sized {
+    type Field: ColumnKind;
+    type Row;
+    /// Why a header cannot be used (required columns missing), if it cannot.
+    fn refuse(layout: &Layout<Self::Field>) -> Option<FileError>;
+    /// What to say when no row looks like this kind's header.
+    fn no_header() -> FileError {
+        FileError::NoHeader
+    }
+    fn new(layout: Layout<Self::Field>) -> Self;
+    fn layout(&self) -> &Layout<Self::Field>;
+    fn check(&mut self, row: u32, cells: &[sheets::Value]) -> Result<Self::Row, Vec<Problem>>;
+}
+
+impl RowRules for Checker {
+    type Field = Column;
+    type Row = StudentRow;
+    fn refuse(layout: &Layout) -> Option<FileError> {
+        let missing: Vec<S> = REQUIRED
+            .into_iter()
+            .filter(|f| layout.position(Column::Student(*f)).is_none())
+            .collect();
+        (!missing.is_empty()).then_some(FileError::MissingColumns(missing))
+    }
+    fn new(layout: Layout) -> Self {
+        Checker::new(layout)
+    }
+    fn layout(&self) -> &Layout {
+        Checker::layout(self)
+    }
+    fn check(&mut self, row: u32, cells: &[sheets::Value]) -> Result<StudentRow, Vec<Problem>> {
+        Checker::check(self, row, cells)
+    }
 }
 
 /// What checking a file found.
@@ -64,10 +116,18 @@ fn texts(r: &Row) -> Vec<String> {
 /// headers), then hands each data row, checked, to `on_row`, which may stop the reading.
 pub fn scan(
     path: &Path,
-    mut on_row: impl FnMut(&Layout, Result<StudentRow, Vec<Problem>>) -> ControlFlow<()>,
+    on_row: impl FnMut(&Layout, Result<StudentRow, Vec<Problem>>) -> ControlFlow<()>,
+) -> Result<Header, FileError> {
+    scan_with::<Checker>(path, on_row)
+}
+
+/// [`scan`] for any kind of file.
+pub fn scan_with<K: RowRules>(
+    path: &Path,
+    mut on_row: impl FnMut(&Layout<K::Field>, Result<K::Row, Vec<Problem>>) -> ControlFlow<()>,
 ) -> Result<Header, FileError> {
     let mut waiting: Vec<Row> = Vec::new();
-    let mut found: Option<(u32, Vec<String>, Checker)> = None;
+    let mut found: Option<(u32, Vec<String>, K)> = None;
     let mut refused = None;
     let format = sheets::for_each_row(path, |r| {
         if let Some((_, _, checker)) = &mut found {
@@ -75,35 +135,31 @@ pub fn scan(
             return on_row(checker.layout(), checked);
         }
         let above = waiting.last().map(texts);
-        let layout = Layout::read(above.as_deref(), &texts(&r));
+        let layout = Layout::<K::Field>::read(above.as_deref(), &texts(&r));
         if layout.columns.iter().flatten().count() < 3 {
             waiting.push(r);
             if waiting.len() >= HEADER_SEARCH_ROWS {
-                refused = Some(FileError::NoHeader);
+                refused = Some(K::no_header());
                 return ControlFlow::Break(());
             }
             return ControlFlow::Continue(());
         }
-        let missing: Vec<S> = REQUIRED
-            .into_iter()
-            .filter(|f| layout.position(Column::Student(*f)).is_none())
-            .collect();
-        if !missing.is_empty() {
-            refused = Some(FileError::MissingColumns(missing));
+        if let Some(e) = K::refuse(&layout) {
+            refused = Some(e);
             return ControlFlow::Break(());
         }
-        found = Some((r.number, texts(&r), Checker::new(layout)));
+        found = Some((r.number, texts(&r), K::new(layout)));
         ControlFlow::Continue(())
     })?;
     if let Some(e) = refused {
         return Err(e);
     }
-    let (header_row, headers, checker) = found.ok_or(FileError::NoHeader)?;
+    let (header_row, headers, checker) = found.ok_or_else(K::no_header)?;
     Ok(Header {
         format,
         header_row,
+        width: checker.layout().columns.len(),
         headers,
-        layout: checker.into_layout(),
     })
 }
 
@@ -192,7 +248,7 @@ pub fn error_copy<'a>(
     let ws = wb
         .add_worksheet_with_constant_memory()
         .map_err(unwritable)?;
-    let width = header.layout.columns.len();
+    let width = header.width;
     let mut out_row = 0u32;
     let mut failed = None;
     sheets::for_each_row(path, |r| {

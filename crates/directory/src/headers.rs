@@ -3,6 +3,8 @@
 //! short names used by national exports (XJH, XM, XBM, CSRQ, …), with the decorations people
 //! add (★, *, （必填）, spaces, full-width letters). Guardians' columns carry a number
 //! (监护人1姓名, 家庭成员2联系电话) or sit under a merged header (监护人1 over 姓名).
+//! Other kinds of file (staff, teaching assignments) bring their own fields through
+//! [`ColumnKind`] and share [`key`], [`lookup`] and [`Layout`].
 
 use crate::typed;
 
@@ -167,6 +169,26 @@ pub fn key(header: &str) -> String {
     out
 }
 
+/// The field whose accepted headers (normalised, see [`key`]) include `key`.
+pub fn lookup<F: Copy>(table: &[(F, &[&str])], key: &str) -> Option<F> {
+    table
+        .iter()
+        .find(|(_, names)| names.contains(&key))
+        .map(|(f, _)| *f)
+}
+
+/// The columns of one kind of file, as its headers name them.
+pub trait ColumnKind: Copy + PartialEq + std::fmt::Debug {
+    /// What a header names, given the (merged) header cell above it, which may be empty.
+    fn from_headers(top: &str, below: &str) -> Option<Self>;
+}
+
+impl ColumnKind for Column {
+    fn from_headers(top: &str, below: &str) -> Option<Self> {
+        combined(top, below)
+    }
+}
+
 fn number_word(s: &str) -> Option<(u8, &str)> {
     const WORDS: [(&str, u8); 8] = [
         ("1", 1),
@@ -190,11 +212,8 @@ pub fn column(header: &str) -> Option<Column> {
     if k.is_empty() {
         return None;
     }
-    if let Some((f, _)) = STUDENT
-        .iter()
-        .find(|(_, names)| names.contains(&k.as_str()))
-    {
-        return Some(Column::Student(*f));
+    if let Some(f) = lookup(STUDENT, &k) {
+        return Some(Column::Student(f));
     }
     // 第一监护人姓名, 监护人1姓名, 家庭成员2联系电话, 监护人姓名 (the first).
     let (lead, rest) = match number_word(&k) {
@@ -229,21 +248,31 @@ pub fn combined(top: &str, below: &str) -> Option<Column> {
 
 /// The columns of a header row (or two), with what went wrong: headers not understood and
 /// columns named twice, by column number (0 for A).
-#[derive(Debug, Clone, Default)]
-pub struct Layout {
-    pub columns: Vec<Option<Column>>,
+#[derive(Debug, Clone)]
+pub struct Layout<C = Column> {
+    pub columns: Vec<Option<C>>,
     pub unknown: Vec<(usize, String)>,
     /// (the later column, the earlier one, what both say)
-    pub repeated: Vec<(usize, usize, Column)>,
+    pub repeated: Vec<(usize, usize, C)>,
 }
 
-impl Layout {
+impl<C> Default for Layout<C> {
+    fn default() -> Self {
+        Self {
+            columns: Vec::new(),
+            unknown: Vec::new(),
+            repeated: Vec::new(),
+        }
+    }
+}
+
+impl<C: ColumnKind> Layout<C> {
     /// Reads one header row, or two when `top` (the merged row above) is given.
     pub fn read(top: Option<&[String]>, headers: &[String]) -> Self {
         let mut l = Layout::default();
         for (i, h) in headers.iter().enumerate() {
             let up = top.and_then(|t| t.get(i)).map_or("", String::as_str);
-            let c = combined(up, h);
+            let c = C::from_headers(up, h);
             if c.is_none() && !h.trim().is_empty() {
                 l.unknown.push((i, h.clone()));
             }
@@ -258,7 +287,7 @@ impl Layout {
     }
 
     /// The column number holding this field.
-    pub fn position(&self, c: Column) -> Option<usize> {
+    pub fn position(&self, c: C) -> Option<usize> {
         self.columns.iter().position(|x| *x == Some(c))
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod audit_log;
+pub mod changes;
 pub mod classes;
 pub mod codes;
 pub mod demo;
@@ -20,6 +21,7 @@ pub mod people;
 pub mod roles;
 pub mod rowcheck;
 pub mod slips;
+pub mod staffcheck;
 pub mod stats;
 pub mod terms;
 pub mod typed;

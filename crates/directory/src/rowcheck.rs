@@ -3,9 +3,11 @@
 //! value and the rule it broke. Rows are also checked against each other: the same registry
 //! number or ID number twice in one file is reported on the later row with the earlier row's
 //! number. Checking against the database (and writing) is the import's next step.
+//! [`Cells`] (one row's cells read by field) serves the other kinds of file too (staff,
+//! teaching assignments: `crate::staffcheck`).
 
 use crate::codes::{self, Table};
-use crate::headers::{Column, GuardianField as G, Layout, StudentField as S};
+use crate::headers::{Column, ColumnKind, GuardianField as G, Layout, StudentField as S};
 use crate::{typed, validate};
 use chrono::NaiveDate;
 use sheets::Value;
@@ -72,25 +74,34 @@ pub struct Checker {
     ids: HashMap<String, u32>,
 }
 
-struct Cells<'a> {
-    layout: &'a Layout,
+/// One row's cells, read by field; what is wrong is collected in `problems`.
+pub(crate) struct Cells<'a, C = Column> {
+    layout: &'a Layout<C>,
     cells: &'a [Value],
     row: u32,
-    problems: Vec<Problem>,
+    pub(crate) problems: Vec<Problem>,
 }
 
-impl Cells<'_> {
-    fn at(&self, c: Column) -> Option<(usize, &Value)> {
+impl<'a, C: ColumnKind> Cells<'a, C> {
+    pub(crate) fn new(layout: &'a Layout<C>, cells: &'a [Value], row: u32) -> Self {
+        Self {
+            layout,
+            cells,
+            row,
+            problems: Vec::new(),
+        }
+    }
+    pub(crate) fn at(&self, c: C) -> Option<(usize, &Value)> {
         let i = self.layout.position(c)?;
         let v = self.cells.get(i)?;
         (!v.is_empty()).then_some((i, v))
     }
-    fn text(&self, c: Column) -> Option<(usize, String)> {
+    pub(crate) fn text(&self, c: C) -> Option<(usize, String)> {
         self.at(c)
             .map(|(i, v)| (i, typed::text(&v.text())))
             .filter(|(_, t)| !t.is_empty())
     }
-    fn problem(&mut self, column: Option<usize>, value: &str, key: &'static str) {
+    pub(crate) fn problem(&mut self, column: Option<usize>, value: &str, key: &'static str) {
         self.problems.push(Problem {
             row: self.row,
             column,
@@ -100,16 +111,26 @@ impl Cells<'_> {
             elsewhere: None,
         });
     }
-    fn required(&mut self, c: Column) -> Option<(usize, String)> {
+    pub(crate) fn required(&mut self, c: C) -> Option<(usize, String)> {
         let t = self.text(c);
         if t.is_none() {
             self.problem(self.layout.position(c), "", "error.required");
         }
         t
     }
-    fn coded(&mut self, c: Column, t: Table) -> Option<String> {
+    pub(crate) fn coded(&mut self, c: C, t: Table) -> Option<String> {
+        self.coded_with(c, t, &[])
+    }
+    /// A coded cell, where `aliases` (spoken forms → code) are read before the table.
+    pub(crate) fn coded_with(
+        &mut self,
+        c: C,
+        t: Table,
+        aliases: &[(&str, &str)],
+    ) -> Option<String> {
         let (i, v) = self.text(c)?;
-        match codes::resolve(t, &v) {
+        let alias = aliases.iter().find(|(a, _)| *a == v).map(|(_, code)| *code);
+        match alias.or_else(|| codes::resolve(t, &v)) {
             Some(code) => Some(code.to_owned()),
             None => {
                 self.problem(Some(i), &v, "error.code_unknown");
@@ -117,11 +138,11 @@ impl Cells<'_> {
             }
         }
     }
-    fn required_coded(&mut self, c: Column, t: Table) -> Option<String> {
+    pub(crate) fn required_coded(&mut self, c: C, t: Table) -> Option<String> {
         self.required(c)?;
         self.coded(c, t)
     }
-    fn date(&mut self, c: Column, year_month: bool) -> Option<NaiveDate> {
+    pub(crate) fn date(&mut self, c: C, year_month: bool) -> Option<NaiveDate> {
         let (i, v) = self.at(c)?;
         // A date cell is a serial; a number typed as 20130901 reads through its text.
         let parsed = match v {
@@ -138,10 +159,10 @@ impl Cells<'_> {
             }
         }
     }
-    fn flag(&mut self, c: Column) -> Option<bool> {
+    pub(crate) fn flag(&mut self, c: C) -> Option<bool> {
         self.coded(c, Table::YesNo).map(|v| v == "1")
     }
-    fn mobile(&mut self, c: Column) -> Option<String> {
+    pub(crate) fn mobile(&mut self, c: C) -> Option<String> {
         let (i, v) = self.text(c)?;
         let n = validate::normalize_code(&v).replace('-', "");
         match validate::mobile(&n) {
@@ -150,6 +171,50 @@ impl Cells<'_> {
                 self.problem(Some(i), &v, k);
                 None
             }
+        }
+    }
+    /// The ID number in column `c`. A resident ID (type 1, or no type given) must be one: check
+    /// character, birth date, and agreement with the row's own birth date and gender (then the
+    /// type becomes 1).
+    pub(crate) fn id_number(
+        &mut self,
+        c: C,
+        id_type: &mut Option<String>,
+        birth_date: Option<NaiveDate>,
+        gender: &str,
+    ) -> Option<String> {
+        let (i, v) = self.text(c)?;
+        let n = validate::normalize_code(&v).to_uppercase();
+        if matches!(id_type.as_deref(), None | Some("1")) {
+            if let Err(k) = validate::id_number(&n) {
+                self.problem(Some(i), &v, k);
+            } else {
+                let gender = Some(gender).filter(|g| !g.is_empty());
+                for k in validate::id_number_agrees(&n, birth_date, gender) {
+                    self.problem(Some(i), &v, k);
+                }
+                id_type.get_or_insert_with(|| "1".to_owned());
+            }
+        }
+        Some(n)
+    }
+    /// The same value on an earlier row (`seen` remembers them): a `duplicate_in_file` problem
+    /// naming that row.
+    pub(crate) fn duplicate(&mut self, seen: &mut HashMap<String, u32>, key: &str, c: C) {
+        if key.is_empty() {
+            return;
+        }
+        if let Some(first) = seen.get(key) {
+            self.problems.push(Problem {
+                row: self.row,
+                column: self.layout.position(c),
+                value: key.to_owned(),
+                key: "error.duplicate_in_file",
+                other_row: Some(*first),
+                elsewhere: None,
+            });
+        } else {
+            seen.insert(key.to_owned(), self.row);
         }
     }
 }
@@ -184,12 +249,7 @@ impl Checker {
 
     /// Checks one row: the student, or every problem it has.
     pub fn check(&mut self, row: u32, cells: &[Value]) -> Result<StudentRow, Vec<Problem>> {
-        let mut c = Cells {
-            layout: &self.layout,
-            cells,
-            row,
-            problems: Vec::new(),
-        };
+        let mut c = Cells::new(&self.layout, cells, row);
         let st = |f| Column::Student(f);
         let mut out = StudentRow {
             row,
@@ -216,23 +276,12 @@ impl Checker {
             c.problem(self.layout.position(st(S::BirthDate)), "", "error.required");
         }
         out.id_type = c.coded(st(S::IdType), Table::IdType);
-        if let Some((i, v)) = c.text(st(S::IdNumber)) {
-            let n = validate::normalize_code(&v).to_uppercase();
-            // A resident ID (type 1, or no type given) must be one: check character, birth date,
-            // and agreement with the row's own birth date and gender.
-            if matches!(out.id_type.as_deref(), None | Some("1")) {
-                if let Err(k) = validate::id_number(&n) {
-                    c.problem(Some(i), &v, k);
-                } else {
-                    let gender = Some(out.gender.as_str()).filter(|g| !g.is_empty());
-                    for k in validate::id_number_agrees(&n, out.birth_date, gender) {
-                        c.problem(Some(i), &v, k);
-                    }
-                    out.id_type.get_or_insert_with(|| "1".to_owned());
-                }
-            }
-            out.id_number = Some(n);
-        }
+        out.id_number = c.id_number(
+            st(S::IdNumber),
+            &mut out.id_type,
+            out.birth_date,
+            &out.gender,
+        );
         out.ethnicity = c.coded(st(S::Ethnicity), Table::Ethnicity);
         out.nationality = c.coded(st(S::Nationality), Table::Country);
         if let Some((_, v)) = c.required(st(S::Class)) {
@@ -288,26 +337,9 @@ impl Checker {
             }
         }
         // The same student twice in one file.
-        let mut dup = |map: &mut HashMap<String, u32>, key: &str, col: Column| {
-            if key.is_empty() {
-                return;
-            }
-            if let Some(first) = map.get(key) {
-                c.problems.push(Problem {
-                    row,
-                    column: self.layout.position(col),
-                    value: key.to_owned(),
-                    key: "error.duplicate_in_file",
-                    other_row: Some(*first),
-                    elsewhere: None,
-                });
-            } else {
-                map.insert(key.to_owned(), row);
-            }
-        };
-        dup(&mut self.registry, &out.registry_no, st(S::RegistryNo));
+        c.duplicate(&mut self.registry, &out.registry_no, st(S::RegistryNo));
         if let Some(id) = &out.id_number {
-            dup(&mut self.ids, id, st(S::IdNumber));
+            c.duplicate(&mut self.ids, id, st(S::IdNumber));
         }
         if c.problems.is_empty() {
             Ok(out)

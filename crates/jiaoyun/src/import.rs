@@ -1,10 +1,10 @@
 //! `jiaoyun import`: base-data files from the command line. `check` reads a file alone (no
-//! database); `students` imports one into a school through the same job as the web pages:
-//! checked, then, with `--commit`, committed in one transaction.
+//! database); `students`, `staff` and `assignments` import one into a school through the same
+//! job as the web pages: checked, then, with `--commit`, committed in one transaction.
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use directory::filecheck;
-use directory::import::jobs;
+use directory::import::{Kind, jobs};
 use kernel::{Actor, AppState, Ctx, Locale, RequestMeta};
 use std::path::PathBuf;
 
@@ -26,25 +26,35 @@ pub enum ImportCommand {
     },
     /// Import a school's students and their guardians: check against the rules and the
     /// database, and with --commit write them (all or nothing unless --partial).
-    Students {
-        file: PathBuf,
-        /// The school's 10-digit code.
-        #[arg(long)]
-        school: String,
-        /// Write the students once the file is checked.
-        #[arg(long)]
-        commit: bool,
-        /// With --commit: write the good rows and leave out the bad ones.
-        #[arg(long)]
-        partial: bool,
-        /// Write the file as XLSX with a column naming each row's problems, if it has any.
-        #[arg(long)]
-        errors: Option<PathBuf>,
-        #[arg(long, default_value = "zh-CN")]
-        lang: String,
-        #[arg(long, default_value_t = 200)]
-        limit: usize,
-    },
+    Students(SchoolImport),
+    /// Import a school's staff (教职工信息): persons, staff records, accounts without a password
+    /// yet, the teacher role; the same steps as `students`.
+    Staff(SchoolImport),
+    /// Import a school's teaching assignments (任课安排: 工号, 班级, 学科, 周课时, 是否班主任):
+    /// each teacher named gets the file's classes; missing classes are created.
+    Assignments(SchoolImport),
+}
+
+/// A file to import into a school.
+#[derive(Args)]
+pub struct SchoolImport {
+    file: PathBuf,
+    /// The school's 10-digit code.
+    #[arg(long)]
+    school: String,
+    /// Write the rows once the file is checked.
+    #[arg(long)]
+    commit: bool,
+    /// With --commit: write the good rows and leave out the bad ones.
+    #[arg(long)]
+    partial: bool,
+    /// Write the file as XLSX with a column naming each row's problems, if it has any.
+    #[arg(long)]
+    errors: Option<PathBuf>,
+    #[arg(long, default_value = "zh-CN")]
+    lang: String,
+    #[arg(long, default_value_t = 200)]
+    limit: usize,
 }
 
 fn locale(lang: &str) -> Locale {
@@ -108,13 +118,19 @@ pub fn check(cmd: ImportCommand) -> Result<bool, Box<dyn std::error::Error>> {
     Ok(check.problems.is_empty())
 }
 
-/// Imports a student file into a school; the result says whether it was written (or, without
-/// --commit, whether it is clean).
+/// Imports a student, staff or teaching-assignment file into a school; the result says whether
+/// it was written (or, without --commit, whether it is clean).
 pub async fn students(
     state: AppState,
     cmd: ImportCommand,
 ) -> Result<bool, Box<dyn std::error::Error>> {
-    let ImportCommand::Students {
+    let (kind, args) = match cmd {
+        ImportCommand::Students(a) => (Kind::Students, a),
+        ImportCommand::Staff(a) => (Kind::Staff, a),
+        ImportCommand::Assignments(a) => (Kind::Assignments, a),
+        ImportCommand::Check { .. } => return Err("not a school import".into()),
+    };
+    let SchoolImport {
         file,
         school,
         commit,
@@ -122,10 +138,7 @@ pub async fn students(
         errors,
         lang,
         limit,
-    } = cmd
-    else {
-        return Err("not a student import".into());
-    };
+    } = args;
     let locale = locale(&lang);
     let actor = Actor::system();
     let meta = RequestMeta::cli();
@@ -146,10 +159,14 @@ pub async fn students(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let job = jobs::create(&cx, node.id, &name, &staging, locale).await?;
+    let job = jobs::create_kind(&cx, kind, node.id, &name, &staging, locale).await?;
     println!(
-        "import {} of {} into {} ({})",
-        job.id, name, node.name, school
+        "import {} ({}) of {} into {} ({})",
+        job.id,
+        kind.as_str(),
+        name,
+        node.name,
+        school
     );
     let started = std::time::Instant::now();
     run_showing_progress(&state, job.id, "checking").await?;
@@ -198,7 +215,7 @@ pub async fn students(
     match job.counts() {
         Some(c) if job.status == "done" => {
             println!(
-                "committed: {} created, {} updated, {} unchanged, {} skipped; {} family members, {} classes, {} accounts created; {:.2} s ({:.0} rows/s)",
+                "committed: {} created, {} updated, {} unchanged, {} skipped; {} family members, {} classes, {} accounts created, {} assignments written; {:.2} s ({:.0} rows/s)",
                 c.created,
                 c.updated,
                 c.unchanged,
@@ -206,6 +223,7 @@ pub async fn students(
                 c.family_created,
                 c.classes_created,
                 c.accounts_created,
+                c.assignments,
                 secs,
                 job.total_rows as f64 / secs.max(1e-9)
             );

@@ -1,9 +1,11 @@
 //! Reading the class a row names ("三年级(2)班", "初一3班", "高二（10）班", or "2班" beside a
-//! grade column "三年级") and finding or creating its grade and class nodes in the school.
+//! grade column "三年级") and finding or creating its grade and class nodes in the school (for
+//! every kind of import that names classes: students, staff's head-teacher classes, teaching
+//! assignments).
 
 use crate::model::{Node, NodeKind, Stage};
-use crate::typed;
-use kernel::NodeId;
+use crate::{nodes, typed};
+use kernel::{AppResult, NodeId, Tx, on_tx};
 use std::collections::HashMap;
 
 /// A class as a row names it: the stage, the year within the stage (1 = first) and the number.
@@ -189,6 +191,57 @@ pub struct SchoolClasses {
 }
 
 impl SchoolClasses {
+    /// The school's active grades and classes, read in the caller's transaction.
+    pub async fn load(tx: &mut Tx, school: NodeId, stages: &[Stage]) -> AppResult<Self> {
+        let nodes: Vec<Node> = on_tx!(tx, c => sqlx::query_as(
+            "SELECT * FROM org_nodes WHERE school_id = $1 AND active = TRUE AND kind IN ('grade', 'class')",
+        ).bind(school).fetch_all(c).await)?;
+        Ok(Self::from_nodes(nodes, stages))
+    }
+
+    /// The class node a row names, created (with its grade) if the school has none yet; and
+    /// whether it was created. `school_year` places a new class's cohort (its entry year).
+    pub async fn class_id(
+        &mut self,
+        tx: &mut Tx,
+        school: &Node,
+        c: ClassName,
+        school_year: i64,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> AppResult<(NodeId, bool)> {
+        if let Some(n) = self.classes.get(&c) {
+            return Ok((n.id, false));
+        }
+        let grade = match self.grades.get(&(c.stage, c.year)) {
+            Some(g) => g.clone(),
+            None => {
+                let g = new_grade(school, c.stage, c.year, now);
+                nodes::insert(tx, &g).await?;
+                self.grades.insert((c.stage, c.year), g.clone());
+                g
+            }
+        };
+        let class = Node {
+            id: NodeId::new(),
+            kind: NodeKind::Class.as_str().into(),
+            parent_id: Some(grade.id),
+            name: c.class_name(),
+            code: None,
+            school_type: None,
+            stages: Some(c.stage.as_str().into()),
+            grade_code: Some(c.year.to_string()),
+            entry_year: Some(school_year - i64::from(c.year) + 1),
+            school_id: Some(school.id),
+            active: true,
+            created_at: now,
+            updated_at: now,
+        };
+        nodes::insert(tx, &class).await?;
+        let id = class.id;
+        self.classes.insert(c, class);
+        Ok((id, true))
+    }
+
     /// Builds the map from the school's active grade and class nodes.
     pub fn from_nodes(nodes: Vec<Node>, stages: &[Stage]) -> Self {
         let mut me = Self::default();

@@ -4,7 +4,7 @@
 //! interrupted (its node stopped: a commit's transaction never committed, so nothing of it is
 //! stored) and is run again from the start by the next node that looks, up to three times.
 
-use super::{ImportError, Mode, Outcome, Target};
+use super::{ImportError, Kind, Mode, Outcome, Target};
 use crate::filecheck;
 use crate::model::NodeKind;
 use crate::nodes;
@@ -86,6 +86,10 @@ impl Job {
         self.result
             .as_deref()
             .and_then(|r| serde_json::from_str(r).ok())
+    }
+    /// What the file holds.
+    pub fn kind(&self) -> Kind {
+        Kind::parse(&self.kind).unwrap_or(Kind::Students)
     }
     pub fn is_running(&self) -> bool {
         matches!(self.status.as_str(), "checking" | "committing")
@@ -176,6 +180,18 @@ pub async fn create(
     upload: &Path,
     locale: Locale,
 ) -> AppResult<Job> {
+    create_kind(cx, Kind::Students, school, file_name, upload, locale).await
+}
+
+/// Stores an uploaded file of any kind for `school` and queues its check.
+pub async fn create_kind(
+    cx: &Ctx<'_>,
+    kind: Kind,
+    school: NodeId,
+    file_name: &str,
+    upload: &Path,
+    locale: Locale,
+) -> AppResult<Job> {
     let node = nodes::find(cx.db(), school)
         .await?
         .ok_or_else(|| AppError::field("school_id", "error.directory.node_not_found"))?;
@@ -212,15 +228,15 @@ pub async fn create(
     kernel::on_tx!(&mut tx, c => sqlx::query(
         "INSERT INTO import_jobs (id, school_id, kind, file_name, file_key, file_hash, file_size, status, locale,
                                   created_by, created_at, updated_at)
-         VALUES ($1, $2, 'students', $3, $4, $5, $6, 'checking', $7, $8, $9, $9)",
+         VALUES ($1, $2, $10, $3, $4, $5, $6, 'checking', $7, $8, $9, $9)",
     ).bind(id).bind(school).bind(&name).bind(&key).bind(&hash).bind(size).bind(locale.tag())
-    .bind(created_by).bind(cx.now).execute(c).await.map(|r| r.rows_affected()))?;
+    .bind(created_by).bind(cx.now).bind(kind.as_str()).execute(c).await.map(|r| r.rows_affected()))?;
     cx.audit(
         &mut tx,
         AuditEvent::new("import.upload")
             .object("import", id)
             .node(school)
-            .detail(serde_json::json!({ "file": name, "size": size, "sha256": hash })),
+            .detail(serde_json::json!({ "file": name, "size": size, "sha256": hash, "kind": kind.as_str() })),
     )
     .await?;
     tx.commit().await?;
@@ -466,7 +482,17 @@ async fn run_claimed(state: &AppState, job: Job) -> AppResult<()> {
             m.insert(job.id, rows);
         }
     };
-    let outcome = super::run(&state.db, &target, &path, mode, &report_progress).await;
+    let outcome = match Kind::parse(&job.kind) {
+        Some(Kind::Students) | None => {
+            super::run(&state.db, &target, &path, mode, &report_progress).await
+        }
+        Some(Kind::Staff) => {
+            super::staff::run(&state.db, &target, &path, mode, &report_progress).await
+        }
+        Some(Kind::Assignments) => {
+            super::assignments::run(&state.db, &target, &path, mode, &report_progress).await
+        }
+    };
     renew.abort();
     if let Ok(mut m) = progress_map.0.lock() {
         m.remove(&job.id);

@@ -7,10 +7,16 @@
 //! whose content is what the last import of that student wrote (the `source_hash`) is left
 //! alone. A changed row updates the record, moves the student if the class changed (closing the
 //! class-history row) and replaces the family members.
+//!
+//! Staff (`staff`) and teaching assignments (`assignments`) are imported by the same jobs, with
+//! the same two steps; [`Kind`] says which a job is.
 
+pub mod assignments;
 pub mod classes;
 pub mod jobs;
 pub mod sample;
+pub mod staff;
+pub mod staff_sample;
 mod store;
 pub mod template;
 
@@ -28,6 +34,34 @@ use std::path::Path;
 pub const BATCH: usize = 500;
 /// Problems kept for the report (all are counted).
 pub const KEEP_PROBLEMS: usize = 10_000;
+
+/// What a file holds (`import_jobs.kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Students with their guardians (学生).
+    Students,
+    /// Staff (教职工信息).
+    Staff,
+    /// Teaching assignments (任课安排): teacher, class, subject, weekly periods.
+    Assignments,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 3] = [Kind::Students, Kind::Staff, Kind::Assignments];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Students => "students",
+            Self::Staff => "staff",
+            Self::Assignments => "assignments",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -49,6 +83,9 @@ pub struct Counts {
     pub family_created: u64,
     pub classes_created: u64,
     pub accounts_created: u64,
+    /// Teaching assignments (teacher and head-teacher roles at classes) written.
+    #[serde(default)]
+    pub assignments: u64,
 }
 
 /// The school a file is imported into.

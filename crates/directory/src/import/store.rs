@@ -4,8 +4,7 @@
 use super::classes::{ClassName, SchoolClasses};
 use super::{Counts, Target, source_hash};
 use crate::codes::Table;
-use crate::model::{Node, NodeKind, Stage};
-use crate::nodes;
+use crate::model::Stage;
 use crate::rowcheck::{Problem, StudentRow};
 use chrono::NaiveDate;
 use kernel::{AppResult, AuditEvent, Db, NodeId, PersonId, RoleId, Tx, on_db, on_tx};
@@ -197,7 +196,6 @@ struct Pending {
     roles: Vec<NewRole>,
     history: Vec<(PersonId, NodeId, ClassName)>,
     family: Vec<(PersonId, PersonId, String, bool, i64, Option<String>)>,
-    changes: Vec<(&'static str, PersonId)>,
 }
 
 struct NewPerson {
@@ -249,13 +247,11 @@ pub(super) struct Writer {
 impl Writer {
     pub async fn start(db: &Db, target: &Target) -> AppResult<Self> {
         let mut tx = db.begin().await?;
-        let nodes: Vec<Node> = on_tx!(&mut tx, c => sqlx::query_as(
-            "SELECT * FROM org_nodes WHERE school_id = $1 AND active = TRUE AND kind IN ('grade', 'class')",
-        ).bind(target.school.id).fetch_all(c).await)?;
+        let classes = SchoolClasses::load(&mut tx, target.school.id, &target.stages).await?;
         let today = target.now.date_naive();
         Ok(Self {
             tx,
-            classes: SchoolClasses::from_nodes(nodes, &target.stages),
+            classes,
             target: target.clone(),
             today,
             school_year: super::classes::school_year(today),
@@ -269,39 +265,19 @@ impl Writer {
 
     /// The class node a row names, created (with its grade) if the school has none yet.
     async fn class_id(&mut self, c: ClassName) -> AppResult<NodeId> {
-        if let Some(n) = self.classes.classes.get(&c) {
-            return Ok(n.id);
+        let (id, created) = self
+            .classes
+            .class_id(
+                &mut self.tx,
+                &self.target.school,
+                c,
+                self.school_year,
+                self.target.now,
+            )
+            .await?;
+        if created {
+            self.counts.classes_created += 1;
         }
-        let school = self.target.school.clone();
-        let now = self.target.now;
-        let grade = match self.classes.grades.get(&(c.stage, c.year)) {
-            Some(g) => g.clone(),
-            None => {
-                let g = super::classes::new_grade(&school, c.stage, c.year, now);
-                nodes::insert(&mut self.tx, &g).await?;
-                self.classes.grades.insert((c.stage, c.year), g.clone());
-                g
-            }
-        };
-        let class = Node {
-            id: NodeId::new(),
-            kind: NodeKind::Class.as_str().into(),
-            parent_id: Some(grade.id),
-            name: c.class_name(),
-            code: None,
-            school_type: None,
-            stages: Some(c.stage.as_str().into()),
-            grade_code: Some(c.year.to_string()),
-            entry_year: Some(self.school_year - i64::from(c.year) + 1),
-            school_id: Some(school.id),
-            active: true,
-            created_at: now,
-            updated_at: now,
-        };
-        nodes::insert(&mut self.tx, &class).await?;
-        self.counts.classes_created += 1;
-        let id = class.id;
-        self.classes.classes.insert(c, class);
         Ok(id)
     }
 
@@ -324,7 +300,8 @@ impl Writer {
                 }
             }
         }
-        let mut taken: HashSet<String> = self.usernames_taken(&wanted).await?;
+        let mut taken: HashSet<String> =
+            super::staff::usernames_taken(&mut self.tx, &wanted).await?;
         let mut guardians: HashMap<(String, String), PersonId> =
             self.guardians_by_phone(&phones).await?;
         plan_each_batch(&mut self.tx, false).await?;
@@ -359,27 +336,9 @@ impl Writer {
             };
             p.students
                 .push((person, row.clone(), category(class.stage), hash));
-            p.changes.push(("student", person));
             self.family(person, &row, &before, &mut p, &mut taken, &mut guardians);
         }
         self.flush(p).await
-    }
-
-    async fn usernames_taken(&mut self, names: &[String]) -> AppResult<HashSet<String>> {
-        let mut out = HashSet::new();
-        for chunk in names.chunks(900) {
-            let rows: Vec<(String,)> = on_tx!(&mut self.tx, c => {
-                let mut qb = sqlx::QueryBuilder::new("SELECT username FROM accounts WHERE username IN (");
-                let mut list = qb.separated(", ");
-                for n in chunk {
-                    list.push_bind(n.as_str());
-                }
-                qb.push(")");
-                qb.build_query_as().fetch_all(c).await
-            })?;
-            out.extend(rows.into_iter().map(|(u,)| u));
-        }
-        Ok(out)
     }
 
     /// The school's persons with these phones, by (phone, name): a guardian of two siblings is
@@ -466,7 +425,6 @@ impl Writer {
                         };
                         p.accounts.push((id, username));
                     }
-                    p.changes.push(("person", id));
                     self.counts.family_created += 1;
                     id
                 }
@@ -656,46 +614,61 @@ impl Writer {
                 qb.build().execute(&mut *c).await.map(|r| r.rows_affected())
             })?;
         }
-        for chunk in p.changes.chunks(500) {
-            on_tx!(&mut *tx, c => {
-                let mut qb = sqlx::QueryBuilder::new(
-                    "INSERT INTO base_changes (at, node_id, entity, entity_id, op) ",
-                );
-                qb.push_values(chunk, |mut b, (entity, id)| {
-                    b.push_bind(now).push_bind(school).push_bind(*entity).push_bind(*id).push_bind("upsert");
-                });
-                qb.build().execute(&mut *c).await.map(|r| r.rows_affected())
-            })?;
-        }
         Ok(())
     }
 
     /// Records the outcome (the job row, the audit log) and commits.
+    /// Logs every student the import wrote (with their family; a set-based insert at the end,
+    /// so the change log's turn is held only from here to the commit), then [`finish`].
     pub async fn finish(mut self, rows: u64, problems: u64) -> AppResult<Counts> {
-        let t = &self.target;
-        let result = serde_json::to_value(&self.counts).unwrap_or_default();
+        crate::changes::lock(&mut self.tx).await?;
         on_tx!(&mut self.tx, c => sqlx::query(
-            "UPDATE import_jobs SET status = 'done', result = $2, finished_at = $3, updated_at = $3, lease_until = NULL
-             WHERE id = $1",
-        ).bind(t.import_id).bind(result.to_string()).bind(t.now).execute(c).await.map(|r| r.rows_affected()))?;
-        let who = kernel::audit::Who {
-            id: t.actor.as_ref().map(|a| a.0),
-            name: Some(t.actor.as_ref().map_or("system", |a| a.1.as_str())),
-        };
-        kernel::audit::record(
-            &mut self.tx,
-            t.now,
-            who,
-            &kernel::RequestMeta::cli(),
-            AuditEvent::new("import.commit")
-                .object("import", t.import_id)
-                .node(t.school.id)
-                .detail(
-                    serde_json::json!({ "rows": rows, "problems": problems, "counts": result }),
-                ),
+            "INSERT INTO base_changes (at, node_id, entity, entity_id, op)
+             SELECT $2, school_id, 'student', person_id, 'upsert' FROM students WHERE import_id = $1 ORDER BY person_id",
+        ).bind(self.target.import_id).bind(self.target.now).execute(c).await.map(|_| ()))?;
+        finish(
+            self.tx,
+            &self.target,
+            self.counts,
+            Default::default(),
+            rows,
+            problems,
         )
-        .await?;
-        self.tx.commit().await?;
-        Ok(self.counts)
+        .await
     }
+}
+
+/// Marks the job done with its counts, writes the audit record and commits the import's
+/// transaction (for every kind of import).
+pub(super) async fn finish(
+    mut tx: Tx,
+    t: &Target,
+    counts: Counts,
+    changes: crate::changes::Deferred,
+    rows: u64,
+    problems: u64,
+) -> AppResult<Counts> {
+    changes.write(&mut tx, t.now).await?;
+    let result = serde_json::to_value(&counts).unwrap_or_default();
+    on_tx!(&mut tx, c => sqlx::query(
+        "UPDATE import_jobs SET status = 'done', result = $2, finished_at = $3, updated_at = $3, lease_until = NULL
+         WHERE id = $1",
+    ).bind(t.import_id).bind(result.to_string()).bind(t.now).execute(c).await.map(|r| r.rows_affected()))?;
+    let who = kernel::audit::Who {
+        id: t.actor.as_ref().map(|a| a.0),
+        name: Some(t.actor.as_ref().map_or("system", |a| a.1.as_str())),
+    };
+    kernel::audit::record(
+        &mut tx,
+        t.now,
+        who,
+        &kernel::RequestMeta::cli(),
+        AuditEvent::new("import.commit")
+            .object("import", t.import_id)
+            .node(t.school.id)
+            .detail(serde_json::json!({ "rows": rows, "problems": problems, "counts": result })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(counts)
 }

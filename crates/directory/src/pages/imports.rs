@@ -1,10 +1,10 @@
-//! Importing a school's students from a spreadsheet: upload (checked in the background), the
-//! report with the error copy, then commit or discard. Pages under `/admin/org/{school}/imports`
-//! and `/admin/imports/{id}`.
+//! Importing a school's students, staff or teaching assignments from a spreadsheet: upload
+//! (checked in the background), the report with the error copy, then commit or discard. Pages
+//! under `/admin/org/{school}/imports` and `/admin/imports/{id}`.
 
 use super::{XLSX, attachment, parse_id};
 use crate::import::jobs::{self, Job, Report};
-use crate::import::{Counts, template};
+use crate::import::{Counts, Kind, template};
 use crate::model::Node;
 use crate::nodes;
 use askama::Template;
@@ -27,6 +27,22 @@ struct ImportsPage {
 impl ImportsPage {
     fn status(&self, s: &str) -> String {
         self.ctx.t(&format!("import.status_{s}")).to_owned()
+    }
+    fn kinds(&self) -> [(&'static str, String); 3] {
+        Kind::ALL.map(|k| (k.as_str(), self.ctx.t(kind_key(k)).to_owned()))
+    }
+    fn kind_name(&self, kind: &str) -> String {
+        self.ctx
+            .t(kind_key(Kind::parse(kind).unwrap_or(Kind::Students)))
+            .to_owned()
+    }
+}
+
+fn kind_key(k: Kind) -> &'static str {
+    match k {
+        Kind::Students => "staff_import.kind_students",
+        Kind::Staff => "staff_import.kind_staff",
+        Kind::Assignments => "staff_import.kind_assignments",
     }
 }
 
@@ -72,11 +88,17 @@ pub async fn upload(
         .map_err(AppError::internal)?;
     let staging = dir.join(format!("upload-{}", uuid::Uuid::now_v7()));
     let mut csrf = String::new();
+    let mut kind = Kind::Students;
     let mut file_name = None;
     let received = async {
         while let Some(mut field) = form.next_field().await.map_err(bad_upload)? {
             match field.name() {
                 Some("csrf") => csrf = field.text().await.map_err(bad_upload)?,
+                Some("kind") => {
+                    let k = field.text().await.map_err(bad_upload)?;
+                    kind = Kind::parse(&k)
+                        .ok_or_else(|| AppError::field("kind", "error.invalid_choice"))?;
+                }
                 Some("file") => {
                     file_name = field.file_name().map(str::to_owned);
                     let mut out = tokio::fs::File::create(&staging)
@@ -95,7 +117,7 @@ pub async fn upload(
         let Some(name) = name else {
             return Err(AppError::field("file", "error.import.no_file"));
         };
-        jobs::create(&cx, school, &name, &staging, session.actor.locale).await
+        jobs::create_kind(&cx, kind, school, &name, &staging, session.actor.locale).await
     }
     .await;
     let _ = tokio::fs::remove_file(&staging).await;
@@ -142,6 +164,26 @@ impl ImportPage {
             .as_deref()
             .map(|e| self.ctx.t(e).to_owned())
             .unwrap_or_default()
+    }
+    fn kind_name(&self) -> String {
+        self.ctx.t(kind_key(self.job.kind())).to_owned()
+    }
+    /// The label of a result count, in the words of the job's kind.
+    fn label(&self, what: &str) -> String {
+        let key = match (self.job.kind(), what) {
+            (Kind::Staff, "created") => "staff_import.staff_created",
+            (Kind::Staff, "updated") => "staff_import.staff_updated",
+            (Kind::Assignments, "created") => "staff_import.teachers_created",
+            (Kind::Assignments, "updated") => "staff_import.teachers_updated",
+            (_, "created") => "import.created",
+            (_, "updated") => "import.updated",
+            (_, "accounts_hint") if self.job.kind() != Kind::Students => {
+                "staff_import.accounts_hint"
+            }
+            (_, "accounts_hint") => "import.accounts_hint",
+            _ => "import.unchanged",
+        };
+        self.ctx.t(key).to_owned()
     }
     fn size(&self) -> String {
         let kib = self.job.file_size as f64 / 1024.0;
@@ -234,11 +276,30 @@ pub async fn error_copy(
     Ok(attachment(&name, XLSX, bytes))
 }
 
-/// The empty student template with Chinese headers and a sheet of instructions.
-pub async fn template_download(session: Session) -> AppResult<Response> {
-    let bytes = template::students(session.actor.locale).map_err(AppError::internal)?;
+#[derive(Debug, Deserialize)]
+pub struct TemplateQuery {
+    #[serde(default)]
+    kind: Option<String>,
+}
+
+/// The empty template of a kind of file (`?kind=staff|assignments`, students by default) with
+/// Chinese headers and a sheet of instructions.
+pub async fn template_download(
+    session: Session,
+    axum::extract::Query(q): axum::extract::Query<TemplateQuery>,
+) -> AppResult<Response> {
+    let kind = match q.kind.as_deref() {
+        None | Some("") => Kind::Students,
+        Some(k) => Kind::parse(k).ok_or(AppError::NotFound("directory.import_not_found"))?,
+    };
+    let bytes = template::of_kind(kind, session.actor.locale).map_err(AppError::internal)?;
+    let name = match kind {
+        Kind::Students => "import.template_file",
+        Kind::Staff => "staff_import.template_file_staff",
+        Kind::Assignments => "staff_import.template_file_assignments",
+    };
     Ok(attachment(
-        kernel::i18n::t(session.actor.locale, "import.template_file"),
+        kernel::i18n::t(session.actor.locale, name),
         XLSX,
         bytes,
     ))

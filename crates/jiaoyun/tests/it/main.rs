@@ -20,3 +20,4 @@ mod pages;
 mod permissions;
 mod schema;
 mod sso_sessions;
+mod staff_import;
