@@ -3,6 +3,7 @@
 //! `/classes` and `/people`; the JSON API under `/api/v1`.
 
 pub mod api;
+pub mod api_registry;
 pub mod audit_log;
 pub mod changes;
 pub mod classes;
@@ -18,6 +19,7 @@ pub mod model;
 pub mod nodes;
 pub mod pages;
 pub mod people;
+pub mod registry;
 pub mod roles;
 pub mod rowcheck;
 pub mod slips;

@@ -70,4 +70,8 @@ id_type!(
     ProviderId => "identity.provider_not_found",
     /// A spreadsheet import of base data.
     ImportId => "directory.import_not_found",
+    /// A school's request to take in a student from another school (a transfer).
+    TransferId => "registry.transfer_not_found",
+    /// A link between this instance and an upper- or lower-level instance.
+    LinkId => "exchange.link_not_found",
 );

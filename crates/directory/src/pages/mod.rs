@@ -7,6 +7,7 @@ mod home;
 mod imports;
 mod org;
 mod people;
+mod registry;
 mod stats;
 
 use axum::Router;
@@ -53,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/imports/{id}/commit", post(imports::commit))
         .route("/admin/imports/{id}/discard", post(imports::discard))
         .route("/admin/imports/{id}/errors.xlsx", get(imports::error_copy))
+        .merge(registry::routes())
         .route("/admin/audit", get(audit::list))
         .route("/admin/audit.csv", get(audit::export_csv))
 }

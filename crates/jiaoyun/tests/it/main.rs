@@ -18,6 +18,7 @@ mod login_security;
 mod oidc;
 mod pages;
 mod permissions;
+mod registry;
 mod schema;
 mod sso_sessions;
 mod staff_import;
