@@ -453,16 +453,43 @@ pub async fn detail(cx: &Ctx<'_>, id: PersonId, reveal: bool) -> AppResult<Perso
         .unwrap_or_default();
     let account = identity::accounts::find_by_person(db, id).await?;
     let roles = roles::list_for(db, id).await?;
+    // Imported students log in with their registry number and guardians with their phone:
+    // the login name is masked with them.
+    let username = account.as_ref().map(|a| {
+        if revealed {
+            a.username.clone()
+        } else {
+            masked_username(&a.username, &person)
+        }
+    });
     Ok(PersonDetail {
         person: if revealed { person } else { person.masked() },
         org_name,
-        username: account.as_ref().map(|a| a.username.clone()),
+        username,
         last_login_at: account.and_then(|a| a.last_login_at),
         roles,
         revealed,
         may_reveal,
         may_manage,
     })
+}
+
+/// A login name with the person's registry number, ID number or phone in it masked.
+pub fn masked_username(username: &str, p: &Person) -> String {
+    use kernel::privacy::{mask_id_number, mask_phone};
+    let mut out = username.to_lowercase();
+    let secrets: [(&Option<String>, fn(&str) -> String); 3] = [
+        (&p.registry_no, mask_id_number),
+        (&p.id_number, mask_id_number),
+        (&p.phone, mask_phone),
+    ];
+    for (secret, mask) in secrets {
+        if let Some(s) = secret.as_deref().filter(|s| s.len() >= 6) {
+            let s = s.to_lowercase();
+            out = out.replace(&s, &mask(&s));
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]

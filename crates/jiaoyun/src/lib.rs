@@ -4,6 +4,7 @@ pub mod admin;
 pub mod bench;
 mod bench_identity;
 mod bench_import;
+pub mod export;
 pub mod fuzzing;
 pub mod import;
 pub mod server;

@@ -1,7 +1,7 @@
 //! `jiaoyun`: the one binary of the platform.
 
 use clap::{Parser, Subcommand};
-use jiaoyun::{admin, bench, import, server};
+use jiaoyun::{admin, bench, export, import, server};
 use kernel::{AppState, Clock, Config, Db};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +44,9 @@ enum Command {
     /// Base-data files: check a student file (and write its error copy), import one into a school.
     #[command(subcommand)]
     Import(import::ImportCommand),
+    /// Base data out: the OneRoster 1.2 bundle of a region or school.
+    #[command(subcommand)]
+    Export(export::ExportCommand),
     /// Benchmarks that generate their own data and print numbers.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -136,6 +139,13 @@ async fn run(command: Command, mut config: Config) -> Result<bool, Box<dyn std::
             admin::run(AppState::new(db, config, Clock::System), cmd).await?;
         }
         Command::Bench(cmd) => bench::run(config, cmd).await?,
+        Command::Export(cmd) => {
+            return export::run(
+                AppState::new(connect(&config).await?, config, Clock::System),
+                cmd,
+            )
+            .await;
+        }
         Command::Import(cmd) => {
             let db = connect(&config).await?;
             return import::students(AppState::new(db, config, Clock::System), cmd).await;

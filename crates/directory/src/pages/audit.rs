@@ -1,14 +1,14 @@
-//! The audit log of an administrator's subtree: search and CSV export.
+//! The audit log of an administrator's subtree: search and export (CSV, GBK CSV or XLSX).
 
 use super::parse_id;
 use crate::audit_log::{self, AuditQuery};
+use crate::export::{Format, Request};
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
-use kernel::audit::{AuditEntry, AuditEvent};
+use axum::response::Response;
+use kernel::audit::AuditEntry;
 use kernel::paging::{PageQuery, Paged};
-use kernel::{AppError, AppResult, AppState, Ctx, NodeId};
+use kernel::{AppResult, AppState, Ctx, NodeId};
 use serde::Deserialize;
 use web::{Meta, PageCtx, Session, render};
 
@@ -41,6 +41,9 @@ pub struct Filters {
     from: String,
     #[serde(default)]
     to: String,
+    /// The export's format (`xlsx`, `csv`, `gbk`).
+    #[serde(default)]
+    format: String,
     page: Option<u32>,
 }
 
@@ -99,7 +102,7 @@ pub async fn list(
         },
     )
     .await?;
-    let export_link = format!("/admin/audit.csv?{}", f.query_string());
+    let export_link = format!("/export/audit?{}", f.query_string());
     Ok(render(&AuditPage {
         ctx: PageCtx::for_session(&session),
         f,
@@ -108,80 +111,19 @@ pub async fn list(
     }))
 }
 
-/// The matching entries as CSV (UTF-8 with BOM, so Excel opens Chinese text correctly).
-pub async fn export_csv(
+/// The matching entries as a file: CSV (UTF-8 with BOM, so Excel opens Chinese text
+/// correctly) unless `format` asks for XLSX or GBK (see `export::audit_log`).
+pub async fn export(
     State(state): State<AppState>,
     session: Session,
     Meta(meta): Meta,
     Query(f): Query<Filters>,
 ) -> AppResult<Response> {
     let cx = Ctx::new(&state, &session.actor, &meta);
-    let rows = audit_log::export(&cx, &f.query()?).await?;
-    let mut w = csv::Writer::from_writer(Vec::from("\u{FEFF}".as_bytes()));
-    let header = [
-        "id",
-        "at",
-        "actor_id",
-        "actor_name",
-        "ip",
-        "user_agent",
-        "action",
-        "object_type",
-        "object_id",
-        "node_id",
-        "outcome",
-        "request_id",
-        "detail",
-    ];
-    w.write_record(header).map_err(AppError::internal)?;
-    for r in &rows {
-        let s = |o: &Option<String>| o.clone().unwrap_or_default();
-        w.write_record([
-            r.id.to_string(),
-            r.at.to_rfc3339(),
-            r.actor_id.map(|i| i.to_string()).unwrap_or_default(),
-            s(&r.actor_name),
-            s(&r.ip),
-            s(&r.user_agent),
-            r.action.clone(),
-            s(&r.object_type),
-            s(&r.object_id),
-            r.node_id.map(|i| i.to_string()).unwrap_or_default(),
-            r.outcome.clone(),
-            s(&r.request_id),
-            s(&r.detail),
-        ])
-        .map_err(AppError::internal)?;
-    }
-    let body = w.into_inner().map_err(AppError::internal)?;
-    kernel::audit::record_alone(
-        cx.db(),
-        cx.now,
-        kernel::audit::Who::from(cx.actor),
-        cx.meta,
-        AuditEvent::new("audit.export")
-            .node(
-                cx.actor
-                    .admin_nodes()
-                    .first()
-                    .copied()
-                    .unwrap_or(cx.actor.org_id),
-            )
-            .detail(serde_json::json!({ "rows": rows.len(), "filter": f.query_string() })),
-    )
-    .await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"audit-{}.csv\"",
-                    cx.now.format("%Y%m%d-%H%M%S")
-                ),
-            ),
-        ],
-        body,
-    )
-        .into_response())
+    let format = match f.format.as_str() {
+        "" => Format::Csv,
+        other => Format::parse(other),
+    };
+    let file = crate::export::audit_log(&cx, &f.query()?, Request::new(format)).await?;
+    Ok(super::attachment(&file.name, file.content_type, file.bytes))
 }

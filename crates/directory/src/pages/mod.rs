@@ -46,6 +46,13 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/org/{id}/imports", get(imports::list))
         .route("/admin/org/{id}/stats", get(stats::show))
         .route("/export/students/{id}", get(export::students))
+        .route("/export/staff/{id}", get(export::staff))
+        .route("/export/classes/{id}", get(export::classes))
+        .route("/export/roster/{id}", get(export::roster))
+        .route("/export/registry/{id}", get(export::registry))
+        .route("/export/people", get(export::people))
+        .route("/export/oneroster/{id}", get(export::oneroster))
+        .route("/export/audit", get(audit::export))
         .route(
             "/admin/imports/template.xlsx",
             get(imports::template_download),
@@ -56,7 +63,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/imports/{id}/errors.xlsx", get(imports::error_copy))
         .merge(registry::routes())
         .route("/admin/audit", get(audit::list))
-        .route("/admin/audit.csv", get(audit::export_csv))
+        .route("/admin/audit.csv", get(audit::export))
 }
 
 /// The spreadsheet upload, served under its own body-size limit.

@@ -309,6 +309,37 @@ async fn personal_data_is_masked_until_revealed_and_the_reveal_is_audited() {
         "registry number stays masked for a teacher"
     );
     assert_eq!(audit_count(&app, "person.view_personal_data").await, 1);
+    // An imported student logs in with their registry number: the login name is masked with it.
+    let (registry,): (String,) = kernel::on_db!(&app.state.db, p => sqlx::query_as(
+        "SELECT registry_no FROM persons WHERE id = $1",
+    ).bind(student).fetch_one(p).await)
+    .unwrap();
+    kernel::on_db!(&app.state.db, p => sqlx::query("UPDATE accounts SET username = $2 WHERE person_id = $1")
+        .bind(student).bind(registry.to_lowercase()).execute(p).await.map(|_| ())).unwrap();
+    let page = t
+        .get(app.url(&format!("/people/{student}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !page.to_lowercase().contains(&registry.to_lowercase()),
+        "login name masked"
+    );
+    let page = c
+        .get(app.url(&format!("/people/{student}?reveal=true")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&registry.to_lowercase()),
+        "in full when revealed"
+    );
     app.stop().await;
 }
 
