@@ -10,6 +10,7 @@ pub mod classes;
 pub mod codes;
 pub mod demo;
 pub mod divisions;
+pub mod exchange;
 pub mod export;
 pub mod filecheck;
 pub mod headers;
@@ -33,7 +34,9 @@ use axum::Router;
 use kernel::AppState;
 
 pub fn routes() -> Router<AppState> {
-    pages::routes().merge(api::routes())
+    pages::routes()
+        .merge(api::routes())
+        .merge(exchange::routes())
 }
 
 /// The routes that take spreadsheet uploads (served with the upload size limit).

@@ -98,7 +98,7 @@ pub async fn promote(cx: &Ctx<'_>, school: NodeId, school_year: i64) -> AppResul
             Some((to_stage, to_year, to_entry)) => {
                 let grade = grade_node(&mut tx, cx, &node, &mut grades, to_stage, to_year).await?;
                 move_class(&mut tx, cx, &class, &grade, to_entry).await?;
-                reopen_history(&mut tx, &class, school, school_year, &grade.name, today).await?;
+                reopen_history(&mut tx, cx, &class, school_year, &grade.name, today).await?;
                 out.promoted_classes += 1;
             }
             None => {
@@ -155,14 +155,18 @@ async fn move_class(
         "UPDATE org_nodes SET parent_id = $2, stages = $3, grade_code = $4, entry_year = $5, updated_at = $6 WHERE id = $1",
     ).bind(class.id).bind(grade.id).bind(&grade.stages).bind(&grade.grade_code).bind(entry_year).bind(cx.now)
     .execute(c).await.map(|r| r.rows_affected()))?;
+    if let Some(school) = class.school_id {
+        crate::changes::record(tx, cx.now, school, crate::changes::Entity::Node, class.id.0)
+            .await?;
+    }
     Ok(())
 }
 
 /// Closes the class's open history rows and opens one per student for the new year.
 async fn reopen_history(
     tx: &mut Tx,
+    cx: &Ctx<'_>,
     class: &Node,
-    school: NodeId,
     school_year: i64,
     grade: &str,
     today: NaiveDate,
@@ -173,6 +177,18 @@ async fn reopen_history(
     let students: Vec<(PersonId,)> = on_tx!(&mut *tx, c => sqlx::query_as(
         "SELECT person_id FROM role_assignments WHERE node_id = $1 AND role = 'student'",
     ).bind(class.id).fetch_all(c).await)?;
+    let school = class.school_id.unwrap_or(class.id);
+    // Each student's class history changed.
+    for (person,) in &students {
+        crate::changes::record(
+            tx,
+            cx.now,
+            school,
+            crate::changes::Entity::Student,
+            person.0,
+        )
+        .await?;
+    }
     for chunk in students.chunks(500) {
         on_tx!(&mut *tx, c => {
             let mut qb = sqlx::QueryBuilder::new(
@@ -192,6 +208,17 @@ async fn reopen_history(
 /// Graduates a class: its students' records say graduated, their history closes, they leave
 /// the class, and the class is closed.
 async fn graduate(tx: &mut Tx, cx: &Ctx<'_>, class: &Node, today: NaiveDate) -> AppResult<u64> {
+    let graduates: Vec<(PersonId,)> = on_tx!(&mut *tx, c => sqlx::query_as(
+        "SELECT person_id FROM role_assignments WHERE node_id = $1 AND role = 'student'",
+    ).bind(class.id).fetch_all(c).await)?;
+    if let Some(school) = class.school_id {
+        for (p,) in &graduates {
+            crate::changes::record(tx, cx.now, school, crate::changes::Entity::Student, p.0)
+                .await?;
+        }
+        crate::changes::record(tx, cx.now, school, crate::changes::Entity::Node, class.id.0)
+            .await?;
+    }
     on_tx!(&mut *tx, c => sqlx::query(
         "UPDATE students SET status = 'graduated', updated_at = $2
          WHERE person_id IN (SELECT person_id FROM role_assignments WHERE node_id = $1 AND role = 'student')",

@@ -224,6 +224,14 @@ pub async fn create(cx: &Ctx<'_>, input: NewNode) -> AppResult<Node> {
     let mut tx = cx.begin().await?;
     ensure_unique_sibling_name(&mut tx, node.parent_id, &node.name, None).await?;
     insert(&mut tx, &node).await?;
+    crate::changes::record(
+        &mut tx,
+        cx.now,
+        node.school_id.unwrap_or(node.id),
+        crate::changes::Entity::Node,
+        node.id.0,
+    )
+    .await?;
     cx.audit(
         &mut tx,
         AuditEvent::new("node.create").object("node", node.id).node(node.id).detail(serde_json::json!({
@@ -281,6 +289,14 @@ pub async fn rename(cx: &Ctx<'_>, id: NodeId, name: &str) -> AppResult<Node> {
     ensure_unique_sibling_name(&mut tx, node.parent_id, name, Some(id)).await?;
     on_tx!(&mut tx, c => sqlx::query("UPDATE org_nodes SET name = $2, updated_at = $3 WHERE id = $1")
         .bind(id).bind(name).bind(cx.now).execute(c).await.map(|r| r.rows_affected()))?;
+    crate::changes::record(
+        &mut tx,
+        cx.now,
+        node.school_id.unwrap_or(id),
+        crate::changes::Entity::Node,
+        id.0,
+    )
+    .await?;
     cx.audit(
         &mut tx,
         AuditEvent::new("node.rename")
@@ -347,6 +363,7 @@ pub async fn move_school(cx: &Ctx<'_>, id: NodeId, new_parent: NodeId) -> AppRes
     ).bind(new_parent).bind(id).execute(c).await.map(|r| r.rows_affected()))?;
     on_tx!(&mut tx, c => sqlx::query("UPDATE org_nodes SET parent_id = $2, updated_at = $3 WHERE id = $1")
         .bind(id).bind(new_parent).bind(cx.now).execute(c).await.map(|r| r.rows_affected()))?;
+    crate::changes::record(&mut tx, cx.now, id, crate::changes::Entity::Node, id.0).await?;
     cx.audit(
         &mut tx,
         AuditEvent::new("node.move")
@@ -393,6 +410,14 @@ pub async fn deactivate(cx: &Ctx<'_>, id: NodeId) -> AppResult<Node> {
     }
     on_tx!(&mut tx, c => sqlx::query("UPDATE org_nodes SET active = FALSE, updated_at = $2 WHERE id = $1")
         .bind(id).bind(cx.now).execute(c).await.map(|r| r.rows_affected()))?;
+    crate::changes::record(
+        &mut tx,
+        cx.now,
+        node.school_id.unwrap_or(id),
+        crate::changes::Entity::Node,
+        id.0,
+    )
+    .await?;
     cx.audit(
         &mut tx,
         AuditEvent::new("node.deactivate")
@@ -416,6 +441,14 @@ pub async fn reactivate(cx: &Ctx<'_>, id: NodeId) -> AppResult<Node> {
     ensure_unique_sibling_name(&mut tx, node.parent_id, &node.name, Some(id)).await?;
     on_tx!(&mut tx, c => sqlx::query("UPDATE org_nodes SET active = TRUE, updated_at = $2 WHERE id = $1")
         .bind(id).bind(cx.now).execute(c).await.map(|r| r.rows_affected()))?;
+    crate::changes::record(
+        &mut tx,
+        cx.now,
+        node.school_id.unwrap_or(id),
+        crate::changes::Entity::Node,
+        id.0,
+    )
+    .await?;
     cx.audit(
         &mut tx,
         AuditEvent::new("node.reactivate")

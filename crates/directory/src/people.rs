@@ -193,6 +193,14 @@ pub async fn create(cx: &Ctx<'_>, input: NewPerson) -> AppResult<Created> {
     let mut tx = cx.begin().await?;
     insert(&mut tx, &person).await?;
     identity::accounts::create(&mut tx, person.id, &username, &hash, true, cx.now).await?;
+    crate::changes::record(
+        &mut tx,
+        cx.now,
+        org.id,
+        crate::changes::Entity::Person,
+        person.id.0,
+    )
+    .await?;
     cx.audit(
         &mut tx,
         AuditEvent::new("person.create")
@@ -263,6 +271,14 @@ pub async fn update(cx: &Ctx<'_>, id: PersonId, input: PersonInput) -> AppResult
     .bind(&c.staff_no).bind(&c.registry_no).bind(cx.now)
     .execute(conn).await.map(|r| r.rows_affected()))
     .map_err(person_conflict)?;
+    crate::changes::record(
+        &mut tx,
+        cx.now,
+        before.org_id,
+        crate::changes::Entity::Person,
+        id.0,
+    )
+    .await?;
     let changed: Vec<&str> = [
         ("name", before.name != c.name),
         ("gender", before.gender != c.gender),
@@ -310,6 +326,14 @@ pub async fn set_active(cx: &Ctx<'_>, id: PersonId, active: bool) -> AppResult<P
     let mut tx = cx.begin().await?;
     on_tx!(&mut tx, c => sqlx::query("UPDATE persons SET active = $2, updated_at = $3 WHERE id = $1")
         .bind(id).bind(active).bind(cx.now).execute(c).await.map(|r| r.rows_affected()))?;
+    crate::changes::record(
+        &mut tx,
+        cx.now,
+        p.org_id,
+        crate::changes::Entity::Person,
+        id.0,
+    )
+    .await?;
     let mut detail = serde_json::json!({});
     if !active {
         let s = identity::sessions::end_all(&mut tx, id, None, "deactivated", cx.now).await?;

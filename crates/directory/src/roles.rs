@@ -174,6 +174,8 @@ pub async fn assign_in(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     ).bind(id).bind(person.id).bind(role.as_str()).bind(node_id).bind(&subject).bind(student_id).bind(&relation).bind(cx.now)
     .execute(c).await.map(|r| r.rows_affected()))?;
+    let entity = crate::changes::Entity::of_role(role.as_str());
+    crate::changes::record(tx, cx.now, person.org_id, entity, person.id.0).await?;
     cx.audit(tx, AuditEvent::new("role.assign").object("person", person.id).node(person.org_id).detail(serde_json::json!({
         "role_id": id, "role": role.as_str(), "node_id": node_id, "subject": subject, "student_id": student_id,
     }))).await?;
@@ -199,6 +201,8 @@ pub async fn remove(cx: &Ctx<'_>, person: PersonId, role_id: RoleId) -> AppResul
     let mut tx = cx.begin().await?;
     on_tx!(&mut tx, c => sqlx::query("DELETE FROM role_assignments WHERE id = $1")
         .bind(role_id).execute(c).await.map(|r| r.rows_affected()))?;
+    let entity = crate::changes::Entity::of_role(&role);
+    crate::changes::record(&mut tx, cx.now, p.org_id, entity, person.0).await?;
     cx.audit(
         &mut tx,
         AuditEvent::new("role.remove")

@@ -108,8 +108,11 @@ pub async fn of_node(cx: &Ctx<'_>, id: NodeId) -> AppResult<NodeStats> {
         "SUM(CASE WHEN s.left_behind IN ('1', '2') THEN 1 ELSE 0 END), SUM(CASE WHEN s.migrant_child = TRUE THEN 1 ELSE 0 END)",
         "")).bind(id).fetch_one(p).await)?;
     let (registered, activated): (Option<i64>, Option<i64>) = on_db!(db, p => sqlx::query_as(concat!(
-        "SELECT SUM(CASE WHEN a.password_hash <> $2 THEN 1 ELSE 0 END), SUM(CASE WHEN a.last_login_at IS NOT NULL THEN 1 ELSE 0 END)
-         FROM (", enrolled!("DISTINCT r.person_id", ""), ") e JOIN accounts a ON a.person_id = e.person_id",
+        "SELECT SUM(CASE WHEN a.password_hash <> $2 OR x.registered THEN 1 ELSE 0 END),
+                SUM(CASE WHEN a.last_login_at IS NOT NULL OR x.activated THEN 1 ELSE 0 END)
+         FROM (", enrolled!("DISTINCT r.person_id", ""), ") e
+         LEFT JOIN accounts a ON a.person_id = e.person_id
+         LEFT JOIN exchange_accounts x ON x.person_id = e.person_id",
     )).bind(id).bind(UNISSUED).fetch_one(p).await)?;
     // Per class: its grade (stage and year) and its students.
     let classes: Vec<(NodeId, Option<String>, Option<String>, i64)> = on_db!(db, p => sqlx::query_as(concat!(
@@ -119,13 +122,14 @@ pub async fn of_node(cx: &Ctx<'_>, id: NodeId) -> AppResult<NodeStats> {
          GROUP BY e.node_id, g.stages, g.grade_code",
     )).bind(id).fetch_all(p).await)?;
     let (teachers, t_registered, t_activated): (i64, Option<i64>, Option<i64>) = on_db!(db, p => sqlx::query_as(
-        "SELECT COUNT(*), SUM(CASE WHEN a.password_hash <> $2 THEN 1 ELSE 0 END),
-                SUM(CASE WHEN a.last_login_at IS NOT NULL THEN 1 ELSE 0 END)
+        "SELECT COUNT(*), SUM(CASE WHEN a.password_hash <> $2 OR x.registered THEN 1 ELSE 0 END),
+                SUM(CASE WHEN a.last_login_at IS NOT NULL OR x.activated THEN 1 ELSE 0 END)
          FROM (SELECT DISTINCT r.person_id FROM org_closure c
                JOIN role_assignments r ON r.node_id = c.descendant_id AND r.role IN ('teacher', 'head_teacher')
                JOIN persons p ON p.id = r.person_id AND p.active = TRUE
                WHERE c.ancestor_id = $1) t
-         LEFT JOIN accounts a ON a.person_id = t.person_id",
+         LEFT JOIN accounts a ON a.person_id = t.person_id
+         LEFT JOIN exchange_accounts x ON x.person_id = t.person_id",
     ).bind(id).bind(UNISSUED).fetch_one(p).await)?;
 
     let students: i64 = gender.iter().map(|(_, n)| n).sum();

@@ -45,6 +45,13 @@ pub enum BenchCommand {
         #[arg(long, value_enum, default_value = "both")]
         format: crate::bench_import::Formats,
     },
+    /// Upward flow: an upper and a lower instance paired over HTTP; the upper is offline while
+    /// the lower imports students (a change per student and per new guardian: 40,000 students
+    /// make about 100,000 changes); then the time for the upper to catch up.
+    Exchange {
+        #[arg(long, default_value_t = 40_000)]
+        students: u64,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -134,6 +141,9 @@ pub async fn run(config: Config, cmd: BenchCommand) -> AppResult<()> {
         } => return crate::bench_identity::run(config, concurrency, seconds).await,
         BenchCommand::Import { students, format } => {
             return crate::bench_import::run(config, students, format).await;
+        }
+        BenchCommand::Exchange { students } => {
+            return crate::bench_exchange::run(config, students).await;
         }
     };
     let (fresh, mut cfg) = fresh_db("directory", &config).await?;

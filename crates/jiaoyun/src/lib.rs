@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod bench;
+mod bench_exchange;
 mod bench_identity;
 mod bench_import;
 pub mod export;

@@ -95,6 +95,8 @@ pub fn api_doc() -> utoipa::openapi::OpenApi {
     use utoipa::OpenApi;
     let mut doc = directory::api::ApiDoc::openapi();
     doc.merge(sso::api::ApiDoc::openapi());
+    doc.merge(directory::api_registry::RegistryApiDoc::openapi());
+    doc.merge(directory::exchange::api::ExchangeApiDoc::openapi());
     doc
 }
 
@@ -132,6 +134,11 @@ pub fn router(state: AppState) -> Router {
         .merge(
             directory::upload_routes()
                 .layer(RequestBodyLimitLayer::new(state.config.max_upload_bytes)),
+        )
+        // Pushes from lower instances have theirs.
+        .merge(
+            directory::exchange::push_routes()
+                .layer(RequestBodyLimitLayer::new(state.config.exchange.max_push_bytes)),
         )
         .layer(middleware::from_fn(web::errors::render_errors))
         .layer(header("x-frame-options", "DENY"))
@@ -185,6 +192,7 @@ pub async fn serve_on(
     let db = state.db.clone();
     let logout = tokio::spawn(single_logout(state.clone()));
     let imports = tokio::spawn(directory::import::jobs::runner(state.clone()));
+    let exchange = tokio::spawn(directory::exchange::push::runner(state.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -192,6 +200,7 @@ pub async fn serve_on(
         .map_err(kernel::AppError::internal);
     logout.abort();
     imports.abort();
+    exchange.abort();
     served?;
     db.close().await;
     tracing::info!("stopped");

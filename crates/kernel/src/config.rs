@@ -44,6 +44,38 @@ pub struct Config {
     pub demo: bool,
     pub password: PasswordConfig,
     pub sso: SsoConfig,
+    pub exchange: ExchangeConfig,
+}
+
+/// The push of base data to an upper-level instance (and the receiving side's limits).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExchangeConfig {
+    /// How often each node looks for changes to push, in milliseconds.
+    pub poll_ms: u64,
+    /// Records (students, staff, people) in one push.
+    pub batch_size: usize,
+    /// The first retry after a failed push waits this long; each failure doubles it.
+    pub retry_base_ms: u64,
+    /// Retries never wait longer than this, so a push resumes this soon after an outage ends.
+    pub retry_max_ms: u64,
+    /// A push's body may be this large (the receiving side's limit).
+    pub max_push_bytes: usize,
+    /// A pairing code is good for this many hours.
+    pub code_hours: u32,
+}
+
+impl Default for ExchangeConfig {
+    fn default() -> Self {
+        Self {
+            poll_ms: 2_000,
+            batch_size: 500,
+            retry_base_ms: 5_000,
+            retry_max_ms: 600_000,
+            max_push_bytes: 64 * 1024 * 1024,
+            code_hours: 24,
+        }
+    }
 }
 
 /// Single sign-on: the OIDC provider and the CAS server.
@@ -105,6 +137,7 @@ impl Default for Config {
             demo: false,
             password: PasswordConfig::default(),
             sso: SsoConfig::default(),
+            exchange: ExchangeConfig::default(),
         }
     }
 }

@@ -153,6 +153,33 @@ impl TestApp {
             .person_id
     }
 
+    /// Stops serving as if the machine went away (the task is dropped: no graceful shutdown,
+    /// the database stays open), until [`TestApp::resume`].
+    pub async fn halt(&mut self) {
+        self.stop.take();
+        if let Some(h) = self.server.take() {
+            h.abort();
+            let _ = h.await;
+        }
+    }
+
+    /// Serves again on the same address and database.
+    pub async fn resume(&mut self) {
+        let addr = self.base.trim_start_matches("http://").to_owned();
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .expect("bind the same address again");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        self.server = Some(tokio::spawn(jiaoyun::server::serve_on(
+            listener,
+            self.state.clone(),
+            async move {
+                let _ = rx.await;
+            },
+        )));
+        self.stop = Some(tx);
+    }
+
     pub async fn stop(mut self) {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());

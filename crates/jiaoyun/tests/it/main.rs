@@ -8,6 +8,8 @@ mod api;
 mod applications;
 mod browser;
 mod cas;
+mod exchange;
+mod exports;
 mod federation;
 mod fuzz_seeds;
 mod helpers;
