@@ -483,7 +483,13 @@ pub async fn detail(cx: &Ctx<'_>, id: PersonId, reveal: bool) -> AppResult<Perso
         if revealed {
             a.username.clone()
         } else {
-            masked_username(&a.username, &person)
+            kernel::privacy::mask_login_name(
+                &a.username,
+                person.registry_no.as_deref(),
+                person.id_number.as_deref(),
+                person.phone.as_deref(),
+            )
+            .unwrap_or_else(|| a.username.clone())
         }
     });
     Ok(PersonDetail {
@@ -496,24 +502,6 @@ pub async fn detail(cx: &Ctx<'_>, id: PersonId, reveal: bool) -> AppResult<Perso
         may_reveal,
         may_manage,
     })
-}
-
-/// A login name with the person's registry number, ID number or phone in it masked.
-pub fn masked_username(username: &str, p: &Person) -> String {
-    use kernel::privacy::{mask_id_number, mask_phone};
-    let mut out = username.to_lowercase();
-    let secrets: [(&Option<String>, fn(&str) -> String); 3] = [
-        (&p.registry_no, mask_id_number),
-        (&p.id_number, mask_id_number),
-        (&p.phone, mask_phone),
-    ];
-    for (secret, mask) in secrets {
-        if let Some(s) = secret.as_deref().filter(|s| s.len() >= 6) {
-            let s = s.to_lowercase();
-            out = out.replace(&s, &mask(&s));
-        }
-    }
-    out
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]

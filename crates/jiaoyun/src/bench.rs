@@ -46,10 +46,10 @@ pub enum BenchCommand {
         format: crate::bench_import::Formats,
     },
     /// Upward flow: an upper and a lower instance paired over HTTP; the upper is offline while
-    /// the lower imports students (a change per student and per new guardian: 40,000 students
-    /// make about 100,000 changes); then the time for the upper to catch up.
+    /// the lower imports students with their guardians (one change per student, so the default
+    /// makes 100,000 changes); then the time for the upper to catch up.
     Exchange {
-        #[arg(long, default_value_t = 40_000)]
+        #[arg(long, default_value_t = 100_000)]
         students: u64,
     },
 }

@@ -1,6 +1,7 @@
 //! `jiaoyun bench exchange`: two instances in fresh databases, an upper (city) and a lower (a
 //! school's own), paired over HTTP. The upper goes offline, the lower imports students with
-//! their guardians (one change per student and per new guardian), then the upper comes back
+//! their guardians (one change per student: the guardians travel with their student), then the
+//! upper comes back
 //! and the bench times how long the lower's push takes to bring it up to date.
 
 use crate::bench::{fresh_db, peak_rss_mib};
@@ -100,7 +101,7 @@ async fn bench(
         AND node_id IN (SELECT descendant_id FROM org_closure WHERE ancestor_id = $1)";
     let changes = count(lower, pending_sql, low_school.id).await?;
     println!(
-        "  while the upper was offline the lower recorded {changes} changes ({students} students and their new guardians)"
+        "  while the upper was offline the lower recorded {changes} changes ({students} students with their guardians)"
     );
 
     // The upper is back on its old address; push until it has everything.

@@ -21,6 +21,35 @@ pub fn mask_email(s: &str) -> String {
     }
 }
 
+/// A login name with the person's registry or ID number or phone in it masked as those are,
+/// or `None` if it carries none of them (imported students log in with their registry number,
+/// guardians with their phone).
+pub fn mask_login_name(
+    username: &str,
+    registry_no: Option<&str>,
+    id_number: Option<&str>,
+    phone: Option<&str>,
+) -> Option<String> {
+    type Masker = fn(&str) -> String;
+    let secrets: [(Option<&str>, Masker); 3] = [
+        (registry_no, mask_id_number),
+        (id_number, mask_id_number),
+        (phone, mask_phone),
+    ];
+    let mut out = username.to_lowercase();
+    let mut carried = false;
+    for (secret, mask) in secrets {
+        if let Some(s) = secret.filter(|s| s.len() >= 6) {
+            let s = s.to_lowercase();
+            if out.contains(&s) {
+                out = out.replace(&s, &mask(&s));
+                carried = true;
+            }
+        }
+    }
+    carried.then_some(out)
+}
+
 fn mask_middle(s: &str, keep_start: usize, keep_end: usize) -> String {
     let chars: Vec<char> = s.chars().collect();
     if chars.len() <= keep_start + keep_end {
@@ -46,5 +75,18 @@ mod tests {
         assert_eq!(mask_phone("13812345678"), "138****5678");
         assert_eq!(mask_email("wang@example.cn"), "w***@example.cn");
         assert_eq!(mask_phone("123"), "***");
+        let reg = "G11010519491231002X";
+        assert_eq!(
+            mask_login_name("g11010519491231002x", Some(reg), None, None).as_deref(),
+            Some("g110***********002x")
+        );
+        assert_eq!(
+            mask_login_name("13812345678", None, None, Some("13812345678")).as_deref(),
+            Some("138****5678")
+        );
+        assert_eq!(
+            mask_login_name("teacher", Some(reg), None, Some("13812345678")),
+            None
+        );
     }
 }

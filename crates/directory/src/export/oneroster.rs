@@ -663,16 +663,14 @@ pub async fn build(cx: &Ctx<'_>, node: NodeId, mask: Mask) -> AppResult<Bundle> 
     for p in people.iter().filter(|p| by_user.contains_key(&p.0)) {
         let id = p.0.to_string();
         // A login name carrying an ID number, registry number or phone must not go out.
-        let secret = [&p.8, &p.9, &p.5]
-            .into_iter()
-            .flatten()
-            .filter(|s| s.len() >= 6)
-            .map(|s| s.to_lowercase())
-            .collect::<Vec<_>>();
-        let username =
-            p.11.clone()
-                .filter(|u| !secret.iter().any(|s| u.to_lowercase().contains(s.as_str())))
-                .unwrap_or_else(|| id.clone());
+        let username = p
+            .11
+            .clone()
+            .filter(|u| {
+                kernel::privacy::mask_login_name(u, p.9.as_deref(), p.8.as_deref(), p.5.as_deref())
+                    .is_none()
+            })
+            .unwrap_or_else(|| id.clone());
         let (family, given) = split_name(&p.2);
         let phone = if mask.is_full() {
             p.5.clone().unwrap_or_default()

@@ -445,12 +445,18 @@ async fn a_schools_data_reaches_the_city_through_pairing_pushes_an_outage_and_co
         .unwrap();
     assert_eq!(reply["applied"], 1, "{reply}");
     assert_eq!(reply["conflicts"][0]["kind"], "person");
-    let (name,): (String,) = on_db!(&upper.state.db, p => sqlx::query_as("SELECT name FROM persons WHERE id = $1")
-        .bind(own).fetch_one(p).await).unwrap();
+    let (name,): (String,) =
+        on_db!(&upper.state.db, p => sqlx::query_as("SELECT name FROM persons WHERE id = $1")
+        .bind(own).fetch_one(p).await)
+        .unwrap();
     assert_eq!(name, "本校职工");
     let roles: Vec<(String,)> = on_db!(&upper.state.db, p => sqlx::query_as("SELECT role FROM role_assignments WHERE person_id = $1")
         .bind(newcomer).fetch_all(p).await).unwrap();
-    assert_eq!(roles, vec![("teacher".to_owned(),)], "no administrator grant from below");
+    assert_eq!(
+        roles,
+        vec![("teacher".to_owned(),)],
+        "no administrator grant from below"
+    );
 
     // Revoked at the city: pushes are refused and the school's page says so.
     let r = form(
@@ -555,11 +561,15 @@ async fn the_change_feed_pages_with_a_cursor_masks_personal_data_and_audits() {
 
     // A student who has since left the school (moved to another) is no longer in its feed's
     // records, though the entries stay.
-    let moved = page["records"]["students"][0]["person"]["id"].as_str().unwrap().to_owned();
+    let moved = page["records"]["students"][0]["person"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let before = page["records"]["students"].as_array().unwrap().len();
     let other = node(&app, "2133010001").await;
     on_db!(&app.state.db, p => sqlx::query("UPDATE persons SET org_id = $2 WHERE id = $1")
-        .bind(uuid::Uuid::parse_str(&moved).unwrap()).bind(other).execute(p).await.map(|_| ())).unwrap();
+        .bind(uuid::Uuid::parse_str(&moved).unwrap()).bind(other).execute(p).await.map(|_| ()))
+    .unwrap();
     on_db!(&app.state.db, p => sqlx::query("UPDATE students SET school_id = $2 WHERE person_id = $1")
         .bind(uuid::Uuid::parse_str(&moved).unwrap()).bind(other).execute(p).await.map(|_| ())).unwrap();
     let page: Value = get(format!("node={school}&records=true&limit=5"))
@@ -568,8 +578,16 @@ async fn the_change_feed_pages_with_a_cursor_masks_personal_data_and_audits() {
         .json()
         .await
         .unwrap();
-    let ids: Vec<&str> = page["records"]["students"].as_array().unwrap().iter().map(|s| s["person"]["id"].as_str().unwrap()).collect();
-    assert!(!ids.contains(&moved.as_str()), "the leaver's current record stays with their new school");
+    let ids: Vec<&str> = page["records"]["students"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["person"]["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        !ids.contains(&moved.as_str()),
+        "the leaver's current record stays with their new school"
+    );
     assert_eq!(ids.len(), before - 1);
 
     // Another school's administrator, a teacher: not found.

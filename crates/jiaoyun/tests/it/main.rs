@@ -24,3 +24,4 @@ mod registry;
 mod schema;
 mod sso_sessions;
 mod staff_import;
+mod transfers;
