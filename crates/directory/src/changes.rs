@@ -90,6 +90,16 @@ pub async fn record(
     Ok(())
 }
 
+/// Appends a change to a person's core record (the person page's edits).
+pub async fn person(
+    tx: &mut Tx,
+    at: chrono::DateTime<chrono::Utc>,
+    node: NodeId,
+    id: kernel::PersonId,
+) -> AppResult<()> {
+    record(tx, at, node, Entity::Person, id.0).await
+}
+
 /// Changes gathered during a long transaction (an import) and appended at its end, so the
 /// log's turn is held only from there to the commit.
 #[derive(Debug, Default)]

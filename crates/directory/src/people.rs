@@ -193,14 +193,7 @@ pub async fn create(cx: &Ctx<'_>, input: NewPerson) -> AppResult<Created> {
     let mut tx = cx.begin().await?;
     insert(&mut tx, &person).await?;
     identity::accounts::create(&mut tx, person.id, &username, &hash, true, cx.now).await?;
-    crate::changes::record(
-        &mut tx,
-        cx.now,
-        org.id,
-        crate::changes::Entity::Person,
-        person.id.0,
-    )
-    .await?;
+    crate::changes::person(&mut tx, cx.now, org.id, person.id).await?;
     cx.audit(
         &mut tx,
         AuditEvent::new("person.create")
@@ -271,14 +264,7 @@ pub async fn update(cx: &Ctx<'_>, id: PersonId, input: PersonInput) -> AppResult
     .bind(&c.staff_no).bind(&c.registry_no).bind(cx.now)
     .execute(conn).await.map(|r| r.rows_affected()))
     .map_err(person_conflict)?;
-    crate::changes::record(
-        &mut tx,
-        cx.now,
-        before.org_id,
-        crate::changes::Entity::Person,
-        id.0,
-    )
-    .await?;
+    crate::changes::person(&mut tx, cx.now, before.org_id, id).await?;
     let changed: Vec<&str> = [
         ("name", before.name != c.name),
         ("gender", before.gender != c.gender),
@@ -326,14 +312,7 @@ pub async fn set_active(cx: &Ctx<'_>, id: PersonId, active: bool) -> AppResult<P
     let mut tx = cx.begin().await?;
     on_tx!(&mut tx, c => sqlx::query("UPDATE persons SET active = $2, updated_at = $3 WHERE id = $1")
         .bind(id).bind(active).bind(cx.now).execute(c).await.map(|r| r.rows_affected()))?;
-    crate::changes::record(
-        &mut tx,
-        cx.now,
-        p.org_id,
-        crate::changes::Entity::Person,
-        id.0,
-    )
-    .await?;
+    crate::changes::person(&mut tx, cx.now, p.org_id, id).await?;
     let mut detail = serde_json::json!({});
     if !active {
         let s = identity::sessions::end_all(&mut tx, id, None, "deactivated", cx.now).await?;
