@@ -3,22 +3,13 @@
 //! reach the city, also after the city was offline for a while; conflicts reach both sides;
 //! pushes must be signed; the change feed pages with a cursor and masks personal data.
 
-use crate::helpers::{TestApp, audit_count, extract_csrf};
-use directory::import::{jobs, sample};
-use kernel::{Actor, Ctx, NodeId, RequestMeta, on_db};
+use crate::helpers::{TestApp, audit_count, extract_csrf, import_sample, node_by_code as node};
+use kernel::{NodeId, on_db};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
 
 const CODE: &str = "2133010009";
-
-async fn node(app: &TestApp, code: &str) -> NodeId {
-    let (id,): (NodeId,) =
-        on_db!(&app.state.db, p => sqlx::query_as("SELECT id FROM org_nodes WHERE code = $1")
-        .bind(code).fetch_one(p).await)
-        .unwrap();
-    id
-}
 
 /// The same new school on an instance, under the demo's 上城区, created through the API.
 async fn new_school(app: &TestApp) -> NodeId {
@@ -32,23 +23,6 @@ async fn new_school(app: &TestApp) -> NodeId {
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     node(app, CODE).await
-}
-
-async fn import(app: &TestApp, school: NodeId, range: std::ops::Range<u64>) {
-    let actor = Actor::system();
-    let meta = RequestMeta::cli();
-    let cx = Ctx::new(&app.state, &actor, &meta);
-    let p = std::env::temp_dir().join(format!("jy-exchange-{}.csv", uuid::Uuid::now_v7()));
-    sample::write_csv(&p, range, false, None).unwrap();
-    let j = jobs::create(&cx, school, "students.csv", &p, kernel::Locale::ZhCn)
-        .await
-        .unwrap();
-    crate::imports::settled(&app.state, j.id).await;
-    jobs::commit(&cx, j.id, true).await.unwrap();
-    assert_eq!(
-        crate::imports::settled(&app.state, j.id).await.status,
-        "done"
-    );
 }
 
 async fn stats(app: &TestApp, token: &str, node: NodeId) -> Value {
@@ -138,7 +112,7 @@ async fn a_schools_data_reaches_the_city_through_pairing_pushes_an_outage_and_co
     let up_school = new_school(&upper).await;
     let low_school = new_school(&lower).await;
     // The city already holds five of the students the school will send, at another school.
-    import(&upper, node(&upper, "2133010001").await, 0..5).await;
+    import_sample(&upper, node(&upper, "2133010001").await, 0..5, true).await;
 
     // The city's administrator opens a link for the school and gets a code, shown once.
     let city = upper.login("city_admin").await;
@@ -226,7 +200,7 @@ async fn a_schools_data_reaches_the_city_through_pairing_pushes_an_outage_and_co
 
     // The school imports 200 students with their guardians; the city holds them all but the
     // five whose registry numbers it has at another school.
-    import(&lower, low_school, 0..200).await;
+    import_sample(&lower, low_school, 0..200, true).await;
     caught_up(&lower, low_school).await;
     let up_token = upper.token("city_admin").await;
     let low_token = lower.token("district_admin").await;
@@ -468,7 +442,7 @@ async fn a_schools_data_reaches_the_city_through_pairing_pushes_an_outage_and_co
     )
     .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    import(&lower, low_school, 200..205).await;
+    import_sample(&lower, low_school, 200..205, true).await;
     for _ in 0..100 {
         if link_row(&lower).await.3.is_some() {
             break;
@@ -485,7 +459,7 @@ async fn a_schools_data_reaches_the_city_through_pairing_pushes_an_outage_and_co
 async fn the_change_feed_pages_with_a_cursor_masks_personal_data_and_audits() {
     let app = TestApp::start().await;
     let school = new_school(&app).await;
-    import(&app, school, 0..30).await;
+    import_sample(&app, school, 0..30, true).await;
     let token = app.token("district_admin").await;
     let get = |q: String| {
         TestApp::client()

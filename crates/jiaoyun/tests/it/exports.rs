@@ -3,41 +3,16 @@
 //! records; refusals exactly as for the pages; the OneRoster 1.2 bundle unpacked and checked
 //! (files, headers, referential integrity, no ID number anywhere); guardians' reach.
 
-use crate::helpers::{TestApp, audit_count};
-use directory::import::{jobs, sample};
+use crate::helpers::{TestApp, audit_count, import_sample, node_by_code as node};
+use directory::import::sample;
 use kernel::{Actor, Ctx, NodeId, PersonId, RequestMeta, on_db};
 use reqwest::{Client, StatusCode};
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 
-async fn import_students(app: &TestApp, school: NodeId, n: u64) {
-    let actor = Actor::system();
-    let meta = RequestMeta::cli();
-    let cx = Ctx::new(&app.state, &actor, &meta);
-    let p = std::env::temp_dir().join(format!("jy-exports-{}.csv", uuid::Uuid::now_v7()));
-    sample::write_csv(&p, 0..n, false, None).unwrap();
-    let j = jobs::create(&cx, school, "students.csv", &p, kernel::Locale::ZhCn)
-        .await
-        .unwrap();
-    crate::imports::settled(&app.state, j.id).await;
-    jobs::commit(&cx, j.id, false).await.unwrap();
-    assert_eq!(
-        crate::imports::settled(&app.state, j.id).await.status,
-        "done"
-    );
-}
-
 /// Masked exports of `list` in the audit log (`export.<list>`).
 async fn exported(app: &TestApp, list: &str) -> i64 {
     audit_count(app, &format!("export.{list}")).await
-}
-
-async fn node(app: &TestApp, code: &str) -> NodeId {
-    let (id,): (NodeId,) =
-        on_db!(&app.state.db, p => sqlx::query_as("SELECT id FROM org_nodes WHERE code = $1")
-        .bind(code).fetch_one(p).await)
-        .unwrap();
-    id
 }
 
 async fn class_of(app: &TestApp, registry_no: &str) -> NodeId {
@@ -83,7 +58,7 @@ fn col(rows: &[Vec<String>], name: &str) -> usize {
 async fn every_list_exports_masked_unless_an_administrator_asks_and_is_audited() {
     let app = TestApp::start().await;
     let school = node(&app, "2133010001").await;
-    import_students(&app, school, 20).await;
+    import_sample(&app, school, 0..20, false).await;
     let s0 = sample::student(0);
     let class = class_of(&app, &s0.registry_no).await;
     let admin = app.login("school_admin").await;
@@ -412,7 +387,7 @@ fn ids(files: &Files, file: &str) -> HashSet<String> {
 async fn the_oneroster_bundle_follows_the_binding_holds_together_and_never_holds_an_id_number() {
     let app = TestApp::start().await;
     let school = node(&app, "2133010001").await;
-    import_students(&app, school, 30).await;
+    import_sample(&app, school, 0..30, false).await;
     let s0 = sample::student(0);
     let admin = app.login("school_admin").await;
     let (st, b) = get(&admin, &app, &format!("/export/oneroster/{school}")).await;

@@ -279,3 +279,35 @@ pub async fn demo_city(app: &TestApp) -> kernel::NodeId {
         .fetch_one(p).await).unwrap();
     id
 }
+
+/// The node with this school or division code.
+pub async fn node_by_code(app: &TestApp, code: &str) -> kernel::NodeId {
+    let (id,): (kernel::NodeId,) = kernel::on_db!(&app.state.db, p => sqlx::query_as("SELECT id FROM org_nodes WHERE code = $1")
+        .bind(code).fetch_one(p).await).unwrap();
+    id
+}
+
+/// Imports the sample generator's students `range` (with their guardians) into a school
+/// through the job, as the command line does: the server's runner checks, then the commit.
+pub async fn import_sample(
+    app: &TestApp,
+    school: kernel::NodeId,
+    range: std::ops::Range<u64>,
+    partial: bool,
+) {
+    use directory::import::{jobs, sample};
+    let actor = kernel::Actor::system();
+    let meta = kernel::RequestMeta::cli();
+    let cx = kernel::Ctx::new(&app.state, &actor, &meta);
+    let p = std::env::temp_dir().join(format!("jy-sample-{}.csv", uuid::Uuid::now_v7()));
+    sample::write_csv(&p, range, false, None).unwrap();
+    let j = jobs::create(&cx, school, "students.csv", &p, kernel::Locale::ZhCn)
+        .await
+        .unwrap();
+    crate::imports::settled(&app.state, j.id).await;
+    jobs::commit(&cx, j.id, partial).await.unwrap();
+    assert_eq!(
+        crate::imports::settled(&app.state, j.id).await.status,
+        "done"
+    );
+}

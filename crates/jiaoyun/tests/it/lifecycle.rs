@@ -1,37 +1,11 @@
 //! After an import: the statistics every level sees, the head teacher's account slips, and the
 //! school year's turn (promotion, graduation, class history).
 
-use crate::helpers::{TestApp, extract_csrf};
-use directory::import::{jobs, sample};
-use kernel::{Actor, Ctx, NodeId, RequestMeta, on_db};
+use crate::helpers::{TestApp, extract_csrf, import_sample, node_by_code as node};
+use directory::import::sample;
+use kernel::{NodeId, on_db};
 use reqwest::StatusCode;
 use serde_json::Value;
-
-async fn import_students(app: &TestApp, school: NodeId, n: u64) {
-    let actor = Actor::system();
-    let meta = RequestMeta::cli();
-    let cx = Ctx::new(&app.state, &actor, &meta);
-    let p = std::env::temp_dir().join(format!("jy-lifecycle-{}.csv", uuid::Uuid::now_v7()));
-    sample::write_csv(&p, 0..n, false, None).unwrap();
-    let j = jobs::create(&cx, school, "students.csv", &p, kernel::Locale::ZhCn)
-        .await
-        .unwrap();
-    // The server's runner takes the job up.
-    crate::imports::settled(&app.state, j.id).await;
-    jobs::commit(&cx, j.id, false).await.unwrap();
-    assert_eq!(
-        crate::imports::settled(&app.state, j.id).await.status,
-        "done"
-    );
-}
-
-async fn node(app: &TestApp, code: &str) -> NodeId {
-    let (id,): (NodeId,) =
-        on_db!(&app.state.db, p => sqlx::query_as("SELECT id FROM org_nodes WHERE code = $1")
-        .bind(code).fetch_one(p).await)
-        .unwrap();
-    id
-}
 
 async fn stats(app: &TestApp, token: &str, node: NodeId) -> Value {
     let r = TestApp::client()
@@ -55,7 +29,7 @@ async fn statistics_slips_and_the_school_years_turn() {
         .unwrap();
     let before_school = stats(&app, &city_token, school).await;
     let before_city = stats(&app, &city_token, city).await;
-    import_students(&app, school, 120).await;
+    import_sample(&app, school, 0..120, false).await;
 
     // The school, its district and the city see the same 120 more students, live.
     let s = stats(&app, &city_token, school).await;
@@ -253,7 +227,7 @@ async fn statistics_slips_and_the_school_years_turn() {
 async fn student_lists_export_masked_unless_an_administrator_asks_and_every_export_is_audited() {
     let app = TestApp::start().await;
     let school = node(&app, "2133010001").await;
-    import_students(&app, school, 50).await;
+    import_sample(&app, school, 0..50, false).await;
     let s0 = sample::student(0);
     let admin = app.login("school_admin").await;
     let r = admin

@@ -1,15 +1,9 @@
 //! The scope rules, by page and by API, guessed ids included: an administrator manages their
 //! subtree and nothing beside or above it; teachers see their classes; guardians their children.
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, node_by_code};
 use kernel::{NodeId, PersonId};
 use reqwest::StatusCode;
-
-async fn node_by_code(app: &TestApp, code: &str) -> NodeId {
-    let (id,): (NodeId,) = kernel::on_db!(&app.state.db, p => sqlx::query_as("SELECT id FROM org_nodes WHERE code = $1")
-        .bind(code).fetch_one(p).await).unwrap();
-    id
-}
 
 /// Some student of the school with this code.
 async fn a_student_of(app: &TestApp, code: &str) -> PersonId {

@@ -1,7 +1,7 @@
 //! Registry changes (学籍异动): class changes with history, leave, suspension, return and
 //! withdrawal, by API and by page; the helpers the transfer tests share.
 
-use crate::helpers::{TestApp, audit_count, extract_csrf};
+use crate::helpers::{TestApp, audit_count, extract_csrf, node_by_code as node};
 use kernel::{NodeId, PersonId, on_db};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -11,14 +11,6 @@ use serde_json::{Value, json};
 pub(crate) const SCHOOL1: &str = "2133010001";
 pub(crate) const SCHOOL2: &str = "3133010002";
 pub(crate) const SCHOOL3: &str = "2133010003";
-
-pub(crate) async fn node(app: &TestApp, code: &str) -> NodeId {
-    let (id,): (NodeId,) =
-        on_db!(&app.state.db, p => sqlx::query_as("SELECT id FROM org_nodes WHERE code = $1")
-        .bind(code).fetch_one(p).await)
-        .unwrap();
-    id
-}
 
 pub(crate) async fn parent(app: &TestApp, id: NodeId) -> NodeId {
     let (p,): (NodeId,) =

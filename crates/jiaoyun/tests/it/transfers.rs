@@ -1,9 +1,9 @@
 //! Transfers between two schools of the demo region (same district and across districts)
 //! through both approvals, with every refusal on the way, history on both sides.
 
-use crate::helpers::{TestApp, audit_count, demo_city, extract_csrf};
+use crate::helpers::{TestApp, audit_count, demo_city, extract_csrf, node_by_code as node};
 use crate::registry::{
-    SCHOOL1, SCHOOL2, SCHOOL3, class_of, get, kinds, node, nth_student, other_class, parent,
+    SCHOOL1, SCHOOL2, SCHOOL3, class_of, get, kinds, nth_student, other_class, parent,
     person_facts, post, students,
 };
 use kernel::{NodeId, PersonId, on_db};
