@@ -113,6 +113,7 @@ async fn run(command: Command, mut config: Config) -> Result<bool, Box<dyn std::
             let db = connect(&config).await?;
             let state = AppState::new(db, config, Clock::System);
             if state.config.demo && directory::demo::load(&state).await? {
+                resources::demo::load(&state).await?;
                 tracing::info!("demo region loaded");
             }
             server::serve(state).await?;
@@ -128,6 +129,7 @@ async fn run(command: Command, mut config: Config) -> Result<bool, Box<dyn std::
             let db = connect(&config).await?;
             let state = AppState::new(db, config, Clock::System);
             if directory::demo::load(&state).await? {
+                resources::demo::load(&state).await?;
                 println!("demo region loaded");
                 admin::print_demo_accounts();
             } else {

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -123,6 +124,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::routes())
         .merge(directory::routes())
         .merge(sso::routes())
+        .merge(resources::routes())
         .route("/api/v1/openapi.json", get(openapi_json))
         .route("/api/docs", get(api_docs))
         .route("/healthz", get(healthz))
@@ -135,6 +137,10 @@ pub fn router(state: AppState) -> Router {
             directory::upload_routes()
                 .layer(RequestBodyLimitLayer::new(state.config.max_upload_bytes)),
         )
+        // Files for the resource library: chunks and whole files up to the file limit.
+        .merge(resources::upload_routes().layer(RequestBodyLimitLayer::new(
+            usize::try_from(state.config.files.max_file_bytes).unwrap_or(usize::MAX),
+        )))
         // Pushes from lower instances have theirs.
         .merge(
             directory::exchange::push_routes()
@@ -149,7 +155,17 @@ pub fn router(state: AppState) -> Router {
         .layer(header("x-content-type-options", "nosniff"))
         .layer(header("referrer-policy", "same-origin"))
         .layer(header("cache-control", "no-store"))
-        .layer(CompressionLayer::new())
+        // Media, PDFs and Office files are compressed already, and range requests for them
+        // must see their bytes as stored.
+        .layer(CompressionLayer::new().compress_when(
+            DefaultPredicate::new()
+                .and(NotForContentType::const_new("video/"))
+                .and(NotForContentType::const_new("audio/"))
+                .and(NotForContentType::const_new("application/pdf"))
+                .and(NotForContentType::const_new("application/vnd."))
+                .and(NotForContentType::const_new("application/octet-stream"))
+                .and(NotForContentType::const_new("application/zip")),
+        ))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(middleware::from_fn(track_metrics))
         .layer(CatchPanicLayer::new())
@@ -193,6 +209,7 @@ pub async fn serve_on(
     let logout = tokio::spawn(single_logout(state.clone()));
     let imports = tokio::spawn(directory::import::jobs::runner(state.clone()));
     let exchange = tokio::spawn(directory::exchange::push::runner(state.clone()));
+    let library = tokio::spawn(resources::runner(state.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -201,6 +218,7 @@ pub async fn serve_on(
     logout.abort();
     imports.abort();
     exchange.abort();
+    library.abort();
     served?;
     db.close().await;
     tracing::info!("stopped");

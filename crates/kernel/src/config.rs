@@ -45,6 +45,86 @@ pub struct Config {
     pub password: PasswordConfig,
     pub sso: SsoConfig,
     pub exchange: ExchangeConfig,
+    pub files: FilesConfig,
+    pub resources: ResourcesConfig,
+}
+
+/// Where uploaded files live and what is accepted.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilesConfig {
+    /// `local` (a folder, `dir` or `<data_dir>/files`) or `s3` (any S3-compatible storage).
+    pub store: FileStore,
+    /// The local folder; `<data_dir>/files` when unset.
+    pub dir: Option<PathBuf>,
+    /// S3: the bucket, the endpoint (`http://127.0.0.1:9000` for MinIO; unset for AWS), the
+    /// region, and the credentials (the secret key is never logged).
+    pub s3_bucket: Option<String>,
+    pub s3_endpoint: Option<String>,
+    pub s3_region: String,
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<crate::secret::Secret>,
+    /// The largest file accepted, in bytes (4 GiB by default).
+    pub max_file_bytes: u64,
+    /// Resumable uploads arrive in chunks of this size.
+    pub chunk_bytes: u64,
+    /// An unfinished upload untouched this long is removed by the cleanup job.
+    pub upload_expiry_hours: u32,
+    /// clamd's address (`tcp://127.0.0.1:3310` or `unix:/run/clamav/clamd.ctl`): every upload
+    /// is scanned and refused if infected. Unset: files are not scanned.
+    pub clamd: Option<String>,
+    /// LibreOffice's `soffice`, which converts Office documents to PDF for preview. Unset: looked
+    /// for on the PATH; not found: previews of Office documents are shown as unavailable.
+    pub libreoffice: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum FileStore {
+    #[default]
+    Local,
+    S3,
+}
+
+impl Default for FilesConfig {
+    fn default() -> Self {
+        Self {
+            store: FileStore::Local,
+            dir: None,
+            s3_bucket: None,
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            max_file_bytes: 4 * 1024 * 1024 * 1024,
+            chunk_bytes: 8 * 1024 * 1024,
+            upload_expiry_hours: 48,
+            clamd: None,
+            libreoffice: None,
+        }
+    }
+}
+
+/// The resource library: its search index and the targets teachers are measured against.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResourcesConfig {
+    /// This node's search index; `<data_dir>/index` when unset. Every node keeps its own.
+    pub index_dir: Option<PathBuf>,
+    /// How often the index looks for changed resources, in milliseconds.
+    pub index_poll_ms: u64,
+    /// Uploads a teacher is expected to make in a term, unless their region set its own.
+    pub target_per_term: u32,
+}
+
+impl Default for ResourcesConfig {
+    fn default() -> Self {
+        Self {
+            index_dir: None,
+            index_poll_ms: 1_000,
+            target_per_term: 10,
+        }
+    }
 }
 
 /// The push of base data to an upper-level instance (and the receiving side's limits).
@@ -138,6 +218,8 @@ impl Default for Config {
             password: PasswordConfig::default(),
             sso: SsoConfig::default(),
             exchange: ExchangeConfig::default(),
+            files: FilesConfig::default(),
+            resources: ResourcesConfig::default(),
         }
     }
 }

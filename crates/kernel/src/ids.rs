@@ -74,4 +74,16 @@ id_type!(
     TransferId => "registry.transfer_not_found",
     /// A link between this instance and an upper- or lower-level instance.
     LinkId => "exchange.link_not_found",
+    /// A teaching resource of the shared library.
+    ResourceId => "resources.resource_not_found",
+    /// A node of the textbook catalogue (stage, subject, edition, volume, unit, section).
+    CatalogId => "catalog.node_not_found",
+    /// A resumable file upload.
+    UploadId => "files.upload_not_found",
+    /// An excellent-resource selection list.
+    ListId => "resources.list_not_found",
+    /// A comment on a resource.
+    CommentId => "resources.comment_not_found",
+    /// A notification to a person.
+    NoticeId => "not_found",
 );

@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod i18n;
 pub mod ids;
+pub mod notify;
 pub mod paging;
 pub mod privacy;
 pub mod secret;

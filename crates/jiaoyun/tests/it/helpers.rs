@@ -47,6 +47,7 @@ impl TestApp {
             directory::demo::load(&state).await.expect("demo load"),
             "demo region loaded into an empty database"
         );
+        resources::demo::load(&state).await.expect("demo library");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(jiaoyun::server::serve_on(
             listener,

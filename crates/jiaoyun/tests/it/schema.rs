@@ -14,6 +14,7 @@ fn compatible(sqlite: &str, pg: &str) -> bool {
         "TEXT" => matches!(pg, "text" | "timestamp with time zone" | "date"),
         "BOOLEAN" => pg == "boolean",
         "BIGINT" | "INTEGER" => pg == "bigint",
+        "DOUBLE PRECISION" => pg == "double precision",
         _ => false,
     }
 }

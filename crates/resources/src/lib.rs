@@ -1,0 +1,37 @@
+//! The shared teaching-resource library (资源共建共享): the textbook catalogue, files in object
+//! storage, resources and their review and recommendation through school, district and city,
+//! quality signals, Chinese full-text search, recommendations and statistics. Pages under
+//! `/library`, the API under `/api/v1/resources`, `/api/v1/catalog`, `/api/v1/uploads`.
+
+pub mod access;
+pub mod catalog;
+pub mod changes;
+pub mod demo;
+pub mod files;
+pub mod library;
+pub mod model;
+pub mod search;
+
+use axum::Router;
+use kernel::AppState;
+
+/// The library's pages and API.
+pub fn routes() -> Router<AppState> {
+    catalog::routes()
+        .merge(files::routes())
+        .merge(library::routes())
+        .merge(search::routes())
+}
+
+/// The routes that take file bodies (served with the file size limit instead of the body limit).
+pub fn upload_routes() -> Router<AppState> {
+    catalog::upload_routes()
+        .merge(files::upload_routes())
+        .merge(library::upload_routes())
+}
+
+/// The library's background work on every node: the search index following the change log,
+/// previews, the cleanup of abandoned uploads.
+pub async fn runner(state: AppState) {
+    tokio::join!(search::runner(state.clone()), files::runner(state));
+}

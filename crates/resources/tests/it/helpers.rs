@@ -1,0 +1,60 @@
+//! `Lib`: a migrated database with the demo region and library, and actors by username.
+
+#![allow(dead_code)]
+
+use kernel::testing::{TestDb, test_db};
+use kernel::{Actor, AppState, Clock, Config, Ctx, RequestMeta, actor::Via};
+
+pub struct Lib {
+    pub state: AppState,
+    pub meta: RequestMeta,
+    _db: TestDb,
+}
+
+impl Lib {
+    /// The demo region and library in a fresh database, files and index in a fresh folder.
+    pub async fn start() -> Lib {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Lib {
+        let db = test_db().await.expect("test database");
+        let mut config = Config {
+            database_url: db.url.clone(),
+            data_dir: std::env::temp_dir().join(format!("jy-lib-{}", uuid::Uuid::now_v7())),
+            demo: true,
+            password: kernel::config::PasswordConfig {
+                memory_kib: 1024,
+                iterations: 1,
+                parallelism: 1,
+            },
+            ..Default::default()
+        };
+        adjust(&mut config);
+        let state = AppState::new(db.db.clone(), config, Clock::System);
+        assert!(directory::demo::load(&state).await.expect("demo region"));
+        resources::demo::load(&state).await.expect("demo library");
+        Lib {
+            state,
+            meta: RequestMeta::cli(),
+            _db: db,
+        }
+    }
+
+    /// The actor of a demo account.
+    pub async fn actor(&self, username: &str) -> Actor {
+        let (id,): (kernel::PersonId,) = kernel::on_db!(&self.state.db, p => sqlx::query_as(
+            "SELECT person_id FROM accounts WHERE username = $1",
+        ).bind(username).fetch_one(p).await)
+        .unwrap_or_else(|e| panic!("no account {username}: {e}"));
+        Actor::load(&self.state.db, id, Via::Session)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// A context for `actor` now.
+    pub fn cx<'a>(&'a self, actor: &'a Actor) -> Ctx<'a> {
+        Ctx::new(&self.state, actor, &self.meta)
+    }
+}

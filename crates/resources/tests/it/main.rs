@@ -1,0 +1,7 @@
+//! The library's service functions on a real database with the demo region and library:
+//! SQLite by default, PostgreSQL when TEST_DATABASE_URL is set. The HTTP-level tests are in
+//! the jiaoyun crate's integration tests.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
