@@ -267,7 +267,7 @@ pub async fn reviews_at(
     Ok(match row {
         None => false,
         Some((None,)) => true,
-        Some((Some(s),)) => subjects.iter().any(|x| *x == s),
+        Some((Some(s),)) => subjects.contains(&s),
     })
 }
 
