@@ -52,6 +52,19 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         students: u64,
     },
+    /// Resource library: generate resources across the demo catalogue in a city of 101
+    /// schools, then the indexing rate, index size, and searches/s with p50/p99 (plain and
+    /// three-facet queries, two searchers) and peak memory.
+    Resources {
+        #[arg(long, default_value_t = 1_000_000)]
+        resources: u64,
+        /// Seconds per query set.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Keep the library (SQLite) and its index in this folder; reuse them if they are there.
+        #[arg(long)]
+        keep: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -144,6 +157,13 @@ pub async fn run(config: Config, cmd: BenchCommand) -> AppResult<()> {
         }
         BenchCommand::Exchange { students } => {
             return crate::bench_exchange::run(config, students).await;
+        }
+        BenchCommand::Resources {
+            resources,
+            seconds,
+            keep,
+        } => {
+            return crate::bench_resources::run(config, resources, seconds, keep).await;
         }
     };
     let (fresh, mut cfg) = fresh_db("directory", &config).await?;

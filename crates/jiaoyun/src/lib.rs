@@ -3,9 +3,12 @@
 pub mod admin;
 pub mod bench;
 mod bench_exchange;
+pub mod bench_files;
 mod bench_identity;
 mod bench_import;
+mod bench_resources;
 pub mod export;
 pub mod fuzzing;
 pub mod import;
+pub mod index;
 pub mod server;

@@ -1,7 +1,7 @@
 //! `jiaoyun`: the one binary of the platform.
 
 use clap::{Parser, Subcommand};
-use jiaoyun::{admin, bench, export, import, server};
+use jiaoyun::{admin, bench, export, import, index, server};
 use kernel::{AppState, Clock, Config, Db};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +50,9 @@ enum Command {
     /// Benchmarks that generate their own data and print numbers.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// This node's search index: rebuild it from the database, catch it up, show its state.
+    #[command(subcommand)]
+    Index(index::IndexCommand),
 }
 
 fn main() -> ExitCode {
@@ -141,6 +144,10 @@ async fn run(command: Command, mut config: Config) -> Result<bool, Box<dyn std::
             admin::run(AppState::new(db, config, Clock::System), cmd).await?;
         }
         Command::Bench(cmd) => bench::run(config, cmd).await?,
+        Command::Index(cmd) => {
+            let db = connect(&config).await?;
+            index::run(AppState::new(db, config, Clock::System), cmd).await?;
+        }
         Command::Export(cmd) => {
             return export::run(
                 AppState::new(connect(&config).await?, config, Clock::System),

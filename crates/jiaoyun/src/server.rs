@@ -98,6 +98,7 @@ pub fn api_doc() -> utoipa::openapi::OpenApi {
     doc.merge(sso::api::ApiDoc::openapi());
     doc.merge(directory::api_registry::RegistryApiDoc::openapi());
     doc.merge(directory::exchange::api::ExchangeApiDoc::openapi());
+    doc.merge(resources::api_doc());
     doc
 }
 
@@ -111,6 +112,9 @@ async fn api_docs() -> axum::response::Response {
 
 pub fn router(state: AppState) -> Router {
     let _ = prometheus();
+    state
+        .cache::<web::panels::HomePanels>()
+        .register(resources::recommend::pages::home_panel);
     let timeout = Duration::from_secs(state.config.request_timeout_seconds);
     let body_limit = state.config.max_body_bytes;
     let x_request_id = HeaderName::from_static("x-request-id");

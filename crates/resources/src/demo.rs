@@ -5,6 +5,8 @@ use kernel::{AppResult, AppState};
 
 /// Loads the demo library once (after the demo region); does nothing if a catalogue exists.
 pub async fn load(state: &AppState) -> AppResult<()> {
+    crate::catalog::demo::load(state).await?;
+    crate::library::demo::load(state).await?;
     let _ = state;
     Ok(())
 }

@@ -10,7 +10,9 @@ pub mod demo;
 pub mod files;
 pub mod library;
 pub mod model;
+pub mod recommend;
 pub mod search;
+pub mod stats;
 
 use axum::Router;
 use kernel::AppState;
@@ -21,6 +23,8 @@ pub fn routes() -> Router<AppState> {
         .merge(files::routes())
         .merge(library::routes())
         .merge(search::routes())
+        .merge(stats::routes())
+        .merge(recommend::pages::routes())
 }
 
 /// The routes that take file bodies (served with the file size limit instead of the body limit).
@@ -28,6 +32,18 @@ pub fn upload_routes() -> Router<AppState> {
     catalog::upload_routes()
         .merge(files::upload_routes())
         .merge(library::upload_routes())
+}
+
+/// The library's part of the OpenAPI document.
+pub fn api_doc() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    let mut doc = library::api::LibraryApiDoc::openapi();
+    doc.merge(files::api::FilesApiDoc::openapi());
+    doc.merge(catalog::api::CatalogApiDoc::openapi());
+    doc.merge(search::api::SearchApiDoc::openapi());
+    doc.merge(stats::api::StatsApiDoc::openapi());
+    doc.merge(recommend::pages::RecommendApiDoc::openapi());
+    doc
 }
 
 /// The library's background work on every node: the search index following the change log,

@@ -7,6 +7,7 @@ pub mod ctx;
 pub mod errors;
 pub mod meta;
 pub mod pages;
+pub mod panels;
 
 pub use auth::{ApiActor, ApiCx, ApiJson, IdPath, MaybeSession, Session, redirect};
 pub use ctx::{PageCtx, render};

@@ -22,6 +22,8 @@ struct HomePage {
     classes: Vec<ClassCard>,
     children: Vec<Child>,
     is_student: bool,
+    /// Other modules' panels (the library's recommendations, …), as HTML their templates made.
+    panels: Vec<String>,
 }
 
 pub async fn show(
@@ -44,6 +46,7 @@ pub async fn show(
         classes,
         children,
         is_student: session.actor.has_role(Role::Student),
+        panels: web::panels::render_all(&state, &session).await?,
     };
     Ok(render(&page))
 }

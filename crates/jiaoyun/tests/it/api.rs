@@ -220,6 +220,13 @@ async fn the_openapi_document_lists_the_operations() {
         "/api/v1/audit",
         "/api/v1/applications",
         "/api/v1/applications/{id}",
+        "/api/v1/resources",
+        "/api/v1/resources/{id}/approve",
+        "/api/v1/resources/search",
+        "/api/v1/resources/stats/{node}",
+        "/api/v1/uploads/{id}/chunks/{index}",
+        "/api/v1/catalog/import",
+        "/api/v1/recommendations",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }

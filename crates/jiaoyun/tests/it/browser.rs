@@ -6,13 +6,13 @@ use crate::helpers::{DEMO_PASSWORD, TestApp};
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::process::{Child, Command, Stdio};
 
-struct Driver {
+pub struct Driver {
     process: Child,
     url: String,
 }
 
 impl Driver {
-    async fn start() -> Driver {
+    pub async fn start() -> Driver {
         let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -38,7 +38,7 @@ impl Driver {
         Driver { process, url }
     }
 
-    async fn browser(&self) -> Client {
+    pub async fn browser(&self) -> Client {
         let profile = std::env::temp_dir().join(format!("jy-chromium-{}", uuid::Uuid::now_v7()));
         let mut caps = serde_json::Map::new();
         caps.insert("goog:chromeOptions".into(), serde_json::json!({
@@ -62,7 +62,7 @@ impl Drop for Driver {
 }
 
 /// Clicks something that navigates and waits until the new page is there.
-async fn click_to(b: &Client, locator: Locator<'_>) {
+pub async fn click_to(b: &Client, locator: Locator<'_>) {
     let before = b.current_url().await.unwrap();
     b.find(locator).await.unwrap().click().await.unwrap();
     for _ in 0..100 {
@@ -74,7 +74,7 @@ async fn click_to(b: &Client, locator: Locator<'_>) {
     b.wait().for_element(Locator::Css("footer")).await.unwrap();
 }
 
-async fn log_in(b: &Client, app: &TestApp, user: &str) {
+pub async fn log_in(b: &Client, app: &TestApp, user: &str) {
     log_in_at(b, &app.base, user).await;
 }
 
@@ -95,7 +95,7 @@ async fn log_in_at(b: &Client, base: &str, user: &str) {
     click_to(b, Locator::Css("form[action='/login'] button[type=submit]")).await;
 }
 
-async fn log_out(b: &Client) {
+pub async fn log_out(b: &Client) {
     click_to(b, Locator::Css("form[action='/logout'] button")).await;
 }
 

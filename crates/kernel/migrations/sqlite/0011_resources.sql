@@ -63,7 +63,7 @@ CREATE TABLE uploads (
     file_name TEXT NOT NULL,
     size BIGINT NOT NULL,
     chunk_size BIGINT NOT NULL,
-    -- open | complete | aborted
+    -- open | assembling | complete | aborted | refused:<code> (the refusal, so its status can say why)
     state TEXT NOT NULL,
     blob_hash TEXT REFERENCES blobs (hash),
     created_at TEXT NOT NULL,

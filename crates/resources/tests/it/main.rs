@@ -4,4 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod catalog;
+mod files;
 mod helpers;
+mod library;
+mod recommend;
+mod review;
+mod search;
+mod stats;

@@ -1,0 +1,106 @@
+//! Lists of resources: the actor's own (with each one's state), and those the actor sees.
+
+use crate::access::Viewer;
+use crate::model::{COLUMNS, Level, ResourceRow, Scope};
+use kernel::paging::{PageQuery, Paged};
+use kernel::{AppResult, Ctx, on_db};
+use serde::{Deserialize, Serialize};
+
+/// A resource in a list, with its author's and school's names.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct ResourceItem {
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub resource: ResourceRow,
+    pub author_name: String,
+    pub org_name: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct ListFilter {
+    /// Only the caller's own resources.
+    pub mine: Option<bool>,
+    /// private | school | district | city
+    pub scope: Option<String>,
+    /// school | district | city: waiting for that level's review; `any` for any.
+    pub pending: Option<String>,
+    /// A resource kind.
+    pub kind: Option<String>,
+}
+
+/// The resources the actor sees (or only their own), newest first.
+pub async fn list(
+    cx: &Ctx<'_>,
+    f: &ListFilter,
+    page: &PageQuery,
+) -> AppResult<Paged<ResourceItem>> {
+    let viewer = Viewer::of(cx.db(), cx.actor).await?;
+    let scope = f.scope.as_deref().and_then(Scope::parse).map(Scope::as_str);
+    let kind = f.kind.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let (pending_any, pending) = match f.pending.as_deref() {
+        Some("any") => (true, None),
+        Some(l) => (false, Level::parse(l).map(Level::as_str)),
+        None => (false, None),
+    };
+    let mine = f.mine.unwrap_or(false);
+    let (me, nodes) = viewer.filter_params();
+    let visible = if mine {
+        "r.author_id = $1".to_owned()
+    } else {
+        viewer.filter_sql(6)
+    };
+    // filter_sql numbers its person from $6; $1 is the person again for `mine`.
+    let filter = format!(
+        "FROM resources r JOIN persons au ON au.id = r.author_id JOIN org_nodes o ON o.id = r.org_id
+         WHERE r.deleted_at IS NULL AND ({visible}) AND ($1 IS NOT NULL)
+           AND ($2 IS NULL OR r.scope = $2) AND ($3 IS NULL OR r.kind = $3)
+           AND ($4 IS NULL OR r.pending_level = $4) AND ($5 = FALSE OR r.pending_level IS NOT NULL)"
+    );
+    let n = if mine || viewer.system {
+        0
+    } else {
+        nodes.len() + 1
+    };
+    let list = format!(
+        "SELECT {COLUMNS}, au.name AS author_name, o.name AS org_name {filter}
+         ORDER BY r.created_at DESC, r.id DESC LIMIT ${} OFFSET ${}",
+        6 + n,
+        7 + n
+    );
+    let count = format!("SELECT COUNT(*) {filter}");
+    macro_rules! bind_all {
+        ($q:expr) => {{
+            let mut q = $q
+                .bind(me)
+                .bind(scope)
+                .bind(kind)
+                .bind(pending)
+                .bind(pending_any);
+            if n > 0 {
+                q = q.bind(me);
+                for node in &nodes {
+                    q = q.bind(*node);
+                }
+            }
+            q
+        }};
+    }
+    let items: Vec<ResourceItem> = on_db!(cx.db(), p => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(list.clone())))
+        .bind(page.limit()).bind(page.offset()).fetch_all(p).await)?;
+    let (total,): (i64,) = on_db!(cx.db(), p => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(count.clone())))
+        .fetch_one(p).await)?;
+    Ok(Paged::new(items, total, page))
+}
+
+/// The actor's own resources, newest first.
+pub async fn mine(cx: &Ctx<'_>, page: &PageQuery) -> AppResult<Paged<ResourceItem>> {
+    list(
+        cx,
+        &ListFilter {
+            mine: Some(true),
+            ..Default::default()
+        },
+        page,
+    )
+    .await
+}

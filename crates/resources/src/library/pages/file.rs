@@ -1,0 +1,70 @@
+//! A resource's file: `/library/r/{id}/file` (an attachment; counts a download) and
+//! `/library/r/{id}/preview` (inline, with range requests), both for those who may see the
+//! resource, served by the files module.
+
+use super::parse_id;
+use crate::access::Viewer;
+use crate::files::blob::{self, Blob};
+use crate::files::serve::{self, Disposition, PreviewOutcome};
+use crate::library::{resource, signals};
+use crate::model::ResourceRow;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, header};
+use axum::response::Response;
+use kernel::{AppError, AppResult, AppState, Ctx, ResourceId};
+use web::{Meta, Session};
+
+async fn load(cx: &Ctx<'_>, id: &str) -> AppResult<(ResourceRow, Blob, String)> {
+    let id: ResourceId = parse_id(id)?;
+    let viewer = Viewer::of(cx.db(), cx.actor).await?;
+    let r = resource::get_as(cx, &viewer, id).await?;
+    let hash = r
+        .blob_hash
+        .clone()
+        .ok_or(AppError::NotFound("resources.no_file"))?;
+    let b = blob::find(cx.db(), &hash)
+        .await?
+        .ok_or(AppError::NotFound("resources.no_file"))?;
+    let name = r.file_name.clone().unwrap_or_else(|| r.title.clone());
+    Ok((r, b, name))
+}
+
+/// Whether a request reads the file from its start (not a later part of a resumed download).
+fn from_start(headers: &HeaderMap) -> bool {
+    match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(r) => r.trim().trim_start_matches("bytes=").starts_with("0-"),
+    }
+}
+
+pub async fn download(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+    method: Method,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let cx = Ctx::new(&state, &session.actor, &meta);
+    let (r, b, name) = load(&cx, &id).await?;
+    if method == Method::GET && from_start(&headers) {
+        signals::download(&cx, &r).await?;
+    }
+    serve::respond_blob(&state, &b, &headers, Disposition::attachment(&name)).await
+}
+
+pub async fn preview(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let cx = Ctx::new(&state, &session.actor, &meta);
+    let (_, b, name) = load(&cx, &id).await?;
+    match serve::preview(&state, &b, &headers, &name).await? {
+        PreviewOutcome::Ready(res) => Ok(res),
+        PreviewOutcome::Pending => Err(AppError::NotFound("resources.preview_pending")),
+        PreviewOutcome::Unavailable => Err(AppError::NotFound("resources.preview_unavailable")),
+    }
+}

@@ -1,0 +1,85 @@
+//! The library's home: where to go (search, catalogue, upload, my resources, the review queue,
+//! excellent lists) and what was shared lately.
+
+use super::{Labels, page_ctx, when};
+use crate::library::listing::{self, ListFilter, ResourceItem};
+use crate::library::queue::{self, QueueFilter};
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use kernel::paging::PageQuery;
+use kernel::{AppResult, AppState, Ctx, on_db};
+use serde::Deserialize;
+use web::{Meta, PageCtx, Session, render};
+
+#[derive(Template)]
+#[template(path = "library_home.html")]
+struct HomePage {
+    ctx: PageCtx,
+    mine: i64,
+    waiting: i64,
+    reviewer: bool,
+    admin: bool,
+    recent: Vec<ResourceItem>,
+}
+
+impl HomePage {
+    fn l(&self) -> Labels<'_> {
+        Labels(&self.ctx)
+    }
+    fn when(&self, t: &chrono::DateTime<chrono::Utc>) -> String {
+        when(t)
+    }
+}
+
+#[derive(Deserialize)]
+pub struct HomeQuery {
+    ok: Option<String>,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+    Query(q): Query<HomeQuery>,
+) -> AppResult<Response> {
+    let cx = Ctx::new(&state, &session.actor, &meta);
+    crate::access::Viewer::of(cx.db(), cx.actor)
+        .await?
+        .require_staff()?;
+    let one = PageQuery {
+        page: Some(1),
+        per_page: Some(1),
+    };
+    let mine = listing::mine(&cx, &one).await?.total;
+    let appointed: (i64,) = on_db!(cx.db(), p => sqlx::query_as(
+        "SELECT COUNT(*) FROM resource_reviewers WHERE person_id = $1",
+    ).bind(cx.actor.person_id).fetch_one(p).await)?;
+    let admin = !cx.actor.admin_nodes().is_empty();
+    let reviewer = admin || appointed.0 > 0;
+    let waiting = if reviewer {
+        queue::queue(&cx, &QueueFilter::default(), &one)
+            .await?
+            .total
+    } else {
+        0
+    };
+    let recent = listing::list(
+        &cx,
+        &ListFilter::default(),
+        &PageQuery {
+            page: Some(1),
+            per_page: Some(10),
+        },
+    )
+    .await?
+    .items;
+    Ok(render(&HomePage {
+        ctx: page_ctx(&session, q.ok.as_deref()),
+        mine,
+        waiting,
+        reviewer,
+        admin,
+        recent,
+    }))
+}

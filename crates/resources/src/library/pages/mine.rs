@@ -1,0 +1,76 @@
+//! My resources, each with its state (private, waiting at a level, shared how far).
+
+use super::{Labels, page_ctx, when};
+use crate::library::listing::{self, ListFilter, ResourceItem};
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use kernel::paging::{PageQuery, Paged};
+use kernel::{AppResult, AppState, Ctx};
+use serde::Deserialize;
+use web::{Meta, PageCtx, Session, render};
+
+#[derive(Template)]
+#[template(path = "library_mine.html")]
+struct MinePage {
+    ctx: PageCtx,
+    result: Paged<ResourceItem>,
+    scope: String,
+}
+
+impl MinePage {
+    fn l(&self) -> Labels<'_> {
+        Labels(&self.ctx)
+    }
+    fn when(&self, t: &chrono::DateTime<chrono::Utc>) -> String {
+        when(t)
+    }
+    fn link(&self, page: u32) -> String {
+        format!(
+            "/library/mine?scope={}&page={page}",
+            super::enc(&self.scope)
+        )
+    }
+    fn scopes(&self) -> &'static [crate::model::Scope] {
+        super::scopes()
+    }
+}
+
+#[derive(Deserialize)]
+pub struct MineQuery {
+    ok: Option<String>,
+    scope: Option<String>,
+    page: Option<u32>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    session: Session,
+    Meta(meta): Meta,
+    Query(q): Query<MineQuery>,
+) -> AppResult<Response> {
+    let cx = Ctx::new(&state, &session.actor, &meta);
+    crate::access::Viewer::of(cx.db(), cx.actor)
+        .await?
+        .require_staff()?;
+    let scope = q.scope.clone().unwrap_or_default();
+    let filter = ListFilter {
+        mine: Some(true),
+        scope: Some(scope.clone()).filter(|s| !s.is_empty()),
+        ..Default::default()
+    };
+    let result = listing::list(
+        &cx,
+        &filter,
+        &PageQuery {
+            page: q.page,
+            per_page: Some(30),
+        },
+    )
+    .await?;
+    Ok(render(&MinePage {
+        ctx: page_ctx(&session, q.ok.as_deref()),
+        result,
+        scope,
+    }))
+}
