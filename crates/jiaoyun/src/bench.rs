@@ -64,6 +64,10 @@ pub enum BenchCommand {
         /// Keep the library (SQLite) and its index in this folder; reuse them if they are there.
         #[arg(long)]
         keep: Option<std::path::PathBuf>,
+        /// Then upload this many 10 MB files through the chunked API and stream a video with
+        /// concurrent range requests (0: skip).
+        #[arg(long, default_value_t = 50)]
+        files: usize,
     },
 }
 
@@ -162,8 +166,13 @@ pub async fn run(config: Config, cmd: BenchCommand) -> AppResult<()> {
             resources,
             seconds,
             keep,
+            files,
         } => {
-            return crate::bench_resources::run(config, resources, seconds, keep).await;
+            crate::bench_resources::run(config.clone(), resources, seconds, keep).await?;
+            if files > 0 {
+                crate::bench_files::run(config, files).await?;
+            }
+            return Ok(());
         }
     };
     let (fresh, mut cfg) = fresh_db("directory", &config).await?;

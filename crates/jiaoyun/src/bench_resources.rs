@@ -184,22 +184,25 @@ async fn city(state: &AppState) -> AppResult<Vec<(NodeId, Vec<PersonId>)>> {
     Ok(out)
 }
 
+/// id, org, author, title, description, kind, tags, blob, scope, quality, created.
+type ResourceRow = (
+    ResourceId,
+    NodeId,
+    PersonId,
+    String,
+    String,
+    &'static str,
+    String,
+    Option<String>,
+    &'static str,
+    f64,
+    DateTime<Utc>,
+);
+
 /// Rows of one batch of generated resources.
 #[derive(Default)]
 struct Batch {
-    resources: Vec<(
-        ResourceId,
-        NodeId,
-        PersonId,
-        String,
-        String,
-        &'static str,
-        String,
-        Option<String>,
-        &'static str,
-        f64,
-        DateTime<Utc>,
-    )>,
+    resources: Vec<ResourceRow>,
     blobs: Vec<(String, String, DateTime<Utc>)>,
     catalog: Vec<(ResourceId, CatalogId)>,
     audience: Vec<(ResourceId, &'static str, NodeId)>,
@@ -386,6 +389,9 @@ pub async fn run(config: Config, n: u64, seconds: u64, keep: Option<PathBuf>) ->
 async fn bench(state: &AppState, n: u64, seconds: u64, reuse: bool) -> AppResult<()> {
     if !reuse {
         build(state, n).await?;
+    } else if search::store::current(state)?.reader.searcher().num_docs() == 0 {
+        // A kept library whose index is of an older schema: index it again.
+        index(state, n).await?;
     }
     let leaves = leaves(state).await?;
     let teacher = teacher(state).await?;
@@ -399,7 +405,7 @@ async fn bench(state: &AppState, n: u64, seconds: u64, reuse: bool) -> AppResult
     Ok(())
 }
 
-/// The library, its index, and a round of changes followed from the log.
+/// The library and its index.
 async fn build(state: &AppState, n: u64) -> AppResult<()> {
     directory::demo::load(state).await?;
     resources::demo::load(state).await?;
@@ -409,7 +415,11 @@ async fn build(state: &AppState, n: u64) -> AppResult<()> {
     }
     let schools = city(state).await?;
     generate(state, n, &leaves, &schools).await?;
+    index(state, n).await
+}
 
+/// The rebuild, then a round of changes followed from the log.
+async fn index(state: &AppState, n: u64) -> AppResult<()> {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let started = Instant::now();
     let mut last = 0u64;
@@ -483,12 +493,9 @@ async fn measure(
             let mut k = w * inputs.len() / 2;
             while Instant::now() < deadline {
                 let t = Instant::now();
-                search::query(
-                    &Ctx::new(&state, &actor, &meta),
-                    inputs[k % inputs.len()].clone(),
-                )
-                .await?;
-                lat.push(t.elapsed());
+                let i = k % inputs.len();
+                search::query(&Ctx::new(&state, &actor, &meta), inputs[i].clone()).await?;
+                lat.push((t.elapsed(), i));
                 k += 1;
             }
             Ok::<_, AppError>(lat)
@@ -501,6 +508,17 @@ async fn measure(
     }
     let secs = started.elapsed().as_secs_f64();
     lat.sort();
+    let mut slowest: Vec<(std::time::Duration, usize)> = Vec::new();
+    for (d, i) in lat.iter().rev() {
+        if slowest.len() < 3 && !slowest.iter().any(|(_, j)| j == i) {
+            slowest.push((*d, *i));
+        }
+    }
+    let slowest: Vec<String> = slowest
+        .iter()
+        .map(|(d, i)| format!("{:?} {:.0} ms", inputs[*i].q, d.as_secs_f64() * 1000.0))
+        .collect();
+    let lat: Vec<std::time::Duration> = lat.into_iter().map(|l| l.0).collect();
     let pct = |p: f64| {
         lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
             .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
@@ -514,5 +532,6 @@ async fn measure(
         pct(0.99),
         pct(1.0)
     );
+    println!("    slowest: {}", slowest.join(", "));
     Ok(())
 }

@@ -175,7 +175,7 @@ fn fill(template: &str, leaf: &Leaf, n: usize) -> String {
 /// Title, description, tags (joined by newlines) and, for most, a file's extracted text.
 pub fn compose(rng: &mut Rng, leaf: &Leaf, kind: Kind) -> (String, String, String, Option<String>) {
     let n = 1 + rng.below(3);
-    let template: &str = *rng.pick::<&str>(titles(kind));
+    let template: &str = rng.pick::<&str>(titles(kind));
     let title = fill(template, leaf, n);
     let description = format!(
         "适用于{}{}{}。{}",

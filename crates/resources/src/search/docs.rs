@@ -14,6 +14,10 @@ const CHUNK: usize = 500;
 /// The extracted text indexed per resource, at most (bytes; cut at a character boundary).
 const MAX_BODY_BYTES: usize = 256 * 1024;
 
+/// How many times the title and the tags go into the text field (see [`super::schema`]).
+const TITLE_WEIGHT: usize = 3;
+const TAGS_WEIGHT: usize = 2;
+
 /// The catalogue as a tree in memory: each node's parent and kind.
 #[derive(Default)]
 pub struct Catalog {
@@ -189,11 +193,15 @@ fn cut(text: &str, max: usize) -> &str {
 pub fn document(f: &Fields, catalog: &Catalog, s: &Source) -> TantivyDocument {
     let mut d = TantivyDocument::default();
     d.add_text(f.id, s.id.to_string());
-    d.add_text(f.title, &s.title);
-    d.add_text(f.description, &s.description);
-    d.add_text(f.tags, &s.tags);
+    for _ in 0..TITLE_WEIGHT {
+        d.add_text(f.text, &s.title);
+    }
+    for _ in 0..TAGS_WEIGHT {
+        d.add_text(f.text, &s.tags);
+    }
+    d.add_text(f.text, &s.description);
     if let Some(text) = &s.text {
-        d.add_text(f.body, cut(text, MAX_BODY_BYTES));
+        d.add_text(f.text, cut(text, MAX_BODY_BYTES));
     }
     let mut nodes = Vec::new();
     for c in &s.catalog {

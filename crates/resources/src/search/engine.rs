@@ -3,26 +3,27 @@
 //! counts in one pass; then the hits' rows (current titles, names, text for snippets) from the
 //! database, checked once more against the viewer.
 
+use super::facets::{Counts, FacetCounter, FacetMaps};
 use super::input::{SearchInput, Sort};
 use super::schema::{self, Fields};
 use super::store::{self, Open, err};
 use super::tokenizer;
+use super::visible::{Visible, VisibleCache};
 use crate::access::Viewer;
 use kernel::{AppResult, Ctx, ResourceId};
-use tantivy::collector::{Count, FacetCollector, FacetCounts, TopDocs};
+use std::sync::Arc;
+use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur, Query, TermQuery,
-    TermSetQuery,
+    AllQuery, BooleanQuery, ConstScoreQuery, EmptyQuery, Occur, Query, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{Facet, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
 
-/// Field boosts: a word in the title counts most, then the tags.
-const TITLE_BOOST: f32 = 3.0;
-const TAGS_BOOST: f32 = 2.0;
 /// Longer than any title, so a title is one fragment.
 const TITLE_BYTES: usize = 2_048;
+/// A passage of the text (about 80 Chinese characters).
+pub(crate) const PASSAGE_BYTES: usize = 240;
 
 /// The facet dimensions shown, with how many values of each.
 pub const SHOWN: &[(&str, usize)] = &[
@@ -44,8 +45,8 @@ pub(crate) struct Found {
     pub any_word: bool,
     /// The query's words as the index holds them.
     pub words: Vec<String>,
-    /// Snippet generators for the title, the description and the body.
-    pub snippets: Option<[SnippetGenerator; 3]>,
+    /// Snippet generators for the title (whole) and for passages of the text.
+    pub snippets: Option<[SnippetGenerator; 2]>,
 }
 
 /// The search as the index runs it.
@@ -102,18 +103,6 @@ impl Plan {
     }
 }
 
-fn term(field: tantivy::schema::Field, word: &str, boost: f32) -> Box<dyn Query> {
-    let q: Box<dyn Query> = Box::new(TermQuery::new(
-        Term::from_field_text(field, word),
-        IndexRecordOption::WithFreqs,
-    ));
-    if boost == 1.0 {
-        q
-    } else {
-        Box::new(BoostQuery::new(q, boost))
-    }
-}
-
 /// A filter that matches any of `terms` and adds nothing to the score.
 fn filter(mut terms: Vec<Term>) -> Box<dyn Query> {
     let inner: Box<dyn Query> = match (terms.pop(), terms.is_empty()) {
@@ -127,17 +116,15 @@ fn filter(mut terms: Vec<Term>) -> Box<dyn Query> {
     Box::new(ConstScoreQuery::new(inner, 0.0))
 }
 
-/// The words' query: each word in the title, tags, description or body; all words, or any.
+/// The words' query: each word in the text field; all words, or any.
 fn text_query(f: &Fields, words: &[String], any: bool) -> BooleanQuery {
     let per_word: Vec<Box<dyn Query>> = words
         .iter()
         .map(|w| {
-            Box::new(BooleanQuery::union(vec![
-                term(f.title, w, TITLE_BOOST),
-                term(f.tags, w, TAGS_BOOST),
-                term(f.description, w, 1.0),
-                term(f.body, w, 1.0),
-            ])) as Box<dyn Query>
+            Box::new(TermQuery::new(
+                Term::from_field_text(f.text, w),
+                IndexRecordOption::WithFreqs,
+            )) as Box<dyn Query>
         })
         .collect();
     if any {
@@ -147,7 +134,12 @@ fn text_query(f: &Fields, words: &[String], any: bool) -> BooleanQuery {
     }
 }
 
-fn build(f: &Fields, plan: &Plan, any: bool) -> (Box<dyn Query>, Option<BooleanQuery>) {
+fn build(
+    f: &Fields,
+    plan: &Plan,
+    any: bool,
+    visible: &Arc<VisibleCache>,
+) -> (Box<dyn Query>, Option<BooleanQuery>) {
     let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let text = (!plan.words.is_empty()).then(|| text_query(f, &plan.words, any));
     if let Some(t) = &text {
@@ -156,11 +148,11 @@ fn build(f: &Fields, plan: &Plan, any: bool) -> (Box<dyn Query>, Option<BooleanQ
     if let Some(vis) = &plan.vis {
         must.push((
             Occur::Must,
-            filter(
-                vis.iter()
-                    .map(|t| Term::from_field_text(f.vis, t))
-                    .collect(),
-            ),
+            Box::new(Visible {
+                field: f.vis,
+                terms: vis.clone(),
+                cache: visible.clone(),
+            }),
         ));
     }
     for facets in &plan.filters {
@@ -186,11 +178,9 @@ fn collect(
     searcher: &Searcher,
     q: &dyn Query,
     plan: &Plan,
-) -> tantivy::Result<(Vec<DocAddress>, u64, FacetCounts)> {
-    let mut fc = FacetCollector::for_field(schema::FACETS);
-    for (dim, _) in SHOWN {
-        fc.add_facet(Facet::from_path([*dim]));
-    }
+    maps: &FacetMaps,
+) -> tantivy::Result<(Vec<DocAddress>, u64, Counts)> {
+    let fc = FacetCounter { maps };
     let top = TopDocs::with_limit(plan.limit).and_offset(plan.offset);
     Ok(match plan.sort {
         Sort::Relevance => {
@@ -226,12 +216,13 @@ fn collect(
 pub(crate) fn run(open: &Open, plan: &Plan) -> tantivy::Result<Found> {
     let searcher = open.reader.searcher();
     let f = open.fields;
-    let (q, mut text) = build(&f, plan, false);
-    let (mut addrs, mut total, mut counts) = collect(&searcher, q.as_ref(), plan)?;
+    let (q, mut text) = build(&f, plan, false, &open.visible);
+    let (mut addrs, mut total, mut counts) =
+        collect(&searcher, q.as_ref(), plan, &open.facet_maps)?;
     let mut any_word = false;
     if total == 0 && plan.words.len() > 1 {
-        let (q, t) = build(&f, plan, true);
-        (addrs, total, counts) = collect(&searcher, q.as_ref(), plan)?;
+        let (q, t) = build(&f, plan, true, &open.visible);
+        (addrs, total, counts) = collect(&searcher, q.as_ref(), plan, &open.facet_maps)?;
         text = t;
         any_word = true;
     }
@@ -250,26 +241,19 @@ pub(crate) fn run(open: &Open, plan: &Plan) -> tantivy::Result<Found> {
         Some(t) if !ids.is_empty() => Some([
             {
                 // Titles are highlighted whole.
-                let mut g = SnippetGenerator::create(&searcher, &t, f.title)?;
+                let mut g = SnippetGenerator::create(&searcher, &t, f.text)?;
                 g.set_max_num_chars(TITLE_BYTES);
                 g
             },
-            SnippetGenerator::create(&searcher, &t, f.description)?,
-            SnippetGenerator::create(&searcher, &t, f.body)?,
+            {
+                let mut g = SnippetGenerator::create(&searcher, &t, f.text)?;
+                g.set_max_num_chars(PASSAGE_BYTES);
+                g
+            },
         ]),
         _ => None,
     };
-    let counts = SHOWN
-        .iter()
-        .map(|(dim, k)| {
-            let values = counts
-                .top_k(Facet::from_path([*dim]), *k)
-                .into_iter()
-                .filter_map(|(facet, n)| Some((facet.to_path().get(1)?.to_string(), n)))
-                .collect();
-            (*dim, values)
-        })
-        .collect();
+    let counts = SHOWN.iter().map(|(d, _)| *d).zip(counts).collect();
     Ok(Found {
         ids,
         total,

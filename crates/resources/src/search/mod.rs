@@ -13,6 +13,7 @@
 pub mod api;
 mod docs;
 mod engine;
+mod facets;
 pub mod input;
 mod page;
 mod results;
@@ -20,6 +21,7 @@ pub mod schema;
 pub mod store;
 mod sync;
 pub mod tokenizer;
+mod visible;
 
 pub use input::{SearchInput, SearchParams, Sort};
 pub use results::{FacetGroup, FacetValue, Hit, SearchResults, query};

@@ -13,7 +13,7 @@ use tantivy::snippet::SnippetGenerator;
 /// Characters of a file's text read for its snippet.
 const TEXT_CHARS: i64 = 6_000;
 /// Bytes of a snippet (about 80 Chinese characters).
-const SNIPPET_BYTES: usize = 240;
+const SNIPPET_BYTES: usize = engine::PASSAGE_BYTES;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SearchResults {
@@ -215,9 +215,9 @@ fn passage(g: &SnippetGenerator, text: &str, words: &[String]) -> Option<String>
     Some(html)
 }
 
-fn hit(r: &HitRow, snippets: Option<&[SnippetGenerator; 3]>, words: &[String]) -> Hit {
+fn hit(r: &HitRow, snippets: Option<&[SnippetGenerator; 2]>, words: &[String]) -> Hit {
     let (title_html, snippet_html) = match snippets {
-        Some([title, description, body]) => {
+        Some([title, passages]) => {
             let s = title.snippet(&r.title);
             let start = s.fragment_range().start;
             let marks: Vec<Range<usize>> = s
@@ -228,8 +228,8 @@ fn hit(r: &HitRow, snippets: Option<&[SnippetGenerator; 3]>, words: &[String]) -
             let snippet = r
                 .text
                 .as_deref()
-                .and_then(|t| passage(body, t, words))
-                .or_else(|| passage(description, &r.description, words));
+                .and_then(|t| passage(passages, t, words))
+                .or_else(|| passage(passages, &r.description, words));
             (marked(&r.title, &marks), snippet)
         }
         None => (escape(&r.title), None),

@@ -37,6 +37,10 @@ pub struct Open {
     pub index: Index,
     pub reader: IndexReader,
     pub fields: Fields,
+    /// Each segment's facet ordinals, decoded once.
+    pub facet_maps: super::facets::FacetMaps,
+    /// Viewers' visibility bit sets per segment.
+    pub visible: Arc<super::visible::VisibleCache>,
     writer: Mutex<Option<IndexWriter<TantivyDocument>>>,
 }
 
@@ -117,6 +121,8 @@ impl Open {
             index,
             reader,
             fields,
+            facet_maps: Default::default(),
+            visible: Default::default(),
             writer: Mutex::new(None),
         })
     }

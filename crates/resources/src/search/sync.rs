@@ -180,6 +180,11 @@ pub async fn rebuild(state: &AppState, progress: Progress<'_>) -> AppResult<u64>
         let mut prepared = writer.prepare_commit().map_err(err)?;
         prepared.set_payload(&seq.to_string());
         prepared.commit().map_err(err)?;
+        // One segment answers fastest; later changes add small ones the merge policy folds in.
+        let segments = index.searchable_segment_ids().map_err(err)?;
+        if segments.len() > 1 {
+            writer.merge(&segments).wait().map_err(err)?;
+        }
         writer.wait_merging_threads().map_err(err)?;
         Ok(index)
     })

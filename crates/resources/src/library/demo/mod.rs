@@ -13,7 +13,7 @@ use crate::model::ResourceRow;
 mod files;
 
 use files::file;
-pub use files::{pdf, png};
+pub use files::png;
 use kernel::actor::Via;
 use kernel::{Actor, AppError, AppResult, AppState, CatalogId, Ctx, NodeId, RequestMeta, on_db};
 
