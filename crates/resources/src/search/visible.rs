@@ -12,9 +12,12 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED, Term};
 
+/// A segment and a viewer's terms.
+type Key = (SegmentId, Vec<String>);
+
 /// Bit sets by segment and set of terms.
 #[derive(Default)]
-pub struct VisibleCache(Mutex<HashMap<(SegmentId, Vec<String>), Arc<tantivy::BitSet>>>);
+pub struct VisibleCache(Mutex<HashMap<Key, Arc<tantivy::BitSet>>>);
 
 /// Entries kept at most (a bit set is an eighth of a byte per document).
 const KEEP: usize = 128;
