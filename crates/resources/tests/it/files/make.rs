@@ -43,47 +43,10 @@ pub fn pptx(first: &str, second: &str) -> Vec<u8> {
     ])
 }
 
-/// A PDF whose page shows 勾股定理 in a Type0 font (Identity-H, two-byte CIDs) whose
-/// ToUnicode CMap maps the CIDs 1-4 to the four characters, as Chinese PDFs do.
+/// A PDF whose page shows 勾股定理 in a Type0 font (Identity-H, two-byte CIDs) with a
+/// ToUnicode CMap, as Chinese PDFs do: the library's own sample maker.
 pub fn chinese_pdf() -> Vec<u8> {
-    let cmap = "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n\
-        /CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n\
-        /CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n\
-        1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n\
-        4 beginbfchar\n<0001> <52FE>\n<0002> <80A1>\n<0003> <5B9A>\n<0004> <7406>\nendbfchar\n\
-        endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n";
-    let content = "BT /F1 24 Tf 20 100 Td <0001000200030004> Tj ET\n";
-    let objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>".to_owned(),
-        "<< /Type /Font /Subtype /Type0 /BaseFont /NotoSansSC /Encoding /Identity-H /DescendantFonts [6 0 R] /ToUnicode 7 0 R >>".to_owned(),
-        format!("<< /Length {} >>\nstream\n{content}endstream", content.len()),
-        "<< /Type /Font /Subtype /CIDFontType2 /BaseFont /NotoSansSC /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /FontDescriptor 8 0 R /DW 1000 >>".to_owned(),
-        format!("<< /Length {} >>\nstream\n{cmap}endstream", cmap.len()),
-        "<< /Type /FontDescriptor /FontName /NotoSansSC /Flags 4 /FontBBox [0 -120 1000 880] /ItalicAngle 0 /Ascent 880 /Descent -120 /CapHeight 700 /StemV 80 >>".to_owned(),
-    ];
-    let mut pdf = b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, o) in objects.iter().enumerate() {
-        offsets.push(pdf.len());
-        pdf.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
-    }
-    let xref = pdf.len();
-    pdf.extend_from_slice(
-        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
-    );
-    for off in offsets {
-        pdf.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
-    }
-    pdf.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objects.len() + 1
-        )
-        .as_bytes(),
-    );
-    pdf
+    resources::files::samples::pdf(&["勾股定理"])
 }
 
 /// A compound file (OLE2, 512-byte sectors) with these streams, its directory spread over
