@@ -7,7 +7,9 @@ use crate::classes::{self, Roster};
 use crate::model::{Node, Person, PersonRow, RoleView};
 use crate::nodes::{self, ChildFilter, NewNode};
 use crate::pages::parse_id;
-use crate::people::{self, Created, NewPerson, PersonDetail, PersonInput, SearchQuery};
+use crate::people::{
+    self, Created, NewPerson, PersonDetail, PersonInput, PersonPatch, SearchQuery,
+};
 use crate::roles::{self, NewGrant};
 use crate::terms::{self, NewTerm, Term};
 use axum::extract::{Path, Query};
@@ -36,7 +38,10 @@ pub fn routes() -> Router<AppState> {
             get(list_terms).post(create_term),
         )
         .route("/api/v1/people", get(search_people).post(create_person))
-        .route("/api/v1/people/{id}", get(get_person).put(update_person))
+        .route(
+            "/api/v1/people/{id}",
+            get(get_person).put(update_person).patch(patch_person),
+        )
         .route("/api/v1/people/{id}/deactivate", post(deactivate_person))
         .route("/api/v1/people/{id}/reactivate", post(reactivate_person))
         .route("/api/v1/people/{id}/roles", get(list_roles).post(add_role))
@@ -52,10 +57,10 @@ pub fn routes() -> Router<AppState> {
 #[openapi(
     info(title = "Jiaoyun API", version = "1", description = "The organisation tree, people, roles, terms, rosters and the audit log. Authenticate with `Authorization: Bearer jy_…` (create a token with `jiaoyun admin create-token`). Errors: `{\"error\": {\"code\", \"message\", \"fields\"}}`; unknown or foreign ids give 404."),
     paths(me, get_node, children, node_stats, create_node, update_node, deactivate_node, reactivate_node, list_terms, create_term,
-          search_people, create_person, get_person, update_person, deactivate_person, reactivate_person,
+          search_people, create_person, get_person, update_person, patch_person, deactivate_person, reactivate_person,
           list_roles, add_role, remove_role, roster, audit),
     components(schemas(Me, Node, NewNode, NodeUpdate, Paged<Node>, Term, NewTerm, PersonRow, Paged<PersonRow>, NewPerson,
-        PersonInput, Created, Person, PersonDetail, RoleView, NewGrant, Grant, Roster, classes::Member, AuditEntry, Paged<AuditEntry>, RoleCreated)),
+        PersonInput, PersonPatch, Created, Person, PersonDetail, RoleView, NewGrant, Grant, Roster, classes::Member, AuditEntry, Paged<AuditEntry>, RoleCreated)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -257,6 +262,7 @@ async fn create_person(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct RevealQuery {
     /// Show personal data in full (if permitted; audited).
     reveal: Option<bool>,
@@ -274,14 +280,26 @@ async fn get_person(
     ))
 }
 
-/// Replaces a person's fields.
-#[utoipa::path(put, path = "/api/v1/people/{id}", request_body = PersonInput, responses((status = 200, body = Person)))]
+/// Replaces a person's fields: the body carries every field (`null` for none); a left-out
+/// field is a 422 naming it, never an erased value. Use PATCH to change some fields.
+#[utoipa::path(put, path = "/api/v1/people/{id}", request_body = PersonInput, responses((status = 200, body = Person), (status = 422)))]
 async fn update_person(
     c: ApiCx,
     IdPath(id): IdPath<PersonId>,
-    ApiJson(p): ApiJson<PersonInput>,
+    ApiJson(body): ApiJson<serde_json::Value>,
 ) -> AppResult<Json<Person>> {
+    let p = PersonInput::whole(body)?;
     Ok(Json(people::update(&c.cx(), id, p).await?.masked()))
+}
+
+/// Changes the fields the body names; the others keep their values (`null` clears one).
+#[utoipa::path(patch, path = "/api/v1/people/{id}", request_body = PersonPatch, responses((status = 200, body = Person), (status = 422)))]
+async fn patch_person(
+    c: ApiCx,
+    IdPath(id): IdPath<PersonId>,
+    ApiJson(p): ApiJson<PersonPatch>,
+) -> AppResult<Json<Person>> {
+    Ok(Json(people::patch(&c.cx(), id, p).await?.masked()))
 }
 
 /// Deactivates a person: sessions end, tokens are revoked, records stay.

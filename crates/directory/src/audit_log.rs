@@ -9,6 +9,7 @@ use kernel::{AppError, AppResult, Ctx, NodeId, on_db};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// The subtree (defaults to the actor's first administered node).
     pub node: Option<NodeId>,
@@ -107,8 +108,101 @@ async fn query(
     )))
     .bind(node).bind(from).bind(to).bind(person_id).bind(&person_name).bind(&a_lo).bind(&a_hi).bind(object)
     .bind(limit).bind(offset).fetch_all(p).await)?;
+    let mut items = items;
+    mask_personal(cx, &mut items).await?;
     let (total,): (i64,) = on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {filter}")))
         .bind(node).bind(from).bind(to).bind(person_id).bind(&person_name).bind(&a_lo).bind(&a_hi).bind(object)
         .fetch_one(p).await)?;
     Ok((items, total))
+}
+
+/// Old and new values of personal data in an entry (`person.update` records them), masked
+/// unless the viewer may see that person's personal data in full.
+async fn mask_personal(cx: &Ctx<'_>, items: &mut [AuditEntry]) -> AppResult<()> {
+    let mut may_see: std::collections::HashMap<uuid::Uuid, bool> = Default::default();
+    for e in items.iter_mut() {
+        if !e
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("\"values\""))
+        {
+            continue;
+        }
+        let person = e
+            .object_id
+            .as_deref()
+            .and_then(|id| id.parse::<uuid::Uuid>().ok());
+        let may = match (e.object_type.as_deref(), person, e.node_id) {
+            (Some("person"), Some(pid), Some(org)) => match may_see.get(&pid) {
+                Some(m) => *m,
+                None => {
+                    let m = authz::may_person(
+                        cx.db(),
+                        cx.actor,
+                        authz::PersonPermission::ViewPersonalData,
+                        kernel::PersonId(pid),
+                        org,
+                    )
+                    .await?;
+                    may_see.insert(pid, m);
+                    m
+                }
+            },
+            _ => false,
+        };
+        if !may {
+            e.detail = e.detail.as_deref().map(mask_values);
+        }
+    }
+    Ok(())
+}
+
+/// An entry's detail with the personal data among its `values` (ID and registry numbers,
+/// phones, e-mail addresses; old and new) masked as everywhere else.
+pub fn mask_values(detail: &str) -> String {
+    use kernel::privacy::{mask_email, mask_id_number, mask_phone};
+    let Ok(mut d) = serde_json::from_str::<serde_json::Value>(detail) else {
+        return detail.to_owned();
+    };
+    let Some(values) = d.get_mut("values").and_then(|v| v.as_object_mut()) else {
+        return detail.to_owned();
+    };
+    for (field, pair) in values.iter_mut() {
+        let mask: fn(&str) -> String = match field.as_str() {
+            "id_number" | "registry_no" => mask_id_number,
+            "phone" => mask_phone,
+            "email" => mask_email,
+            _ => continue,
+        };
+        for side in ["old", "new"] {
+            if let Some(serde_json::Value::String(v)) = pair.get_mut(side) {
+                *v = mask(v);
+            }
+        }
+    }
+    d.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn personal_values_are_masked_and_the_rest_kept() {
+        let d = serde_json::json!({
+            "changed": ["name", "phone", "id_number"],
+            "values": {
+                "name": {"old": "张三", "new": "张山"},
+                "phone": {"old": null, "new": "13912345678"},
+                "id_number": {"old": "330102199001011234", "new": null},
+                "registry_no": {"old": "G330102199001011234", "new": "G330102199001011235"},
+            }
+        })
+        .to_string();
+        let m: serde_json::Value = serde_json::from_str(&super::mask_values(&d)).unwrap();
+        assert_eq!(m["values"]["name"]["new"], "张山");
+        assert_eq!(m["values"]["phone"]["new"], "139****5678");
+        assert_eq!(m["values"]["phone"]["old"], serde_json::Value::Null);
+        assert_eq!(m["values"]["id_number"]["old"], "3301**********1234");
+        assert!(!m.to_string().contains("199001011234"));
+        assert_eq!(super::mask_values("not json"), "not json");
+    }
 }

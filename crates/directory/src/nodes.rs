@@ -45,6 +45,7 @@ pub async fn breadcrumbs(db: &Db, id: NodeId) -> AppResult<Vec<Node>> {
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChildFilter {
     /// Include deactivated children.
     pub include_inactive: Option<bool>,

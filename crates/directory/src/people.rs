@@ -45,6 +45,78 @@ pub struct PersonInput {
     pub registry_no: Option<String>,
 }
 
+impl PersonInput {
+    /// The fields a whole replacement (`PUT`) must carry, each (`null` for none).
+    pub const FIELDS: [&str; 7] = [
+        "name",
+        "gender",
+        "id_number",
+        "phone",
+        "email",
+        "staff_no",
+        "registry_no",
+    ];
+
+    /// A whole person from a JSON body: every field present (a left-out field is an error
+    /// naming it, never an erased value), nothing else.
+    pub fn whole(body: serde_json::Value) -> AppResult<Self> {
+        let Some(obj) = body.as_object() else {
+            return Err(AppError::field("body", "error.invalid_json"));
+        };
+        let mut errors = FieldErrors::new();
+        for f in Self::FIELDS {
+            if !obj.contains_key(f) {
+                errors.add(f, "error.required");
+            }
+        }
+        for k in obj.keys().filter(|k| !Self::FIELDS.contains(&k.as_str())) {
+            errors.add(k, "error.unknown_field");
+        }
+        errors.into_result()?;
+        serde_json::from_value(body).map_err(|_| AppError::field("body", "error.invalid_json"))
+    }
+}
+
+/// A partial change (`PATCH`): a field left out keeps its value, `null` clears it.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonPatch {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub gender: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub id_number: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub staff_no: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub registry_no: Option<Option<String>>,
+}
+
+/// A field that is present: `Some(None)` for `null`, `Some(Some(v))` for a value.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// Changes the fields a patch names; the others keep their values.
+pub async fn patch(cx: &Ctx<'_>, id: PersonId, p: PersonPatch) -> AppResult<Person> {
+    let b = get_visible(cx, id).await?;
+    let keep = |change: Option<Option<String>>, old: Option<String>| change.unwrap_or(old);
+    let input = PersonInput {
+        name: p.name.unwrap_or(b.name),
+        gender: keep(p.gender, Some(b.gender)),
+        id_number: keep(p.id_number, b.id_number),
+        phone: keep(p.phone, b.phone),
+        email: keep(p.email, b.email),
+        staff_no: keep(p.staff_no, b.staff_no),
+        registry_no: keep(p.registry_no, b.registry_no),
+    };
+    update(cx, id, input).await
+}
+
 /// Normalised and checked fields.
 struct Clean {
     name: String,
@@ -265,25 +337,46 @@ pub async fn update(cx: &Ctx<'_>, id: PersonId, input: PersonInput) -> AppResult
     .execute(conn).await.map(|r| r.rows_affected()))
     .map_err(person_conflict)?;
     crate::changes::person(&mut tx, cx.now, before.org_id, id).await?;
-    let changed: Vec<&str> = [
-        ("name", before.name != c.name),
-        ("gender", before.gender != c.gender),
-        ("id_number", before.id_number != c.id_number),
-        ("phone", before.phone != c.phone),
-        ("email", before.email != c.email),
-        ("staff_no", before.staff_no != c.staff_no),
-        ("registry_no", before.registry_no != c.registry_no),
-    ]
-    .into_iter()
-    .filter_map(|(f, ch)| ch.then_some(f))
-    .collect();
-    // The audit record names the changed fields, not their (personal) values.
+    // Old and new values of every changed field: personal data in full, masked when the log is
+    // read by someone who may not see it (`audit_log::mask_personal`).
+    let fields: [(&str, Option<&str>, Option<&str>); 7] = [
+        ("name", Some(&before.name), Some(&c.name)),
+        ("gender", Some(&before.gender), Some(&c.gender)),
+        (
+            "id_number",
+            before.id_number.as_deref(),
+            c.id_number.as_deref(),
+        ),
+        ("phone", before.phone.as_deref(), c.phone.as_deref()),
+        ("email", before.email.as_deref(), c.email.as_deref()),
+        (
+            "staff_no",
+            before.staff_no.as_deref(),
+            c.staff_no.as_deref(),
+        ),
+        (
+            "registry_no",
+            before.registry_no.as_deref(),
+            c.registry_no.as_deref(),
+        ),
+    ];
+    let changed: Vec<&str> = fields.iter().filter(|f| f.1 != f.2).map(|f| f.0).collect();
+    let values: serde_json::Map<String, serde_json::Value> = fields
+        .iter()
+        .filter(|f| f.1 != f.2)
+        .map(|(f, old, new)| {
+            (
+                (*f).to_owned(),
+                serde_json::json!({ "old": old, "new": new }),
+            )
+        })
+        .collect();
     cx.audit(
         &mut tx,
         AuditEvent::new("person.update")
             .object("person", id)
             .node(before.org_id)
-            .detail(serde_json::json!({ "changed": changed })),
+            .detail(serde_json::json!({ "changed": changed, "values": values })),
     )
     .await?;
     tx.commit().await?;
@@ -484,6 +577,7 @@ pub async fn detail(cx: &Ctx<'_>, id: PersonId, reveal: bool) -> AppResult<Perso
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// The subtree to search (defaults to the actor's first administered node).
     pub node: Option<NodeId>,

@@ -9,6 +9,7 @@ pub mod passkey;
 pub mod password;
 pub mod policy;
 pub mod sessions;
+pub mod strength;
 pub mod throttle;
 pub mod tokens;
 

@@ -303,7 +303,11 @@ pub(crate) async fn audit_failure(
 ) -> AppResult<()> {
     let mut ev = AuditEvent::new("auth.login_failed")
         .outcome(Outcome::Failure)
-        .detail(serde_json::json!({ "reason": reason, "username": username }));
+        .detail(serde_json::json!({
+            "reason": reason,
+            // What a stranger typed: kept short, it is shown and exported.
+            "username": username.chars().take(64).collect::<String>(),
+        }));
     ev.node_id = node;
     if let Some(p) = person {
         ev = ev.object("person", p);
@@ -611,6 +615,17 @@ pub async fn logout(
 }
 
 /// Changes the actor's own password after checking the current one; ends their other sessions.
+/// A person's name, ID number and phone, which a new password may not contain.
+pub async fn personal_data(
+    db: &kernel::Db,
+    person: kernel::PersonId,
+) -> AppResult<(String, Option<String>, Option<String>)> {
+    let row: Option<(String, Option<String>, Option<String>)> = kernel::on_db!(db, c => sqlx::query_as(
+        "SELECT name, id_number, phone FROM persons WHERE id = $1",
+    ).bind(person).fetch_optional(c).await)?;
+    Ok(row.unwrap_or_default())
+}
+
 pub async fn change_password(
     state: &AppState,
     actor: &kernel::Actor,
@@ -632,8 +647,15 @@ pub async fn change_password(
         ));
     }
     let policy = policy::effective(state, actor.org_id).await?;
+    let (name, id_number, phone) = personal_data(&state.db, actor.person_id).await?;
+    let about = crate::strength::About {
+        username: &account.username,
+        name: Some(&name),
+        id_number: id_number.as_deref(),
+        phone: phone.as_deref(),
+    };
     policy
-        .check_new_password(new, &account.username)
+        .check_new_password(new, &about)
         .map_err(|k| kernel::AppError::field("new_password", k))?;
     if new == current {
         return Err(kernel::AppError::field(

@@ -12,9 +12,9 @@ use chrono::{DateTime, Utc};
 use ipnet::IpNet;
 use kernel::{AppError, AppResult, AppState, Config, Db, FieldErrors, NodeId, PersonId, Tx};
 use kernel::{on_db, on_tx};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -59,6 +59,9 @@ pub struct Policy {
     /// School networks behind shared addresses: failures there are counted per account and
     /// network, never per address alone. Every region's networks count for every login.
     pub trusted_networks: Vec<IpNet>,
+    /// Connected applications of this region may register `http://` redirect URIs on hosts
+    /// that are not the local machine (normally only `https://` is accepted).
+    pub allow_http_redirects: bool,
 }
 
 impl Policy {
@@ -74,6 +77,7 @@ impl Policy {
                 absolute_hours: config.session_absolute_hours,
                 mfa_admins: true,
                 trusted_networks: Vec::new(),
+                allow_http_redirects: false,
             },
             Profile::Modern => Self {
                 profile,
@@ -84,6 +88,7 @@ impl Policy {
                 absolute_hours: config.session_absolute_hours,
                 mfa_admins: true,
                 trusted_networks: Vec::new(),
+                allow_http_redirects: false,
             },
         }
     }
@@ -124,38 +129,32 @@ impl Policy {
         e
     }
 
-    /// Whether a new password satisfies the profile; the error is a message key.
-    pub fn check_new_password(&self, password: &str, username: &str) -> Result<(), &'static str> {
+    /// Whether a new password satisfies the profile; the error is a message key. Both
+    /// profiles refuse guessable passwords (`strength::check`); MLPS also asks for three of
+    /// the four character classes.
+    pub fn check_new_password(
+        &self,
+        password: &str,
+        about: &crate::strength::About<'_>,
+    ) -> Result<(), &'static str> {
         if password.chars().count() < self.min_length as usize {
             return Err("error.password_too_short");
         }
         if password.chars().count() > 256 {
             return Err("error.password_too_long");
         }
-        let lower = password.to_lowercase();
-        let name = username.trim().to_lowercase();
-        if name.chars().count() >= 3 && lower.contains(&name) {
-            return Err("error.password_contains_username");
-        }
-        match self.profile {
-            Profile::Mlps => {
-                let classes = [
-                    password.chars().any(|c| c.is_ascii_uppercase()),
-                    password.chars().any(|c| c.is_ascii_lowercase()),
-                    password.chars().any(|c| c.is_ascii_digit()),
-                    password.chars().any(|c| !c.is_ascii_alphanumeric()),
-                ];
-                if classes.iter().filter(|c| **c).count() < 3 {
-                    return Err("error.password_too_simple");
-                }
-            }
-            Profile::Modern => {
-                if is_common(&lower) {
-                    return Err("error.password_common");
-                }
+        if self.profile == Profile::Mlps {
+            let classes = [
+                password.chars().any(|c| c.is_ascii_uppercase()),
+                password.chars().any(|c| c.is_ascii_lowercase()),
+                password.chars().any(|c| c.is_ascii_digit()),
+                password.chars().any(|c| !c.is_ascii_alphanumeric()),
+            ];
+            if classes.iter().filter(|c| **c).count() < 3 {
+                return Err("error.password_too_simple");
             }
         }
-        Ok(())
+        crate::strength::check(password, about)
     }
 }
 
@@ -163,39 +162,6 @@ impl Policy {
 pub fn network_of<'a>(list: &'a [IpNet], ip: Option<&str>) -> Option<&'a IpNet> {
     let ip: IpAddr = ip?.parse().ok()?;
     list.iter().find(|n| n.contains(&ip))
-}
-
-fn common_passwords() -> &'static HashSet<&'static str> {
-    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    SET.get_or_init(|| {
-        include_str!("common_passwords.txt")
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .collect()
-    })
-}
-
-/// A common password, or one with only digits and symbols added at its end ("password2024!"),
-/// or one character repeated, or a run of consecutive characters.
-fn is_common(lower: &str) -> bool {
-    let set = common_passwords();
-    if set.contains(lower) {
-        return true;
-    }
-    let stem = lower.trim_end_matches(|c: char| c.is_ascii_digit() || !c.is_alphanumeric());
-    if stem.len() >= 4 && set.contains(stem) {
-        return true;
-    }
-    let chars: Vec<char> = lower.chars().collect();
-    let repeated = chars.windows(2).all(|w| w[0] == w[1]);
-    let ascending = chars
-        .windows(2)
-        .all(|w| u32::from(w[1]) == u32::from(w[0]) + 1);
-    let descending = chars
-        .windows(2)
-        .all(|w| u32::from(w[0]) == u32::from(w[1]) + 1);
-    repeated || ascending || descending
 }
 
 #[derive(sqlx::FromRow)]
@@ -208,6 +174,7 @@ struct Row {
     absolute_hours: i64,
     mfa_admins: bool,
     trusted_networks: String,
+    allow_http_redirects: bool,
 }
 
 impl Row {
@@ -224,6 +191,7 @@ impl Row {
             mfa_admins: self.mfa_admins,
             trusted_networks: serde_json::from_str(&self.trusted_networks)
                 .map_err(AppError::internal)?,
+            allow_http_redirects: self.allow_http_redirects,
         })
     }
 }
@@ -232,7 +200,7 @@ macro_rules! select {
     ($rest:literal) => {
         concat!(
             "SELECT p.profile, p.min_length, p.expiry_days, p.history, p.idle_minutes,
-                    p.absolute_hours, p.mfa_admins, p.trusted_networks ",
+                    p.absolute_hours, p.mfa_admins, p.trusted_networks, p.allow_http_redirects ",
             $rest
         )
     };
@@ -314,17 +282,18 @@ pub async fn save(
     let networks = serde_json::to_string(&p.trusted_networks).map_err(AppError::internal)?;
     on_tx!(tx, c => sqlx::query(
         "INSERT INTO auth_policies (node_id, profile, min_length, expiry_days, history, idle_minutes,
-                absolute_hours, mfa_admins, trusted_networks, updated_at, updated_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                absolute_hours, mfa_admins, trusted_networks, updated_at, updated_by, allow_http_redirects)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (node_id) DO UPDATE SET profile = excluded.profile, min_length = excluded.min_length,
              expiry_days = excluded.expiry_days, history = excluded.history,
              idle_minutes = excluded.idle_minutes, absolute_hours = excluded.absolute_hours,
              mfa_admins = excluded.mfa_admins, trusted_networks = excluded.trusted_networks,
-             updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+             updated_at = excluded.updated_at, updated_by = excluded.updated_by,
+             allow_http_redirects = excluded.allow_http_redirects",
     ).bind(node).bind(p.profile.as_str()).bind(i64::from(p.min_length))
     .bind(p.expiry_days.map(i64::from)).bind(i64::from(p.history)).bind(i64::from(p.idle_minutes))
     .bind(i64::from(p.absolute_hours)).bind(p.mfa_admins).bind(networks).bind(now).bind(by)
-    .execute(c).await.map(|r| r.rows_affected()))?;
+    .bind(p.allow_http_redirects).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -393,43 +362,59 @@ mod tests {
     #[test]
     fn mlps_wants_three_classes_and_eight_characters() {
         let p = policy(Profile::Mlps);
+        let x = crate::strength::About::account("x");
         assert_eq!(
-            p.check_new_password("Ab1!", "x"),
+            p.check_new_password("Ab1!", &x),
             Err("error.password_too_short")
         );
         assert_eq!(
-            p.check_new_password("abcdefgh1", "x"),
+            p.check_new_password("tulip meadow quartz", &x),
             Err("error.password_too_simple")
         );
-        assert_eq!(p.check_new_password("Abcdefgh1", "x"), Ok(()));
+        assert_eq!(p.check_new_password("Tulip7meadow", &x), Ok(()));
         assert_eq!(
-            p.check_new_password("Zhangsan2024!", "zhangsan"),
+            p.check_new_password(
+                "Zhangsan2024!",
+                &crate::strength::About::account("zhangsan")
+            ),
             Err("error.password_contains_username")
         );
         assert_eq!(p.idle_minutes, 30);
     }
 
     #[test]
-    fn modern_refuses_common_passwords_and_their_variations() {
+    fn both_profiles_refuse_common_passwords_and_their_variations() {
+        let x = crate::strength::About::account("someone");
+        for profile in [Profile::Mlps, Profile::Modern] {
+            let p = policy(profile);
+            for bad in [
+                "Aa123456789",
+                "Woaini1314520",
+                "Password2024!",
+                "Qwer1234!@#$",
+            ] {
+                assert!(
+                    matches!(
+                        p.check_new_password(bad, &x),
+                        Err("error.password_common" | "error.password_guessable")
+                    ),
+                    "{profile:?} {bad}"
+                );
+            }
+        }
+        // Password1 met the MLPS classes and was accepted before.
+        assert_eq!(
+            policy(Profile::Mlps).check_new_password("Password1", &x),
+            Err("error.password_common")
+        );
         let p = policy(Profile::Modern);
-        for bad in [
-            "woaini1314520",
-            "Password2024!",
-            "qwertyuiop",
-            "1234567890",
-            "aaaaaaaaaaaa",
-            "abcdefghijk",
-        ] {
-            assert_eq!(
-                p.check_new_password(bad, "someone"),
-                Err("error.password_common"),
-                "{bad}"
-            );
+        for bad in ["qwertyuiop", "1234567890", "aaaaaaaaaaaa", "abcdefghijk"] {
+            assert!(p.check_new_password(bad, &x).is_err(), "{bad}");
         }
         // Long and unusual, even without classes, is fine.
-        assert_eq!(p.check_new_password("correct horse battery", "x"), Ok(()));
+        assert_eq!(p.check_new_password("correct horse battery", &x), Ok(()));
         assert_eq!(
-            p.check_new_password("short1!", "x"),
+            p.check_new_password("short1!", &x),
             Err("error.password_too_short")
         );
     }

@@ -48,7 +48,7 @@ impl Attempt<'_> {
 
     /// The address key, for addresses outside the trusted networks. A loopback address is a
     /// reverse proxy on this machine whose forwarded addresses are not trusted
-    /// (`trust_proxy_headers` off): blocking it would lock everybody out, so it has none.
+    /// (no `trusted_proxies`): blocking it would lock everybody out, so it has none.
     fn address(&self) -> Option<&str> {
         let loopback = self
             .ip

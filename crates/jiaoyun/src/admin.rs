@@ -194,9 +194,17 @@ async fn set_password(
     let account = identity::accounts::find_by_username(&state.db, username)
         .await?
         .ok_or(AppError::NotFound("identity.account_not_found"))?;
+    let (name, id_number, phone) =
+        identity::login::personal_data(&state.db, account.person_id).await?;
+    let about = identity::strength::About {
+        username: &account.username,
+        name: Some(&name),
+        id_number: id_number.as_deref(),
+        phone: phone.as_deref(),
+    };
     identity::policy::for_person(state, account.person_id)
         .await?
-        .check_new_password(password, &account.username)
+        .check_new_password(password, &about)
         .map_err(|k| AppError::Internal(kernel::i18n::t(kernel::Locale::En, k).to_owned()))?;
     let hash = identity::password::hash(state, password.to_owned()).await?;
     let now = state.clock.now();

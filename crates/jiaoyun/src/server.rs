@@ -75,11 +75,35 @@ async fn healthz() -> &'static str {
 async fn readyz(State(state): State<AppState>) -> Response {
     match state.db.ping().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response(),
+        // Only the status: what failed is in the log, not for whoever asks.
+        Err(e) => {
+            tracing::error!(error = %e, "readiness: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
+        }
     }
 }
 
-async fn metrics_endpoint(State(state): State<AppState>) -> Response {
+/// `/metrics` on the public address: only with the configured bearer token (a scraper's), and
+/// as if it did not exist when none is configured.
+async fn metrics_endpoint(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let Some(token) = &state.config.metrics_token else {
+        return kernel::AppError::NotFound("not_found").into_response();
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if !given.is_some_and(|g| kernel::secret::constant_time_eq(g, token.expose())) {
+        return kernel::AppError::Unauthenticated.into_response();
+    }
+    metrics_text(State(state)).await
+}
+
+/// The metrics themselves, also served without a token on `metrics_listen` alone.
+async fn metrics_text(State(state): State<AppState>) -> Response {
     let (size, idle) = state.db.pool_stats();
     metrics::gauge!("db_pool_connections", "backend" => state.db.backend()).set(f64::from(size));
     metrics::gauge!("db_pool_idle_connections", "backend" => state.db.backend()).set(idle as f64);
@@ -110,13 +134,20 @@ async fn api_docs() -> axum::response::Response {
     directory::api::docs_page(&api_doc())
 }
 
+/// The router of `metrics_listen`: `/metrics` and nothing else.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics_text))
+        .with_state(state)
+}
+
 pub fn router(state: AppState) -> Router {
     let _ = prometheus();
     state
         .cache::<web::panels::HomePanels>()
         .register(resources::recommend::pages::home_panel);
     let timeout = Duration::from_secs(state.config.request_timeout_seconds);
-    let body_limit = state.config.max_body_bytes;
+    let body_limit_bytes = state.config.max_body_bytes;
     let x_request_id = HeaderName::from_static("x-request-id");
     let header = |name: &'static str, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(
@@ -124,7 +155,7 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static(value),
         )
     };
-    Router::new()
+    let main = Router::new()
         .merge(web::routes())
         .merge(directory::routes())
         .merge(sso::routes())
@@ -134,24 +165,31 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_endpoint))
-        .fallback(web::errors::not_found)
-        .layer(RequestBodyLimitLayer::new(body_limit))
-        // Spreadsheet uploads have their own, larger limit.
-        .merge(
-            directory::upload_routes()
-                .layer(RequestBodyLimitLayer::new(state.config.max_upload_bytes)),
-        )
+        .fallback(web::errors::not_found);
+    body_limit(main, body_limit_bytes)
+        // Spreadsheet uploads have their own, larger limit; the forms stream to disk, so the
+        // extractors' own 2 MiB default must not apply.
+        .merge(upload_limit(directory::upload_routes(), state.config.max_upload_bytes))
         // Files for the resource library: chunks and whole files up to the file limit.
-        .merge(resources::upload_routes().layer(RequestBodyLimitLayer::new(
+        .merge(upload_limit(
+            resources::upload_routes(),
             usize::try_from(state.config.files.max_file_bytes).unwrap_or(usize::MAX),
-        )))
+        ))
         // Pushes from lower instances have theirs.
-        .merge(
-            directory::exchange::push_routes()
-                .layer(RequestBodyLimitLayer::new(state.config.exchange.max_push_bytes)),
-        )
+        .merge(upload_limit(
+            directory::exchange::push_routes(),
+            state.config.exchange.max_push_bytes,
+        ))
         .layer(middleware::from_fn(web::errors::render_errors))
         .layer(header("x-frame-options", "DENY"))
+        .layer(header(
+            "permissions-policy",
+            "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()",
+        ))
+        // Over HTTPS (the public URL says so) browsers are told to never use plain HTTP again.
+        .layer(tower::util::option_layer(state.config.https().then(|| {
+            header("strict-transport-security", "max-age=31536000; includeSubDomains")
+        })))
         // No form-action: browsers apply it to the redirects after a form, and the login and
         // consent forms end at a connected application's address. Icons of connected
         // applications may come from their own sites.
@@ -187,6 +225,25 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Routes whose bodies may be as large as `limit`: the body limit, and the same limit for the
+/// extractors (`Multipart`, `Bytes`) that otherwise stop at axum's 2 MiB default.
+fn upload_limit(routes: Router<AppState>, limit: usize) -> Router<AppState> {
+    body_limit(
+        routes.layer(axum::extract::DefaultBodyLimit::max(limit)),
+        limit,
+    )
+}
+
+/// At most `limit` bytes of body: a declared length over it is refused at once with the
+/// platform's own error naming the limit, and a body that streams past it is cut off.
+fn body_limit(routes: Router<AppState>, limit: usize) -> Router<AppState> {
+    routes
+        .layer(RequestBodyLimitLayer::new(limit))
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            web::upload::refuse_declared_over(limit, req, next)
+        }))
+}
+
 /// Runs the server until SIGTERM or Ctrl-C, finishing requests in flight.
 pub async fn serve(state: AppState) -> AppResult<()> {
     let listener = TcpListener::bind(&state.config.listen)
@@ -214,6 +271,17 @@ pub async fn serve_on(
     let imports = tokio::spawn(directory::import::jobs::runner(state.clone()));
     let exchange = tokio::spawn(directory::exchange::push::runner(state.clone()));
     let library = tokio::spawn(resources::runner(state.clone()));
+    let metrics = match state.config.metrics_listen.clone() {
+        Some(addr) => {
+            let l = TcpListener::bind(&addr)
+                .await
+                .map_err(kernel::AppError::internal)?;
+            tracing::info!(%addr, "metrics on their own address");
+            let router = metrics_router(state.clone());
+            Some(tokio::spawn(async move { axum::serve(l, router).await }))
+        }
+        None => None,
+    };
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -223,6 +291,9 @@ pub async fn serve_on(
     imports.abort();
     exchange.abort();
     library.abort();
+    if let Some(m) = metrics {
+        m.abort();
+    }
     served?;
     db.close().await;
     tracing::info!("stopped");

@@ -27,10 +27,17 @@ pub struct Config {
     pub session_idle_minutes: u32,
     /// A session ends this many hours after login, however active.
     pub session_absolute_hours: u32,
-    /// Mark cookies `Secure` (set when served over HTTPS).
-    pub secure_cookies: bool,
-    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
-    pub trust_proxy_headers: bool,
+    /// The reverse proxies and load balancers in front of the platform (addresses or CIDRs, a
+    /// list or one comma-separated string). A request from one of them has its client address
+    /// taken from `X-Forwarded-For`: the right-most entry that is not itself one of them, so a
+    /// client cannot choose its own address by sending the header. Empty: the header is ignored.
+    pub trusted_proxies: ProxyList,
+    /// `/metrics` answers only with `Authorization: Bearer <this>` (unset: only on
+    /// `metrics_listen`, or not at all when that is unset too).
+    pub metrics_token: Option<crate::secret::Secret>,
+    /// A second address that serves `/metrics` alone, without a token, for a scraper on a
+    /// private network (`127.0.0.1:9108`).
+    pub metrics_listen: Option<String>,
     /// Requests taking longer are cut off.
     pub request_timeout_seconds: u64,
     /// Largest request body accepted, in bytes.
@@ -207,8 +214,9 @@ impl Default for Config {
             audit_retention_days: 180,
             session_idle_minutes: 120,
             session_absolute_hours: 12,
-            secure_cookies: false,
-            trust_proxy_headers: false,
+            trusted_proxies: ProxyList::default(),
+            metrics_token: None,
+            metrics_listen: None,
             request_timeout_seconds: 30,
             max_body_bytes: 2 * 1024 * 1024,
             max_upload_bytes: 256 * 1024 * 1024,
@@ -237,7 +245,58 @@ impl Default for SsoConfig {
     }
 }
 
+/// Addresses of trusted proxies; from TOML as a list (`["10.0.0.0/8", "127.0.0.1"]`) or, as an
+/// environment variable gives it, one comma-separated string.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct ProxyList(pub Vec<ipnet::IpNet>);
+
+impl ProxyList {
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        self.0.iter().any(|n| n.contains(&ip))
+    }
+
+    fn parse_one(s: &str) -> Result<ipnet::IpNet, String> {
+        let s = s.trim();
+        s.parse::<ipnet::IpNet>()
+            .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            .map_err(|_| format!("trusted_proxies: {s:?} is not an IP address or CIDR"))
+    }
+}
+
+impl<'de> Deserialize<'de> for ProxyList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            One(String),
+            Many(Vec<String>),
+        }
+        let items = match Raw::deserialize(d)? {
+            Raw::One(s) => s
+                .split(',')
+                .filter(|x| !x.trim().is_empty())
+                .map(str::to_owned)
+                .collect(),
+            Raw::Many(v) => v,
+        };
+        items
+            .iter()
+            .map(|s| Self::parse_one(s))
+            .collect::<Result<Vec<_>, _>>()
+            .map(ProxyList)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 impl Config {
+    /// Served over HTTPS (the public URL says so): cookies are `Secure` and
+    /// `Strict-Transport-Security` is sent, with no second switch to forget.
+    pub fn https(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.to_ascii_lowercase().starts_with("https://"))
+    }
+
     /// The address people and applications reach the platform at, without a trailing slash:
     /// `public_url`, or the listen address. It is the OIDC issuer and the CAS server's base.
     pub fn base_url(&self) -> String {
@@ -391,6 +450,29 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://data/jiaoyun.db");
         let moved = Config::load(None, env(&[("JIAOYUN_DATA_DIR", "/var/lib/jiaoyun")])).unwrap();
         assert_eq!(moved.database_url, "sqlite:///var/lib/jiaoyun/jiaoyun.db");
+    }
+
+    #[test]
+    fn trusted_proxies_from_a_list_or_a_comma_separated_variable() {
+        let c = Config::load(
+            None,
+            env(&[("JIAOYUN_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1,::1")]),
+        )
+        .unwrap();
+        assert!(c.trusted_proxies.contains("10.1.2.3".parse().unwrap()));
+        assert!(c.trusted_proxies.contains("127.0.0.1".parse().unwrap()));
+        assert!(c.trusted_proxies.contains("::1".parse().unwrap()));
+        assert!(!c.trusted_proxies.contains("127.0.0.2".parse().unwrap()));
+        let err =
+            Config::load(None, env(&[("JIAOYUN_TRUSTED_PROXIES", "proxy.local")])).unwrap_err();
+        assert!(err.to_string().contains("proxy.local"), "{err}");
+        assert!(!c.https());
+        let s = Config::load(
+            None,
+            env(&[("JIAOYUN_PUBLIC_URL", "HTTPS://jy.example.cn")]),
+        )
+        .unwrap();
+        assert!(s.https());
     }
 
     #[test]

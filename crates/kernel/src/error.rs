@@ -61,6 +61,9 @@ pub enum AppError {
     Csrf,
     #[error("too many requests")]
     TooManyRequests,
+    /// A request body (an uploaded file) larger than the limit, in bytes, that applies to it.
+    #[error("request body over {0} bytes")]
+    TooLarge(u64),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("internal error: {0}")]
@@ -90,6 +93,7 @@ impl AppError {
             Self::BadRequest(code) => code,
             Self::Csrf => "csrf",
             Self::TooManyRequests => "too_many_requests",
+            Self::TooLarge(_) => "too_large",
             Self::Database(_) | Self::Internal(_) => "internal",
         }
     }
@@ -103,7 +107,20 @@ impl AppError {
             Self::Conflict(..) => StatusCode::CONFLICT,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The message a person reads, in their language: the code's text, with the limit filled
+    /// in for [`AppError::TooLarge`].
+    pub fn message(&self, locale: crate::i18n::Locale) -> String {
+        let key = format!("error.{}", self.code());
+        match self {
+            Self::TooLarge(limit) => {
+                crate::i18n::tf(locale, &key, &[("limit", &crate::i18n::bytes(*limit))])
+            }
+            _ => crate::i18n::t(locale, &key).to_owned(),
         }
     }
 

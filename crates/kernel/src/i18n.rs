@@ -104,6 +104,28 @@ pub fn tf(locale: Locale, key: &str, args: &[(&str, &str)]) -> String {
     s
 }
 
+/// A size for people: `2 MiB`, `256 MiB`, `4 GiB`, `1.5 GiB`, `900 KiB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    if value < 1024.0 {
+        return format!("{n} B");
+    }
+    let mut unit = "B";
+    for u in UNITS {
+        if value < 1024.0 {
+            break;
+        }
+        value /= 1024.0;
+        unit = u;
+    }
+    if (value - value.round()).abs() < 0.05 {
+        format!("{} {unit}", value.round())
+    } else {
+        format!("{value:.1} {unit}")
+    }
+}
+
 pub fn has_key(key: &str) -> bool {
     let (zh, en) = catalogs();
     zh.contains_key(key) && en.contains_key(key)
@@ -143,5 +165,14 @@ mod tests {
         );
         assert_eq!(Locale::from_accept_language("fr"), Locale::ZhCn);
         assert_eq!(t(Locale::En, "no.such.key"), "no.such.key");
+    }
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(bytes(2 * 1024 * 1024), "2 MiB");
+        assert_eq!(bytes(256 * 1024 * 1024), "256 MiB");
+        assert_eq!(bytes(4 * 1024 * 1024 * 1024), "4 GiB");
+        assert_eq!(bytes(1536 * 1024 * 1024), "1.5 GiB");
+        assert_eq!(bytes(900), "900 B");
     }
 }

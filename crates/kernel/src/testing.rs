@@ -8,7 +8,9 @@ use std::path::PathBuf;
 pub struct TestDb {
     pub db: Db,
     pub url: String,
-    cleanup: Cleanup,
+    /// Taken by `drop_db`; still here when the guard drops (a test that failed or forgot to
+    /// stop), `Drop` removes the database all the same.
+    cleanup: Option<Cleanup>,
 }
 
 enum Cleanup {
@@ -40,7 +42,7 @@ pub async fn fresh_db(admin_url: Option<String>, prefix: &str) -> AppResult<Test
             Ok(TestDb {
                 db,
                 url,
-                cleanup: Cleanup::Database { admin_url, name },
+                cleanup: Some(Cleanup::Database { admin_url, name }),
             })
         }
         _ => {
@@ -51,7 +53,7 @@ pub async fn fresh_db(admin_url: Option<String>, prefix: &str) -> AppResult<Test
             Ok(TestDb {
                 db,
                 url,
-                cleanup: Cleanup::File(path),
+                cleanup: Some(Cleanup::File(path)),
             })
         }
     }
@@ -78,9 +80,17 @@ fn replace_db_name(url: &str, name: &str) -> AppResult<String> {
 
 impl TestDb {
     /// Closes the pool and removes the database.
-    pub async fn drop_db(self) {
+    pub async fn drop_db(mut self) {
         self.db.close().await;
-        match self.cleanup {
+        if let Some(c) = self.cleanup.take() {
+            c.run().await;
+        }
+    }
+}
+
+impl Cleanup {
+    async fn run(self) {
+        match self {
             Cleanup::File(path) => {
                 for suffix in ["", "-wal", "-shm"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
@@ -97,6 +107,25 @@ impl TestDb {
                 }
             }
         }
+    }
+}
+
+/// A test that panicked (or never called `drop_db`) still leaves nothing behind: the database
+/// is removed from a thread of its own, since the test's runtime may be gone or busy.
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(cleanup) = self.cleanup.take() else {
+            return;
+        };
+        let done = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                rt.block_on(cleanup.run());
+            }
+        });
+        let _ = done.join();
     }
 }
 

@@ -146,3 +146,29 @@ pub fn read_all(path: &Path) -> Result<(Format, Vec<Row>), SheetError> {
 
 #[cfg(test)]
 mod tests;
+
+/// A cell value made safe for a CSV file a person will open in Excel or WPS: a value starting
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return would be taken as a formula (OWASP's
+/// "CSV injection"), so it is prefixed with a single quote, which both show as text.
+pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+/// Rows as CSV text (RFC 4180 quoting, no BOM), every cell neutralised. The one CSV writer of
+/// the platform: every CSV it hands out goes through here.
+pub fn csv_text<S: AsRef<str>>(headers: &[&str], rows: &[Vec<S>]) -> Result<String, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(headers.iter().map(|h| neutralise(h).into_owned()))?;
+    for row in rows {
+        w.write_record(row.iter().map(|s| neutralise(s.as_ref()).into_owned()))?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| csv::Error::from(e.into_error()))?;
+    String::from_utf8(bytes)
+        .map_err(|e| csv::Error::from(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
+}

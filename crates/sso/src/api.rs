@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
 pub struct ApiDoc;
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct NodeParam {
     /// The node whose subtree's applications to list (default: the first node the caller
     /// administers).

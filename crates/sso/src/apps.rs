@@ -119,8 +119,12 @@ pub async fn get(db: &Db, id: ApplicationId) -> AppResult<Option<Application>> {
     Ok(on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(p).await)?)
 }
 
-/// The active CAS services whose prefix starts `service`, longest prefix first.
+/// The active CAS application whose prefix covers `service` (the most specific prefix when
+/// several do), matched by parsed URL (see `service_url`); none for a refused URL.
 pub async fn cas_service_for(db: &Db, service: &str) -> AppResult<Option<Application>> {
+    let Ok(service) = crate::service_url::parse_service(service) else {
+        return Ok(None);
+    };
     let sql = format!(
         "SELECT {COLUMNS} FROM applications WHERE protocol = 'cas' AND active = TRUE AND service_prefix IS NOT NULL"
     );
@@ -128,12 +132,12 @@ pub async fn cas_service_for(db: &Db, service: &str) -> AppResult<Option<Applica
         on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(p).await)?;
     Ok(all
         .into_iter()
-        .filter(|a| {
-            a.service_prefix
-                .as_deref()
-                .is_some_and(|p| service.starts_with(p))
+        .filter_map(|a| {
+            let prefix = crate::service_url::parse_prefix(a.service_prefix.as_deref()?).ok()?;
+            prefix.covers(&service).then_some((prefix.depth(), a))
         })
-        .max_by_key(|a| a.service_prefix.as_deref().map(str::len)))
+        .max_by_key(|(depth, _)| *depth)
+        .map(|(_, a)| a))
 }
 
 /// May this person use the application? They must hold a role inside its node's subtree
@@ -233,8 +237,45 @@ fn is_url(s: &str) -> bool {
         && s.len() > 8
 }
 
-fn validate(a: &NewApplication) -> AppResult<()> {
+/// Plain `http://` on a host other than the local machine: codes and tickets sent there can be
+/// read on the network.
+fn is_remote_http(s: &str) -> bool {
+    let Ok(u) = url::Url::parse(s) else {
+        return false;
+    };
+    let local = match u.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    u.scheme() == "http" && !local
+}
+
+/// Checks what an administrator registers; `allow_http` is the region's explicit permission for
+/// plain-http return addresses on other hosts.
+async fn validate_for(state: &AppState, a: &NewApplication) -> AppResult<()> {
+    let allow_http = identity::policy::effective(state, a.node_id)
+        .await?
+        .allow_http_redirects;
+    validate(a, allow_http)
+}
+
+fn validate(a: &NewApplication, allow_http: bool) -> AppResult<()> {
     let mut errors = kernel::error::FieldErrors::default();
+    if !allow_http {
+        let returns = a
+            .redirect_uris
+            .iter()
+            .chain(&a.post_logout_redirect_uris)
+            .chain(&a.backchannel_logout_uri);
+        if returns.clone().any(|u| is_remote_http(u)) {
+            errors.add("redirect_uris", "error.sso.http_not_allowed");
+        }
+        if a.service_prefix.as_deref().is_some_and(is_remote_http) {
+            errors.add("service_prefix", "error.sso.http_not_allowed");
+        }
+    }
     if a.name.trim().is_empty() {
         errors.add("name", "error.required");
     }
@@ -264,8 +305,14 @@ fn validate(a: &NewApplication) -> AppResult<()> {
             }
         }
         "cas" => {
-            if !a.service_prefix.as_deref().is_some_and(is_url) {
-                errors.add("service_prefix", "error.sso.bad_url");
+            match a
+                .service_prefix
+                .as_deref()
+                .map(crate::service_url::parse_prefix)
+            {
+                Some(Ok(_)) => {}
+                Some(Err(why)) => errors.add("service_prefix", why.key()),
+                None => errors.add("service_prefix", "error.sso.bad_url"),
             }
         }
         _ => errors.add("protocol", "error.sso.bad_protocol"),
@@ -294,7 +341,7 @@ pub async fn register(
     a: NewApplication,
 ) -> AppResult<Registered> {
     authz::require(&state.db, actor, Permission::ManageApplications, a.node_id).await?;
-    validate(&a)?;
+    validate_for(state, &a).await?;
     // The client's key must be in the JWKS before the client first reads it.
     if let Some(alg) = a.id_token_alg.as_deref().and_then(crate::keys::Alg::parse) {
         crate::keys::signing_key(state, alg).await?;
@@ -449,7 +496,7 @@ pub async fn update(
             .clone()
             .unwrap_or_else(|| app.allowed_roles.0.clone()),
     };
-    validate(&next)?;
+    validate_for(state, &next).await?;
     let active = ch.active.unwrap_or(app.active);
     let mut changed = Vec::new();
     let mut note = |field: &'static str, differs: bool| {

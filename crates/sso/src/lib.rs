@@ -10,6 +10,7 @@ pub mod keys;
 pub mod logout;
 pub mod oidc;
 pub mod pages;
+pub mod service_url;
 pub mod tokens;
 pub mod upstream;
 

@@ -31,6 +31,9 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
         .to_owned();
     let mut res = next.run(req).await;
     let Some(ErrorPayload(err)) = res.extensions_mut().remove::<ErrorPayload>() else {
+        if is_api && is_rejection(&res) {
+            return rejection_as_json(res.status(), &headers, &request_id);
+        }
         return res;
     };
     let locale = if is_api {
@@ -39,7 +42,7 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
         locale_from_headers(&headers)
     };
     let status = err.status();
-    let message = i18n::t(locale, &format!("error.{}", err.code())).to_owned();
+    let message = err.message(locale);
     let mut out = if is_api {
         let fields: serde_json::Map<String, serde_json::Value> = err
             .fields()
@@ -66,6 +69,44 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     out
+}
+
+/// A client error the framework answered by itself: axum's extractor rejections and the body
+/// limit are plain text, the router's 405 has no body. (A handler's own answers, such as a 416
+/// for a range request, are left alone.)
+fn is_rejection(res: &Response) -> bool {
+    let status = res.status();
+    let content_type = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    status.is_client_error()
+        && (content_type.is_some_and(|v| v.starts_with("text/plain"))
+            || (content_type.is_none() && status == axum::http::StatusCode::METHOD_NOT_ALLOWED))
+}
+
+/// A request the framework refused before any handler ran (a query or path that does not
+/// parse, a method the route does not have, a body of the wrong type): the API's one JSON error
+/// shape all the same, never the framework's plain text.
+fn rejection_as_json(
+    status: axum::http::StatusCode,
+    headers: &axum::http::HeaderMap,
+    request_id: &str,
+) -> Response {
+    use axum::http::StatusCode as S;
+    let code = match status {
+        S::NOT_FOUND => "not_found",
+        S::METHOD_NOT_ALLOWED => "method_not_allowed",
+        S::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        S::PAYLOAD_TOO_LARGE => "too_large_unknown",
+        S::UNAUTHORIZED => "unauthenticated",
+        S::FORBIDDEN => "forbidden",
+        S::UNPROCESSABLE_ENTITY => "invalid_input",
+        _ => "bad_request",
+    };
+    let message = i18n::t(api_locale(headers), &format!("error.{code}")).to_owned();
+    let body = json!({ "error": { "code": code, "message": message, "fields": {}, "request_id": request_id } });
+    (status, axum::Json(body)).into_response()
 }
 
 /// Unknown routes.

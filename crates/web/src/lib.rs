@@ -8,6 +8,7 @@ pub mod errors;
 pub mod meta;
 pub mod pages;
 pub mod panels;
+pub mod upload;
 
 pub use auth::{ApiActor, ApiCx, ApiJson, IdPath, MaybeSession, Session, redirect};
 pub use ctx::{PageCtx, render};

@@ -13,6 +13,7 @@ use kernel::{AppResult, Ctx, NodeId, on_db};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FeedQuery {
     /// The node whose subtree's changes to read.
     pub node: NodeId,

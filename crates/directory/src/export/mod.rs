@@ -253,15 +253,10 @@ pub fn encode(table: &Table, format: Format, short_names: bool) -> AppResult<Fil
     })
 }
 
-/// Rows as CSV text (RFC 4180 quoting), without a BOM.
+/// Rows as CSV text (RFC 4180 quoting), without a BOM, every cell neutralised against formula
+/// injection (`sheets::csv_text`).
 pub fn csv_text<S: AsRef<str>>(headers: &[&str], rows: &[Vec<S>]) -> AppResult<String> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(headers).map_err(AppError::internal)?;
-    for row in rows {
-        w.write_record(row.iter().map(|s| s.as_ref()))
-            .map_err(AppError::internal)?;
-    }
-    String::from_utf8(w.into_inner().map_err(AppError::internal)?).map_err(AppError::internal)
+    sheets::csv_text(headers, rows).map_err(AppError::internal)
 }
 
 /// The name of a code in its table, or the code itself.

@@ -9,7 +9,7 @@ use crate::model::Node;
 use crate::nodes;
 use askama::Template;
 use axum::extract::{Multipart, Path, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use kernel::{AppError, AppResult, AppState, Ctx, ImportId, NodeId};
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
@@ -90,12 +90,13 @@ pub async fn upload(
     let mut csrf = String::new();
     let mut kind = Kind::Students;
     let mut file_name = None;
+    let bad_upload = bad_upload(&state);
     let received = async {
-        while let Some(mut field) = form.next_field().await.map_err(bad_upload)? {
+        while let Some(mut field) = form.next_field().await.map_err(&bad_upload)? {
             match field.name() {
-                Some("csrf") => csrf = field.text().await.map_err(bad_upload)?,
+                Some("csrf") => csrf = field.text().await.map_err(&bad_upload)?,
                 Some("kind") => {
-                    let k = field.text().await.map_err(bad_upload)?;
+                    let k = field.text().await.map_err(&bad_upload)?;
                     kind = Kind::parse(&k)
                         .ok_or_else(|| AppError::field("kind", "error.invalid_choice"))?;
                 }
@@ -104,7 +105,7 @@ pub async fn upload(
                     let mut out = tokio::fs::File::create(&staging)
                         .await
                         .map_err(AppError::internal)?;
-                    while let Some(chunk) = field.chunk().await.map_err(bad_upload)? {
+                    while let Some(chunk) = field.chunk().await.map_err(&bad_upload)? {
                         out.write_all(&chunk).await.map_err(AppError::internal)?;
                     }
                     out.flush().await.map_err(AppError::internal)?;
@@ -127,6 +128,11 @@ pub async fn upload(
             let msg = f.0.first().map(|(_, k)| session_t(&session, k));
             list_page(&cx, &session, school, msg).await
         }
+        Err(e @ AppError::TooLarge(_)) => {
+            let msg = e.message(session.actor.locale);
+            let page = list_page(&cx, &session, school, Some(msg)).await?;
+            Ok((axum::http::StatusCode::PAYLOAD_TOO_LARGE, page).into_response())
+        }
         Err(e) => Err(e),
     }
 }
@@ -135,9 +141,9 @@ fn session_t(session: &Session, key: &str) -> String {
     kernel::i18n::t(session.actor.locale, key).to_owned()
 }
 
-fn bad_upload(e: axum::extract::multipart::MultipartError) -> AppError {
-    tracing::info!(error = %e, "upload cut short");
-    AppError::field("file", "error.import.upload_failed")
+fn bad_upload(state: &AppState) -> impl Fn(axum::extract::multipart::MultipartError) -> AppError {
+    let limit = state.config.max_upload_bytes as u64;
+    move |e| web::upload::multipart_error(e, limit, "file", "error.import.upload_failed")
 }
 
 #[derive(Template)]

@@ -8,7 +8,10 @@ use reqwest::{Client, StatusCode};
 /// A server that takes the client's address from X-Forwarded-For, so tests can log in from
 /// several addresses.
 async fn app() -> TestApp {
-    TestApp::start_with(|c| c.trust_proxy_headers = true).await
+    TestApp::start_with(|c| {
+        c.trusted_proxies = kernel::config::ProxyList(vec!["127.0.0.1/32".parse().unwrap()])
+    })
+    .await
 }
 
 struct Answer {
@@ -121,7 +124,7 @@ async fn set_policy(app: &TestApp, changes: &[(&str, &str)]) {
 }
 
 /// Changes the signed-in client's password through the form; returns the status and page.
-async fn change_password(
+pub(crate) async fn change_password(
     app: &TestApp,
     c: &Client,
     current: &str,
@@ -273,14 +276,20 @@ async fn mlps_sessions_idle_out_in_thirty_minutes_passwords_expire_and_history_i
             .0,
         StatusCode::SEE_OTHER
     );
-    let (status, body) = change_password(&app, &c, "Second#Pass2", DEMO_PASSWORD).await;
+    assert_eq!(
+        change_password(&app, &c, "Second#Pass2", "Kettle#Hill7")
+            .await
+            .0,
+        StatusCode::SEE_OTHER
+    );
+    let (status, body) = change_password(&app, &c, "Kettle#Hill7", "Second#Pass2").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         body.contains("最近使用过") || body.contains("used recently"),
         "{body}"
     );
     assert_eq!(
-        change_password(&app, &c, "Second#Pass2", "Third#Pass3")
+        change_password(&app, &c, "Kettle#Hill7", "Third#Pass3")
             .await
             .0,
         StatusCode::SEE_OTHER

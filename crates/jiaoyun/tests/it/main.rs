@@ -28,6 +28,7 @@ mod resource_files;
 mod resource_library;
 mod resource_search;
 mod schema;
+mod security;
 mod sso_sessions;
 mod staff_import;
 mod transfers;

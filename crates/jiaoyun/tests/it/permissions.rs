@@ -123,7 +123,10 @@ async fn a_school_admin_cannot_read_or_change_another_schools_people() {
     let r = api
         .put(app.url(&format!("/api/v1/people/{other_student}")))
         .bearer_auth(&token)
-        .json(&serde_json::json!({"name": "改名"}))
+        .json(
+            &serde_json::json!({"name": "改名", "gender": "1", "id_number": null, "phone": null,
+            "email": null, "staff_no": null, "registry_no": null}),
+        )
         .send()
         .await
         .unwrap();

@@ -13,7 +13,7 @@ fn png() -> Vec<u8> {
     resources::library::demo::png(16, 8, 3)
 }
 
-async fn section(app: &TestApp) -> String {
+pub(crate) async fn section(app: &TestApp) -> String {
     let (id,): (kernel::CatalogId,) = on_db!(&app.state.db, p => sqlx::query_as(
         "SELECT id FROM catalog_nodes WHERE kind = 'section' AND subject = '13' AND stage = 'primary' AND active = TRUE ORDER BY path LIMIT 1",
     ).fetch_one(p).await).unwrap();

@@ -117,6 +117,7 @@ async fn node(c: ApiCx, IdPath(id): IdPath<CatalogId>) -> AppResult<Json<WithBre
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ChildQuery {
     /// Include deactivated children.
     include_inactive: Option<bool>,
@@ -297,6 +298,7 @@ async fn set_choice(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SubjectQuery {
     /// JY/T 1001 course code (13 语文, 14 数学, 41 英语).
     subject: String,

@@ -17,6 +17,7 @@ pub struct ResourceItem {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListFilter {
     /// Only the caller's own resources.
     pub mine: Option<bool>,

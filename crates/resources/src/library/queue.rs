@@ -9,6 +9,7 @@ use kernel::{AppResult, Ctx, NodeId, PersonId, on_db};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct QueueFilter {
     /// school | district | city
     pub level: Option<String>,

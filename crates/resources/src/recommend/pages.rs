@@ -200,6 +200,7 @@ async fn api_list(c: ApiCx) -> AppResult<Json<Recommendations>> {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct MetricsQuery {
     /// Only events after this many days ago (default 90).
     days: Option<i64>,

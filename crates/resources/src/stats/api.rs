@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
 pub struct StatsApiDoc;
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct TermQuery {
     /// The term, as `2025-1` (school year 2025-2026, first term); the current one if not given.
     term: Option<String>,

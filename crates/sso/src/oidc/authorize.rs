@@ -53,6 +53,8 @@ impl AuthRequest {
 pub struct Back<'a> {
     redirect_uri: &'a str,
     state: Option<&'a str>,
+    /// The issuer, on every response (RFC 9207), errors included.
+    iss: String,
 }
 
 impl Back<'_> {
@@ -71,6 +73,7 @@ impl Back<'_> {
         if let Some(s) = self.state {
             url.push_str(&format!("&state={}", url_encode(s)));
         }
+        url.push_str(&format!("&iss={}", url_encode(&self.iss)));
         web::redirect(&url)
     }
 }
@@ -126,6 +129,7 @@ pub async fn authorize(
     let back = Back {
         redirect_uri,
         state: req.get("state"),
+        iss: tokens::issuer(state),
     };
     if req.get("request").is_some() {
         return Ok(back.error("request_not_supported", "request objects are not supported"));
@@ -327,13 +331,14 @@ pub async fn issue_code(
 }
 
 /// The `Back` for a request already checked by [`authorize`] (the consent form posts it again).
-pub fn back_for<'a>(app: &Application, req: &'a AuthRequest) -> Option<Back<'a>> {
+pub fn back_for<'a>(state: &AppState, app: &Application, req: &'a AuthRequest) -> Option<Back<'a>> {
     let redirect_uri = req.get("redirect_uri")?;
     app.redirect_uris
         .iter()
         .any(|u| u == redirect_uri)
-        .then_some(Back {
+        .then(|| Back {
             redirect_uri,
             state: req.get("state"),
+            iss: tokens::issuer(state),
         })
 }

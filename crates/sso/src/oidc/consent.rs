@@ -69,7 +69,8 @@ pub async fn submit(
         None => None,
     }
     .ok_or(AppError::BadRequest("sso.unknown_client"))?;
-    let back = back_for(&app, &req).ok_or(AppError::BadRequest("sso.redirect_uri_mismatch"))?;
+    let back =
+        back_for(&state, &app, &req).ok_or(AppError::BadRequest("sso.redirect_uri_mismatch"))?;
     if !apps::may_use(&state.db, &app, &session.actor).await? {
         return Err(AppError::Forbidden);
     }

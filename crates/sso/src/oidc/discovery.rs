@@ -40,6 +40,8 @@ pub async fn configuration(State(state): State<AppState>) -> Json<serde_json::Va
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,
         "ui_locales_supported": ["zh-CN", "en"],
+        // Every authorization response, errors included, carries `iss` (RFC 9207).
+        "authorization_response_iss_parameter_supported": true,
     }))
 }
 

@@ -138,7 +138,9 @@ async fn do_introspect(
         {
             json!({
                 "active": true, "scope": r.scope, "client_id": app.client_id, "sub": r.person_id.to_string(),
-                "exp": r.expires_at.timestamp(), "iat": r.created_at.timestamp(), "iss": tokens::issuer(state), "token_type": "refresh_token",
+                "exp": r.expires_at.timestamp(), "iat": r.created_at.timestamp(), "iss": tokens::issuer(state),
+                // RFC 7662 §2.2: the type of the access tokens this grant issues.
+                "token_type": "Bearer",
             })
         }
         _ => inactive,

@@ -49,7 +49,7 @@ pub fn cookie<'a>(state: &AppState, name: &'a str, value: String, http_only: boo
         .path("/")
         .http_only(http_only)
         .same_site(SameSite::Lax)
-        .secure(state.config.secure_cookies)
+        .secure(state.config.https())
         .build()
 }
 

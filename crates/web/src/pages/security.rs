@@ -46,6 +46,8 @@ pub struct PolicyForm {
     mfa_admins: Option<String>,
     #[serde(default)]
     trusted_networks: String,
+    #[serde(default)]
+    allow_http_redirects: Option<String>,
 }
 
 impl PolicyForm {
@@ -66,6 +68,7 @@ impl PolicyForm {
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join("\n"),
+            allow_http_redirects: p.allow_http_redirects.then(|| "on".to_owned()),
         }
     }
 
@@ -132,6 +135,7 @@ impl PolicyForm {
             absolute_hours: absolute,
             mfa_admins: self.mfa_admins.is_some(),
             trusted_networks: networks,
+            allow_http_redirects: self.allow_http_redirects.is_some(),
         };
         let mut errors = p.validate();
         if bad_network {
@@ -240,7 +244,7 @@ pub async fn save(
         serde_json::json!({
             "profile": p.profile.as_str(), "min_length": p.min_length, "expiry_days": p.expiry_days,
             "history": p.history, "idle_minutes": p.idle_minutes, "absolute_hours": p.absolute_hours,
-            "mfa_admins": p.mfa_admins,
+            "mfa_admins": p.mfa_admins, "allow_http_redirects": p.allow_http_redirects,
             "trusted_networks": p.trusted_networks.iter().map(ToString::to_string).collect::<Vec<_>>(),
         })
     };

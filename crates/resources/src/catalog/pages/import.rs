@@ -33,11 +33,6 @@ impl Drop for Staged {
     }
 }
 
-fn bad_upload(e: axum::extract::multipart::MultipartError) -> AppError {
-    tracing::info!(error = %e, "upload cut short");
-    AppError::field("file", "error.import.upload_failed")
-}
-
 /// Streams a multipart form's `file` to a staging file under the data folder and keeps its other
 /// fields.
 pub async fn receive(state: &AppState, mut form: Multipart) -> AppResult<Staged> {
@@ -46,6 +41,9 @@ pub async fn receive(state: &AppState, mut form: Multipart) -> AppResult<Staged>
     tokio::fs::create_dir_all(&dir)
         .await
         .map_err(AppError::internal)?;
+    let limit = state.config.files.max_file_bytes;
+    let bad_upload =
+        |e| web::upload::multipart_error(e, limit, "file", "error.import.upload_failed");
     let mut staged = Staged {
         path: dir.join(format!("catalog-{}", uuid::Uuid::now_v7())),
         file_name: None,

@@ -175,9 +175,9 @@ pub async fn edit_form(
     Ok(render(&page))
 }
 
-fn bad_upload(e: MultipartError) -> AppError {
-    tracing::info!(error = %e, "resource form cut short");
-    AppError::field("file", "error.files.upload_failed")
+fn bad_upload(cx: &Ctx<'_>) -> impl Fn(MultipartError) -> AppError {
+    let limit = cx.state.config.files.max_file_bytes;
+    move |e| web::upload::multipart_error(e, limit, "file", "error.files.upload_failed")
 }
 
 /// The posted form: its fields, with the file stored (once the CSRF token was checked).
@@ -191,13 +191,14 @@ async fn read_form(
     let mut file_message = None;
     let mut all = false;
     let mut bad_ids = false;
-    while let Some(field) = form.next_field().await.map_err(bad_upload)? {
+    let bad_upload = bad_upload(cx);
+    while let Some(field) = form.next_field().await.map_err(&bad_upload)? {
         let name = field.name().unwrap_or("").to_owned();
         if name == "file" {
             store_file(cx, session, field, csrf_ok, &mut f, &mut file_message).await?;
             continue;
         }
-        let value = field.text().await.map_err(bad_upload)?;
+        let value = field.text().await.map_err(&bad_upload)?;
         match name.as_str() {
             "csrf" => {
                 session.verify_csrf(&value)?;
@@ -252,7 +253,7 @@ async fn store_file(
     if name.is_empty() {
         // Drain it: nothing to keep.
         let mut field = field;
-        while field.chunk().await.map_err(bad_upload)?.is_some() {}
+        while field.chunk().await.map_err(bad_upload(cx))?.is_some() {}
         return Ok(());
     }
     if !csrf_ok {
