@@ -63,10 +63,11 @@ async fn query(
         Some(n) => n,
         None => *cx.actor.admin_nodes().first().ok_or(AppError::Forbidden)?,
     };
-    let scope = nodes::get(cx, node).await?;
+    nodes::get(cx, node).await?;
     authz::require(db, cx.actor, Permission::ViewAudit, node).await?;
-    // Entries tied to no node (failed logins to unknown names) belong to the root's administrators.
-    let join = if scope.parent_id.is_none() {
+    // Entries tied to no node (failed logins to unknown names) belong to the administrators of
+    // the region this server serves: the top-most level that has administrators.
+    let join = if serves_top_region(db, node).await? {
         "LEFT JOIN org_closure c ON c.descendant_id = l.node_id AND c.ancestor_id = $1
          WHERE (c.ancestor_id IS NOT NULL OR l.node_id IS NULL)"
     } else {
@@ -114,6 +115,19 @@ async fn query(
         .bind(node).bind(from).bind(to).bind(person_id).bind(&person_name).bind(&a_lo).bind(&a_hi).bind(object)
         .fetch_one(p).await)?;
     Ok((items, total))
+}
+
+/// Is `node` at the top-most level of the tree that has administrators (the province's
+/// bureau on a province's server; in a city's, where nobody administers the province, the
+/// city's)?
+async fn serves_top_region(db: &kernel::Db, node: NodeId) -> AppResult<bool> {
+    let (mine, top): (Option<i64>, Option<i64>) = on_db!(db, p => sqlx::query_as(
+        "SELECT (SELECT MAX(depth) FROM org_closure WHERE descendant_id = $1),
+                (SELECT MIN(d.depth) FROM (
+                    SELECT (SELECT MAX(c.depth) FROM org_closure c WHERE c.descendant_id = r.node_id) AS depth
+                    FROM role_assignments r WHERE r.role = 'admin') d)",
+    ).bind(node).fetch_one(p).await)?;
+    Ok(matches!((mine, top), (Some(m), Some(t)) if m <= t))
 }
 
 /// Old and new values of personal data in an entry (`person.update` records them), masked

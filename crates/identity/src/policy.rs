@@ -62,6 +62,9 @@ pub struct Policy {
     /// Connected applications of this region may register `http://` redirect URIs on hosts
     /// that are not the local machine (normally only `https://` is accepted).
     pub allow_http_redirects: bool,
+    /// Connected applications that ask for it may receive the registry number (which carries
+    /// the ID number); otherwise they get the opaque subject.
+    pub release_registry_no: bool,
 }
 
 impl Policy {
@@ -78,6 +81,7 @@ impl Policy {
                 mfa_admins: true,
                 trusted_networks: Vec::new(),
                 allow_http_redirects: false,
+                release_registry_no: false,
             },
             Profile::Modern => Self {
                 profile,
@@ -89,6 +93,7 @@ impl Policy {
                 mfa_admins: true,
                 trusted_networks: Vec::new(),
                 allow_http_redirects: false,
+                release_registry_no: false,
             },
         }
     }
@@ -175,6 +180,7 @@ struct Row {
     mfa_admins: bool,
     trusted_networks: String,
     allow_http_redirects: bool,
+    release_registry_no: bool,
 }
 
 impl Row {
@@ -192,6 +198,7 @@ impl Row {
             trusted_networks: serde_json::from_str(&self.trusted_networks)
                 .map_err(AppError::internal)?,
             allow_http_redirects: self.allow_http_redirects,
+            release_registry_no: self.release_registry_no,
         })
     }
 }
@@ -200,7 +207,8 @@ macro_rules! select {
     ($rest:literal) => {
         concat!(
             "SELECT p.profile, p.min_length, p.expiry_days, p.history, p.idle_minutes,
-                    p.absolute_hours, p.mfa_admins, p.trusted_networks, p.allow_http_redirects ",
+                    p.absolute_hours, p.mfa_admins, p.trusted_networks, p.allow_http_redirects,
+                    p.release_registry_no ",
             $rest
         )
     };
@@ -282,18 +290,19 @@ pub async fn save(
     let networks = serde_json::to_string(&p.trusted_networks).map_err(AppError::internal)?;
     on_tx!(tx, c => sqlx::query(
         "INSERT INTO auth_policies (node_id, profile, min_length, expiry_days, history, idle_minutes,
-                absolute_hours, mfa_admins, trusted_networks, updated_at, updated_by, allow_http_redirects)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                absolute_hours, mfa_admins, trusted_networks, updated_at, updated_by, allow_http_redirects, release_registry_no)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          ON CONFLICT (node_id) DO UPDATE SET profile = excluded.profile, min_length = excluded.min_length,
              expiry_days = excluded.expiry_days, history = excluded.history,
              idle_minutes = excluded.idle_minutes, absolute_hours = excluded.absolute_hours,
              mfa_admins = excluded.mfa_admins, trusted_networks = excluded.trusted_networks,
              updated_at = excluded.updated_at, updated_by = excluded.updated_by,
-             allow_http_redirects = excluded.allow_http_redirects",
+             allow_http_redirects = excluded.allow_http_redirects,
+             release_registry_no = excluded.release_registry_no",
     ).bind(node).bind(p.profile.as_str()).bind(i64::from(p.min_length))
     .bind(p.expiry_days.map(i64::from)).bind(i64::from(p.history)).bind(i64::from(p.idle_minutes))
     .bind(i64::from(p.absolute_hours)).bind(p.mfa_admins).bind(networks).bind(now).bind(by)
-    .bind(p.allow_http_redirects).execute(c).await.map(|r| r.rows_affected()))?;
+    .bind(p.allow_http_redirects).bind(p.release_registry_no).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 

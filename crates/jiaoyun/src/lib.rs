@@ -1,6 +1,7 @@
 //! The binary's parts, as a library so the integration tests can start the real server.
 
 pub mod admin;
+pub mod audit;
 pub mod bench;
 mod bench_exchange;
 pub mod bench_files;

@@ -1,7 +1,7 @@
 //! `jiaoyun`: the one binary of the platform.
 
 use clap::{Parser, Subcommand};
-use jiaoyun::{admin, bench, export, import, index, server};
+use jiaoyun::{admin, audit, bench, export, import, index, server};
 use kernel::{AppState, Clock, Config, Db};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,6 +53,10 @@ enum Command {
     /// This node's search index: rebuild it from the database, catch it up, show its state.
     #[command(subcommand)]
     Index(index::IndexCommand),
+    /// The tamper-evident audit log: verify it, anchor it, archive what is past retention, and
+    /// the PostgreSQL grants that protect it.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 fn main() -> ExitCode {
@@ -147,6 +151,10 @@ async fn run(command: Command, mut config: Config) -> Result<bool, Box<dyn std::
         Command::Index(cmd) => {
             let db = connect(&config).await?;
             index::run(AppState::new(db, config, Clock::System), cmd).await?;
+        }
+        Command::Audit(cmd) => {
+            let db = connect(&config).await?;
+            return Ok(audit::run(AppState::new(db, config, Clock::System), cmd).await?);
         }
         Command::Export(cmd) => {
             return export::run(

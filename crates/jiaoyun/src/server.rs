@@ -271,6 +271,7 @@ pub async fn serve_on(
     let imports = tokio::spawn(directory::import::jobs::runner(state.clone()));
     let exchange = tokio::spawn(directory::exchange::push::runner(state.clone()));
     let library = tokio::spawn(resources::runner(state.clone()));
+    let chainer = tokio::spawn(crate::audit::chainer(state.clone()));
     let metrics = match state.config.metrics_listen.clone() {
         Some(addr) => {
             let l = TcpListener::bind(&addr)
@@ -291,6 +292,7 @@ pub async fn serve_on(
     imports.abort();
     exchange.abort();
     library.abort();
+    chainer.abort();
     if let Some(m) = metrics {
         m.abort();
     }
@@ -352,14 +354,11 @@ async fn single_logout(state: AppState) {
 
 pub async fn run_maintenance(state: &AppState) {
     let now = state.clock.now();
-    let jobs: [(&str, AppResult<u64>); 5] = [
+    let jobs: [(&str, AppResult<u64>); 6] = [
+        ("audit_anchor", crate::audit::daily_anchor(state).await),
         (
             "audit_retention",
-            kernel::audit::purge_before(
-                &state.db,
-                now - chrono::Duration::days(i64::from(state.config.audit_retention_days)),
-            )
-            .await,
+            crate::audit::archive(state).await.map(|o| o.archived),
         ),
         (
             "session_cleanup",

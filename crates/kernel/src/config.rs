@@ -21,8 +21,13 @@ pub struct Config {
     pub log_format: LogFormat,
     /// A tracing filter such as `info` or `jiaoyun=debug,info`.
     pub log_level: String,
-    /// Audit entries older than this many days are purged by the maintenance job.
+    /// Audit entries older than this many days are archived to object storage and removed by
+    /// the maintenance job (180, MLPS's minimum, by default).
     pub audit_retention_days: u32,
+    /// This server node's name: its audit chain. Unique among the nodes sharing a database;
+    /// `<host name>:<listen port>` when unset.
+    pub node_name: Option<String>,
+    pub audit: AuditConfig,
     /// A session ends after this many idle minutes.
     pub session_idle_minutes: u32,
     /// A session ends this many hours after login, however active.
@@ -54,6 +59,36 @@ pub struct Config {
     pub exchange: ExchangeConfig,
     pub files: FilesConfig,
     pub resources: ResourcesConfig,
+}
+
+/// The tamper-evident audit log (docs/security.md).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// The Ed25519 key (PKCS#8) that signs the anchors and archive records, outside the
+    /// database; made on first start when missing. `<data_dir>/audit-anchor.pk8` when unset.
+    /// Give every node the same file (or only the nodes that anchor, with the public key on
+    /// the others).
+    pub anchor_key_file: Option<PathBuf>,
+    /// The anchor key's public half (base64), for a node or an auditor that verifies without
+    /// the private key.
+    pub anchor_public_key: Option<String>,
+    /// PostgreSQL: the retention role's URL; the removal of archived entries runs as that role
+    /// (the application's role may not delete, see `jiaoyun audit grants`).
+    pub retention_database_url: Option<crate::secret::Secret>,
+    /// How often each node links what it wrote into its chain, in seconds.
+    pub chain_seconds: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            anchor_key_file: None,
+            anchor_public_key: None,
+            retention_database_url: None,
+            chain_seconds: 5,
+        }
+    }
 }
 
 /// Where uploaded files live and what is accepted.
@@ -212,6 +247,8 @@ impl Default for Config {
             log_format: LogFormat::Text,
             log_level: "info".into(),
             audit_retention_days: 180,
+            node_name: None,
+            audit: AuditConfig::default(),
             session_idle_minutes: 120,
             session_absolute_hours: 12,
             trusted_proxies: ProxyList::default(),
@@ -295,6 +332,29 @@ impl Config {
         self.public_url
             .as_deref()
             .is_some_and(|u| u.to_ascii_lowercase().starts_with("https://"))
+    }
+
+    /// This node's name (its audit chain): `node_name`, else `<host name>:<listen port>`.
+    pub fn node_name(&self) -> String {
+        if let Some(n) = &self.node_name {
+            return n.clone();
+        }
+        let host = std::env::var("HOSTNAME")
+            .ok()
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "node".into());
+        let port = self.listen.rsplit(':').next().unwrap_or("0");
+        format!("{host}:{port}")
+    }
+
+    /// The anchor key's file: `audit.anchor_key_file`, else `<data_dir>/audit-anchor.pk8`.
+    pub fn anchor_key_file(&self) -> PathBuf {
+        self.audit
+            .anchor_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("audit-anchor.pk8"))
     }
 
     /// The address people and applications reach the platform at, without a trailing slash:

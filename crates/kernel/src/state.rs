@@ -20,6 +20,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(db: Db, config: Config, clock: Clock) -> Self {
+        crate::audit::set_writer(&config.node_name());
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);

@@ -42,6 +42,9 @@ pub struct Application {
     #[sqlx(try_from = "String")]
     #[schema(value_type = Vec<String>)]
     pub allowed_roles: List,
+    /// Asks for the registry number (and a login name made of it or of the ID number); given
+    /// only where the region allows it too ([`releases_numbers`]).
+    pub release_registry_no: bool,
     pub active: bool,
     pub created_at: DateTime<Utc>,
 }
@@ -74,7 +77,7 @@ impl Application {
     }
 }
 
-const COLUMNS: &str = "id, node_id, protocol, name, description, icon_url, home_url, client_id, secret_hash, redirect_uris, post_logout_redirect_uris, grant_types, backchannel_logout_uri, id_token_alg, allow_password_grant, service_prefix, single_logout, trusted, allowed_roles, active, created_at";
+const COLUMNS: &str = "id, node_id, protocol, name, description, icon_url, home_url, client_id, secret_hash, redirect_uris, post_logout_redirect_uris, grant_types, backchannel_logout_uri, id_token_alg, allow_password_grant, service_prefix, single_logout, trusted, allowed_roles, release_registry_no, active, created_at";
 
 pub async fn by_client_id(db: &Db, client_id: &str) -> AppResult<Option<Application>> {
     let sql = format!("SELECT {COLUMNS} FROM applications WHERE client_id = $1 AND active = TRUE");
@@ -189,6 +192,9 @@ pub struct NewApplication {
     pub trusted: bool,
     #[serde(default)]
     pub allowed_roles: Vec<String>,
+    /// Asks for the registry number; the region must allow it too.
+    #[serde(default)]
+    pub release_registry_no: bool,
 }
 
 impl NewApplication {
@@ -212,8 +218,18 @@ impl NewApplication {
             service_prefix: None,
             trusted: false,
             allowed_roles: vec![],
+            release_registry_no: false,
         }
     }
+}
+
+/// Whether the application receives identifiers that carry a person's ID number (the registry
+/// number, a login name made of it): it asked for them, and its region allows it.
+pub async fn releases_numbers(state: &AppState, app: &Application) -> AppResult<bool> {
+    Ok(app.release_registry_no
+        && identity::policy::effective(state, app.node_id)
+            .await?
+            .release_registry_no)
 }
 
 /// A registered application with its client secret, shown once.
@@ -361,8 +377,8 @@ pub async fn register(
     on_tx!(&mut tx, c => sqlx::query(
         "INSERT INTO applications (id, node_id, protocol, name, description, icon_url, home_url, client_id, secret_hash,
            redirect_uris, post_logout_redirect_uris, grant_types, backchannel_logout_uri, id_token_alg, allow_password_grant,
-           service_prefix, trusted, allowed_roles, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)",
+           service_prefix, trusted, allowed_roles, created_at, updated_at, release_registry_no)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $20)",
     ).bind(id).bind(a.node_id).bind(&a.protocol).bind(a.name.trim()).bind(&a.description)
     .bind(&a.icon_url).bind(&a.home_url).bind(&client_id)
     .bind(secret.as_deref().map(kernel::secret::token_hash))
@@ -370,6 +386,7 @@ pub async fn register(
     .bind(&a.backchannel_logout_uri).bind(a.id_token_alg.as_deref().unwrap_or("ES256"))
     .bind(a.allow_password_grant || grants.iter().any(|g| g == "password"))
     .bind(&a.service_prefix).bind(a.trusted).bind(json(&a.allowed_roles)).bind(now)
+    .bind(a.release_registry_no)
     .execute(c).await.map(|r| r.rows_affected()))?;
     audit::record(
         &mut tx,
@@ -432,6 +449,8 @@ pub struct AppChanges {
     /// Roles that may use it (`admin`, `teacher`, `head_teacher`, `student`, `guardian`); empty
     /// means every role of the subtree.
     pub allowed_roles: Option<Vec<String>>,
+    /// Asks for the registry number (the region must allow it too).
+    pub release_registry_no: Option<bool>,
     /// `false` deactivates it: its logins, tokens and tickets stop at once (access tokens already
     /// issued live out their few minutes); `true` brings it back.
     pub active: Option<bool>,
@@ -495,6 +514,7 @@ pub async fn update(
             .allowed_roles
             .clone()
             .unwrap_or_else(|| app.allowed_roles.0.clone()),
+        release_registry_no: ch.release_registry_no.unwrap_or(app.release_registry_no),
     };
     validate_for(state, &next).await?;
     let active = ch.active.unwrap_or(app.active);
@@ -520,6 +540,10 @@ pub async fn update(
     note("service_prefix", next.service_prefix != app.service_prefix);
     note("trusted", next.trusted != app.trusted);
     note("allowed_roles", next.allowed_roles != app.allowed_roles.0);
+    note(
+        "release_registry_no",
+        next.release_registry_no != app.release_registry_no,
+    );
     note("active", active != app.active);
     let now = state.clock.now();
     let json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
@@ -527,12 +551,12 @@ pub async fn update(
     on_tx!(&mut tx, c => sqlx::query(
         "UPDATE applications SET name = $2, description = $3, icon_url = $4, home_url = $5, redirect_uris = $6,
              post_logout_redirect_uris = $7, backchannel_logout_uri = $8, service_prefix = $9, trusted = $10,
-             allowed_roles = $11, active = $12, updated_at = $13
+             allowed_roles = $11, active = $12, updated_at = $13, release_registry_no = $14
          WHERE id = $1",
     ).bind(id).bind(next.name.trim()).bind(&next.description).bind(&next.icon_url).bind(&next.home_url)
     .bind(json(&next.redirect_uris)).bind(json(&next.post_logout_redirect_uris))
     .bind(&next.backchannel_logout_uri).bind(&next.service_prefix).bind(next.trusted)
-    .bind(json(&next.allowed_roles)).bind(active).bind(now)
+    .bind(json(&next.allowed_roles)).bind(active).bind(now).bind(next.release_registry_no)
     .execute(c).await.map(|r| r.rows_affected()))?;
     let action = match (app.active, active) {
         (true, false) => "sso.application_deactivate",

@@ -131,6 +131,8 @@ pub struct ValidateQuery {
 /// A redeemed ticket: who.
 struct Redeemed {
     person: PersonId,
+    /// The service may receive identifiers carrying the ID number.
+    numbers: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -205,8 +207,10 @@ async fn redeem(
             .node(app.node_id),
     )
     .await?;
+    let numbers = apps::releases_numbers(state, &app).await?;
     Ok(Ok(Redeemed {
         person: row.person_id,
+        numbers,
     }))
 }
 
@@ -233,19 +237,16 @@ pub async fn validate(
     Query(q): Query<ValidateQuery>,
 ) -> AppResult<Response> {
     let body = match redeem(&state, &meta, &q).await? {
-        Ok(r) => format!("yes\n{}\n", username(&state, r.person).await?),
+        Ok(r) => format!(
+            "yes\n{}\n",
+            crate::claims::cas_user(&state.db, r.person, r.numbers).await?
+        ),
         Err((code, _)) => {
             audit_failure(&state, &meta, code).await?;
             "no\n\n".to_owned()
         }
     };
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response())
-}
-
-async fn username(state: &AppState, person: PersonId) -> AppResult<String> {
-    let row: Option<(String,)> = on_db!(&state.db, p => sqlx::query_as("SELECT username FROM accounts WHERE person_id = $1")
-        .bind(person).fetch_optional(p).await)?;
-    Ok(row.map(|r| r.0).unwrap_or_else(|| person.to_string()))
 }
 
 /// CAS 2.0 `/serviceValidate` (attributes included, as most clients accept) and CAS 3.0
@@ -261,8 +262,8 @@ pub async fn service_validate(
         .is_some_and(|f| f.eq_ignore_ascii_case("json"));
     let result = match redeem(&state, &meta, &q).await? {
         Ok(r) => {
-            let user = username(&state, r.person).await?;
-            let attrs = attributes(&state, r.person).await?;
+            let user = crate::claims::cas_user(&state.db, r.person, r.numbers).await?;
+            let attrs = attributes(&state, r.person, r.numbers).await?;
             Ok((user, attrs))
         }
         Err((code, desc)) => {
@@ -300,8 +301,8 @@ pub async fn service_validate(
 }
 
 /// The person's attributes for a CAS service: the `profile` and `edu` claims, flattened.
-async fn attributes(state: &AppState, person: PersonId) -> AppResult<Value> {
-    let c = crate::claims::for_person(&state.db, person, "profile edu")
+async fn attributes(state: &AppState, person: PersonId, numbers: bool) -> AppResult<Value> {
+    let c = crate::claims::for_person(&state.db, person, "profile edu", numbers)
         .await?
         .unwrap_or_default();
     let edu = c.get("edu").cloned().unwrap_or(Value::Null);

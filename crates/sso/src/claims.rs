@@ -1,6 +1,9 @@
 //! What an application learns about a person, by scope: `openid` (the subject), `profile`,
-//! `email`, `phone`, and `edu` (roles with their scope, school code, classes, staff or registry
-//! number). The same claims serve the ID token, UserInfo and CAS attributes.
+//! `email`, `phone`, and `edu` (roles with their scope, school code, classes, staff number). The
+//! registry number, and a login name made of it, of the ID number or (without the `phone` scope)
+//! of the phone, go only to an application that asked for them where its region allows it
+//! (`apps::releases_numbers`); the others get the opaque subject. The same claims serve the ID
+//! token, UserInfo and CAS attributes.
 
 use chrono::{DateTime, Utc};
 use kernel::{AppResult, Db, NodeId, PersonId, on_db};
@@ -23,6 +26,7 @@ struct PersonRow {
     phone: Option<String>,
     staff_no: Option<String>,
     registry_no: Option<String>,
+    id_number: Option<String>,
     updated_at: DateTime<Utc>,
     username: Option<String>,
     locale: Option<String>,
@@ -41,14 +45,17 @@ struct RoleRow {
 }
 
 /// The person's claims for these scopes; `None` if the person is gone or deactivated.
+/// `numbers`: the application may receive identifiers carrying the ID number.
 pub async fn for_person(
     db: &Db,
     person: PersonId,
     scope: &str,
+    numbers: bool,
 ) -> AppResult<Option<Map<String, Value>>> {
     let has = |s: &str| scope.split(' ').any(|x| x == s);
     let row: Option<PersonRow> = on_db!(db, p => sqlx::query_as(
-        "SELECT p.name, p.gender, p.email, p.phone, p.staff_no, p.registry_no, p.updated_at, a.username, a.locale
+        "SELECT p.name, p.gender, p.email, p.phone, p.staff_no, p.registry_no, p.id_number, p.updated_at,
+                a.username, a.locale
          FROM persons p LEFT JOIN accounts a ON a.person_id = p.id WHERE p.id = $1 AND p.active = TRUE",
     ).bind(person).fetch_optional(p).await)?;
     let Some(row) = row else { return Ok(None) };
@@ -56,8 +63,8 @@ pub async fn for_person(
     c.insert("sub".into(), person.to_string().into());
     if has("profile") {
         c.insert("name".into(), row.name.clone().into());
-        if let Some(u) = &row.username {
-            c.insert("preferred_username".into(), u.clone().into());
+        if let Some(u) = login_name(&row, numbers, has("phone")) {
+            c.insert("preferred_username".into(), u.into());
         }
         // GB/T 2261.1: 1 male, 2 female.
         let gender = match row.gender.as_str() {
@@ -87,12 +94,37 @@ pub async fn for_person(
         c.insert("phone_number_verified".into(), false.into());
     }
     if has("edu") {
-        c.insert("edu".into(), edu(db, person, &row).await?);
+        c.insert("edu".into(), edu(db, person, &row, numbers).await?);
     }
     Ok(Some(c))
 }
 
-async fn edu(db: &Db, person: PersonId, row: &PersonRow) -> AppResult<Value> {
+/// The login name, unless it is made of a number the application may not have.
+fn login_name(row: &PersonRow, numbers: bool, phone: bool) -> Option<String> {
+    let u = row.username.as_deref()?;
+    let hidden = kernel::privacy::mask_login_name(
+        u,
+        row.registry_no.as_deref().filter(|_| !numbers),
+        row.id_number.as_deref().filter(|_| !numbers),
+        row.phone.as_deref().filter(|_| !phone),
+    );
+    hidden.is_none().then(|| u.to_owned())
+}
+
+/// The CAS user: the login name, or the person's opaque id where the name is made of a number
+/// the application may not have.
+pub async fn cas_user(db: &Db, person: PersonId, numbers: bool) -> AppResult<String> {
+    let row: Option<PersonRow> = on_db!(db, p => sqlx::query_as(
+        "SELECT p.name, p.gender, p.email, p.phone, p.staff_no, p.registry_no, p.id_number, p.updated_at,
+                a.username, a.locale
+         FROM persons p LEFT JOIN accounts a ON a.person_id = p.id WHERE p.id = $1",
+    ).bind(person).fetch_optional(p).await)?;
+    Ok(row
+        .and_then(|r| login_name(&r, numbers, false))
+        .unwrap_or_else(|| person.to_string()))
+}
+
+async fn edu(db: &Db, person: PersonId, row: &PersonRow, numbers: bool) -> AppResult<Value> {
     let roles: Vec<RoleRow> = on_db!(db, p => sqlx::query_as(
         "SELECT r.role, r.node_id, n.name AS node_name, n.kind AS node_kind, r.subject, r.student_id,
                 s.code AS school_code, s.name AS school_name
@@ -129,6 +161,6 @@ async fn edu(db: &Db, person: PersonId, row: &PersonRow) -> AppResult<Value> {
         "school_codes": schools,
         "classes": classes,
         "staff_no": row.staff_no,
-        "registry_no": row.registry_no,
+        "registry_no": row.registry_no.as_ref().filter(|_| numbers),
     }))
 }

@@ -87,6 +87,8 @@ pub struct AppForm {
     #[serde(default)]
     trusted: bool,
     #[serde(default)]
+    release_registry_no: bool,
+    #[serde(default)]
     role_admin: bool,
     #[serde(default)]
     role_teacher: bool,
@@ -212,6 +214,7 @@ pub async fn create(
         service_prefix: opt(&form.service_prefix),
         trusted: form.trusted,
         allowed_roles: form.roles(),
+        release_registry_no: form.release_registry_no,
         ..NewApplication::new(node, &form.protocol, &form.name)
     };
     match apps::register(&state, &session.actor, &meta, new).await {
@@ -308,6 +311,8 @@ pub struct EditForm {
     #[serde(default)]
     trusted: bool,
     #[serde(default)]
+    release_registry_no: bool,
+    #[serde(default)]
     role_admin: bool,
     #[serde(default)]
     role_teacher: bool,
@@ -340,6 +345,7 @@ pub async fn save(
         backchannel_logout_uri: (!cas).then(|| f.backchannel_logout_uri.clone()),
         service_prefix: cas.then(|| f.service_prefix.clone()),
         trusted: Some(f.trusted),
+        release_registry_no: Some(f.release_registry_no),
         allowed_roles: Some(ticked([
             f.role_admin,
             f.role_teacher,

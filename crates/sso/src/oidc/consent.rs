@@ -19,22 +19,27 @@ struct ConsentPage {
     params: Vec<(String, String)>,
 }
 
-pub fn page(
-    _state: &AppState,
+pub async fn page(
+    state: &AppState,
     session: &Session,
     app: &Application,
     req: &AuthRequest,
     scope: &str,
-) -> Response {
+) -> AppResult<Response> {
     let ctx = PageCtx::for_session(session);
     let heading = ctx.tf("consent.heading", &[("app", app.name.as_str())]);
+    let mut scopes: Vec<String> = scope
+        .split(' ')
+        .filter(|s| *s != "openid")
+        .map(|s| format!("scope.{s}"))
+        .collect();
+    // The registry number is named on its own when this application will receive it.
+    if scope.split(' ').any(|s| s == "edu") && apps::releases_numbers(state, app).await? {
+        scopes.push("scope.registry_no".to_owned());
+    }
     let page = ConsentPage {
         heading,
-        scopes: scope
-            .split(' ')
-            .filter(|s| *s != "openid")
-            .map(|s| format!("scope.{s}"))
-            .collect(),
+        scopes,
         params: req
             .params
             .iter()
@@ -43,7 +48,7 @@ pub fn page(
             .collect(),
         ctx,
     };
-    render(&page)
+    Ok(render(&page))
 }
 
 pub async fn submit(

@@ -238,7 +238,8 @@ async fn prepare(
         body["refresh_token"] = r.clone().into();
     }
     if g.scope.split(' ').any(|s| s == "openid") {
-        let Some(mut c) = claims::for_person(&state.db, g.person, &g.scope).await? else {
+        let numbers = crate::apps::releases_numbers(state, app).await?;
+        let Some(mut c) = claims::for_person(&state.db, g.person, &g.scope, numbers).await? else {
             return Err(OAuthError::invalid_grant("the account is no longer active"));
         };
         c.insert("auth_time".into(), g.auth_time.timestamp().into());

@@ -2,7 +2,7 @@
 //! (POST) a form field.
 
 use super::error::OAuthError;
-use crate::{claims, tokens};
+use crate::{apps, claims, tokens};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
@@ -60,7 +60,16 @@ async fn respond(state: &AppState, token: Option<&str>) -> Response {
     let Ok(person) = claims.sub.parse::<kernel::PersonId>() else {
         return OAuthError::new("invalid_token", "the token is not a person's").into_response();
     };
-    match claims::for_person(&state.db, person, &claims.scope).await {
+    let numbers = match apps::by_client_id(&state.db, &claims.client_id).await {
+        Ok(Some(app)) => apps::releases_numbers(state, &app).await,
+        Ok(None) => Ok(false),
+        Err(e) => Err(e),
+    };
+    let numbers = match numbers {
+        Ok(n) => n,
+        Err(e) => return OAuthError::from(e).into_response(),
+    };
+    match claims::for_person(&state.db, person, &claims.scope, numbers).await {
         Ok(Some(c)) => Json(c).into_response(),
         Ok(None) => {
             OAuthError::new("invalid_token", "the account is no longer active").into_response()

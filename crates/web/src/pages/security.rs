@@ -48,6 +48,8 @@ pub struct PolicyForm {
     trusted_networks: String,
     #[serde(default)]
     allow_http_redirects: Option<String>,
+    #[serde(default)]
+    release_registry_no: Option<String>,
 }
 
 impl PolicyForm {
@@ -69,6 +71,7 @@ impl PolicyForm {
                 .collect::<Vec<_>>()
                 .join("\n"),
             allow_http_redirects: p.allow_http_redirects.then(|| "on".to_owned()),
+            release_registry_no: p.release_registry_no.then(|| "on".to_owned()),
         }
     }
 
@@ -136,6 +139,7 @@ impl PolicyForm {
             mfa_admins: self.mfa_admins.is_some(),
             trusted_networks: networks,
             allow_http_redirects: self.allow_http_redirects.is_some(),
+            release_registry_no: self.release_registry_no.is_some(),
         };
         let mut errors = p.validate();
         if bad_network {
@@ -245,6 +249,7 @@ pub async fn save(
             "profile": p.profile.as_str(), "min_length": p.min_length, "expiry_days": p.expiry_days,
             "history": p.history, "idle_minutes": p.idle_minutes, "absolute_hours": p.absolute_hours,
             "mfa_admins": p.mfa_admins, "allow_http_redirects": p.allow_http_redirects,
+            "release_registry_no": p.release_registry_no,
             "trusted_networks": p.trusted_networks.iter().map(ToString::to_string).collect::<Vec<_>>(),
         })
     };

@@ -4,7 +4,9 @@
 //! They run on SQLite and, with TEST_DATABASE_URL, on PostgreSQL.
 
 mod api;
+mod audit;
 mod cas;
+mod claims;
 mod exports;
 mod headers;
 mod passwords;

@@ -1,10 +1,19 @@
 //! The audit log: written in the same transaction as the action it records, never updated,
-//! purged only by the retention job.
+//! removed only by the retention job once archived. Tamper-evident: each server node chains
+//! what it wrote (`chain`), a signed anchor covers every chain (`anchor`), and `verify` proves
+//! it or names the first broken entry.
+
+pub mod anchor;
+pub mod chain;
+pub mod retention;
+pub mod verify;
+
+use std::sync::OnceLock;
 
 use crate::actor::Actor;
 use crate::error::AppResult;
 use crate::ids::{AuditId, NodeId, PersonId};
-use crate::{Db, Tx, on_db, on_tx};
+use crate::{Db, Tx, on_tx};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -111,6 +120,18 @@ impl<'a> From<&'a Actor> for Who<'a> {
     }
 }
 
+/// The name of this server node's chain, set once at start (`Config::node_name`); one process
+/// is one node.
+static WRITER: OnceLock<String> = OnceLock::new();
+
+pub fn set_writer(name: &str) {
+    let _ = WRITER.set(name.to_owned());
+}
+
+pub fn writer() -> &'static str {
+    WRITER.get().map_or("local", String::as_str)
+}
+
 /// Writes the record inside the caller's transaction.
 pub async fn record(
     tx: &mut Tx,
@@ -122,8 +143,8 @@ pub async fn record(
     let detail = ev.detail.map(|d| d.to_string());
     on_tx!(tx, c => sqlx::query(
         "INSERT INTO audit_log (id, at, actor_id, actor_name, ip, user_agent, action, object_type,
-                                object_id, node_id, outcome, request_id, detail)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                                object_id, node_id, outcome, request_id, detail, writer)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(AuditId::new())
     .bind(now)
@@ -138,6 +159,7 @@ pub async fn record(
     .bind(ev.outcome.as_str())
     .bind(meta.request_id.as_str())
     .bind(detail.as_deref())
+    .bind(writer())
     .execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
@@ -171,11 +193,4 @@ pub struct AuditEntry {
     pub outcome: String,
     pub request_id: Option<String>,
     pub detail: Option<String>,
-}
-
-/// Deletes entries older than `cutoff`; the only deletion the log ever sees.
-pub async fn purge_before(db: &Db, cutoff: DateTime<Utc>) -> AppResult<u64> {
-    let r = on_db!(db, p => sqlx::query("DELETE FROM audit_log WHERE at < $1")
-        .bind(cutoff).execute(p).await.map(|r| r.rows_affected()))?;
-    Ok(r)
 }
