@@ -59,6 +59,38 @@ pub struct Header {
     pub headers: Vec<String>,
     /// The header's width in columns (the error copy's problem column comes after them).
     pub width: usize,
+    /// Columns whose values are not imported: a header the import does not know (`None`), or
+    /// a field named again after an earlier column (`Some(earlier)`, which is the one read).
+    pub ignored: Vec<(usize, Option<usize>)>,
+}
+
+/// The columns a file's values are not read from, in words ("H 列“备注”不是可导入的列，
+/// 已忽略。"), for the report and the command line.
+pub fn column_notes(header: &Header, locale: kernel::Locale) -> Vec<String> {
+    header
+        .ignored
+        .iter()
+        .map(|(c, earlier)| {
+            let column = column_letter(*c);
+            let text = header.headers.get(*c).map_or("", String::as_str);
+            match earlier {
+                None => kernel::i18n::tf(
+                    locale,
+                    "import.column_unknown",
+                    &[("column", &column), ("header", text)],
+                ),
+                Some(e) => kernel::i18n::tf(
+                    locale,
+                    "import.column_repeated",
+                    &[
+                        ("column", &column),
+                        ("header", text),
+                        ("first", &column_letter(*e)),
+                    ],
+                ),
+            }
+        })
+        .collect()
 }
 
 /// How the rows of one kind of file are checked: the columns it needs, and a checker that
@@ -105,6 +137,9 @@ pub struct FileCheck {
     /// Data rows read, and how many had no problem.
     pub rows: usize,
     pub good: usize,
+    /// Every problem found.
+    pub problem_count: usize,
+    /// The first problems, at most what was asked to keep.
     pub problems: Vec<Problem>,
 }
 
@@ -155,22 +190,41 @@ pub fn scan_with<K: RowRules>(
         return Err(e);
     }
     let (header_row, headers, checker) = found.ok_or_else(K::no_header)?;
+    let layout = checker.layout();
+    let mut ignored: Vec<(usize, Option<usize>)> = layout
+        .unknown
+        .iter()
+        .map(|(c, _)| (*c, None))
+        .chain(
+            layout
+                .repeated
+                .iter()
+                .map(|(c, first, _)| (*c, Some(*first))),
+        )
+        .collect();
+    ignored.sort();
     Ok(Header {
         format,
         header_row,
-        width: checker.layout().columns.len(),
+        width: layout.columns.len(),
         headers,
+        ignored,
     })
 }
 
-/// Checks every row of a student file (without the database).
-pub fn check_file(path: &Path) -> Result<FileCheck, FileError> {
-    let (mut rows, mut good, mut problems) = (0, 0, Vec::new());
+/// Checks every row of a student file (without the database), keeping the first `keep`
+/// problems and counting the rest, so a file of any length is checked in bounded memory.
+pub fn check_file(path: &Path, keep: usize) -> Result<FileCheck, FileError> {
+    let (mut rows, mut good, mut count, mut problems) = (0, 0, 0, Vec::new());
     let header = scan(path, |_, r| {
         rows += 1;
         match r {
             Ok(_) => good += 1,
-            Err(p) => problems.extend(p),
+            Err(p) => {
+                count += p.len();
+                let room = keep.saturating_sub(problems.len());
+                problems.extend(p.into_iter().take(room));
+            }
         }
         ControlFlow::Continue(())
     })?;
@@ -178,6 +232,7 @@ pub fn check_file(path: &Path) -> Result<FileCheck, FileError> {
         header,
         rows,
         good,
+        problem_count: count,
         problems,
     })
 }
@@ -320,7 +375,7 @@ mod tests {
             }
         }
         let p = csv_file("roster.csv", &text, true);
-        let c = check_file(&p).unwrap();
+        let c = check_file(&p, usize::MAX).unwrap();
         assert_eq!(c.header.format, Format::Csv("GB18030"));
         assert_eq!(c.header.header_row, 2);
         assert_eq!((c.rows, c.good), (1000, 999));
@@ -362,17 +417,39 @@ mod tests {
     #[test]
     fn files_without_the_needed_columns_say_which() {
         let p = csv_file("partial.csv", "姓名,性别,民族\n张三,男,汉\n", false);
-        match check_file(&p).unwrap_err() {
+        match check_file(&p, usize::MAX).unwrap_err() {
             FileError::MissingColumns(m) => {
                 assert_eq!(m, vec![S::RegistryNo, S::BirthDate, S::Class]);
             }
             e => panic!("{e}"),
         }
         let p = csv_file("none.csv", "a,b\n1,2\n", false);
-        assert_eq!(check_file(&p).unwrap_err().key(), "error.import.no_header");
+        assert_eq!(
+            check_file(&p, usize::MAX).unwrap_err().key(),
+            "error.import.no_header"
+        );
         assert_eq!(column_letter(0), "A");
         assert_eq!(column_letter(25), "Z");
         assert_eq!(column_letter(26), "AA");
         assert_eq!(column_letter(27 * 26), "AAA");
+    }
+
+    #[test]
+    fn unknown_and_repeated_columns_are_reported_and_problems_kept_bounded() {
+        let p = csv_file(
+            "columns.csv",
+            "学籍号,姓名,性别,出生日期,班级,备注,姓名\nX1,张三,男,2013-02-30,1班,好,张山\nX2,李四,女,2013-13-01,1班,,\n",
+            false,
+        );
+        let c = check_file(&p, 1).unwrap();
+        assert_eq!(c.header.ignored, vec![(5, None), (6, Some(1))]);
+        let notes = column_notes(&c.header, kernel::Locale::ZhCn);
+        assert!(notes[0].starts_with("F 列“备注”"), "{notes:?}");
+        assert!(
+            notes[1].contains("G 列“姓名”") && notes[1].contains("以 B 列为准"),
+            "{notes:?}"
+        );
+        assert!(c.problem_count > 1, "{}", c.problem_count);
+        assert_eq!(c.problems.len(), 1, "only what was asked to keep");
     }
 }

@@ -70,8 +70,8 @@ pub struct StudentRow {
 /// Checks rows one after another, remembering what earlier rows held.
 pub struct Checker {
     layout: Layout,
-    registry: HashMap<String, u32>,
-    ids: HashMap<String, u32>,
+    registry: Seen,
+    ids: Seen,
 }
 
 /// One row's cells, read by field; what is wrong is collected in `problems`.
@@ -200,11 +200,12 @@ impl<'a, C: ColumnKind> Cells<'a, C> {
     }
     /// The same value on an earlier row (`seen` remembers them): a `duplicate_in_file` problem
     /// naming that row.
-    pub(crate) fn duplicate(&mut self, seen: &mut HashMap<String, u32>, key: &str, c: C) {
+    pub(crate) fn duplicate(&mut self, seen: &mut Seen, key: &str, c: C) {
         if key.is_empty() {
             return;
         }
-        if let Some(first) = seen.get(key) {
+        let key_hash = fingerprint(key);
+        if let Some(first) = seen.get(&key_hash) {
             self.problems.push(Problem {
                 row: self.row,
                 column: self.layout.position(c),
@@ -214,9 +215,21 @@ impl<'a, C: ColumnKind> Cells<'a, C> {
                 elsewhere: None,
             });
         } else {
-            seen.insert(key.to_owned(), self.row);
+            seen.insert(key_hash, self.row);
         }
     }
+}
+
+/// Values already met in a file, by their 64-bit fingerprint, with the row they were on: a
+/// million rows take some 30 MB instead of the values themselves (a false match needs a 64-bit
+/// collision among a file's values).
+pub type Seen = HashMap<u64, u32>;
+
+fn fingerprint(s: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish()
 }
 
 impl StudentRow {

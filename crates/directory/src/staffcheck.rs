@@ -365,8 +365,8 @@ pub fn split_list(s: &str) -> Vec<String> {
 /// Checks the rows of a staff file, remembering the staff and ID numbers of earlier rows.
 pub struct StaffChecker {
     layout: Layout<StaffField>,
-    staff_nos: HashMap<String, u32>,
-    ids: HashMap<String, u32>,
+    staff_nos: crate::rowcheck::Seen,
+    ids: crate::rowcheck::Seen,
 }
 
 impl RowRules for StaffChecker {

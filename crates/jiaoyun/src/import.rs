@@ -79,7 +79,10 @@ pub fn check(cmd: ImportCommand) -> Result<bool, Box<dyn std::error::Error>> {
     let locale = locale(&lang);
     let t = |k: &str| kernel::i18n::t(locale, k).to_owned();
     let started = std::time::Instant::now();
-    let check = match filecheck::check_file(&file) {
+    // Every problem when an error copy is asked for (it names them all, row by row); else
+    // only those listed, so a file of any length is checked in bounded memory.
+    let keep = if errors.is_some() { usize::MAX } else { limit };
+    let check = match filecheck::check_file(&file, keep) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{}: {} ({e})", file.display(), t(&e.key()));
@@ -87,11 +90,14 @@ pub fn check(cmd: ImportCommand) -> Result<bool, Box<dyn std::error::Error>> {
         }
     };
     let secs = started.elapsed().as_secs_f64();
+    for n in filecheck::column_notes(&check.header, locale) {
+        println!("{n}");
+    }
     for p in check.problems.iter().take(limit) {
         println!("{}", filecheck::describe(&check.header.headers, p, locale));
     }
-    if check.problems.len() > limit {
-        println!("… {} more", check.problems.len() - limit);
+    if check.problem_count > limit {
+        println!("… {} more", check.problem_count - limit);
     }
     println!(
         "{}: {:?}, header on row {}, {} rows, {} without problems, {} problems; {:.2} s ({:.0} rows/s)",
@@ -100,7 +106,7 @@ pub fn check(cmd: ImportCommand) -> Result<bool, Box<dyn std::error::Error>> {
         check.header.header_row,
         check.rows,
         check.good,
-        check.problems.len(),
+        check.problem_count,
         secs,
         check.rows as f64 / secs.max(1e-9),
     );
@@ -115,7 +121,7 @@ pub fn check(cmd: ImportCommand) -> Result<bool, Box<dyn std::error::Error>> {
         )?;
         println!("error copy written to {}", out.display());
     }
-    Ok(check.problems.is_empty())
+    Ok(check.problem_count == 0)
 }
 
 /// Imports a student, staff or teaching-assignment file into a school; the result says whether

@@ -67,6 +67,9 @@ pub struct Report {
     pub header_row: u32,
     pub headers: Vec<String>,
     pub lines: Vec<ReportLine>,
+    /// The columns whose values are not imported (unknown headers, fields named twice).
+    #[serde(default)]
+    pub ignored_columns: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -570,6 +573,7 @@ fn report_of(o: &Outcome, locale: Locale) -> Report {
                 message: filecheck::describe(&o.header.headers, p, locale),
             })
             .collect(),
+        ignored_columns: filecheck::column_notes(&o.header, locale),
     }
 }
 

@@ -73,7 +73,13 @@ pub async fn zip_names(store: &Store, key: &Path, size: u64) -> Result<Vec<Strin
     if cd_size > MAX_DIRECTORY || cd_offset.checked_add(cd_size).is_none_or(|end| end > size) {
         return Err(Problem::Corrupt);
     }
-    let cd = read_range(store, key, cd_offset..cd_offset + cd_size).await?;
+    let mut cd = read_range(store, key, cd_offset..cd_offset + cd_size).await?;
+    // A ZIP appended to another file (a PDF that is also a ZIP) keeps offsets from its own
+    // start: its directory is then the `cd_size` bytes just before the end record.
+    let eocd_at = size - tail_len + eocd as u64;
+    if !cd.starts_with(b"PK\x01\x02") && eocd_at >= cd_size && eocd_at - cd_size != cd_offset {
+        cd = read_range(store, key, eocd_at - cd_size..eocd_at).await?;
+    }
     let mut names = Vec::new();
     let mut at = 0usize;
     while (names.len() as u64) < entries {
@@ -208,10 +214,7 @@ pub async fn verify(store: &Store, key: &Path, size: u64, s: &Sniffed) -> Result
             }
         }
         Magic::Zip => {
-            let names = zip_names(store, key, size).await.map_err(problem)?;
-            if let Some(bad) = names.iter().find(|n| executable_entry(n)) {
-                return Err(Refusal::with_detail("files.executable_inside", bad.clone()).into());
-            }
+            zip_names(store, key, size).await.map_err(problem)?;
         }
         Magic::Cfb(streams) => {
             let names = cfb_names(store, key, size).await.map_err(problem)?;
@@ -223,6 +226,17 @@ pub async fn verify(store: &Store, key: &Path, size: u64, s: &Sniffed) -> Result
             return Err(Refusal::new("files.corrupt").into());
         }
         _ => {}
+    }
+    // No programs inside a ZIP, nor inside a file of another type that is also a ZIP (a PDF
+    // or a picture with an archive appended: a polyglot).
+    match zip_names(store, key, size).await {
+        Ok(names) => {
+            if let Some(bad) = names.iter().find(|n| executable_entry(n)) {
+                return Err(Refusal::with_detail("files.executable_inside", bad.clone()).into());
+            }
+        }
+        Err(Problem::Store(e)) => return Err(Failure::App(e)),
+        Err(Problem::Corrupt) => {}
     }
     Ok(())
 }

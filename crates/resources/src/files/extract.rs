@@ -22,8 +22,11 @@ pub const TEXT_CAP: usize = 1024 * 1024;
 pub const INLINE_MAX: u64 = 32 * 1024 * 1024;
 /// Files above this size are not read for text at all.
 pub const SOURCE_MAX: u64 = 512 * 1024 * 1024;
-/// The most an XML part of an Office file may inflate to (against ZIP bombs).
-const PART_MAX: u64 = 64 * 1024 * 1024;
+/// The most the XML parts of one Office file may inflate to, all together (against ZIP bombs:
+/// a budget per file, not per part, so many parts cannot add up).
+pub const INFLATE_BUDGET: u64 = 32 * 1024 * 1024;
+/// Files read for text at once in this process: with the budget, what extraction may hold.
+static EXTRACTING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 /// The most a PDF page's content streams may inflate to.
 const PAGE_MAX: usize = 32 * 1024 * 1024;
 
@@ -46,6 +49,7 @@ pub async fn text_of(
         .await
         .map_err(store::err)?;
     let mime = mime.to_owned();
+    let _turn = EXTRACTING.acquire().await.map_err(AppError::internal)?;
     tokio::task::spawn_blocking(move || from_bytes(&mime, category, &bytes))
         .await
         .map_err(AppError::internal)
@@ -66,10 +70,10 @@ pub fn from_bytes(mime: &str, category: Category, bytes: &[u8]) -> String {
             };
         }
         (_, m) if m.starts_with("application/vnd.openxmlformats-officedocument.") => {
-            ooxml(bytes, &mut out)
+            ooxml(bytes, &mut out);
         }
         (_, m) if m.starts_with("application/vnd.oasis.opendocument.") => {
-            zip_parts(bytes, &["content.xml"], &ODF, &mut out)
+            zip_parts(bytes, &["content.xml"], &ODF, &mut out);
         }
         _ => {}
     }
@@ -105,9 +109,10 @@ fn pdf(bytes: &[u8], out: &mut String) {
     }
 }
 
-fn ooxml(bytes: &[u8], out: &mut String) {
+/// The text of an Office Open XML file; returns the bytes its parts inflated to.
+fn ooxml(bytes: &[u8], out: &mut String) -> u64 {
     let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(bytes)) else {
-        return;
+        return 0;
     };
     let names: Vec<String> = zip
         .file_names()
@@ -129,34 +134,41 @@ fn ooxml(bytes: &[u8], out: &mut String) {
         }
     }
     let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
-    read_parts(&mut zip, &refs, &OOXML, out);
+    read_parts(&mut zip, &refs, &OOXML, out)
 }
 
-fn zip_parts(bytes: &[u8], parts: &[&str], rules: &Rules, out: &mut String) {
-    if let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(bytes)) {
-        read_parts(&mut zip, parts, rules, out);
+fn zip_parts(bytes: &[u8], parts: &[&str], rules: &Rules, out: &mut String) -> u64 {
+    match zip::ZipArchive::new(Cursor::new(bytes)) {
+        Ok(mut zip) => read_parts(&mut zip, parts, rules, out),
+        Err(_) => 0,
     }
 }
 
+/// Reads the parts' text while the file's inflate budget lasts; returns what was inflated.
 fn read_parts(
     zip: &mut zip::ZipArchive<Cursor<&[u8]>>,
     parts: &[&str],
     rules: &Rules,
     out: &mut String,
-) {
+) -> u64 {
+    let mut inflated = 0u64;
     for name in parts {
+        let left = INFLATE_BUDGET - inflated;
+        if left == 0 || out.len() >= TEXT_CAP {
+            break;
+        }
         let Ok(entry) = zip.by_name(name) else {
             continue;
         };
         let mut xml = Vec::new();
-        if entry.take(PART_MAX).read_to_end(&mut xml).is_err() {
+        let read = entry.take(left).read_to_end(&mut xml);
+        inflated += xml.len() as u64;
+        if read.is_err() {
             continue;
         }
         xml_text(&String::from_utf8_lossy(&xml), rules, out);
-        if out.len() >= TEXT_CAP {
-            return;
-        }
     }
+    inflated
 }
 
 /// Which elements of an XML part hold text.
@@ -344,4 +356,40 @@ pub async fn set_text(
         }
     }
     tx.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A presentation whose slides inflate to 3 × 16 MiB from a few hundred KiB: the file's
+    /// budget stops the reading, however many parts there are.
+    #[test]
+    fn office_parts_inflate_under_one_budget_per_file() {
+        use std::io::Write;
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default();
+        let slide = format!(
+            "<a:p><a:t>幻灯片</a:t></a:p>{}",
+            " ".repeat(16 * 1024 * 1024)
+        );
+        w.start_file("[Content_Types].xml", opts).unwrap();
+        w.write_all(b"<Types/>").unwrap();
+        for i in 1..=3 {
+            w.start_file(format!("ppt/slides/slide{i}.xml"), opts)
+                .unwrap();
+            w.write_all(slide.as_bytes()).unwrap();
+        }
+        let bytes = w.finish().unwrap().into_inner();
+        assert!(
+            bytes.len() < 1024 * 1024,
+            "{} bytes compressed",
+            bytes.len()
+        );
+        let mut out = String::new();
+        let inflated = ooxml(&bytes, &mut out);
+        assert_eq!(inflated, INFLATE_BUDGET);
+        assert!(out.contains("幻灯片"));
+    }
 }

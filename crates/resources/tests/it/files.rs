@@ -181,6 +181,35 @@ async fn disguised_and_dangerous_files_are_refused_and_leave_nothing() {
             zip_of(&[("tool/run.exe", b"MZ")]),
             "files.executable_inside",
         ),
+        // A PDF that is also a ZIP carrying a program (a polyglot).
+        (
+            "论文.pdf",
+            [
+                chinese_pdf(),
+                zip_of(&[("readme.txt", b"hi"), ("setup.exe", b"MZ")]),
+            ]
+            .concat(),
+            "files.executable_inside",
+        ),
+        (
+            "课件.docx",
+            {
+                let d = docx("正文");
+                let mut z = zip::ZipArchive::new(std::io::Cursor::new(d)).unwrap();
+                let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+                for i in 0..z.len() {
+                    out.raw_copy_file(z.by_index(i).unwrap()).unwrap();
+                }
+                out.start_file(
+                    "word/media/run.bat",
+                    zip::write::SimpleFileOptions::default(),
+                )
+                .unwrap();
+                std::io::Write::write_all(&mut out, b"@echo off").unwrap();
+                out.finish().unwrap().into_inner()
+            },
+            "files.executable_inside",
+        ),
         ("empty.txt", Vec::new(), "files.empty"),
         ("cut.docx", docx("x")[..200].to_vec(), "files.corrupt"),
         ("cut.pdf", chinese_pdf()[..400].to_vec(), "files.corrupt"),
