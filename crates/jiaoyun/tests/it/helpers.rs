@@ -22,6 +22,16 @@ impl TestApp {
 
     /// A server whose config the test adjusts first.
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        Self::start_on_clock(adjust, Clock::System).await
+    }
+
+    /// A server whose clock stands at the present until the test moves it with
+    /// `app.state.clock.advance(…)` (the server shares the clock).
+    pub async fn start_with_fixed_clock() -> TestApp {
+        Self::start_on_clock(|_| {}, Clock::fixed(chrono::Utc::now())).await
+    }
+
+    async fn start_on_clock(adjust: impl FnOnce(&mut Config), clock: Clock) -> TestApp {
         let db = test_db().await.expect("test database");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -42,7 +52,7 @@ impl TestApp {
         };
         let mut config = config;
         adjust(&mut config);
-        let state = AppState::new(db.db.clone(), config, Clock::System);
+        let state = AppState::new(db.db.clone(), config, clock);
         assert!(
             directory::demo::load(&state).await.expect("demo load"),
             "demo region loaded into an empty database"

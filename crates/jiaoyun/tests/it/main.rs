@@ -20,6 +20,8 @@ mod library_flow;
 mod lifecycle;
 mod login_security;
 mod oidc;
+mod oidc_conformance;
+mod openid_client_js;
 mod pages;
 mod permissions;
 mod registry;

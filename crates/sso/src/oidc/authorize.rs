@@ -212,14 +212,17 @@ pub async fn authorize(
         None => None,
     };
 
-    // Is there a fitting login?
+    // Is there a fitting login? The login this endpoint sent the person to satisfies both
+    // `prompt=login` and `max_age`: with max_age=0 or 1 the walk back from the login page takes
+    // longer than the limit, and must not send the person round again.
     let fitting = session.filter(|s| {
+        let fresh = fresh_login(&req, s.auth_time, now);
         !s.actor.must_change_password
-            && max_age.is_none_or(|m| now - s.auth_time <= m)
+            && (fresh || max_age.is_none_or(|m| now - s.auth_time <= m))
             && hinted
                 .as_deref()
                 .is_none_or(|h| h == s.actor.person_id.to_string())
-            && (!prompt.contains(&"login") || fresh_login(&req, s.auth_time))
+            && (!prompt.contains(&"login") || fresh)
     });
     let Some(session) = fitting else {
         if prompt.contains(&"none") {
@@ -239,6 +242,9 @@ pub async fn authorize(
         if let Some(h) = req.get("login_hint") {
             url.push_str(&format!("&username={}", url_encode(h)));
         }
+        if let Some(l) = req.get("ui_locales") {
+            url.push_str(&format!("&ui_locales={}", url_encode(l)));
+        }
         return Ok(web::redirect(&url));
     };
     if !apps::may_use(&state.db, &app, &session.actor).await? {
@@ -257,12 +263,19 @@ pub async fn authorize(
     issue_code(state, &session, meta, &app, &req, &scope, back).await
 }
 
+/// How long the walk through the login page may take for a login to count as the one this
+/// endpoint asked for. The mark travels in the URL: an older (or forged, e.g. `0`) mark must not
+/// pass a long-standing session off as a fresh login.
+const LOGIN_ROUND_TRIP_SECONDS: i64 = 10 * 60;
+
 /// Whether the session's login came after the `jy_login_after` mark this endpoint set when it
-/// sent the person to log in again for `prompt=login`.
-fn fresh_login(req: &AuthRequest, auth_time: DateTime<Utc>) -> bool {
+/// sent the person to log in (for `prompt=login` or `max_age`), and the mark is recent.
+fn fresh_login(req: &AuthRequest, auth_time: DateTime<Utc>, now: DateTime<Utc>) -> bool {
     req.get("jy_login_after")
         .and_then(|t| t.parse::<i64>().ok())
-        .is_some_and(|t| auth_time.timestamp() >= t)
+        .is_some_and(|t| {
+            auth_time.timestamp() >= t && now.timestamp() - t <= LOGIN_ROUND_TRIP_SECONDS
+        })
 }
 
 async fn has_consent(

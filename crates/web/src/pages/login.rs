@@ -38,6 +38,9 @@ pub struct NextQuery {
     next: Option<String>,
     /// Prefills the account name (an application's `login_hint`).
     username: Option<String>,
+    /// The languages an application asks the page in (OIDC `ui_locales`, space-separated, in
+    /// order of preference); the visitor's own choice (the language cookie) comes first.
+    ui_locales: Option<String>,
     /// A pending second-factor login ran out (too many wrong codes, or too slow).
     again: Option<String>,
     /// A login through an upstream provider was refused: the message key's last part.
@@ -63,6 +66,14 @@ pub async fn show(
     let mut ctx = PageCtx::anonymous(&headers);
     ctx.csrf = token.clone();
     ctx.demo = state.config.demo;
+    if crate::ctx::cookie_in(&headers, LANG_COOKIE).is_none()
+        && let Some(l) = q
+            .ui_locales
+            .as_deref()
+            .and_then(|l| l.split(' ').find_map(kernel::Locale::parse))
+    {
+        ctx.locale = l;
+    }
     let error = match (&q.again, &q.upstream_error) {
         (Some(_), _) => Some(ctx.t("mfa.start_again").to_owned()),
         // Only known keys are shown: the query cannot put text on the page.
