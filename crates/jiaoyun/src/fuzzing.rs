@@ -20,12 +20,16 @@ pub enum Target {
     TokenForm,
     /// The first byte chooses a CAS endpoint; the rest is its query.
     Cas,
+    /// `POST /library/new` (the resource form, a file inside) with the input as its
+    /// multipart body (boundary `FUZZ`; `CSRF_TOKEN` stands for the session's token).
+    MultipartUpload,
 }
 
 pub struct Harness {
     rt: tokio::runtime::Runtime,
     router: axum::Router,
     cookie: String,
+    csrf: String,
     basic: String,
     client_id: String,
     db: Option<kernel::testing::TestDb>,
@@ -55,11 +59,13 @@ impl Harness {
             .build()
             .map_err(AppError::internal)?;
         let (db, state, cookie, basic, client_id) = rt.block_on(setup())?;
+        let csrf = rt.block_on(csrf_of(&state, &cookie))?;
         let router = crate::server::router(state);
         Ok(Self {
             rt,
             router,
             cookie,
+            csrf,
             basic,
             client_id,
             db: Some(db),
@@ -70,6 +76,7 @@ impl Harness {
     /// client's id, so seeds can reach past the client check.
     pub fn run(&self, target: Target, data: &[u8]) -> StatusCode {
         let data: &[u8] = &replace(data, b"CLIENT_ID", self.client_id.as_bytes());
+        let data: &[u8] = &replace(data, b"CSRF_TOKEN", self.csrf.as_bytes());
         let request = match target {
             Target::AuthorizeQuery => Request::get(format!("/oidc/authorize?{}", query(data)))
                 .header(header::COOKIE, &self.cookie)
@@ -90,6 +97,10 @@ impl Harness {
                     .header(header::COOKIE, &self.cookie)
                     .body(Body::empty())
             }
+            Target::MultipartUpload => Request::post("/library/new")
+                .header(header::COOKIE, &self.cookie)
+                .header(header::CONTENT_TYPE, "multipart/form-data; boundary=FUZZ")
+                .body(Body::from(data.to_vec())),
         };
         let Ok(request) = request else {
             // Not a request a client could send (the URI did not parse).
@@ -103,6 +114,61 @@ impl Harness {
                 .map_or(StatusCode::INTERNAL_SERVER_ERROR, |r| r.status())
         })
     }
+}
+
+/// The CSRF token of the harness's session.
+async fn csrf_of(state: &AppState, cookie: &str) -> AppResult<String> {
+    let token = cookie.split_once('=').map_or("", |(_, t)| t);
+    let row: (String,) = kernel::on_db!(&state.db, c => sqlx::query_as(
+        "SELECT csrf_token FROM sessions WHERE token_hash = $1",
+    ).bind(kernel::secret::token_hash(token)).fetch_one(c).await)?;
+    Ok(row.0)
+}
+
+/// The spreadsheet readers on any bytes: written to a file, read row by row by `sheets`
+/// (CSV in any encoding, XLSX, XLS, as sniffed) and checked as a student file. Errors are
+/// answers; only a panic (or a hang) is a finding. Returns the rows read.
+pub fn spreadsheet(data: &[u8]) -> usize {
+    thread_local! {
+        static PATH: std::path::PathBuf = std::env::temp_dir().join(format!(
+            "jy-fuzz-sheet-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+    }
+    PATH.with(|p| {
+        if std::fs::write(p, data).is_err() {
+            return 0;
+        }
+        let mut rows = 0;
+        let _ = sheets::for_each_row(p, |_| {
+            rows += 1;
+            std::ops::ControlFlow::Continue(())
+        });
+        let _ = directory::filecheck::check_file(p, 100);
+        let _ = std::fs::remove_file(p);
+        rows
+    })
+}
+
+/// The CAS service matcher on any bytes: `prefix\nservice`. Whatever it accepts must hold
+/// together: a matched service parses, has the prefix's host, and no dot segment or userinfo.
+pub fn cas_service(data: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(data);
+    let (prefix, service) = text.split_once('\n').unwrap_or((&text, ""));
+    let matched = sso::service_url::matches(prefix, service);
+    if matched {
+        let p = url::Url::parse(prefix).ok();
+        let s = url::Url::parse(service).ok();
+        let same_host = matches!((&p, &s), (Some(p), Some(s)) if p.host_str() == s.host_str());
+        let clean = !service.contains("/../")
+            && !service.contains('\\')
+            && s.as_ref().is_some_and(|s| s.username().is_empty());
+        if !(same_host && clean) {
+            return false;
+        }
+    }
+    true
 }
 
 fn replace(data: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {

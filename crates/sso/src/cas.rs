@@ -47,8 +47,15 @@ pub async fn login(
         .await?
         .ok_or(AppError::BadRequest("sso.unknown_service"))?;
     let renew = flag(&q.renew);
-    let fresh =
-        |auth_time: DateTime<Utc>| q.jy_login_after.is_some_and(|t| auth_time.timestamp() >= t);
+    // The login mark this endpoint set counts only for a short while, so a crafted old mark
+    // cannot pass an old session off as a new login.
+    let now = state.clock.now().timestamp();
+    let fresh = |auth_time: DateTime<Utc>| {
+        q.jy_login_after.is_some_and(|t| {
+            auth_time.timestamp() >= t
+                && now - t <= crate::oidc::authorize::LOGIN_ROUND_TRIP_SECONDS
+        })
+    };
     let usable = session
         .as_ref()
         .filter(|s| !s.actor.must_change_password && (!renew || fresh(s.auth_time)));

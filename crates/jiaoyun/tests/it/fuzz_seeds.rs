@@ -112,3 +112,38 @@ fn the_harness_reaches_the_handlers_answers() {
         StatusCode::OK
     );
 }
+
+#[test]
+fn multipart_upload_seeds_and_mutations_never_fail_the_server() {
+    exercise(Target::MultipartUpload, "multipart_upload");
+}
+
+#[test]
+fn spreadsheet_seeds_and_mutations_never_panic_the_readers() {
+    let mut rows = 0;
+    for seed in seeds("spreadsheet") {
+        for input in std::iter::once(seed.clone()).chain(mutations(&seed, 40)) {
+            rows += jiaoyun::fuzzing::spreadsheet(&input);
+        }
+    }
+    // The seeds are read, not refused whole: UTF-8, GBK, XLSX rows come out.
+    assert!(rows >= 12, "{rows} rows read");
+}
+
+#[test]
+fn cas_service_seeds_and_mutations_keep_the_matcher_sound() {
+    let mut matched = 0;
+    for seed in seeds("cas_service") {
+        for input in std::iter::once(seed.clone()).chain(mutations(&seed, 200)) {
+            assert!(
+                jiaoyun::fuzzing::cas_service(&input),
+                "{:?}",
+                String::from_utf8_lossy(&input)
+            );
+            let text = String::from_utf8_lossy(&input);
+            let (p, s) = text.split_once('\n').unwrap_or((&text, ""));
+            matched += usize::from(sso::service_url::matches(p, s));
+        }
+    }
+    assert!(matched >= 1, "the good seed matches");
+}

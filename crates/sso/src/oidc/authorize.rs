@@ -266,7 +266,7 @@ pub async fn authorize(
 /// How long the walk through the login page may take for a login to count as the one this
 /// endpoint asked for. The mark travels in the URL: an older (or forged, e.g. `0`) mark must not
 /// pass a long-standing session off as a fresh login.
-const LOGIN_ROUND_TRIP_SECONDS: i64 = 10 * 60;
+pub const LOGIN_ROUND_TRIP_SECONDS: i64 = 10 * 60;
 
 /// Whether the session's login came after the `jy_login_after` mark this endpoint set when it
 /// sent the person to log in (for `prompt=login` or `max_age`), and the mark is recent.

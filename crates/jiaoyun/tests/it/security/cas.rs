@@ -169,3 +169,29 @@ async fn asvs_v10_4_1_plain_http_return_addresses_need_the_regions_explicit_cons
     reg(oidc("http://rp.example.cn/cb")).await.unwrap();
     app.stop().await;
 }
+
+#[tokio::test]
+async fn asvs_v7_5_1_cas_renew_cannot_be_passed_with_a_crafted_login_mark() {
+    let app = TestApp::start().await;
+    register(&app, "https://cas2.example/").await.unwrap();
+    let browser = app.login("teacher").await;
+    // The mark this endpoint sets when it sends the person to log in again, forged as "any
+    // login since 1970": the old session must not count as the new login renew asks for.
+    let r = browser
+        .get(app.url("/cas/login"))
+        .query(&[
+            ("service", "https://cas2.example/a"),
+            ("renew", "true"),
+            ("jy_login_after", "0"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let loc = r.headers()["location"].to_str().unwrap();
+    assert!(
+        loc.starts_with("/login?next="),
+        "asked to log in again: {loc}"
+    );
+    assert_eq!(tickets(&app).await, 0);
+    app.stop().await;
+}
