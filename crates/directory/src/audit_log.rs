@@ -104,8 +104,8 @@ async fn query(
         person_name
     };
     let items: Vec<AuditEntry> = on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT l.id, l.at, l.actor_id, l.actor_name, l.ip, l.user_agent, l.action, l.object_type, l.object_id,
-                l.node_id, l.outcome, l.request_id, l.detail {filter} ORDER BY l.at DESC, l.id DESC LIMIT $9 OFFSET $10"
+        "SELECT {} {filter} ORDER BY l.at DESC, l.id DESC LIMIT $9 OFFSET $10",
+        kernel::audit::ENTRY_COLUMNS
     )))
     .bind(node).bind(from).bind(to).bind(person_id).bind(&person_name).bind(&a_lo).bind(&a_hi).bind(object)
     .bind(limit).bind(offset).fetch_all(p).await)?;

@@ -50,6 +50,8 @@ async fn register_lower(upper: &TestApp, lower: &TestApp) -> (String, String) {
     let a = NewApplication {
         redirect_uris: vec![lower.url("/login/upstream/callback")],
         trusted: true,
+        // The lower platform links accounts by registry number (its region allows it below).
+        release_registry_no: true,
         ..NewApplication::new(
             crate::helpers::demo_city(upper).await,
             "oidc",
@@ -234,6 +236,7 @@ async fn federated_login_through_plain_oauth2_with_mapped_user_info() {
     let (hub, hub_base) = upper().await;
     let district = TestApp::start().await;
     let (client_id, secret) = register_lower(&hub, &district).await;
+    crate::security::claims::allow_in_region(&hub, true).await;
     let student = district.person_id("student").await;
     let (registry_no,): (String,) = kernel::on_db!(&district.state.db, p => sqlx::query_as(
         "SELECT registry_no FROM persons WHERE id = $1").bind(student).fetch_one(p).await)

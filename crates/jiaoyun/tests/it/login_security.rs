@@ -187,7 +187,7 @@ async fn a_school_network_is_never_locked_out_together_and_the_internet_cannot_l
 }
 
 #[tokio::test]
-async fn credential_stuffing_from_one_address_blocks_that_address_only() {
+async fn asvs_v6_3_1_credential_stuffing_from_one_address_blocks_that_address_only() {
     let app = app().await;
     for i in 0..20 {
         let a = login_from(
@@ -257,7 +257,8 @@ async fn the_modern_profile_delays_instead_of_locking_and_refuses_common_passwor
 }
 
 #[tokio::test]
-async fn mlps_sessions_idle_out_in_thirty_minutes_passwords_expire_and_history_is_kept() {
+async fn asvs_v7_3_1_mlps_sessions_idle_out_in_thirty_minutes_passwords_expire_and_history_is_kept()
+{
     let app = app().await;
     set_policy(&app, &[("expiry_days", "90"), ("history", "3")]).await;
     let a = login_from(&app, "203.0.113.9", "teacher", DEMO_PASSWORD).await;
@@ -394,7 +395,7 @@ async fn second_step(app: &TestApp, pending: &Answer, code: &str) -> Answer {
 }
 
 #[tokio::test]
-async fn totp_and_recovery_codes_guard_the_login_and_each_code_works_once() {
+async fn asvs_v6_6_3_totp_and_recovery_codes_guard_the_login_and_each_code_works_once() {
     let app = app().await;
     let a = login_from(&app, "203.0.113.9", "teacher", DEMO_PASSWORD).await;
     let (secret, recovery) = enrol(&app, &a.client).await;
@@ -467,7 +468,7 @@ async fn totp_and_recovery_codes_guard_the_login_and_each_code_works_once() {
 }
 
 #[tokio::test]
-async fn administrators_must_set_up_a_second_factor_before_anything_else() {
+async fn asvs_v6_3_3_administrators_must_set_up_a_second_factor_before_anything_else() {
     let app = app().await;
     set_policy(&app, &[("mfa_admins", "on")]).await;
     let a = login_from(&app, "203.0.113.9", "district_admin", DEMO_PASSWORD).await;

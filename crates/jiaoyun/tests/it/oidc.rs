@@ -222,7 +222,7 @@ async fn client_credentials_with_secret_post_introspection_and_revocation() {
 
 /// PKCE: a public client must send a challenge, and the verifier must match it.
 #[tokio::test]
-async fn pkce_is_required_for_public_clients_and_checked() {
+async fn asvs_v10_4_6_pkce_is_required_for_public_clients_and_checked() {
     let app = TestApp::start().await;
     let (id, secret) = register(&app, |a| a.public = true).await;
     assert!(secret.is_none(), "public clients get no secret");
@@ -265,7 +265,7 @@ async fn pkce_is_required_for_public_clients_and_checked() {
 /// Tokens that were not issued here, or were tampered with, are refused: `alg: none`, a
 /// changed payload, and a made-up token.
 #[tokio::test]
-async fn tampered_and_unsigned_tokens_are_refused() {
+async fn asvs_v9_1_1_tampered_and_unsigned_tokens_are_refused() {
     let app = TestApp::start().await;
     let (id, secret) = register(&app, |_| {}).await;
     let rp = relying_party(&app, &id, secret).await;
@@ -323,7 +323,7 @@ async fn tampered_and_unsigned_tokens_are_refused() {
 /// oidcc-prompt-consent (untrusted applications): the consent page asks once; deny goes back
 /// with `access_denied`; the form is CSRF-protected.
 #[tokio::test]
-async fn consent_is_asked_once_and_can_be_denied() {
+async fn asvs_v10_7_1_consent_is_asked_once_and_can_be_denied() {
     let app = TestApp::start().await;
     let (id, _) = register(&app, |a| a.trusted = false).await;
     let browser = app.login("teacher").await;

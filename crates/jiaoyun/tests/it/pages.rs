@@ -55,7 +55,7 @@ async fn anonymous_visitors_go_to_login_and_wrong_passwords_are_refused_and_audi
 }
 
 #[tokio::test]
-async fn five_failures_lock_the_account_for_a_while() {
+async fn asvs_v6_3_1_five_failures_lock_the_account_for_a_while() {
     let app = TestApp::start().await;
     for _ in 0..5 {
         assert_eq!(
@@ -89,7 +89,7 @@ async fn five_failures_lock_the_account_for_a_while() {
 }
 
 #[tokio::test]
-async fn logout_ends_the_session() {
+async fn asvs_v7_4_1_logout_ends_the_session() {
     let app = TestApp::start().await;
     let c = app.login("teacher").await;
     let csrf = app.csrf(&c).await;
@@ -111,7 +111,7 @@ async fn logout_ends_the_session() {
 }
 
 #[tokio::test]
-async fn forms_without_the_csrf_token_are_refused() {
+async fn asvs_v3_5_1_forms_without_the_csrf_token_are_refused() {
     let app = TestApp::start().await;
     let c = app.login("school_admin").await;
     let r = c
@@ -269,7 +269,7 @@ async fn an_admin_creates_a_person_who_must_change_the_initial_password() {
 }
 
 #[tokio::test]
-async fn personal_data_is_masked_until_revealed_and_the_reveal_is_audited() {
+async fn asvs_v14_2_4_personal_data_is_masked_until_revealed_and_the_reveal_is_audited() {
     let app = TestApp::start().await;
     let c = app.login("school_admin").await;
     let teacher = app.person_id("teacher").await;

@@ -21,7 +21,7 @@ async fn a_class_of(app: &TestApp, code: &str) -> NodeId {
 }
 
 #[tokio::test]
-async fn a_school_admin_cannot_read_or_change_another_schools_people() {
+async fn asvs_v8_2_2_a_school_admin_cannot_read_or_change_another_schools_people() {
     let app = TestApp::start().await;
     // school_admin runs 上城区实验小学 (2133010001); 2133010003 is in another district.
     let other_student = a_student_of(&app, "2133010003").await;
@@ -174,7 +174,7 @@ async fn a_school_admin_cannot_read_or_change_another_schools_people() {
 }
 
 #[tokio::test]
-async fn a_district_admin_manages_their_district_only() {
+async fn asvs_v8_4_1_a_district_admin_manages_their_district_only() {
     let app = TestApp::start().await;
     let token = app.token("district_admin").await;
     let api = TestApp::client();
@@ -251,7 +251,7 @@ async fn a_district_admin_manages_their_district_only() {
 }
 
 #[tokio::test]
-async fn a_guardian_sees_only_their_own_children() {
+async fn asvs_v8_2_2_a_guardian_sees_only_their_own_children() {
     let app = TestApp::start().await;
     let child = app.person_id("student").await;
     let classmate = a_student_of(&app, "2133010001").await;
@@ -326,7 +326,7 @@ async fn a_guardian_sees_only_their_own_children() {
 }
 
 #[tokio::test]
-async fn a_teacher_sees_their_own_classes_only() {
+async fn asvs_v8_2_1_a_teacher_sees_their_own_classes_only() {
     let app = TestApp::start().await;
     let c = app.login("teacher").await;
     let mine: (NodeId,) = kernel::on_db!(&app.state.db, p => sqlx::query_as(

@@ -276,7 +276,7 @@ async fn concurrent_code_exchanges_all_succeed() {
 /// An administrator ends a person's sessions: the person is logged out everywhere, the
 /// applications included; someone outside the administrator's subtree cannot do it.
 #[tokio::test]
-async fn an_administrator_ends_a_persons_sessions_and_their_applications_hear_of_it() {
+async fn asvs_v7_4_5_an_administrator_ends_a_persons_sessions_and_their_applications_hear_of_it() {
     let app = TestApp::start().await;
     let rx = crate::helpers::Receiver::start().await;
     let (id, secret) = register(&app, |a| {

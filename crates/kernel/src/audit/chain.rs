@@ -13,7 +13,6 @@
 //! form the `legacy` chain, linked by whichever node comes first.
 
 use crate::error::AppResult;
-use crate::ids::{AuditId, NodeId, PersonId};
 use crate::{Db, on_db, on_tx};
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use sha2::{Digest, Sha256};
@@ -28,26 +27,7 @@ const BATCH: i64 = 2000;
 /// commits its entries late); older unlinked entries are for `verify` to report.
 pub const LOOKBACK_HOURS: i64 = 6;
 
-pub const ENTRY_COLUMNS: &str = "l.id, l.at, l.actor_id, l.actor_name, l.ip, l.user_agent, l.action, l.object_type, l.object_id, l.node_id, l.outcome, l.request_id, l.detail, l.writer";
-
-/// An entry as it is hashed.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct EntryRow {
-    pub id: AuditId,
-    pub at: DateTime<Utc>,
-    pub actor_id: Option<PersonId>,
-    pub actor_name: Option<String>,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub action: String,
-    pub object_type: Option<String>,
-    pub object_id: Option<String>,
-    pub node_id: Option<NodeId>,
-    pub outcome: String,
-    pub request_id: Option<String>,
-    pub detail: Option<String>,
-    pub writer: Option<String>,
-}
+pub use super::{AuditEntry as EntryRow, ENTRY_COLUMNS};
 
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

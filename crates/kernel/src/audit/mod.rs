@@ -193,4 +193,9 @@ pub struct AuditEntry {
     pub outcome: String,
     pub request_id: Option<String>,
     pub detail: Option<String>,
+    /// The server node that wrote it: the hash chain that holds it.
+    pub writer: Option<String>,
 }
+
+/// Every column of an entry, for `SELECT … FROM audit_log l`.
+pub const ENTRY_COLUMNS: &str = "l.id, l.at, l.actor_id, l.actor_name, l.ip, l.user_agent, l.action, l.object_type, l.object_id, l.node_id, l.outcome, l.request_id, l.detail, l.writer";

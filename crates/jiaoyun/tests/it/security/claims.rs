@@ -34,7 +34,7 @@ async fn register(app: &TestApp, release: bool, trusted: bool) -> (String, Strin
     (r.client_id.unwrap(), r.client_secret.unwrap())
 }
 
-async fn allow_in_region(app: &TestApp, allow: bool) {
+pub(crate) async fn allow_in_region(app: &TestApp, allow: bool) {
     let city = demo_city(app).await;
     let mut p = identity::policy::own(&app.state.db, city)
         .await

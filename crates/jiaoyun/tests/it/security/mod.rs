@@ -6,7 +6,7 @@
 mod api;
 mod audit;
 mod cas;
-mod claims;
+pub(crate) mod claims;
 mod exports;
 mod headers;
 mod passwords;

@@ -134,3 +134,50 @@ async fn asvs_v15_3_3_put_needs_the_whole_person_and_patch_changes_only_what_it_
     assert_eq!(named["new"], "改名");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn asvs_v1_2_1_names_are_escaped_on_every_page_that_shows_them() {
+    let app = TestApp::start().await;
+    let teacher = app.person_id("teacher").await;
+    let token = app.token("school_admin").await;
+    let evil = "\"'><script>alert(1)</script>";
+    let r = reqwest::Client::new()
+        .patch(app.url(&format!("/api/v1/people/{teacher}")))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "name": evil }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let admin = app.login("school_admin").await;
+    let school = node_by_code(&app, "2133010001").await;
+    for path in [
+        format!("/people/{teacher}"),
+        format!("/admin/people?node={school}&q=script"),
+        "/admin/audit?action=person.update".to_owned(),
+    ] {
+        let page = admin
+            .get(app.url(&path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!page.contains("<script>alert(1)"), "{path}");
+    }
+    let page = admin
+        .get(app.url(&format!("/people/{teacher}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // Shown, escaped (askama writes `<` as `&lt;` or `&#60;`).
+    assert!(
+        page.contains("&lt;script&gt;alert(1)") || page.contains("&#60;script&#62;alert(1)"),
+        "shown, escaped"
+    );
+    app.stop().await;
+}
