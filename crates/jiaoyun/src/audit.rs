@@ -35,7 +35,7 @@ pub async fn run(state: AppState, cmd: AuditCommand) -> AppResult<bool> {
     let now = state.clock.now();
     match cmd {
         AuditCommand::Verify => {
-            chain::link_pending(&state.db, kernel::audit::writer(), now).await?;
+            chain::link_pending(&state.db, kernel::audit::writer(), now, true).await?;
             let public = anchor::public_key(&state.config)?;
             let r = verify::verify(&state.db, &public, now).await?;
             println!(
@@ -50,7 +50,7 @@ pub async fn run(state: AppState, cmd: AuditCommand) -> AppResult<bool> {
         }
         AuditCommand::Anchor => {
             let key = AnchorKey::load_or_create(&state.config.anchor_key_file())?;
-            chain::link_pending(&state.db, kernel::audit::writer(), now).await?;
+            chain::link_pending(&state.db, kernel::audit::writer(), now, true).await?;
             let a = anchor::anchor(&state.db, &key, &chain::time(now), now).await?;
             println!("anchor {} signed by key {}: {}", a.day, a.key_id, a.heads);
         }
@@ -148,13 +148,19 @@ pub async fn daily_anchor(state: &AppState) -> AppResult<u64> {
     Ok(1)
 }
 
-/// Every `audit.chain_seconds`: link what this node wrote.
+/// Every `audit.chain_seconds`: link what this node wrote; at start and then hourly, look hours
+/// back for entries of long transactions.
 pub async fn chainer(state: AppState) {
-    let every = Duration::from_secs(state.config.audit.chain_seconds.max(1));
-    let mut tick = tokio::time::interval(every);
+    let seconds = state.config.audit.chain_seconds.max(1);
+    let mut tick = tokio::time::interval(Duration::from_secs(seconds));
+    let deep_every = (3600 / seconds).max(1);
+    let mut n: u64 = 0;
     loop {
         tick.tick().await;
-        match chain::link_pending(&state.db, kernel::audit::writer(), state.clock.now()).await {
+        let deep = n.is_multiple_of(deep_every);
+        n += 1;
+        let now = state.clock.now();
+        match chain::link_pending(&state.db, kernel::audit::writer(), now, deep).await {
             Ok(0) => {}
             Ok(n) => {
                 metrics::counter!("background_job_rows_total", "job" => "audit_chain").increment(n);

@@ -23,9 +23,11 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 pub const LEGACY: &str = "legacy";
 /// Most entries in one link.
 const BATCH: i64 = 2000;
-/// An entry committed this long after the last link's time is still found (a long transaction
-/// commits its entries late); older unlinked entries are for `verify` to report.
+/// A deep pass finds an entry committed this long after the last link's time (a long
+/// transaction commits its entries late); older unlinked entries are for `verify` to report.
 pub const LOOKBACK_HOURS: i64 = 6;
+/// The look-back of the frequent passes, which stay cheap on a busy node.
+const RECENT_MINUTES: i64 = 10;
 
 pub use super::{AuditEntry as EntryRow, ENTRY_COLUMNS};
 
@@ -112,15 +114,21 @@ pub async fn head(db: &Db, writer: &str) -> AppResult<Option<Link>> {
 }
 
 /// Links what this node wrote (and the legacy entries) that no link holds yet; returns how many
-/// entries it linked.
-pub async fn link_pending(db: &Db, writer: &str, now: DateTime<Utc>) -> AppResult<u64> {
+/// entries it linked. A `deep` pass looks `LOOKBACK_HOURS` back for late commits; the frequent
+/// ones look ten minutes back.
+pub async fn link_pending(db: &Db, writer: &str, now: DateTime<Utc>, deep: bool) -> AppResult<u64> {
+    let back = if deep {
+        chrono::Duration::hours(LOOKBACK_HOURS)
+    } else {
+        chrono::Duration::minutes(RECENT_MINUTES)
+    };
     let mut total = 0;
     for chain in [Some(writer), None] {
         // From a while before the head's time, fixed for this pass, so a backlog is linked
         // whole however many batches it takes; the whole log when the chain has no link yet.
         let since = head(db, chain.unwrap_or(LEGACY))
             .await?
-            .map(|l| l.at - chrono::Duration::hours(LOOKBACK_HOURS));
+            .map(|l| l.at - back);
         loop {
             let n = link_batch(db, chain, since, now).await?;
             total += n;

@@ -75,7 +75,7 @@ pub async fn archive_and_purge(
     if older == 0 {
         return Ok(Outcome::default());
     }
-    chain::link_pending(db, super::writer(), now).await?;
+    chain::link_pending(db, super::writer(), now, true).await?;
     let report = super::verify::verify(db, &key.public(), now).await?;
     if let Some(b) = report.broken {
         return Err(AppError::internal(format!(

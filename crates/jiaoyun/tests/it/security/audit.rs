@@ -52,7 +52,7 @@ async fn verify_now(app: &TestApp) -> verify::Report {
 
 async fn link_and_anchor(app: &TestApp, day: &str) {
     let now = app.state.clock.now();
-    chain::link_pending(&app.state.db, kernel::audit::writer(), now)
+    chain::link_pending(&app.state.db, kernel::audit::writer(), now, true)
         .await
         .unwrap();
     let key = anchor::AnchorKey::load_or_create(&app.state.config.anchor_key_file()).unwrap();
