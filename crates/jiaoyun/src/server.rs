@@ -356,10 +356,7 @@ pub async fn run_maintenance(state: &AppState) {
     let now = state.clock.now();
     let jobs: [(&str, AppResult<u64>); 6] = [
         ("audit_anchor", crate::audit::daily_anchor(state).await),
-        (
-            "audit_retention",
-            crate::audit::archive(state).await.map(|o| o.archived),
-        ),
+        ("audit_retention", crate::audit::archive_due(state).await),
         (
             "session_cleanup",
             identity::sessions::purge_ended(&state.db, now - chrono::Duration::days(30)).await,

@@ -28,6 +28,7 @@ struct PersonRow {
     registry_no: Option<String>,
     id_number: Option<String>,
     updated_at: DateTime<Utc>,
+    active: bool,
     username: Option<String>,
     locale: Option<String>,
 }
@@ -53,12 +54,9 @@ pub async fn for_person(
     numbers: bool,
 ) -> AppResult<Option<Map<String, Value>>> {
     let has = |s: &str| scope.split(' ').any(|x| x == s);
-    let row: Option<PersonRow> = on_db!(db, p => sqlx::query_as(
-        "SELECT p.name, p.gender, p.email, p.phone, p.staff_no, p.registry_no, p.id_number, p.updated_at,
-                a.username, a.locale
-         FROM persons p LEFT JOIN accounts a ON a.person_id = p.id WHERE p.id = $1 AND p.active = TRUE",
-    ).bind(person).fetch_optional(p).await)?;
-    let Some(row) = row else { return Ok(None) };
+    let Some(row) = person_row(db, person).await?.filter(|r| r.active) else {
+        return Ok(None);
+    };
     let mut c = Map::new();
     c.insert("sub".into(), person.to_string().into());
     if has("profile") {
@@ -99,6 +97,14 @@ pub async fn for_person(
     Ok(Some(c))
 }
 
+async fn person_row(db: &Db, person: PersonId) -> AppResult<Option<PersonRow>> {
+    Ok(on_db!(db, p => sqlx::query_as(
+        "SELECT p.name, p.gender, p.email, p.phone, p.staff_no, p.registry_no, p.id_number, p.updated_at,
+                p.active, a.username, a.locale
+         FROM persons p LEFT JOIN accounts a ON a.person_id = p.id WHERE p.id = $1",
+    ).bind(person).fetch_optional(p).await)?)
+}
+
 /// The login name, unless it is made of a number the application may not have.
 fn login_name(row: &PersonRow, numbers: bool, phone: bool) -> Option<String> {
     let u = row.username.as_deref()?;
@@ -114,12 +120,8 @@ fn login_name(row: &PersonRow, numbers: bool, phone: bool) -> Option<String> {
 /// The CAS user: the login name, or the person's opaque id where the name is made of a number
 /// the application may not have.
 pub async fn cas_user(db: &Db, person: PersonId, numbers: bool) -> AppResult<String> {
-    let row: Option<PersonRow> = on_db!(db, p => sqlx::query_as(
-        "SELECT p.name, p.gender, p.email, p.phone, p.staff_no, p.registry_no, p.id_number, p.updated_at,
-                a.username, a.locale
-         FROM persons p LEFT JOIN accounts a ON a.person_id = p.id WHERE p.id = $1",
-    ).bind(person).fetch_optional(p).await)?;
-    Ok(row
+    Ok(person_row(db, person)
+        .await?
         .and_then(|r| login_name(&r, numbers, false))
         .unwrap_or_else(|| person.to_string()))
 }

@@ -60,7 +60,7 @@ async fn respond(state: &AppState, token: Option<&str>) -> Response {
     let Ok(person) = claims.sub.parse::<kernel::PersonId>() else {
         return OAuthError::new("invalid_token", "the token is not a person's").into_response();
     };
-    let numbers = match apps::by_client_id(&state.db, &claims.client_id).await {
+    let numbers = match apps::cached_client(state, &claims.client_id).await {
         Ok(Some(app)) => apps::releases_numbers(state, &app).await,
         Ok(None) => Ok(false),
         Err(e) => Err(e),
