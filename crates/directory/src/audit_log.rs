@@ -19,20 +19,27 @@ pub struct AuditQuery {
     pub action: Option<String>,
     /// The object's id.
     pub object: Option<String>,
-    /// From this day (inclusive, YYYY-MM-DD, UTC).
+    /// From this day (inclusive, YYYY-MM-DD, in the region's time zone).
     pub from: Option<String>,
-    /// Until this day (inclusive, YYYY-MM-DD, UTC).
+    /// Until this day (inclusive, YYYY-MM-DD, in the region's time zone).
     pub to: Option<String>,
 }
 
-fn day(s: Option<&str>, end: bool) -> AppResult<Option<DateTime<Utc>>> {
+/// The start of a day (of the day after, for `end`) in the region's time zone.
+fn day(s: Option<&str>, end: bool, zone: kernel::time::Zone) -> AppResult<Option<DateTime<Utc>>> {
     let Some(s) = s.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
     let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map_err(|_| AppError::field(if end { "to" } else { "from" }, "error.date_format"))?;
     let d = if end { d.succ_opt().unwrap_or(d) } else { d };
-    Ok(d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()))
+    use chrono::TimeZone;
+    Ok(d.and_hms_opt(0, 0, 0).and_then(|t| {
+        zone.0
+            .from_local_datetime(&t)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+    }))
 }
 
 const MAX_EXPORT: i64 = 100_000;
@@ -73,8 +80,9 @@ async fn query(
     } else {
         "JOIN org_closure c ON c.descendant_id = l.node_id AND c.ancestor_id = $1 WHERE TRUE"
     };
-    let from = day(q.from.as_deref(), false)?;
-    let to = day(q.to.as_deref(), true)?;
+    let zone = cx.state.config.time_zone;
+    let from = day(q.from.as_deref(), false, zone)?;
+    let to = day(q.to.as_deref(), true, zone)?;
     let person = q.person.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let person_id = person.and_then(|p| p.parse::<uuid::Uuid>().ok());
     let person_name = person.map(identity::accounts::normalize_username);

@@ -130,6 +130,66 @@ const RELATION_ALIASES: &[(&str, &str)] = &[
     ("姐", "75"),
 ];
 
+/// Yes and no as schools write them, for every yes/no column alike.
+const YES_NO_ALIASES: &[(&str, &str)] = &[
+    ("Y", "1"),
+    ("YES", "1"),
+    ("TRUE", "1"),
+    ("对", "1"),
+    ("有", "1"),
+    ("√", "1"),
+    ("✓", "1"),
+    ("N", "0"),
+    ("NO", "0"),
+    ("FALSE", "0"),
+    ("不是", "0"),
+    ("非", "0"),
+    ("无", "0"),
+    ("没有", "0"),
+    ("×", "0"),
+    ("✗", "0"),
+];
+
+/// Left-behind children: 否 and its kin for "not"; 单亲 and 双亲 for which kind. A bare 是 says
+/// neither, so it is refused with the accepted values.
+const LEFT_BEHIND_ALIASES: &[(&str, &str)] = &[
+    ("否", "0"),
+    ("不是", "0"),
+    ("非", "0"),
+    ("无", "0"),
+    ("N", "0"),
+    ("NO", "0"),
+    ("非留守", "0"),
+    ("单亲", "1"),
+    ("单亲留守", "1"),
+    ("双亲", "2"),
+    ("双亲留守", "2"),
+];
+
+/// 随班就读: 否 is an ordinary student, 是 the generic inclusion code.
+const INCLUSION_ALIASES: &[(&str, &str)] = &[
+    ("否", "00"),
+    ("不是", "00"),
+    ("无", "00"),
+    ("N", "00"),
+    ("NO", "00"),
+    ("普通", "00"),
+    ("是", "10"),
+    ("Y", "10"),
+    ("YES", "10"),
+];
+
+/// The spoken forms of a table, read after its codes and names.
+fn aliases(t: Table) -> &'static [(&'static str, &'static str)] {
+    match t {
+        Table::FamilyRelation => RELATION_ALIASES,
+        Table::YesNo => YES_NO_ALIASES,
+        Table::LeftBehind => LEFT_BEHIND_ALIASES,
+        Table::Inclusion => INCLUSION_ALIASES,
+        _ => &[],
+    }
+}
+
 /// Generic endings a school may leave off (汉 for 汉族, 男 for 男性).
 const SUFFIXES: &[&str] = &["族", "性", "户口"];
 
@@ -162,6 +222,11 @@ fn load(t: Table) -> Loaded {
     for c in &codes {
         index.entry(c.name.clone()).or_insert(c.code.clone());
     }
+    for (alias, code) in aliases(t) {
+        index
+            .entry((*alias).to_owned())
+            .or_insert((*code).to_owned());
+    }
     for c in &codes {
         for s in SUFFIXES {
             if let Some(short) = c.name.strip_suffix(s)
@@ -170,12 +235,11 @@ fn load(t: Table) -> Loaded {
                 index.entry(short.to_owned()).or_insert(c.code.clone());
             }
         }
-    }
-    if t == Table::FamilyRelation {
-        for (alias, code) in RELATION_ALIASES {
-            index
-                .entry((*alias).to_owned())
-                .or_insert((*code).to_owned());
+        // Either half of a name such as 健康或良好 or 一般或较弱.
+        if c.name.contains('或') {
+            for part in c.name.split('或').filter(|p| !p.is_empty()) {
+                index.entry(part.to_owned()).or_insert(c.code.clone());
+            }
         }
     }
     Loaded { codes, index }
@@ -200,6 +264,31 @@ pub fn name(t: Table, code: &str) -> Option<&'static str> {
         .iter()
         .find(|c| c.code == code)
         .map(|c| c.name.as_str())
+}
+
+/// The accepted values of a table in words, for a message about a value it does not hold: every
+/// name of a short table, the first few of a long one and how many there are.
+pub fn accepted_in_words(t: Table, locale: kernel::Locale) -> String {
+    const SHOWN: usize = 10;
+    let codes = all(t);
+    let mut names: Vec<&str> = codes.iter().take(SHOWN).map(|c| c.name.as_str()).collect();
+    if t == Table::YesNo {
+        names = vec!["是", "否"];
+    }
+    let sep = match locale {
+        kernel::Locale::ZhCn => "、",
+        kernel::Locale::En => ", ",
+    };
+    let values = names.join(sep);
+    if codes.len() <= SHOWN {
+        kernel::i18n::tf(locale, "import.accepted", &[("values", &values)])
+    } else {
+        kernel::i18n::tf(
+            locale,
+            "import.accepted_many",
+            &[("values", &values), ("count", &codes.len().to_string())],
+        )
+    }
 }
 
 /// The code a typed value stands for: the code, the code without leading zeros, the name, the
@@ -264,5 +353,46 @@ mod tests {
         assert_eq!(resolve(Table::Ethnicity, "99999"), None);
         assert_eq!(name(Table::Ethnicity, "01"), Some("汉族"));
         assert_eq!(name(Table::Gender, "9"), Some("未说明的性别"));
+    }
+
+    #[test]
+    fn every_yes_no_column_takes_the_natural_answers() {
+        for (typed, code) in [
+            ("是", "1"),
+            ("否", "0"),
+            ("Y", "1"),
+            ("n", "0"),
+            ("1", "1"),
+            ("0", "0"),
+            ("true", "1"),
+            ("无", "0"),
+        ] {
+            assert_eq!(resolve(Table::YesNo, typed), Some(code), "{typed}");
+        }
+        // 是否留守儿童: 否 is "not left behind"; a bare 是 does not say which kind.
+        assert_eq!(resolve(Table::LeftBehind, "否"), Some("0"));
+        assert_eq!(resolve(Table::LeftBehind, "N"), Some("0"));
+        assert_eq!(resolve(Table::LeftBehind, "双亲"), Some("2"));
+        assert_eq!(resolve(Table::LeftBehind, "是"), None);
+        assert_eq!(resolve(Table::Inclusion, "否"), Some("00"));
+        assert_eq!(resolve(Table::Health, "健康"), Some("1"));
+        assert_eq!(resolve(Table::Health, "良好"), Some("1"));
+        assert_eq!(resolve(Table::RegistryHealth, "健康"), Some("10"));
+        assert_eq!(resolve(Table::Health, "较弱"), Some("2"));
+    }
+
+    #[test]
+    fn a_refused_value_comes_with_the_accepted_ones() {
+        let short = accepted_in_words(Table::LeftBehind, kernel::Locale::ZhCn);
+        assert!(
+            short.contains("非留守儿童、单亲留守儿童、双亲留守儿童"),
+            "{short}"
+        );
+        let long = accepted_in_words(Table::Ethnicity, kernel::Locale::ZhCn);
+        assert!(long.contains("汉族") && long.contains("代码表"), "{long}");
+        assert!(
+            long.contains(&all(Table::Ethnicity).len().to_string()),
+            "{long}"
+        );
     }
 }

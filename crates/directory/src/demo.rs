@@ -152,6 +152,8 @@ impl Loader {
             updated_at: self.now,
         };
         people::insert(&mut self.tx, &p).await?;
+        on_tx!(&mut self.tx, c => sqlx::query("UPDATE persons SET birth_date = $2 WHERE id = $1")
+            .bind(p.id).bind(birth).execute(&mut *c).await.map(|r| r.rows_affected()))?;
         let username = username.map(str::to_owned).unwrap_or_else(|| {
             p.staff_no
                 .clone()
@@ -447,6 +449,21 @@ pub async fn load(state: &AppState) -> AppResult<bool> {
                             Some(if k % 3 == 0 { "51" } else { "52" }),
                         )
                         .await?;
+                        // The record a school's import would leave: the guardian as family,
+                        // the class since the school year began.
+                        let relation = if k % 3 == 0 { "51" } else { "52" };
+                        let started = chrono::NaiveDate::from_ymd_opt(school_year as i32, 9, 1)
+                            .unwrap_or_default();
+                        on_tx!(&mut l.tx, c => sqlx::query(
+                            "INSERT INTO family_members (student_id, person_id, relation, is_guardian, position)
+                             VALUES ($1, $2, $3, TRUE, 1)",
+                        ).bind(s.id).bind(g.id).bind(relation).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+                        on_tx!(&mut l.tx, c => sqlx::query(
+                            "INSERT INTO class_history (id, person_id, class_id, school_id, school_year, grade_name, class_name, started_on, reason)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'import')",
+                        ).bind(uuid::Uuid::now_v7()).bind(s.id).bind(class.id).bind(school.id).bind(school_year)
+                         .bind(&grade.name).bind(&class.name).bind(started)
+                         .execute(&mut *c).await.map(|r| r.rows_affected()))?;
                     }
                     first_class = false;
                 }

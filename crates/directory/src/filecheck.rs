@@ -278,6 +278,9 @@ pub fn describe(headers: &[String], p: &Problem, locale: kernel::Locale) -> Stri
             &[("row", &o.to_string())],
         ));
     }
+    if let Some(table) = p.accepted {
+        s.push_str(&crate::codes::accepted_in_words(table, locale));
+    }
     s
 }
 
@@ -304,9 +307,10 @@ pub fn error_copy<'a>(
         .add_worksheet_with_constant_memory()
         .map_err(unwritable)?;
     let width = header.width;
-    let mut out_row = 0u32;
     let mut failed = None;
     sheets::for_each_row(path, |r| {
+        // Each row where the file has it, so the copy's row numbers are the report's.
+        let out_row = r.number.saturating_sub(1);
         let mut write = || -> Result<(), rust_xlsxwriter::XlsxError> {
             for (c, v) in r.cells.iter().enumerate() {
                 let t = v.text();
@@ -326,7 +330,6 @@ pub fn error_copy<'a>(
             failed = Some(e);
             return ControlFlow::Break(());
         }
-        out_row += 1;
         ControlFlow::Continue(())
     })?;
     if let Some(e) = failed {

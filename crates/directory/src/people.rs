@@ -365,6 +365,34 @@ pub struct PersonDetail {
     pub may_reveal: bool,
     /// Whether the viewer may edit this person.
     pub may_manage: bool,
+    pub birth_date: Option<chrono::NaiveDate>,
+    /// A student's family members and guardians, in the registry's order.
+    pub family: Vec<FamilyView>,
+    /// A student's classes, earliest first.
+    pub class_history: Vec<ClassStint>,
+}
+
+/// A family member as a student's page shows them (the phone masked unless revealed).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct FamilyView {
+    pub person_id: PersonId,
+    pub name: String,
+    /// GB/T 4761 code.
+    pub relation: String,
+    pub is_guardian: bool,
+    pub phone: Option<String>,
+}
+
+/// A class a student was in, and when.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct ClassStint {
+    pub school_year: i64,
+    pub grade_name: String,
+    pub class_name: String,
+    pub started_on: chrono::NaiveDate,
+    pub ended_on: Option<chrono::NaiveDate>,
+    /// import | promotion | class_change | transfer | return
+    pub reason: String,
 }
 
 /// The person's page. With `reveal`, personal data is shown in full to those who may see it,
@@ -416,6 +444,23 @@ pub async fn detail(cx: &Ctx<'_>, id: PersonId, reveal: bool) -> AppResult<Perso
             .unwrap_or_else(|| a.username.clone())
         }
     });
+    let (birth_date,): (Option<chrono::NaiveDate>,) = on_db!(db, p => sqlx::query_as(
+        "SELECT birth_date FROM persons WHERE id = $1",
+    ).bind(id).fetch_one(p).await)?;
+    let mut family: Vec<FamilyView> = on_db!(db, p => sqlx::query_as(
+        "SELECT p.id AS person_id, p.name, f.relation, f.is_guardian, p.phone
+         FROM family_members f JOIN persons p ON p.id = f.person_id
+         WHERE f.student_id = $1 ORDER BY f.position",
+    ).bind(id).fetch_all(p).await)?;
+    if !revealed {
+        for f in &mut family {
+            f.phone = f.phone.as_deref().map(kernel::privacy::mask_phone);
+        }
+    }
+    let class_history: Vec<ClassStint> = on_db!(db, p => sqlx::query_as(
+        "SELECT school_year, grade_name, class_name, started_on, ended_on, reason
+         FROM class_history WHERE person_id = $1 ORDER BY started_on, school_year",
+    ).bind(id).fetch_all(p).await)?;
     Ok(PersonDetail {
         person: if revealed { person } else { person.masked() },
         org_name,
@@ -425,6 +470,9 @@ pub async fn detail(cx: &Ctx<'_>, id: PersonId, reveal: bool) -> AppResult<Perso
         revealed,
         may_reveal,
         may_manage,
+        birth_date,
+        family,
+        class_history,
     })
 }
 

@@ -27,6 +27,8 @@ pub struct Problem {
     pub other_row: Option<u32>,
     /// For conflicts with stored data: where the value is already registered (a school's name).
     pub elsewhere: Option<String>,
+    /// For values not in a code table: the table whose values are accepted (listed in words).
+    pub accepted: Option<Table>,
 }
 
 /// A guardian or family member from a student's row.
@@ -109,6 +111,7 @@ impl<'a, C: ColumnKind> Cells<'a, C> {
             key,
             other_row: None,
             elsewhere: None,
+            accepted: None,
         });
     }
     pub(crate) fn required(&mut self, c: C) -> Option<(usize, String)> {
@@ -134,6 +137,9 @@ impl<'a, C: ColumnKind> Cells<'a, C> {
             Some(code) => Some(code.to_owned()),
             None => {
                 self.problem(Some(i), &v, "error.code_unknown");
+                if let Some(p) = self.problems.last_mut() {
+                    p.accepted = Some(t);
+                }
                 None
             }
         }
@@ -213,6 +219,7 @@ impl<'a, C: ColumnKind> Cells<'a, C> {
                 key: "error.duplicate_in_file",
                 other_row: Some(*first),
                 elsewhere: None,
+                accepted: None,
             });
         } else {
             seen.insert(key_hash, self.row);

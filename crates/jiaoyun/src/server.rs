@@ -180,7 +180,10 @@ pub fn router(state: AppState) -> Router {
             directory::exchange::push_routes(),
             state.config.exchange.max_push_bytes,
         ))
-        .layer(middleware::from_fn(web::errors::render_errors))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            web::errors::render_errors,
+        ))
         .layer(header("x-frame-options", "DENY"))
         .layer(header(
             "permissions-policy",

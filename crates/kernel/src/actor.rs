@@ -54,6 +54,8 @@ pub struct Grant {
     pub subject: Option<String>,
     /// For guardians: the child.
     pub student_id: Option<PersonId>,
+    /// The kind of the node the role is held at (`city`, `school`, `class`, …).
+    pub node_kind: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +92,7 @@ struct GrantRow {
     node_id: NodeId,
     subject: Option<String>,
     student_id: Option<PersonId>,
+    node_kind: String,
 }
 
 impl Actor {
@@ -120,7 +123,7 @@ impl Actor {
         ).bind(person_id).fetch_optional(p).await)?;
         let Some(row) = row else { return Ok(None) };
         let grants: Vec<GrantRow> = on_db!(db, p => sqlx::query_as(
-            "SELECT r.id, r.role, r.node_id, r.subject, r.student_id
+            "SELECT r.id, r.role, r.node_id, r.subject, r.student_id, n.kind AS node_kind
              FROM role_assignments r JOIN org_nodes n ON n.id = r.node_id
              WHERE r.person_id = $1 AND n.active = TRUE
              ORDER BY r.created_at",
@@ -144,6 +147,7 @@ impl Actor {
                         node_id: g.node_id,
                         subject: g.subject,
                         student_id: g.student_id,
+                        node_kind: g.node_kind,
                     })
                 })
                 .collect(),
@@ -160,6 +164,13 @@ impl Actor {
     }
 
     /// The nodes this person administers.
+    /// Whether the person administers a region (a district, city or province): the region's
+    /// own settings (login policy, upstream login) are theirs.
+    pub fn administers_region(&self) -> bool {
+        self.grants_of(Role::Admin)
+            .any(|g| matches!(g.node_kind.as_str(), "province" | "city" | "district"))
+    }
+
     pub fn admin_nodes(&self) -> Vec<NodeId> {
         self.grants_of(Role::Admin).map(|g| g.node_id).collect()
     }

@@ -24,6 +24,9 @@ pub struct Config {
     /// Audit entries older than this many days are archived to object storage and removed by
     /// the maintenance job (180, MLPS's minimum, by default).
     pub audit_retention_days: u32,
+    /// The region's time zone (an IANA name): every time shown on a page, in an export or in a
+    /// message is in it, in one format. `Asia/Shanghai` by default.
+    pub time_zone: crate::time::Zone,
     /// This server node's name: its audit chain. Unique among the nodes sharing a database;
     /// `<host name>:<listen port>` when unset.
     pub node_name: Option<String>,
@@ -247,6 +250,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             log_level: "info".into(),
             audit_retention_days: 180,
+            time_zone: crate::time::Zone::default(),
             node_name: None,
             audit: AuditConfig::default(),
             session_idle_minutes: 120,

@@ -96,10 +96,19 @@ pub fn t(locale: Locale, key: &str) -> &str {
 }
 
 /// `t` with `{name}` placeholders filled in.
+/// `key`'s text with `{name}` replaced by each argument. A value put between book-title marks
+/// (《{title}》) that has its own keeps them as the inner marks 〈〉, as Chinese typesetting nests
+/// them: 《〈秋天〉教学设计》, never 《《秋天》教学设计》.
 pub fn tf(locale: Locale, key: &str, args: &[(&str, &str)]) -> String {
     let mut s = t(locale, key).to_owned();
     for (name, value) in args {
-        s = s.replace(&format!("{{{name}}}"), value);
+        let placeholder = format!("{{{name}}}");
+        let marked = format!("《{placeholder}》");
+        if s.contains(&marked) {
+            let inner = value.replace('《', "〈").replace('》', "〉");
+            s = s.replace(&marked, &format!("《{inner}》"));
+        }
+        s = s.replace(&placeholder, value);
     }
     s
 }
@@ -134,6 +143,22 @@ pub fn has_key(key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_title_with_its_own_book_title_marks_is_nested_not_doubled() {
+        let s = tf(
+            Locale::ZhCn,
+            "notice.resource_approved",
+            &[("title", "《秋天》教学设计"), ("node", "上城区实验小学")],
+        );
+        assert!(s.starts_with("《〈秋天〉教学设计》已通过"), "{s}");
+        let plain = tf(
+            Locale::ZhCn,
+            "notice.resource_approved",
+            &[("title", "勾股定理教案"), ("node", "上城区")],
+        );
+        assert!(plain.starts_with("《勾股定理教案》"), "{plain}");
+    }
 
     #[test]
     fn both_catalogues_parse_and_have_the_same_keys() {

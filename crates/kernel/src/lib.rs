@@ -17,6 +17,7 @@ pub mod privacy;
 pub mod secret;
 pub mod state;
 pub mod testing;
+pub mod time;
 pub mod tree;
 
 pub use actor::{Actor, Grant, Role};

@@ -7,7 +7,9 @@
 //!   (`v` audience rows: the school, the district, the city.)
 //! - Once shared at all, administrators of every node above its school see it (`o` rows).
 //! - A reviewer sees what waits for their level's review at their node.
-//! - Students and guardians do not use the library.
+//! - Students see what is shared with students (学生可见) and visible to a node above their
+//!   class (`s` index terms; `r.for_students` with the `v` rows in SQL). Guardians do not use
+//!   the library.
 
 use crate::model::{Level, ResourceRow, Scope};
 use kernel::actor::Role;
@@ -24,6 +26,8 @@ pub struct Viewer {
     pub member: Vec<NodeId>,
     /// The nodes the person administers.
     pub admin: Vec<NodeId>,
+    /// For a student: their classes and every node above them.
+    pub learner: Vec<NodeId>,
 }
 
 impl Viewer {
@@ -46,13 +50,37 @@ impl Viewer {
                 }
             }
         }
+        let mut learner = Vec::new();
+        for g in actor.grants_of(Role::Student) {
+            for a in kernel::tree::ancestors_or_self(db, g.node_id).await? {
+                if !learner.contains(&a) {
+                    learner.push(a);
+                }
+            }
+        }
         Ok(Self {
             person: actor.person_id,
             system: actor.is_system(),
             staff: staff || actor.is_system(),
             member,
             admin: actor.admin_nodes(),
+            learner,
         })
+    }
+
+    /// Whether the viewer uses the library: staff, or a student (who reads what is shared
+    /// with students).
+    pub fn reads(&self) -> bool {
+        self.staff || !self.learner.is_empty()
+    }
+
+    /// `Forbidden` unless the viewer uses the library (see [`Viewer::reads`]).
+    pub fn require_reader(&self) -> AppResult<()> {
+        if self.reads() {
+            Ok(())
+        } else {
+            Err(kernel::AppError::Forbidden)
+        }
     }
 
     /// The search-index terms this viewer matches (see [`Audience::terms`]).
@@ -60,6 +88,7 @@ impl Viewer {
         let mut t = vec![format!("a:{}", self.person)];
         t.extend(self.member.iter().map(|n| format!("v:{n}")));
         t.extend(self.admin.iter().map(|n| format!("o:{n}")));
+        t.extend(self.learner.iter().map(|n| format!("s:{n}")));
         t
     }
 
@@ -88,6 +117,7 @@ impl Viewer {
         let me = next();
         let member: Vec<String> = self.member.iter().map(|_| next()).collect();
         let admin: Vec<String> = self.admin.iter().map(|_| next()).collect();
+        let learner: Vec<String> = self.learner.iter().map(|_| next()).collect();
         let mut any = Vec::new();
         if !member.is_empty() {
             any.push(format!(
@@ -101,6 +131,12 @@ impl Viewer {
                 admin.join(", ")
             ));
         }
+        if !learner.is_empty() {
+            any.push(format!(
+                "(r.for_students AND a.kind = 'v' AND a.node_id IN ({}))",
+                learner.join(", ")
+            ));
+        }
         if any.is_empty() {
             format!("r.author_id = {me}")
         } else {
@@ -112,14 +148,15 @@ impl Viewer {
         }
     }
 
-    /// The parameters of [`Viewer::filter_sql`]: the person, then the member and admin nodes.
-    /// Empty for the system actor.
+    /// The parameters of [`Viewer::filter_sql`]: the person, then the member, admin and
+    /// learner nodes. Empty for the system actor.
     pub fn filter_params(&self) -> (PersonId, Vec<NodeId>) {
         if self.system {
             return (self.person, Vec::new());
         }
         let mut nodes = self.member.clone();
         nodes.extend(self.admin.iter().copied());
+        nodes.extend(self.learner.iter().copied());
         (self.person, nodes)
     }
 
@@ -136,7 +173,9 @@ impl Viewer {
             "SELECT kind, node_id FROM resource_audience WHERE resource_id = $1",
         ).bind(r.id).fetch_all(p).await)?;
         Ok(rows.iter().any(|(k, n)| {
-            (k == "v" && self.member.contains(n)) || (k == "o" && self.admin.contains(n))
+            (k == "v" && self.member.contains(n))
+                || (k == "o" && self.admin.contains(n))
+                || (k == "v" && r.for_students && self.learner.contains(n))
         }))
     }
 }

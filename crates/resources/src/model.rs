@@ -133,13 +133,15 @@ pub struct ResourceRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
+    /// Shared with students too (学生可见): the students of the classes under its audience see it.
+    pub for_students: bool,
 }
 
 /// The columns of [`ResourceRow`], for `SELECT {COLUMNS} FROM resources r`.
 pub const COLUMNS: &str = "r.id, r.org_id, r.author_id, r.title, r.description, r.kind, r.tags, \
      r.blob_hash, r.file_name, r.scope, r.pending_level, r.version, r.views, r.downloads, \
      r.favourites, r.comments, r.rating_count, r.rating_sum, r.expert_score, r.quality, \
-     r.school_year, r.term, r.created_at, r.updated_at, r.deleted_at";
+     r.school_year, r.term, r.created_at, r.updated_at, r.deleted_at, r.for_students";
 
 impl ResourceRow {
     pub fn kind(&self) -> Kind {

@@ -57,13 +57,22 @@ pub fn rows(
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(decoded);
+        .from_reader(LineEnds::new(decoded));
     let mut record = csv::StringRecord::new();
+    // Line breaks inside quoted cells so far: lines of the file, but not rows of the sheet.
+    let mut inner_breaks = 0u64;
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => return Ok(()),
             Ok(true) => {
-                let number = record.position().map_or(0, |p| p.line()) as u32;
+                // The row Excel and WPS show: the record's first line, less the lines that
+                // quoted cells above it took. Blank lines are rows there too, so they count.
+                let line = record.position().map_or(0, |p| p.line());
+                let number = u32::try_from(line.saturating_sub(inner_breaks)).unwrap_or(u32::MAX);
+                inner_breaks += record
+                    .iter()
+                    .map(|cell| cell.bytes().filter(|b| *b == b'\n').count() as u64)
+                    .sum::<u64>();
                 let cells: Vec<Value> = record
                     .iter()
                     .map(|s| {
@@ -82,7 +91,9 @@ pub fn rows(
                 }
             }
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e
+                    .position()
+                    .map_or(0, |p| p.line().saturating_sub(inner_breaks));
                 return Err(match e.into_kind() {
                     csv::ErrorKind::Io(io) => SheetError::Io(io),
                     other => SheetError::Csv {
@@ -92,5 +103,77 @@ pub fn rows(
                 });
             }
         }
+    }
+}
+
+/// The decoded text as the CSV reader should see it. Line ends as Windows (CR LF), old Macs (CR)
+/// and everyone else (LF) write them all become LF: the reader counts lines by LF and, given
+/// CR LF, would count a record's line before its LF. A blank line becomes a line holding one
+/// space: the reader would skip it and place the next record on the blank line, while Excel
+/// and WPS show a blank line as a row of its own.
+struct LineEnds<R> {
+    inner: R,
+    after_cr: bool,
+    quoted: bool,
+    at_row_start: bool,
+    read: Vec<u8>,
+    out: Vec<u8>,
+    pos: usize,
+}
+
+impl<R> LineEnds<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            after_cr: false,
+            quoted: false,
+            at_row_start: true,
+            read: vec![0; 8192],
+            out: Vec::with_capacity(8300),
+            pos: 0,
+        }
+    }
+
+    fn push(&mut self, b: u8) {
+        if self.after_cr && b == b'\n' {
+            self.after_cr = false;
+            return;
+        }
+        self.after_cr = b == b'\r';
+        let b = if b == b'\r' { b'\n' } else { b };
+        if b == b'"' {
+            self.quoted = !self.quoted;
+        }
+        if b == b'\n' && !self.quoted {
+            if self.at_row_start {
+                self.out.push(b' ');
+            }
+            self.at_row_start = true;
+        } else {
+            self.at_row_start = false;
+        }
+        self.out.push(b);
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for LineEnds<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos >= self.out.len() {
+            let n = self.inner.read(&mut self.read)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            self.out.clear();
+            self.pos = 0;
+            let bytes = std::mem::take(&mut self.read);
+            for b in &bytes[..n] {
+                self.push(*b);
+            }
+            self.read = bytes;
+        }
+        let n = buf.len().min(self.out.len() - self.pos);
+        buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
     }
 }

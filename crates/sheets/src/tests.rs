@@ -169,3 +169,130 @@ fn csv_cells_that_start_a_formula_are_neutralised() {
     let text = crate::csv_text(&["姓名", "=H"], &[vec!["=1+1", "ok"]]).unwrap();
     assert_eq!(text, "姓名,'=H\n'=1+1,ok\n");
 }
+
+/// How a sheet was saved: the row numbers read back must be the rows Excel and WPS show.
+#[derive(Debug, Clone, Copy)]
+enum Saved {
+    Csv {
+        gbk: bool,
+        bom: bool,
+        ending: &'static str,
+    },
+    Xlsx,
+}
+
+fn saved() -> impl Strategy<Value = Saved> {
+    prop_oneof![
+        (
+            any::<bool>(),
+            any::<bool>(),
+            prop::sample::select(vec!["\n", "\r\n", "\r"])
+        )
+            .prop_map(|(gbk, bom, ending)| Saved::Csv {
+                gbk,
+                bom: bom && !gbk,
+                ending
+            }),
+        Just(Saved::Xlsx),
+    ]
+}
+
+fn save(rows: &[Vec<String>], how: Saved, name: &str) -> std::path::PathBuf {
+    match how {
+        Saved::Csv { gbk, bom, ending } => {
+            let mut text = String::new();
+            for row in rows {
+                let cells: Vec<String> = row
+                    .iter()
+                    .map(|c| {
+                        if c.contains([',', '"', '\n']) {
+                            format!("\"{}\"", c.replace('"', "\"\""))
+                        } else {
+                            c.clone()
+                        }
+                    })
+                    .collect();
+                text.push_str(&cells.join(","));
+                text.push_str(ending);
+            }
+            let mut bytes = if bom {
+                vec![0xEF, 0xBB, 0xBF]
+            } else {
+                Vec::new()
+            };
+            if gbk {
+                bytes.extend_from_slice(&encoding_rs::GBK.encode(&text).0);
+            } else {
+                bytes.extend_from_slice(text.as_bytes());
+            }
+            temp(&format!("{name}.csv"), &bytes)
+        }
+        Saved::Xlsx => {
+            let mut wb = Workbook::new();
+            let ws = wb.add_worksheet();
+            for (r, row) in rows.iter().enumerate() {
+                for (c, cell) in row.iter().enumerate() {
+                    if !cell.is_empty() {
+                        ws.write_string(r as u32, c as u16, cell).unwrap();
+                    }
+                }
+            }
+            let p = std::env::temp_dir()
+                .join(format!("jy-sheets-{}", std::process::id()))
+                .join(format!("{name}.xlsx"));
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            wb.save(&p).unwrap();
+            p
+        }
+    }
+}
+
+/// A sheet as schools send it: maybe a title row above the header, blank rows, cells with
+/// commas, quotes and line breaks.
+fn school_sheet() -> impl Strategy<Value = Vec<Vec<String>>> {
+    let cell = prop_oneof![
+        4 => "[\u{4e00}-\u{9fa5}a-zA-Z0-9]{1,6}",
+        1 => "[\u{4e00}-\u{9fa5}]{1,3}[,\"\n][\u{4e00}-\u{9fa5}]{1,3}",
+        1 => Just(String::new()),
+    ];
+    let row = prop_oneof![
+        6 => proptest::collection::vec(cell, 1..5),
+        1 => Just(vec![String::new()]),
+    ];
+    (any::<bool>(), proptest::collection::vec(row, 1..12)).prop_map(|(title, mut rows)| {
+        rows.insert(0, vec!["姓名".into(), "学籍号".into()]);
+        if title {
+            rows.insert(0, vec!["上城区实验小学学生名单".into()]);
+        }
+        rows
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// Every row read has the number Excel and WPS show for it, whatever the format, encoding,
+    /// BOM, line ending and title row, with blank rows and cells over several lines.
+    #[test]
+    fn row_numbers_are_the_rows_excel_shows(rows in school_sheet(), how in saved(), n in 0u32..1_000_000) {
+        let p = save(&rows, how, &format!("rows-{n}"));
+        let (_, read) = read_all(&p).unwrap();
+        let want: Vec<(u32, Vec<String>)> = rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.iter().any(|c| !c.trim().is_empty()))
+            .map(|(i, r)| (i as u32 + 1, without_trailing_empty(r.clone())))
+            .collect();
+        let got: Vec<(u32, Vec<String>)> =
+            read.iter().map(|r| (r.number, without_trailing_empty(texts(r)))).collect();
+        prop_assert_eq!(got, want, "{:?}", how);
+    }
+}
+
+/// A row's cells without the empty ones at its end (XLSX pads rows to the sheet's width).
+fn without_trailing_empty(mut cells: Vec<String>) -> Vec<String> {
+    while cells.last().is_some_and(String::is_empty) {
+        cells.pop();
+    }
+    cells
+}

@@ -23,6 +23,8 @@ pub struct Session {
     /// An administrator whose policy asks for a second factor they have not used yet: every
     /// page sends them to set one up first.
     pub mfa_pending: bool,
+    /// The region's time zone, for the times on the person's pages.
+    pub zone: kernel::time::Zone,
 }
 
 impl Session {
@@ -41,7 +43,15 @@ pub fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
 }
 
 async fn session_from_cookie(parts: &Parts, state: &AppState) -> Result<Option<Session>, AppError> {
-    let Some(token) = cookie_value(parts, SESSION_COOKIE) else {
+    session_from_headers(&parts.headers, state).await
+}
+
+/// The session the request's cookie names, if it is live.
+pub async fn session_from_headers(
+    headers: &axum::http::HeaderMap,
+    state: &AppState,
+) -> Result<Option<Session>, AppError> {
+    let Some(token) = crate::ctx::cookie_in(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
     let now = state.clock.now();
@@ -61,6 +71,7 @@ async fn session_from_cookie(parts: &Parts, state: &AppState) -> Result<Option<S
         auth_time: info.created_at,
         amr,
         mfa_pending,
+        zone: state.config.time_zone,
     }))
 }
 

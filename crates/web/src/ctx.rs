@@ -14,7 +14,11 @@ pub const LANG_COOKIE: &str = "jy_lang";
 pub struct NavUser {
     pub name: String,
     pub is_admin: bool,
+    /// Administers a district, city or province: the region's settings are in the menu.
+    pub region_admin: bool,
     pub teaches: bool,
+    pub studies: bool,
+    pub guards: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -25,6 +29,8 @@ pub struct PageCtx {
     /// A notice key (`flash.*`) shown at the top of the page.
     pub notice: Option<String>,
     pub demo: bool,
+    /// The region's time zone: every time on the page is shown in it.
+    pub zone: kernel::time::Zone,
 }
 
 impl PageCtx {
@@ -34,11 +40,15 @@ impl PageCtx {
             user: Some(NavUser {
                 name: s.actor.name.clone(),
                 is_admin: s.actor.has_role(Role::Admin),
+                region_admin: s.actor.administers_region(),
                 teaches: s.actor.has_role(Role::Teacher) || s.actor.has_role(Role::HeadTeacher),
+                studies: s.actor.has_role(Role::Student),
+                guards: s.actor.has_role(Role::Guardian),
             }),
             csrf: s.csrf.clone(),
             notice: None,
             demo: false,
+            zone: s.zone,
         }
     }
 
@@ -49,6 +59,7 @@ impl PageCtx {
             csrf: String::new(),
             notice: None,
             demo: false,
+            zone: kernel::time::Zone::default(),
         }
     }
 
@@ -76,6 +87,22 @@ impl PageCtx {
             Locale::ZhCn => "en",
             Locale::En => "zh-CN",
         }
+    }
+
+    /// A time as `<time datetime="…+08:00">2026-12-06 19:28</time>` in the region's zone (write
+    /// it with `|safe`: digits and punctuation only).
+    pub fn when(&self, t: impl Moment) -> String {
+        self.zone.html(t.utc())
+    }
+
+    /// The same with seconds.
+    pub fn when_s(&self, t: impl Moment) -> String {
+        self.zone.html_seconds(t.utc())
+    }
+
+    /// The calendar day of a moment, in the region's zone.
+    pub fn day(&self, t: impl Moment) -> String {
+        self.zone.date(t.utc()).to_string()
     }
 
     /// The message for a field's error, if it has one.
@@ -123,5 +150,22 @@ pub fn render(t: &impl Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => AppError::internal(format!("template: {e}")).into_response(),
+    }
+}
+
+/// A moment a template holds, by value or by any depth of reference.
+pub trait Moment {
+    fn utc(&self) -> chrono::DateTime<chrono::Utc>;
+}
+
+impl Moment for chrono::DateTime<chrono::Utc> {
+    fn utc(&self) -> chrono::DateTime<chrono::Utc> {
+        *self
+    }
+}
+
+impl<T: Moment + ?Sized> Moment for &T {
+    fn utc(&self) -> chrono::DateTime<chrono::Utc> {
+        (**self).utc()
     }
 }

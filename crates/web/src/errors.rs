@@ -21,7 +21,11 @@ struct ErrorPage<'a> {
     request_id: &'a str,
 }
 
-pub async fn render_errors(req: Request, next: Next) -> Response {
+pub async fn render_errors(
+    axum::extract::State(state): axum::extract::State<kernel::AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     let is_api = req.uri().path().starts_with("/api/");
     let headers = req.headers().clone();
     let request_id = headers
@@ -55,9 +59,22 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
         let body = json!({ "error": { "code": err.code(), "message": message, "fields": fields, "request_id": request_id } });
         (status, axum::Json(body)).into_response()
     } else {
-        let ctx = PageCtx::anonymous(&headers);
+        // A signed-in person keeps their menu, their logout and a working language switch on
+        // an error page.
+        let session = crate::auth::session_from_headers(&headers, &state)
+            .await
+            .ok()
+            .flatten()
+            .filter(|s| !s.mfa_pending);
+        let ctx = match &session {
+            Some(s) => PageCtx::for_session(s),
+            None => PageCtx {
+                locale,
+                ..PageCtx::anonymous(&headers)
+            },
+        };
         let page = ErrorPage {
-            ctx: PageCtx { locale, ..ctx },
+            ctx,
             status: status.as_u16(),
             message: &message,
             request_id: &request_id,

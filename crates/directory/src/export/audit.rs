@@ -34,7 +34,7 @@ pub async fn audit_log(cx: &Ctx<'_>, q: &AuditQuery, req: Request) -> AppResult<
         .map(|r| {
             vec![
                 r.id.to_string(),
-                r.at.to_rfc3339(),
+                cx.state.config.time_zone.local(r.at).to_rfc3339(),
                 r.actor_id.map(|i| i.to_string()).unwrap_or_default(),
                 s(&r.actor_name),
                 s(&r.ip),

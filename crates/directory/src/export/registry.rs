@@ -75,7 +75,7 @@ pub async fn registry_changes(
                 r.school_name.clone(),
                 r.other_school_name.clone().unwrap_or_default(),
                 r.note.clone().unwrap_or_default(),
-                r.created_at.format("%Y-%m-%d %H:%M").to_string(),
+                cx.state.config.time_zone.minute(r.created_at),
             ]
         })
         .collect();

@@ -168,6 +168,7 @@ pub async fn run(
                         key: "error.import.class_unreadable",
                         other_row: None,
                         elsewhere: None,
+                        accepted: None,
                     }]),
                 },
                 Err(p) => Item::Bad(p),

@@ -99,6 +99,7 @@ pub(super) fn problem(
         key,
         other_row: None,
         elsewhere,
+        accepted: None,
     }
 }
 

@@ -136,6 +136,7 @@ pub(super) fn check_against(
                 key,
                 other_row: None,
                 elsewhere: Some(place.to_owned()),
+                accepted: None,
             });
         };
         if let Some(s) = found.registry(&row.registry_no)

@@ -3,8 +3,74 @@
 //! teaching-assignment templates, each with a sheet that says how to fill it.
 
 use super::Kind;
+use crate::codes::{self, Table};
 use kernel::Locale;
 use kernel::i18n::t;
+
+/// The coded columns of every template and their tables: each gets a drop-down list of the
+/// table's names (typing a code or a short form is still allowed: the list only warns).
+const CODED: &[(&str, Table)] = &[
+    ("性别", Table::Gender),
+    ("身份证件类型", Table::IdType),
+    ("民族", Table::Ethnicity),
+    ("国籍/地区", Table::Country),
+    ("港澳台侨外", Table::Gatqw),
+    ("健康状况", Table::Health),
+    ("政治面貌", Table::Political),
+    ("入学方式", Table::RegistryEnrollmentMode),
+    ("就读方式", Table::StudyMode),
+    ("户口性质", Table::RegistryHukou),
+    ("是否独生子女", Table::YesNo),
+    ("是否留守儿童", Table::LeftBehind),
+    ("是否进城务工人员随迁子女", Table::YesNo),
+    ("监护人1关系", Table::FamilyRelation),
+    ("监护人2关系", Table::FamilyRelation),
+    ("编制类别", Table::StaffingCategory),
+    ("专业技术职务", Table::ProfessionalTitle),
+    ("最高学历", Table::EducationLevel),
+    ("在岗状态", Table::StaffStatus),
+    ("学科", Table::Course),
+    ("是否班主任", Table::YesNo),
+];
+
+/// An example row under the header on the notes sheet (not on the data sheet, where it would be
+/// imported): the values as a school types them.
+fn example(column: &str) -> &'static str {
+    match column {
+        "学籍号" => "G330102201601010011",
+        "姓名" => "张小明",
+        "性别" => "男",
+        "出生日期" => "2016-01-01",
+        "年级" => "三年级",
+        "班级" => "三年级(1)班",
+        "身份证件类型" => "居民身份证",
+        "身份证件号" => "330102201601010011",
+        "民族" => "汉族",
+        "国籍/地区" => "中国",
+        "健康状况" => "健康",
+        "政治面貌" => "少先队员",
+        "入学年月" => "2022-09",
+        "就读方式" => "走读",
+        "是否独生子女" => "是",
+        "是否留守儿童" => "否",
+        "是否进城务工人员随迁子女" => "否",
+        "监护人1姓名" => "张大伟",
+        "监护人1关系" => "父亲",
+        "监护人1联系电话" => "13800138000",
+        "工号" => "T001",
+        "手机号码" => "13900139000",
+        "编制类别" => "行政编制",
+        "专业技术职务" => "一级教师",
+        "最高学历" => "大学本科",
+        "岗位/职务" => "教师",
+        "参加工作年月" => "2010-08",
+        "在岗状态" => "在岗",
+        "学科" => "语文",
+        "周课时" => "8",
+        "是否班主任" => "是",
+        _ => "",
+    }
+}
 
 /// The template's columns: the required ones first, then the registry form's order.
 pub const COLUMNS: [&str; 27] = [
@@ -123,11 +189,19 @@ fn workbook(
     notes_keys: &[&str],
     locale: Locale,
 ) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
-    use rust_xlsxwriter::{Format, Workbook};
-    let mut wb = Workbook::new();
+    use rust_xlsxwriter::{
+        DataValidation, DataValidationErrorStyle, Format, Formula, Workbook, Worksheet,
+    };
+    const LAST_ROW: u32 = 20_000;
+    let codes_sheet = t(locale, "import.template_codes_sheet");
     let bold = Format::new().set_bold();
     let text = Format::new().set_num_format("@");
-    let ws = wb.add_worksheet();
+    let coded: Vec<(usize, &str, Table)> = columns
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| CODED.iter().find(|(h, _)| h == c).map(|(h, t)| (i, *h, *t)))
+        .collect();
+    let mut ws = Worksheet::new();
     ws.set_name(sheet)?;
     for (i, h) in columns.iter().enumerate() {
         let c = i as u16;
@@ -137,11 +211,49 @@ fn workbook(
         ws.set_column_width(c, 14)?;
     }
     ws.set_freeze_panes(1, 0)?;
-    let notes = wb.add_worksheet();
+    // The code tables, one column per coded column, and a drop-down list on each coded column
+    // that reads from there. A value off the list only warns: codes and short forms are valid.
+    let mut code_ws = Worksheet::new();
+    code_ws.set_name(codes_sheet)?;
+    for (n, (i, header, table)) in coded.iter().enumerate() {
+        let c = n as u16;
+        code_ws.write_string_with_format(0, c, *header, &bold)?;
+        code_ws.set_column_width(c, 16)?;
+        let names: Vec<&str> = if *table == Table::YesNo {
+            vec!["是", "否"]
+        } else {
+            codes::all(*table).iter().map(|c| c.name.as_str()).collect()
+        };
+        for (r, name) in names.iter().enumerate() {
+            code_ws.write_string(r as u32 + 1, c, *name)?;
+        }
+        let column = crate::filecheck::column_letter(n);
+        let list = DataValidation::new()
+            .allow_list_formula(Formula::new(format!(
+                "='{codes_sheet}'!${column}$2:${column}${}",
+                names.len() + 1
+            )))
+            .set_error_style(DataValidationErrorStyle::Warning);
+        ws.add_data_validation(1, *i as u16, LAST_ROW, *i as u16, &list)?;
+    }
+    let mut notes = Worksheet::new();
     notes.set_name(t(locale, "import.template_notes_sheet"))?;
     notes.set_column_width(0, 100)?;
     for (i, key) in notes_keys.iter().enumerate() {
         notes.write_string(i as u32, 0, t(locale, key))?;
+    }
+    // The example: the header and one row as a school fills it.
+    let at = notes_keys.len() as u32 + 1;
+    notes.write_string_with_format(at, 0, t(locale, "import.template_example"), &bold)?;
+    for (i, h) in columns.iter().enumerate() {
+        notes.write_string_with_format(at + 1, i as u16, *h, &bold)?;
+        notes.write_string(at + 2, i as u16, example(h))?;
+    }
+    let mut wb = Workbook::new();
+    wb.push_worksheet(ws);
+    wb.push_worksheet(notes);
+    if !coded.is_empty() {
+        wb.push_worksheet(code_ws);
     }
     wb.save_to_buffer()
 }
@@ -163,6 +275,30 @@ mod tests {
         std::fs::write(&p, bytes).unwrap();
         let (_, rows) = sheets::read_all(&p).unwrap();
         assert_eq!(rows[0].cells.len(), super::COLUMNS.len());
+        assert_eq!(rows.len(), 1, "the data sheet holds only the header");
+        // Drop-down lists on the coded columns, reading from the code tables' sheet, and an
+        // example row on the notes sheet.
+        let mut zip = zip::ZipArchive::new(std::fs::File::open(&p).unwrap()).unwrap();
+        let mut sheet = String::new();
+        std::io::Read::read_to_string(
+            &mut zip.by_name("xl/worksheets/sheet1.xml").unwrap(),
+            &mut sheet,
+        )
+        .unwrap();
+        assert!(sheet.contains("<dataValidation type=\"list\""), "{sheet}");
+        assert!(
+            sheet.contains("代码表"),
+            "the lists read from the code tables' sheet"
+        );
+        let mut notes = String::new();
+        std::io::Read::read_to_string(
+            &mut zip.by_name("xl/sharedStrings.xml").unwrap(),
+            &mut notes,
+        )
+        .unwrap();
+        for v in ["张小明", "汉族", "非留守儿童", "少先队员"] {
+            assert!(notes.contains(v), "{v} in the example or the code tables");
+        }
     }
 
     #[test]

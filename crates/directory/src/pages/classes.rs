@@ -14,7 +14,11 @@ use web::{IdPath, Meta, PageCtx, Session, render};
 #[template(path = "classes.html")]
 struct ClassesPage {
     ctx: PageCtx,
+    /// The viewer teaches: an empty list says they teach no class.
+    teaches: bool,
     classes: Vec<ClassCard>,
+    /// A guardian's children and their classes.
+    children: Vec<classes::Child>,
 }
 
 pub async fn mine(
@@ -24,9 +28,13 @@ pub async fn mine(
 ) -> AppResult<Response> {
     let cx = Ctx::new(&state, &session.actor, &meta);
     let classes = classes::my_classes(&cx).await?;
+    let children = classes::my_children(&cx).await?;
     Ok(render(&ClassesPage {
         ctx: PageCtx::for_session(&session),
+        teaches: session.actor.has_role(kernel::Role::Teacher)
+            || session.actor.has_role(kernel::Role::HeadTeacher),
         classes,
+        children,
     }))
 }
 
@@ -37,6 +45,9 @@ struct RosterPage {
     r: Roster,
     /// Accounts waiting for their initial password, if the viewer may issue them.
     waiting: Option<usize>,
+    /// The viewer administers the class: colleagues' pages are theirs to open too (a teacher
+    /// opens only the students' pages).
+    admin: bool,
 }
 
 impl RosterPage {
@@ -54,10 +65,12 @@ pub async fn roster(
     let cx = Ctx::new(&state, &session.actor, &meta);
     let r = classes::roster(&cx, id).await?;
     let waiting = slips::waiting(&cx, id).await?;
+    let admin = kernel::authz::administers(cx.db(), cx.actor, id).await?;
     Ok(render(&RosterPage {
         ctx: PageCtx::for_session(&session),
         r,
         waiting,
+        admin,
     }))
 }
 

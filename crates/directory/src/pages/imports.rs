@@ -8,7 +8,7 @@ use crate::import::{Counts, Kind, template};
 use crate::model::Node;
 use crate::nodes;
 use askama::Template;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use kernel::{AppError, AppResult, AppState, Ctx, ImportId, NodeId};
 use serde::Deserialize;
@@ -156,6 +156,8 @@ struct ImportPage {
     counts: Option<Counts>,
     progress: u64,
     has_error_copy: bool,
+    /// 确认导入 was pressed with problems in the file and the partial import not ticked.
+    need_partial: bool,
 }
 
 impl ImportPage {
@@ -201,11 +203,33 @@ impl ImportPage {
     }
 }
 
+/// The menu's 数据导入: a school's administrator goes straight to their school's imports; a
+/// region's chooses the school in the tree.
+pub async fn mine(session: Session) -> AppResult<Response> {
+    let school = session
+        .actor
+        .grants_of(kernel::Role::Admin)
+        .find(|g| g.node_kind == "school")
+        .map(|g| g.node_id);
+    match (school, session.actor.has_role(kernel::Role::Admin)) {
+        (Some(s), _) => Ok(redirect(&format!("/admin/org/{s}/imports"))),
+        (None, true) => Ok(redirect("/admin/org")),
+        (None, false) => Err(AppError::Forbidden),
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct ShowQuery {
+    #[serde(default)]
+    need_partial: Option<String>,
+}
+
 pub async fn show(
     State(state): State<AppState>,
     session: Session,
     Meta(meta): Meta,
     Path(id): Path<String>,
+    Query(q): Query<ShowQuery>,
 ) -> AppResult<Response> {
     let cx = Ctx::new(&state, &session.actor, &meta);
     let job = jobs::get(&cx, parse_id::<ImportId>(&id)?).await?;
@@ -221,6 +245,7 @@ pub async fn show(
         counts: job.counts(),
         school,
         has_error_copy,
+        need_partial: q.need_partial.is_some() && job.status == "checked",
         job,
     }))
 }
@@ -242,7 +267,19 @@ pub async fn commit(
 ) -> AppResult<Response> {
     session.verify_csrf(&form.csrf)?;
     let cx = Ctx::new(&state, &session.actor, &meta);
-    let job = jobs::commit(&cx, parse_id(&id)?, form.partial.is_some()).await?;
+    let id: ImportId = parse_id(&id)?;
+    let partial = form.partial.is_some();
+    if !partial {
+        // Problems in the file and the partial import not chosen: back to the report, which
+        // says why nothing happened and offers the partial import.
+        let job = jobs::get(&cx, id).await?;
+        if job.status == "checked" && job.problem_count > 0 {
+            return Ok(redirect(&format!(
+                "/admin/imports/{id}?need_partial=1#commit-form"
+            )));
+        }
+    }
+    let job = jobs::commit(&cx, id, partial).await?;
     Ok(redirect(&format!("/admin/imports/{}", job.id)))
 }
 

@@ -57,6 +57,7 @@ pub fn routes() -> Router<AppState> {
             "/admin/imports/template.xlsx",
             get(imports::template_download),
         )
+        .route("/admin/imports", get(imports::mine))
         .route("/admin/imports/{id}", get(imports::show))
         .route("/admin/imports/{id}/commit", post(imports::commit))
         .route("/admin/imports/{id}/discard", post(imports::discard))
@@ -113,15 +114,42 @@ pub fn subject_name(code: &str) -> String {
         .unwrap_or_else(|| code.to_owned())
 }
 
-/// (code, name) of every course, for subject pickers.
+/// (code, name) of every course, for subject pickers. A name the table holds twice (信息技术
+/// for primary and junior schools, and for senior high schools) says which stages it is for.
 pub fn subjects() -> Vec<(String, String)> {
     const COURSES: &str = include_str!("../../data/jyt1001_course.csv");
-    COURSES
+    let rows: Vec<(&str, &str, &str)> = COURSES
         .lines()
         .skip(1)
         .filter_map(|l| {
-            let mut c = l.split(',');
-            Some((c.next()?.to_owned(), c.next()?.to_owned()))
+            let mut c = l.splitn(3, ',');
+            Some((c.next()?, c.next()?, c.next().unwrap_or("")))
+        })
+        .collect();
+    rows.iter()
+        .map(|(code, name, note)| {
+            let twice = rows.iter().filter(|(_, n, _)| n == name).count() > 1;
+            let stages = note.trim().trim_start_matches("适用").trim();
+            let shown = if twice && !stages.is_empty() {
+                format!("{name}（{stages}）")
+            } else {
+                (*name).to_owned()
+            };
+            ((*code).to_owned(), shown)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod subject_tests {
+    #[test]
+    fn every_subject_name_in_a_picker_is_told_apart() {
+        let all = super::subjects();
+        let mut names: Vec<&str> = all.iter().map(|(_, n)| n.as_str()).collect();
+        let n = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), n, "{names:?}");
+        assert!(names.contains(&"信息技术（普通高中）"), "{names:?}");
+    }
 }

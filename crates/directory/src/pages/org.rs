@@ -21,6 +21,7 @@ struct NodePage {
     ctx: PageCtx,
     node: Node,
     crumbs: Vec<Node>,
+    crumbs_open: Vec<NodeId>,
     children: Paged<Node>,
     summary: Summary,
     terms: Vec<Term>,
@@ -105,6 +106,14 @@ async fn page(
     let node = nodes::get(&cx, id).await?;
     authz::require(cx.db(), cx.actor, Permission::ViewPeople, id).await?;
     let crumbs = nodes::breadcrumbs(cx.db(), id).await?;
+    // Only the levels the viewer may open are links: a school's administrator sees the city
+    // and the province named, not offered.
+    let mut crumbs_open = Vec::new();
+    for c in &crumbs {
+        if authz::may(cx.db(), cx.actor, Permission::ViewPeople, c.id).await? {
+            crumbs_open.push(c.id);
+        }
+    }
     let children = nodes::children(
         &cx,
         id,
@@ -136,6 +145,7 @@ async fn page(
         ctx: PageCtx::for_session(session).with_notice(q.done.as_deref()),
         node,
         crumbs,
+        crumbs_open,
         children,
         summary,
         terms,

@@ -312,6 +312,27 @@ impl PersonPage {
     fn subject(&self, code: &Option<String>) -> String {
         code.as_deref().map(subject_name).unwrap_or_default()
     }
+    fn relation(&self, code: &str) -> String {
+        crate::codes::name(crate::codes::Table::FamilyRelation, code)
+            .unwrap_or(code)
+            .to_owned()
+    }
+    /// The roles a new grant may have, the likeliest for this person first: a student's is
+    /// 学生, a guardian's 监护人, staff's 任课教师.
+    fn role_choices(&self) -> Vec<&'static str> {
+        let has = |r: &str| self.d.roles.iter().any(|g| g.role == r);
+        let first = if self.d.person.registry_no.is_some() || has("student") {
+            "student"
+        } else if has("guardian") {
+            "guardian"
+        } else {
+            "teacher"
+        };
+        let mut all = vec!["teacher", "head_teacher", "student", "guardian", "admin"];
+        all.retain(|r| *r != first);
+        all.insert(0, first);
+        all
+    }
     fn err(&self, field: &str) -> Option<String> {
         self.ctx.field_error(&self.errors, field)
     }

@@ -39,14 +39,24 @@ impl Driver {
     }
 
     pub async fn browser(&self) -> Client {
+        self.browser_sized(390, 844).await
+    }
+
+    /// A browser whose window is `width` × `height` CSS pixels, keeping its console messages
+    /// (errors, CSP violations) for [`console_errors`].
+    pub async fn browser_sized(&self, width: u32, height: u32) -> Client {
         let profile = std::env::temp_dir().join(format!("jy-chromium-{}", uuid::Uuid::now_v7()));
         let mut caps = serde_json::Map::new();
         caps.insert("goog:chromeOptions".into(), serde_json::json!({
             "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
             "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage",
-                     "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=390,844", "--lang=zh-CN",
+                     "--disable-component-update", "--disable-sync", "--no-first-run", format!("--window-size={width},{height}"), "--lang=zh-CN",
                      format!("--user-data-dir={}", profile.display())]
         }));
+        caps.insert(
+            "goog:loggingPrefs".into(),
+            serde_json::json!({ "browser": "ALL" }),
+        );
         ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps)
             .connect(&self.url)
@@ -59,6 +69,36 @@ impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.process.kill();
     }
+}
+
+/// The browser console's errors since the last call (chromedriver's log endpoint): script
+/// errors, content-security-policy violations, failed loads.
+pub async fn console_errors(b: &Client) -> Vec<String> {
+    #[derive(Debug)]
+    struct BrowserLog;
+    impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
+        fn endpoint(
+            &self,
+            base: &url::Url,
+            session: Option<&str>,
+        ) -> Result<url::Url, url::ParseError> {
+            base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+        }
+        fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
+            (
+                axum::http::Method::POST,
+                Some(r#"{"type":"browser"}"#.into()),
+            )
+        }
+    }
+    let entries = b.issue_cmd(BrowserLog).await.unwrap();
+    entries
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["level"] == "SEVERE")
+        .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+        .collect()
 }
 
 /// Clicks something that navigates and waits until the new page is there.

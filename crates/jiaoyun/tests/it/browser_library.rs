@@ -42,8 +42,14 @@ async fn a_micro_lesson_goes_from_upload_through_review_to_another_schools_searc
     std::fs::write(&video, mp4(1_500_000)).unwrap();
 
     log_in(&b, &app, "teacher").await;
-    // The chapter this class teaches is offered first; pick the 勾股定理 unit from all subjects.
-    b.goto(&app.url("/library/new?all=true")).await.unwrap();
+    // Step by step to the volume that holds 勾股定理, then tick the chapter.
+    let (volume,): (kernel::CatalogId,) = kernel::on_db!(&app.state.db, p => sqlx::query_as(
+        "SELECT volume_id FROM catalog_nodes WHERE name LIKE '%勾股定理%' AND volume_id IS NOT NULL LIMIT 1",
+    ).fetch_one(p).await)
+    .unwrap();
+    b.goto(&app.url(&format!("/library/new?at={volume}")))
+        .await
+        .unwrap();
     b.find(Locator::Id("title"))
         .await
         .unwrap()
@@ -56,7 +62,7 @@ async fn a_micro_lesson_goes_from_upload_through_review_to_another_schools_searc
         .click()
         .await
         .unwrap();
-    let picked = js(&b, "const o = [...document.querySelectorAll('#catalog_ids option')].find(o => o.textContent.includes('勾股定理')); if (o) { o.selected = true; } return !!o;").await;
+    let picked = js(&b, "const l = [...document.querySelectorAll('#chapters label')].find(l => l.textContent.includes('勾股定理')); if (l) { l.querySelector('input').checked = true; } return !!l;").await;
     assert_eq!(
         picked,
         serde_json::Value::Bool(true),

@@ -322,7 +322,12 @@ async fn provider_configuration_is_validated_and_scoped() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = r.text().await.unwrap();
-    for expected in ["Issuer", "client_secret", "关联属性", "关联属性对应的字段"] {
+    for expected in [
+        "签发方地址",
+        "client_secret",
+        "关联属性",
+        "关联属性对应的字段",
+    ] {
         assert!(page.contains(expected), "names {expected}: {page}");
     }
     let provider = configure(

@@ -260,9 +260,45 @@ async fn one_bad_row_in_a_thousand_blocks_the_commit_until_partial_is_chosen() {
     );
     assert!(rows[503].cells.get(14).is_none_or(|v| v.is_empty()));
 
-    // All or nothing: refused while the file has problems.
-    assert_eq!(commit(&app, &c, id, false).await, StatusCode::CONFLICT);
+    // All or nothing: 确认导入 without the partial import does nothing, and says why on the
+    // report, offering the partial import.
+    assert_eq!(commit(&app, &c, id, false).await, StatusCode::SEE_OTHER);
     assert_eq!(count(&app.state, STUDENTS, school).await, 0);
+    let page = c
+        .get(app.url(&format!("/admin/imports/{id}?need_partial=1")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("id=\"need-partial\"")
+            && page.contains("没有导入：文件中有 2 行存在问题")
+            && page.contains("name=\"partial\""),
+        "{page}"
+    );
+    // The API refuses it outright.
+    let job = directory::import::jobs::commit(
+        &kernel::Ctx::new(
+            &app.state,
+            &kernel::Actor::system(),
+            &kernel::RequestMeta::default(),
+        ),
+        id,
+        false,
+    )
+    .await;
+    assert!(
+        matches!(
+            job,
+            Err(kernel::AppError::Conflict(
+                "directory.import_has_problems",
+                _
+            ))
+        ),
+        "{job:?}"
+    );
     assert_eq!(commit(&app, &c, id, true).await, StatusCode::SEE_OTHER);
     let j = settled(&app.state, id).await;
     let counts = j.counts().unwrap();
@@ -287,7 +323,9 @@ async fn one_bad_row_in_a_thousand_blocks_the_commit_until_partial_is_chosen() {
         "{:?}",
         j.report().lines
     );
-    assert_eq!(commit(&app, &admin, id, false).await, StatusCode::CONFLICT);
+    // Nothing is committed without the partial import: the report says why.
+    assert_eq!(commit(&app, &admin, id, false).await, StatusCode::SEE_OTHER);
+    assert_eq!(settled(&app.state, id).await.status, "checked");
     app.stop().await;
 }
 

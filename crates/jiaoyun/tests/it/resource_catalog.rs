@@ -417,7 +417,7 @@ async fn the_statistics_refuse_a_teacher_and_serve_the_schools_administrator() {
     assert_eq!(s, StatusCode::OK);
     assert!(
         page.contains("资源统计")
-            && page.contains("<svg id=\"chart\"")
+            && page.contains("<ol id=\"chart\" class=\"bars\"")
             && page.contains("id=\"teachers\""),
         "{page}"
     );

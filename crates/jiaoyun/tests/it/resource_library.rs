@@ -627,7 +627,7 @@ async fn resource_library_pages_render() {
         let html = res.text().await.unwrap();
         assert!(html.contains(marker), "{path}: {marker}");
     }
-    // The picker lists the teacher's subject's chapters and preselects ?node=.
+    // The picker stands at ?node='s volume, with the chapter ticked, and shows the way there.
     let node = section(&app).await;
     let html = teacher
         .get(app.url(&format!("/library/new?node={node}")))
@@ -638,10 +638,16 @@ async fn resource_library_pages_render() {
         .await
         .unwrap();
     assert!(
-        html.contains(&format!("<option value=\"{node}\" selected>")),
+        html.contains(&format!(
+            "<input type=\"checkbox\" name=\"catalog_ids\" value=\"{node}\" checked>"
+        )),
         "preselected"
     );
-    assert!(html.contains("<optgroup label=\"小学 / 语文 /"));
+    let trail = html.split("id=\"picker-trail\"").nth(1).unwrap();
+    assert!(
+        trail.contains(">小学</a>") && trail.contains(">语文</a>"),
+        "{trail}"
+    );
     // Simplified Chinese by default.
     assert!(html.contains("上传资源"));
     let sa = app.login("school_admin").await;
@@ -659,14 +665,21 @@ async fn resource_library_pages_render() {
             assert!(html.contains(marker), "{path}: {marker}");
         }
     }
-    // Teachers appoint no one; students have no library.
+    // Teachers appoint no one; students read the library but do not upload; guardians have
+    // no library.
     assert_eq!(
         status(&teacher, app.url("/library/reviewers")).await,
         StatusCode::FORBIDDEN
     );
     let student = app.login("student").await;
+    assert_eq!(status(&student, app.url("/library")).await, StatusCode::OK);
     assert_eq!(
-        status(&student, app.url("/library")).await,
+        status(&student, app.url("/library/new")).await,
+        StatusCode::FORBIDDEN
+    );
+    let guardian = app.login("guardian").await;
+    assert_eq!(
+        status(&guardian, app.url("/library")).await,
         StatusCode::FORBIDDEN
     );
     // The published demo list is shown to a teacher of the district.

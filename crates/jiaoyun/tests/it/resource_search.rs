@@ -229,17 +229,36 @@ async fn the_search_api_returns_json_and_rejects_bad_input() {
 }
 
 #[tokio::test]
-async fn students_are_refused() {
+async fn students_find_only_what_is_shared_with_students_and_guardians_are_refused() {
     let app = TestApp::start().await;
     pythagoras(&app).await;
+    // 勾股定理's resource is for teachers: a student searching finds nothing of it.
     let c = app.login("student").await;
     let res = c
         .get(app.url("/library/search?q=勾股定理"))
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(!html.contains("勾股定理》"), "{html}");
     let token = app.token("student").await;
+    let res = reqwest::Client::new()
+        .get(app.url("/api/v1/resources/search?q=a"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let found: serde_json::Value = res.json().await.unwrap();
+    for item in found["items"].as_array().unwrap() {
+        let id: kernel::ResourceId = item["id"].as_str().unwrap().parse().unwrap();
+        let (for_students,): (bool,) = kernel::on_db!(&app.state.db, p => sqlx::query_as(
+            "SELECT for_students FROM resources WHERE id = $1").bind(id).fetch_one(p).await)
+        .unwrap();
+        assert!(for_students, "{item}");
+    }
+    let token = app.token("guardian").await;
     let res = reqwest::Client::new()
         .get(app.url("/api/v1/resources/search?q=a"))
         .bearer_auth(&token)

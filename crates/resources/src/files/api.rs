@@ -288,6 +288,7 @@ mod tests {
             csrf: "tok-123".into(),
             notice: None,
             demo: false,
+            zone: Default::default(),
         };
         let html = Form { ctx }.render().unwrap();
         assert!(html.contains("data-chunked-upload=\"upload_id\""), "{html}");

@@ -27,6 +27,8 @@ pub struct ListFilter {
     pub pending: Option<String>,
     /// A resource kind.
     pub kind: Option<String>,
+    /// Only resources shared beyond their author (the home page's 最新共享).
+    pub shared: Option<bool>,
 }
 
 /// The resources the actor sees (or only their own), newest first.
@@ -55,7 +57,12 @@ pub async fn list(
         "FROM resources r JOIN persons au ON au.id = r.author_id JOIN org_nodes o ON o.id = r.org_id
          WHERE r.deleted_at IS NULL AND ({visible}) AND ($1 IS NOT NULL)
            AND ($2 IS NULL OR r.scope = $2) AND ($3 IS NULL OR r.kind = $3)
-           AND ($4 IS NULL OR r.pending_level = $4) AND ($5 = FALSE OR r.pending_level IS NOT NULL)"
+           AND ($4 IS NULL OR r.pending_level = $4) AND ($5 = FALSE OR r.pending_level IS NOT NULL){}",
+        if f.shared.unwrap_or(false) {
+            " AND r.scope <> 'private'"
+        } else {
+            ""
+        }
     );
     let n = if mine || viewer.system {
         0

@@ -27,6 +27,9 @@ pub struct NewResource {
     pub kind: String,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Shared with students too (学生可见), once shared.
+    #[serde(default)]
+    pub for_students: bool,
     /// The catalogue nodes (units, sections, …) it is for: one to ten.
     #[serde(default)]
     pub catalog_ids: Vec<CatalogId>,
@@ -44,6 +47,7 @@ pub struct ResourceEdit {
     pub description: Option<String>,
     pub kind: Option<String>,
     pub tags: Option<Vec<String>>,
+    pub for_students: Option<bool>,
     pub catalog_ids: Option<Vec<CatalogId>>,
     /// A new file: a completed upload of the caller's.
     pub upload_id: Option<UploadId>,
@@ -178,11 +182,11 @@ pub async fn create(cx: &Ctx<'_>, input: NewResource) -> AppResult<ResourceRow> 
     let mut tx = cx.begin().await?;
     on_tx!(&mut tx, c => sqlx::query(
         "INSERT INTO resources (id, org_id, author_id, title, description, kind, tags, blob_hash, file_name,
-                                scope, pending_level, version, quality, school_year, term, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'private', NULL, 1, $10, $11, $12, $13, $13)",
+                                scope, pending_level, version, quality, school_year, term, created_at, updated_at, for_students)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'private', NULL, 1, $10, $11, $12, $13, $13, $14)",
     ).bind(id).bind(org).bind(cx.actor.person_id).bind(input.title.trim()).bind(input.description.trim())
      .bind(kind.as_str()).bind(tags.join("\n")).bind(&hash).bind(&file_name).bind(quality)
-     .bind(term.map(|t| t.0)).bind(term.map(|t| t.1)).bind(cx.now)
+     .bind(term.map(|t| t.0)).bind(term.map(|t| t.1)).bind(cx.now).bind(input.for_students)
      .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     write_nodes(&mut tx, id, &nodes).await?;
     cx.audit(
@@ -242,10 +246,11 @@ pub async fn edit(cx: &Ctx<'_>, id: ResourceId, input: ResourceEdit) -> AppResul
     };
     on_tx!(&mut tx, c => sqlx::query(
         "UPDATE resources SET title = $2, description = $3, kind = $4, tags = $5, blob_hash = $6,
-                file_name = $7, scope = $8, pending_level = $9, version = $10, updated_at = $11
+                file_name = $7, scope = $8, pending_level = $9, version = $10, updated_at = $11, for_students = $12
          WHERE id = $1",
     ).bind(id).bind(title.trim()).bind(description.trim()).bind(kind.as_str()).bind(tags.join("\n"))
      .bind(&hash).bind(&file_name).bind(scope.as_str()).bind(pending).bind(version).bind(cx.now)
+     .bind(input.for_students.unwrap_or(cur.for_students))
      .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     if let Some(nodes) = &nodes {
         write_nodes(&mut tx, id, nodes).await?;

@@ -465,6 +465,8 @@ pub struct Allowed {
     pub recommend: Option<Level>,
     /// See the review history.
     pub history: bool,
+    /// Rate, comment and favourite: staff (students only read what is shared with them).
+    pub signals: bool,
 }
 
 pub async fn allowed(cx: &Ctx<'_>, r: &ResourceRow) -> AppResult<Allowed> {
@@ -472,7 +474,9 @@ pub async fn allowed(cx: &Ctx<'_>, r: &ResourceRow) -> AppResult<Allowed> {
     let review = reviewing(cx, r).await?;
     let recommend = recommending(cx, r).await?;
     let history = author || review.is_some() || recommend.is_some() || reviews_any(cx, r).await?;
+    let signals = Viewer::of(cx.db(), cx.actor).await?.staff;
     Ok(Allowed {
+        signals,
         edit: author,
         delete: super::resource::may_delete(cx, r).await?,
         submit: author && r.scope() == Scope::Private && r.pending().is_none(),

@@ -83,6 +83,7 @@ pub struct Source {
     pub quality: f64,
     pub created_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
+    pub for_students: bool,
     pub text: Option<String>,
     #[sqlx(skip)]
     pub catalog: Vec<CatalogId>,
@@ -91,7 +92,7 @@ pub struct Source {
 }
 
 const SELECT: &str = "SELECT r.id, r.org_id, r.author_id, r.title, r.description, r.kind, r.tags, \
-     r.scope, r.quality, r.created_at, r.deleted_at, b.text \
+     r.scope, r.quality, r.created_at, r.deleted_at, r.for_students, b.text \
      FROM resources r LEFT JOIN blobs b ON b.hash = r.blob_hash";
 
 fn push_ids<DB: sqlx::Database>(qb: &mut sqlx::QueryBuilder<DB>, ids: &[ResourceId])
@@ -169,11 +170,20 @@ async fn attach(db: &Db, sources: &mut [Source]) -> AppResult<()> {
 
 /// The visibility terms of a source: its author, and its audience rows (`v:` members of a node
 /// see it, `o:` administrators of a node see it), as [`crate::access::Audience::terms`] makes
-/// them. A private resource has no audience rows: its author alone finds it.
+/// them. A private resource has no audience rows: its author alone finds it. One shared with
+/// students also has `s:` terms for the nodes whose members see it: their students see it.
 pub fn visibility(s: &Source) -> Vec<String> {
     let mut t = vec![format!("a:{}", s.author_id)];
     if s.scope != "private" {
         t.extend(s.audience.iter().map(|(k, n)| format!("{k}:{n}")));
+        if s.for_students {
+            t.extend(
+                s.audience
+                    .iter()
+                    .filter(|(k, _)| k == "v")
+                    .map(|(_, n)| format!("s:{n}")),
+            );
+        }
     }
     t
 }

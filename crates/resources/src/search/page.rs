@@ -149,7 +149,7 @@ impl SearchPage {
             self.level(&h.level),
             h.school_name,
             h.author_name,
-            h.created_at.format("%Y-%m-%d")
+            self.ctx.day(h.created_at)
         )
     }
 
@@ -250,7 +250,7 @@ pub(crate) async fn show(
             }))
         }
         Err(errors) => {
-            Viewer::of(cx.db(), cx.actor).await?.require_staff()?;
+            Viewer::of(cx.db(), cx.actor).await?.require_reader()?;
             let page = SearchPage {
                 ctx,
                 q,

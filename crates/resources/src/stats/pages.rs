@@ -1,5 +1,5 @@
 //! `/library/stats/{node}`: the statistics page of a school or region, its administrators only,
-//! with a bar chart drawn on the server, the target form and the below-target export.
+//! with a bar chart made of meters, the target form and the below-target export.
 
 use super::{NodeStats, TeacherUploads, terms};
 use askama::Template;
@@ -21,19 +21,15 @@ pub fn routes() -> Router<AppState> {
         .route("/library/stats/{node}/below-target", get(export))
 }
 
-/// One bar of the chart.
+/// One bar of the chart: a `<meter>` on the page, so its length needs no style attribute and
+/// its label keeps the page's text size on a phone and on a desktop alike.
 pub struct Bar {
     pub label: String,
     pub value: i64,
-    /// Its length in the chart's units (of [`CHART_WIDTH`]).
-    pub width: i64,
-    pub y: i64,
+    /// The longest bar's value: every meter's maximum.
+    pub max: i64,
 }
 
-/// The bars' longest length, the label column's width and one bar's height.
-pub const CHART_WIDTH: i64 = 360;
-const LABEL: i64 = 200;
-const ROW: i64 = 26;
 /// Bars shown at most.
 const BARS: usize = 15;
 /// Teachers per page of the table.
@@ -64,11 +60,6 @@ impl StatsPage {
     fn level(&self, s: &str) -> String {
         self.ctx.t(&format!("library.level.{s}")).to_owned()
     }
-    fn when(&self, t: &chrono::DateTime<chrono::Utc>) -> String {
-        (*t + chrono::Duration::hours(8))
-            .format("%Y-%m-%d %H:%M")
-            .to_string()
-    }
     fn term_label(&self, t: &terms::TermRef) -> String {
         let y = t.school_year.to_string();
         let next = (t.school_year + 1).to_string();
@@ -82,24 +73,6 @@ impl StatsPage {
     }
     fn below(&self, t: &TeacherUploads) -> bool {
         t.below_target()
-    }
-    fn chart_height(&self) -> i64 {
-        self.bars.len() as i64 * ROW + 4
-    }
-    fn label_x(&self) -> i64 {
-        LABEL - 8
-    }
-    fn bar_x(&self) -> i64 {
-        LABEL
-    }
-    fn text_y(&self, b: &Bar) -> i64 {
-        b.y + 15
-    }
-    fn value_x(&self, b: &Bar) -> i64 {
-        LABEL + b.width + 6
-    }
-    fn full_width(&self) -> i64 {
-        LABEL + CHART_WIDTH + 60
     }
     /// The link to another page of the teachers' table.
     fn page_href(&self, page: usize) -> String {
@@ -143,13 +116,7 @@ fn bars(s: &NodeStats) -> Vec<Bar> {
     let max = items.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1);
     items
         .into_iter()
-        .enumerate()
-        .map(|(i, (label, value))| Bar {
-            width: value * CHART_WIDTH / max,
-            y: i as i64 * ROW,
-            label,
-            value,
-        })
+        .map(|(label, value)| Bar { label, value, max })
         .collect()
 }
 

@@ -108,6 +108,7 @@ pub async fn make(lib: &Lib, username: &str, title: &str, subject: &str) -> Reso
             kind: "lesson_plan".into(),
             tags: vec!["识字".into(), "朗读".into()],
             catalog_ids: vec![node],
+            for_students: false,
             upload_id: Some(up),
         },
     )

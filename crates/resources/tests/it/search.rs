@@ -480,9 +480,15 @@ async fn people_find_exactly_what_is_shared_with_them() {
         seen("school2_admin").await,
         sorted(vec![other_school, same_district, city])
     );
-    // Students and guardians do not use the library.
+    // A student finds none of these: they are not shared with students. Guardians do not use
+    // the library.
     let student = lib.actor("student").await;
-    let e = search::query(&lib.cx(&student), SearchInput::text("zqxvis")).await;
+    let r = search::query(&lib.cx(&student), SearchInput::text("zqxvis"))
+        .await
+        .unwrap();
+    assert_eq!(r.total, 0, "{r:?}");
+    let guardian = lib.actor("guardian").await;
+    let e = search::query(&lib.cx(&guardian), SearchInput::text("zqxvis")).await;
     assert!(matches!(e, Err(AppError::Forbidden)), "{e:?}");
 }
 

@@ -70,7 +70,18 @@ pub async fn list(
     session: Session,
     Query(q): Query<Done>,
 ) -> AppResult<Response> {
+    region_only(&session)?;
     providers_page(&state, &session, None, new_form(), None, q.done.as_deref()).await
+}
+
+/// Login through an upper-level provider is set up by a region (district, city, province), for
+/// every school in it.
+fn region_only(session: &Session) -> AppResult<()> {
+    if session.actor.administers_region() {
+        Ok(())
+    } else {
+        Err(kernel::AppError::Forbidden)
+    }
 }
 
 fn problems(session: &Session, e: &kernel::FieldErrors) -> String {
@@ -88,6 +99,7 @@ pub async fn create_form(
     Form(f): Form<ProviderInput>,
 ) -> AppResult<Response> {
     session.verify_csrf(&f.csrf)?;
+    region_only(&session)?;
     let node = admin_node(&session)?;
     match create(&state, &session.actor, &meta, node, &f).await {
         Ok(_) => Ok(Redirect::to("/admin/upstream?done=saved").into_response()),

@@ -24,6 +24,7 @@ pub async fn switch(
     State(state): State<AppState>,
     session: Result<Session, SessionRejection>,
     jar: CookieJar,
+    headers: axum::http::HeaderMap,
     Form(form): Form<LangForm>,
 ) -> AppResult<Response> {
     let locale =
@@ -33,5 +34,15 @@ pub async fn switch(
         identity::accounts::set_locale(&state.db, session.actor.person_id, locale.tag()).await?;
     }
     let jar = jar.add(cookie(&state, LANG_COOKIE, locale.tag().to_owned(), false));
-    Ok((jar, crate::redirect(safe_next(form.next.as_deref()))).into_response())
+    // Back to the page the switch was pressed on (the form names it, or the browser does).
+    let from_referer = headers
+        .get(axum::http::header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.split_once("://"))
+        .map(|(_, rest)| {
+            let path = rest.find('/').map_or("/", |i| &rest[i..]);
+            path.split('#').next().unwrap_or("/").to_owned()
+        });
+    let next = form.next.or(from_referer);
+    Ok((jar, crate::redirect(safe_next(next.as_deref()))).into_response())
 }

@@ -25,6 +25,19 @@ async fn stylesheet() -> impl IntoResponse {
     )
 }
 
+pub const ICON: &str = include_str!("../../static/icon.svg");
+
+/// The platform's icon, at the address browsers ask for by themselves too.
+async fn icon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        ICON,
+    )
+}
+
 async fn passkey_script() -> impl IntoResponse {
     (
         [
@@ -68,6 +81,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/security", get(security::show).post(security::save))
         .route("/lang", post(lang::switch))
         .route("/static/app.css", get(stylesheet))
+        .route("/static/icon.svg", get(icon))
+        .route("/favicon.ico", get(icon))
 }
 
 /// Only local paths may be redirect targets (no open redirects).

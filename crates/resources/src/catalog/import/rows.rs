@@ -161,6 +161,7 @@ fn problem(row: u32, column: Option<usize>, value: &str, key: &'static str) -> P
         key,
         other_row: None,
         elsewhere: None,
+        accepted: None,
     }
 }
 

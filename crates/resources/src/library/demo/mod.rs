@@ -202,6 +202,7 @@ impl Loader<'_> {
                 kind: spec.kind.into(),
                 tags: spec.tags.iter().map(|t| (*t).to_owned()).collect(),
                 catalog_ids: vec![node],
+                for_students: matches!(spec.kind, "study_guide" | "micro_lesson" | "exercise"),
                 upload_id: Some(upload),
             },
         )

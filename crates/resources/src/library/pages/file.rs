@@ -63,8 +63,26 @@ pub async fn preview(
     let cx = Ctx::new(&state, &session.actor, &meta);
     let (_, b, name) = load(&cx, &id).await?;
     match serve::preview(&state, &b, &headers, &name).await? {
-        PreviewOutcome::Ready(res) => Ok(res),
+        PreviewOutcome::Ready(res) => Ok(framed_by_own_pages(res)),
         PreviewOutcome::Pending => Err(AppError::NotFound("resources.preview_pending")),
         PreviewOutcome::Unavailable => Err(AppError::NotFound("resources.preview_unavailable")),
     }
+}
+
+/// A preview shows inside the resource page's own frame: framing by the platform's pages is
+/// allowed, by any other site still refused (the server's defaults are `DENY` and `'none'`,
+/// set only where a response has not set its own).
+fn framed_by_own_pages(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    h.insert(
+        axum::http::header::X_FRAME_OPTIONS,
+        axum::http::HeaderValue::from_static("SAMEORIGIN"),
+    );
+    h.insert(
+        axum::http::header::CONTENT_SECURITY_POLICY,
+        axum::http::HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'self'; base-uri 'none'",
+        ),
+    );
+    res
 }

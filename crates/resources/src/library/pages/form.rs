@@ -4,7 +4,7 @@
 //! [`crate::files::upload::store_stream`]. Errors come back beside their fields with the input
 //! kept (a file already stored is kept too, by its upload id).
 
-use super::picker::{self, Group};
+use super::picker::{self, Picker};
 use super::{Labels, page_ctx, parse_id};
 use crate::library::input::parse_tags;
 use crate::library::resource::{self, NewResource, ResourceEdit};
@@ -25,6 +25,8 @@ pub struct Fields {
     pub description: String,
     pub kind: String,
     pub tags: String,
+    /// 学生可见 ticked.
+    pub for_students: bool,
     pub catalog_ids: Vec<CatalogId>,
     pub version: Option<i64>,
     /// A stored upload (by upload.js, or kept from an earlier post of this form).
@@ -42,8 +44,9 @@ struct FormPage {
     errors: FieldErrors,
     /// Why the posted file was refused.
     file_message: Option<String>,
-    groups: Vec<Group>,
-    all_subjects: bool,
+    picker: Picker,
+    /// Where the chapter picker stands (kept through a post that comes back with errors).
+    at: Option<CatalogId>,
     current_file: Option<String>,
     max_bytes: u64,
 }
@@ -60,6 +63,10 @@ impl FormPage {
     }
     fn chosen(&self, id: &CatalogId) -> bool {
         self.f.catalog_ids.contains(id)
+    }
+    /// The form's own address with the chapter picker standing at `at`.
+    fn at_href(&self, at: &CatalogId) -> String {
+        format!("{}?at={at}", self.action())
     }
     fn upload_value(&self) -> String {
         self.f.upload_id.map(|u| u.to_string()).unwrap_or_default()
@@ -83,19 +90,18 @@ async fn render_form(
     f: Fields,
     errors: FieldErrors,
     file_message: Option<String>,
-    all: bool,
+    at: Option<CatalogId>,
     current_file: Option<String>,
 ) -> AppResult<FormPage> {
-    let groups = picker::groups(cx.db(), cx.actor, all).await?;
-    let groups = picker::with_chosen(cx.db(), groups, &f.catalog_ids).await?;
+    let picker = picker::step(cx.db(), cx.actor, at, &f.catalog_ids).await?;
     Ok(FormPage {
         ctx: page_ctx(session, None),
         id,
         f,
         errors,
         file_message,
-        groups,
-        all_subjects: all,
+        picker,
+        at,
         current_file,
         max_bytes: cx.state.config.files.max_file_bytes,
     })
@@ -104,7 +110,14 @@ async fn render_form(
 #[derive(Deserialize)]
 pub struct NewQuery {
     node: Option<String>,
-    all: Option<bool>,
+    /// Where the chapter picker stands: a stage, subject, edition or volume.
+    at: Option<String>,
+}
+
+impl NewQuery {
+    fn at(&self) -> Option<CatalogId> {
+        self.at.as_deref().and_then(|a| a.parse().ok())
+    }
 }
 
 pub async fn new_form(
@@ -130,7 +143,7 @@ pub async fn new_form(
         f,
         FieldErrors::new(),
         None,
-        q.all.unwrap_or(false),
+        q.at(),
         None,
     )
     .await?;
@@ -156,6 +169,7 @@ pub async fn edit_form(
         description: r.description.clone(),
         kind: r.kind.clone(),
         tags: r.tag_list().join(" "),
+        for_students: r.for_students,
         catalog_ids: nodes.iter().map(|n| n.id).collect(),
         version: Some(r.version),
         upload_id: None,
@@ -168,7 +182,7 @@ pub async fn edit_form(
         f,
         FieldErrors::new(),
         None,
-        q.all.unwrap_or(false),
+        q.at(),
         r.file_name.clone(),
     )
     .await?;
@@ -185,11 +199,11 @@ async fn read_form(
     cx: &Ctx<'_>,
     session: &Session,
     mut form: Multipart,
-) -> AppResult<(Fields, Option<String>, bool)> {
+) -> AppResult<(Fields, Option<String>, Option<CatalogId>)> {
     let mut f = Fields::default();
     let mut csrf_ok = false;
     let mut file_message = None;
-    let mut all = false;
+    let mut at = None;
     let mut bad_ids = false;
     let bad_upload = bad_upload(cx);
     while let Some(field) = form.next_field().await.map_err(&bad_upload)? {
@@ -208,7 +222,8 @@ async fn read_form(
             "description" => f.description = value,
             "kind" => f.kind = value,
             "tags" => f.tags = value,
-            "all" => all = value == "true",
+            "for_students" => f.for_students = value == "true",
+            "at" => at = value.trim().parse().ok(),
             "catalog_ids" => match value.parse() {
                 Ok(id) => f.catalog_ids.push(id),
                 Err(_) => bad_ids |= !value.trim().is_empty(),
@@ -229,7 +244,7 @@ async fn read_form(
     {
         f.file_name = upload_name(cx, u).await?;
     }
-    Ok((f, file_message, all))
+    Ok((f, file_message, at))
 }
 
 async fn upload_name(cx: &Ctx<'_>, u: UploadId) -> AppResult<Option<String>> {
@@ -282,12 +297,13 @@ pub async fn create(
     form: Multipart,
 ) -> AppResult<Response> {
     let cx = Ctx::new(&state, &session.actor, &meta);
-    let (f, file_message, all) = read_form(&cx, &session, form).await?;
+    let (f, file_message, at) = read_form(&cx, &session, form).await?;
     let input = NewResource {
         title: f.title.clone(),
         description: f.description.clone(),
         kind: f.kind.clone(),
         tags: parse_tags(&f.tags),
+        for_students: f.for_students,
         catalog_ids: f.catalog_ids.clone(),
         upload_id: f.upload_id,
     };
@@ -302,7 +318,7 @@ pub async fn create(
             if file_message.is_some() {
                 errors.0.retain(|(k, _)| k != "upload_id");
             }
-            let page = render_form(&cx, &session, None, f, errors, file_message, all, None).await?;
+            let page = render_form(&cx, &session, None, f, errors, file_message, at, None).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(e),
@@ -319,13 +335,14 @@ pub async fn update(
     let id: ResourceId = parse_id(&id)?;
     let cx = Ctx::new(&state, &session.actor, &meta);
     let current = resource::get(&cx, id).await?;
-    let (f, file_message, all) = read_form(&cx, &session, form).await?;
+    let (f, file_message, at) = read_form(&cx, &session, form).await?;
     let edit = ResourceEdit {
         version: f.version,
         title: Some(f.title.clone()),
         description: Some(f.description.clone()),
         kind: Some(f.kind.clone()),
         tags: Some(parse_tags(&f.tags)),
+        for_students: Some(f.for_students),
         catalog_ids: Some(f.catalog_ids.clone()),
         upload_id: f.upload_id,
     };
@@ -344,7 +361,7 @@ pub async fn update(
                 f,
                 errors,
                 file_message,
-                all,
+                at,
                 current.file_name.clone(),
             )
             .await?;

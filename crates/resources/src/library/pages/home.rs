@@ -1,7 +1,7 @@
 //! The library's home: where to go (search, catalogue, upload, my resources, the review queue,
 //! excellent lists) and what was shared lately.
 
-use super::{Labels, page_ctx, when};
+use super::{Labels, page_ctx};
 use crate::library::listing::{self, ListFilter, ResourceItem};
 use crate::library::queue::{self, QueueFilter};
 use askama::Template;
@@ -20,15 +20,14 @@ struct HomePage {
     waiting: i64,
     reviewer: bool,
     admin: bool,
+    /// A student: what is shared with students, and the search.
+    student: bool,
     recent: Vec<ResourceItem>,
 }
 
 impl HomePage {
     fn l(&self) -> Labels<'_> {
         Labels(&self.ctx)
-    }
-    fn when(&self, t: &chrono::DateTime<chrono::Utc>) -> String {
-        when(t)
     }
 }
 
@@ -44,9 +43,32 @@ pub async fn show(
     Query(q): Query<HomeQuery>,
 ) -> AppResult<Response> {
     let cx = Ctx::new(&state, &session.actor, &meta);
-    crate::access::Viewer::of(cx.db(), cx.actor)
-        .await?
-        .require_staff()?;
+    let viewer = crate::access::Viewer::of(cx.db(), cx.actor).await?;
+    viewer.require_reader()?;
+    let recent = listing::list(
+        &cx,
+        &ListFilter {
+            shared: Some(true),
+            ..ListFilter::default()
+        },
+        &PageQuery {
+            page: Some(1),
+            per_page: Some(10),
+        },
+    )
+    .await?
+    .items;
+    if !viewer.staff {
+        return Ok(render(&HomePage {
+            ctx: page_ctx(&session, q.ok.as_deref()),
+            mine: 0,
+            waiting: 0,
+            reviewer: false,
+            admin: false,
+            student: true,
+            recent,
+        }));
+    }
     let one = PageQuery {
         page: Some(1),
         per_page: Some(1),
@@ -64,22 +86,13 @@ pub async fn show(
     } else {
         0
     };
-    let recent = listing::list(
-        &cx,
-        &ListFilter::default(),
-        &PageQuery {
-            page: Some(1),
-            per_page: Some(10),
-        },
-    )
-    .await?
-    .items;
     Ok(render(&HomePage {
         ctx: page_ctx(&session, q.ok.as_deref()),
         mine,
         waiting,
         reviewer,
         admin,
+        student: false,
         recent,
     }))
 }

@@ -1,6 +1,6 @@
 //! My resources, each with its state (private, waiting at a level, shared how far).
 
-use super::{Labels, page_ctx, when};
+use super::{Labels, page_ctx};
 use crate::library::listing::{self, ListFilter, ResourceItem};
 use askama::Template;
 use axum::extract::{Query, State};
@@ -21,9 +21,6 @@ struct MinePage {
 impl MinePage {
     fn l(&self) -> Labels<'_> {
         Labels(&self.ctx)
-    }
-    fn when(&self, t: &chrono::DateTime<chrono::Utc>) -> String {
-        when(t)
     }
     fn link(&self, page: u32) -> String {
         format!(

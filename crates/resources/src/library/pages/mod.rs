@@ -16,7 +16,6 @@ mod show;
 use crate::model::{ResourceRow, Scope};
 use axum::Router;
 use axum::routing::{get, post};
-use chrono::{DateTime, Utc};
 use kernel::{AppError, AppResult, AppState};
 use web::{PageCtx, Session};
 
@@ -140,13 +139,6 @@ impl Labels<'_> {
     pub fn subject(&self, code: &str) -> String {
         directory::pages::subject_name(code)
     }
-}
-
-/// A time as shown: China Standard Time, to the minute.
-pub fn when(t: &DateTime<Utc>) -> String {
-    (*t + chrono::Duration::hours(8))
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
 }
 
 /// A byte count as shown (KB, MB, GB).

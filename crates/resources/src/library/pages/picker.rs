@@ -1,17 +1,21 @@
-//! The resource form's catalogue picker: the units and sections of the catalogues the person
-//! uses, grouped by volume in the catalogue's order; by default only of the subjects they
-//! teach.
+//! The resource form's chapter picker, step by step: stage → subject → edition → volume, then
+//! the volume's units and sections as check boxes. Each step lists one level of the
+//! catalogue, the person's own first (the stage, subjects and volumes of the classes they
+//! teach), so the page stays small however large a city's catalogue grows. Shortcuts lead
+//! straight to the volumes of the person's own classes.
 
-use kernel::{Actor, AppResult, CatalogId, Db, Role, on_db};
+use kernel::{Actor, AppResult, CatalogId, Db, NodeId, Role, on_db};
 
-/// A volume with its units and sections.
+/// A node of one step.
 #[derive(Debug, Clone)]
-pub struct Group {
-    /// The volume's path (小学 / 语文 / 部编版 / 一年级上册).
-    pub label: String,
-    pub options: Vec<Choice>,
+pub struct Step {
+    pub id: CatalogId,
+    pub name: String,
+    /// On the way to one of the person's own volumes.
+    pub own: bool,
 }
 
+/// A unit or section that can be ticked.
 #[derive(Debug, Clone)]
 pub struct Choice {
     pub id: CatalogId,
@@ -19,19 +23,36 @@ pub struct Choice {
     pub section: bool,
 }
 
+/// Where the picker stands and what it offers.
+#[derive(Debug, Clone, Default)]
+pub struct Picker {
+    /// The nodes from the stage down to where the picker stands.
+    pub trail: Vec<Step>,
+    /// The next level's nodes (stages at the start), while above a volume.
+    pub next: Vec<Step>,
+    /// The volume's units and sections, once a volume is reached.
+    pub chapters: Vec<Choice>,
+    /// The volumes of the person's own classes (their subject and grade), with their paths.
+    pub mine: Vec<Step>,
+    /// Chosen nodes outside the volume shown, with their paths: kept ticked.
+    pub elsewhere: Vec<Choice>,
+    /// No catalogue is available to the person at all.
+    pub empty: bool,
+}
+
 #[derive(sqlx::FromRow)]
-struct Row {
+struct Node {
     id: CatalogId,
     parent_id: Option<CatalogId>,
+    region_id: NodeId,
     kind: String,
     name: String,
     path: String,
-    position: i64,
-    subject: Option<String>,
+    volume_id: Option<CatalogId>,
 }
 
-/// At most this many nodes are offered.
-const LIMIT: i64 = 5000;
+const NODE: &str =
+    "SELECT id, parent_id, region_id, kind, name, path, volume_id FROM catalog_nodes";
 
 /// The subjects the actor teaches (JY/T 1001 course codes).
 pub fn taught(actor: &Actor) -> Vec<String> {
@@ -46,106 +67,177 @@ pub fn taught(actor: &Actor) -> Vec<String> {
     out
 }
 
-/// The picker's groups; `all` offers every subject, not only those taught.
-pub async fn groups(db: &Db, actor: &Actor, all: bool) -> AppResult<Vec<Group>> {
-    let regions = crate::catalog::regions_for(db, actor).await?;
-    if regions.is_empty() {
-        return Ok(Vec::new());
-    }
-    let subjects = if all { Vec::new() } else { taught(actor) };
-    let region_list: Vec<String> = (0..regions.len()).map(|i| format!("${}", i + 1)).collect();
-    let region_cond = format!("region_id IN ({})", region_list.join(", "));
-    let sql = format!(
-        "SELECT id, parent_id, kind, name, path, position, subject FROM catalog_nodes
-         WHERE active = TRUE AND kind IN ('volume', 'unit', 'section') AND {region_cond}
-         ORDER BY path LIMIT {LIMIT}"
-    );
-    let rows: Vec<Row> = on_db!(db, p => {
-        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
-        for r in &regions {
-            q = q.bind(*r);
-        }
-        q.fetch_all(p).await
-    })?;
-    let keep =
-        |r: &Row| subjects.is_empty() || r.subject.as_ref().is_some_and(|s| subjects.contains(s));
-    let mut volumes: Vec<&Row> = rows
+async fn node(db: &Db, id: CatalogId) -> AppResult<Option<Node>> {
+    let sql = format!("{NODE} WHERE id = $1 AND active = TRUE");
+    Ok(
+        on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_optional(p).await)?,
+    )
+}
+
+/// The volumes of the classes the actor teaches: the class's grade, a subject they teach in it.
+async fn own_volumes(db: &Db, actor: &Actor, regions: &[NodeId]) -> AppResult<Vec<Node>> {
+    let mut out: Vec<Node> = Vec::new();
+    for g in actor
+        .grants
         .iter()
-        .filter(|r| r.kind == "volume" && keep(r))
-        .collect();
-    volumes.sort_by(|a, b| a.path.cmp(&b.path));
-    let children = |parent: CatalogId, kind: &str| {
-        let mut c: Vec<&Row> = rows
-            .iter()
-            .filter(|r| r.parent_id == Some(parent) && r.kind == kind)
-            .collect();
-        c.sort_by_key(|r| (r.position, r.name.clone()));
-        c
-    };
-    let mut out = Vec::new();
-    for v in volumes {
-        let mut options = Vec::new();
-        for u in children(v.id, "unit") {
-            options.push(Choice {
-                id: u.id,
-                name: u.name.clone(),
-                section: false,
-            });
-            for s in children(u.id, "section") {
-                options.push(Choice {
-                    id: s.id,
-                    name: s.name.clone(),
-                    section: true,
-                });
+        .filter(|g| matches!(g.role, Role::Teacher | Role::HeadTeacher))
+    {
+        let grade: Option<(Option<String>,)> = on_db!(db, p => sqlx::query_as(
+            "SELECT gr.grade_code FROM org_nodes c JOIN org_nodes gr ON gr.id = c.parent_id WHERE c.id = $1",
+        ).bind(g.node_id).fetch_optional(p).await)?;
+        let Some((Some(grade),)) = grade else {
+            continue;
+        };
+        let subjects = match &g.subject {
+            Some(s) => vec![s.clone()],
+            None => taught(actor),
+        };
+        for subject in subjects {
+            let sql = format!(
+                "{NODE} WHERE kind = 'volume' AND active = TRUE AND grade_code = $1 AND subject = $2
+                 ORDER BY term, position"
+            );
+            let rows: Vec<Node> = on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(&grade).bind(&subject).fetch_all(p).await)?;
+            for r in rows {
+                if regions.contains(&r.region_id) && !out.iter().any(|o| o.id == r.id) {
+                    out.push(r);
+                }
             }
-        }
-        if !options.is_empty() {
-            out.push(Group {
-                label: v.path.clone(),
-                options,
-            });
         }
     }
     Ok(out)
 }
 
-/// Whether a chosen node is among the options (a node chosen outside them, such as a volume
-/// named by `?node=`, is then offered too).
-pub fn contains(groups: &[Group], id: CatalogId) -> bool {
-    groups.iter().any(|g| g.options.iter().any(|o| o.id == id))
-}
-
-/// Adds chosen nodes the groups do not show (a volume, another subject's unit) as a group of
-/// their own, with their paths.
-pub async fn with_chosen(
+/// The picker standing at `at` (a stage, subject, edition or volume; a unit or section stands
+/// at its volume), with `chosen` ticked.
+pub async fn step(
     db: &Db,
-    mut groups: Vec<Group>,
+    actor: &Actor,
+    at: Option<CatalogId>,
     chosen: &[CatalogId],
-) -> AppResult<Vec<Group>> {
-    let mut extra = Vec::new();
+) -> AppResult<Picker> {
+    let regions = crate::catalog::regions_for(db, actor).await?;
+    if regions.is_empty() {
+        return Ok(Picker {
+            empty: true,
+            ..Picker::default()
+        });
+    }
+    let mine = own_volumes(db, actor, &regions).await?;
+    // Where to stand: the asked node (its volume, below one), else the volume of the first
+    // chosen chapter, else the start.
+    let mut here = None;
+    for id in at.iter().chain(chosen.iter()) {
+        if let Some(n) = node(db, *id).await?
+            && regions.contains(&n.region_id)
+        {
+            here = match (n.kind.as_str(), n.volume_id) {
+                ("unit" | "section", Some(v)) => node(db, v).await?,
+                _ => Some(n),
+            };
+            break;
+        }
+    }
+    let own = |n: &Node| {
+        mine.iter()
+            .any(|m| m.id == n.id || m.path.starts_with(&format!("{} / ", n.path)))
+    };
+    let mut trail = Vec::new();
+    let mut cursor = here.as_ref().map(|n| n.id);
+    while let Some(id) = cursor {
+        let Some(n) = node(db, id).await? else { break };
+        cursor = n.parent_id;
+        trail.push(Step {
+            id: n.id,
+            own: own(&n),
+            name: n.name,
+        });
+    }
+    trail.reverse();
+    let mut picker = Picker {
+        trail,
+        mine: mine
+            .iter()
+            .map(|m| Step {
+                id: m.id,
+                name: m.path.clone(),
+                own: true,
+            })
+            .collect(),
+        ..Picker::default()
+    };
+    match &here {
+        Some(v) if v.kind == "volume" => {
+            let sql = format!(
+                "{NODE} WHERE volume_id = $1 AND active = TRUE AND kind IN ('unit', 'section')
+                 ORDER BY position, name"
+            );
+            let rows: Vec<Node> = on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(v.id).fetch_all(p).await)?;
+            for u in rows.iter().filter(|r| r.kind == "unit") {
+                picker.chapters.push(Choice {
+                    id: u.id,
+                    name: u.name.clone(),
+                    section: false,
+                });
+                for s in rows
+                    .iter()
+                    .filter(|r| r.kind == "section" && r.parent_id == Some(u.id))
+                {
+                    picker.chapters.push(Choice {
+                        id: s.id,
+                        name: s.name.clone(),
+                        section: true,
+                    });
+                }
+            }
+        }
+        _ => {
+            let rows: Vec<Node> = match &here {
+                Some(n) => {
+                    // Volumes in the order they are taught: grade, then term.
+                    let sql = format!(
+                        "{NODE} WHERE parent_id = $1 AND active = TRUE
+                         ORDER BY grade_code, term, position, name"
+                    );
+                    on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(n.id).fetch_all(p).await)?
+                }
+                None => {
+                    let sql = format!(
+                        "{NODE} WHERE kind = 'stage' AND parent_id IS NULL AND active = TRUE
+                         ORDER BY position, name"
+                    );
+                    let all: Vec<Node> = on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).fetch_all(p).await)?;
+                    all.into_iter()
+                        .filter(|n| regions.contains(&n.region_id))
+                        .collect()
+                }
+            };
+            let mut steps: Vec<Step> = rows
+                .iter()
+                .map(|n| Step {
+                    id: n.id,
+                    own: own(n),
+                    name: n.name.clone(),
+                })
+                .collect();
+            // The person's own first, the catalogue's order otherwise kept.
+            steps.sort_by_key(|s| !s.own);
+            picker.next = steps;
+        }
+    }
     for id in chosen {
-        if contains(&groups, *id) {
+        if picker.chapters.iter().any(|c| c.id == *id) {
             continue;
         }
-        let row: Option<(String,)> = on_db!(db, p => sqlx::query_as(
-            "SELECT path FROM catalog_nodes WHERE id = $1",
-        ).bind(id).fetch_optional(p).await)?;
-        if let Some((path,)) = row {
-            extra.push(Choice {
-                id: *id,
-                name: path,
+        if let Some(n) = node(db, *id).await? {
+            picker.elsewhere.push(Choice {
+                id: n.id,
+                name: n.path,
                 section: false,
             });
         }
     }
-    if !extra.is_empty() {
-        groups.insert(
-            0,
-            Group {
-                label: String::new(),
-                options: extra,
-            },
-        );
-    }
-    Ok(groups)
+    Ok(picker)
 }

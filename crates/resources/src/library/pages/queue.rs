@@ -1,7 +1,7 @@
 //! The review queue: what waits at every node the actor reviews, oldest first, with filters
 //! (level, subject, kind, school, waiting at least so many days) and paging.
 
-use super::{Labels, page_ctx, when};
+use super::{Labels, page_ctx};
 use crate::library::queue::{self, QueueFilter, QueueItem};
 use crate::model::{Kind, Level};
 use askama::Template;
@@ -27,7 +27,7 @@ impl QueuePage {
         Labels(&self.ctx)
     }
     fn when(&self, t: &Option<chrono::DateTime<chrono::Utc>>) -> String {
-        t.as_ref().map(when).unwrap_or_default()
+        t.map(|t| self.ctx.when(t)).unwrap_or_default()
     }
     fn levels(&self) -> &'static [Level] {
         Level::ALL

@@ -2,7 +2,7 @@
 //! the quality's parts, comments, the rating form, the favourite, the lists it was selected
 //! for, the review history (author and reviewers) and the actions this viewer may take.
 
-use super::{Labels, page_ctx, parse_id, when};
+use super::{Labels, page_ctx, parse_id};
 use crate::access::Viewer;
 use crate::library::detail::{self, ResourceDetail};
 use crate::library::quality;
@@ -45,9 +45,6 @@ impl ResourcePage {
     }
     fn err(&self, field: &str) -> Option<String> {
         self.ctx.field_error(&self.errors, field)
-    }
-    fn when(&self, t: &chrono::DateTime<chrono::Utc>) -> String {
-        when(t)
     }
     fn state(&self) -> String {
         self.l().state(&self.d.resource)
