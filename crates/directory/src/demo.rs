@@ -3,7 +3,6 @@
 //! level. Loaded once, into an empty database, in one transaction.
 
 use crate::model::{Node, NodeKind, Person, SchoolType, Stage};
-use crate::validate::gb11643_check_char;
 use crate::{nodes, people};
 use kernel::audit::{AuditEvent, Who};
 use kernel::{AppResult, AppState, NodeId, PersonId, RequestMeta, Role, RoleId, Tx, on_db, on_tx};
@@ -48,15 +47,7 @@ pub fn name(n: usize) -> String {
     )
 }
 
-/// A valid resident ID number: division, birth date, sequence (odd male, even female), check.
-pub fn id_number(division: &str, birth: chrono::NaiveDate, seq: u32, male: bool) -> String {
-    let seq = (seq % 499) * 2 + u32::from(male);
-    let first17 = format!("{division}{}{seq:03}", birth.format("%Y%m%d"));
-    let check = gb11643_check_char(first17.as_bytes())
-        .map(char::from)
-        .unwrap_or('0');
-    format!("{first17}{check}")
-}
+pub use standards::validate::resident_id as id_number;
 
 pub async fn is_empty(db: &kernel::Db) -> AppResult<bool> {
     let (n,): (i64,) =

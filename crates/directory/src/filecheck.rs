@@ -279,7 +279,7 @@ pub fn describe(headers: &[String], p: &Problem, locale: kernel::Locale) -> Stri
         ));
     }
     if let Some(table) = p.accepted {
-        s.push_str(&crate::codes::accepted_in_words(table, locale));
+        s.push_str(&accepted_in_words(table, locale));
     }
     s
 }
@@ -454,5 +454,52 @@ mod tests {
         );
         assert!(c.problem_count > 1, "{}", c.problem_count);
         assert_eq!(c.problems.len(), 1, "only what was asked to keep");
+    }
+}
+
+/// The accepted values of a table in words, for a message about a value it does not hold: every
+/// name of a short table, the first few of a long one and how many there are.
+pub fn accepted_in_words(t: crate::codes::Table, locale: kernel::Locale) -> String {
+    use crate::codes::{Table, all};
+    const SHOWN: usize = 10;
+    let codes = all(t);
+    let mut names: Vec<&str> = codes.iter().take(SHOWN).map(|c| c.name.as_str()).collect();
+    if t == Table::YesNo {
+        names = vec!["是", "否"];
+    }
+    let sep = match locale {
+        kernel::Locale::ZhCn => "、",
+        kernel::Locale::En => ", ",
+    };
+    let values = names.join(sep);
+    if codes.len() <= SHOWN {
+        kernel::i18n::tf(locale, "import.accepted", &[("values", &values)])
+    } else {
+        kernel::i18n::tf(
+            locale,
+            "import.accepted_many",
+            &[("values", &values), ("count", &codes.len().to_string())],
+        )
+    }
+}
+
+#[cfg(test)]
+mod accepted_tests {
+    use super::accepted_in_words;
+    use crate::codes::{Table, all};
+
+    #[test]
+    fn a_refused_value_comes_with_the_accepted_ones() {
+        let short = accepted_in_words(Table::LeftBehind, kernel::Locale::ZhCn);
+        assert!(
+            short.contains("非留守儿童、单亲留守儿童、双亲留守儿童"),
+            "{short}"
+        );
+        let long = accepted_in_words(Table::Ethnicity, kernel::Locale::ZhCn);
+        assert!(long.contains("汉族") && long.contains("代码表"), "{long}");
+        assert!(
+            long.contains(&all(Table::Ethnicity).len().to_string()),
+            "{long}"
+        );
     }
 }

@@ -7,9 +7,7 @@ pub mod api_registry;
 pub mod audit_log;
 pub mod changes;
 pub mod classes;
-pub mod codes;
 pub mod demo;
-pub mod divisions;
 pub mod exchange;
 pub mod export;
 pub mod filecheck;
@@ -27,8 +25,9 @@ pub mod slips;
 pub mod staffcheck;
 pub mod stats;
 pub mod terms;
-pub mod typed;
-pub mod validate;
+
+// The national standards, where the directory first had them.
+pub use standards::{codes, divisions, typed, validate};
 
 use axum::Router;
 use kernel::AppState;

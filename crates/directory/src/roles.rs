@@ -35,7 +35,7 @@ pub async fn list_for(db: &Db, person: PersonId) -> AppResult<Vec<RoleView>> {
          FROM role_assignments r JOIN org_nodes n ON n.id = r.node_id
          LEFT JOIN org_nodes g ON g.id = n.parent_id AND n.kind = 'class'
          LEFT JOIN persons s ON s.id = r.student_id
-         WHERE r.person_id = $1 ORDER BY r.created_at",
+         WHERE r.person_id = $1 ORDER BY r.created_at, r.role, r.id",
     ).bind(person).fetch_all(p).await)?)
 }
 

@@ -7,7 +7,6 @@
 use crate::codes::Table;
 use crate::filecheck::{FileError, RowRules};
 use crate::headers::{ColumnKind, Layout, key, lookup};
-use crate::model::Stage;
 use crate::rowcheck::{Cells, Problem};
 use crate::validate;
 use chrono::NaiveDate;
@@ -302,16 +301,7 @@ const SUBJECT_ALIASES: &[(&str, &str)] = &[
     ("综合实践", "60"),
 ];
 
-/// The course code as it applies to a class of `stage`: 信息技术 is 26 in senior school and 61
-/// below it, 道德与法治 is 11 in primary school and 12 above it.
-pub fn subject_for_stage(code: &str, stage: Stage) -> &str {
-    match (code, stage) {
-        ("26", Stage::Primary | Stage::Junior) => "61",
-        ("61", Stage::Senior) => "26",
-        ("12", Stage::Primary) => "11",
-        _ => code,
-    }
-}
+pub use standards::subjects::subject_for_stage;
 
 /// A staff member's row, checked: codes stored, names left to the code tables.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -788,8 +778,8 @@ mod tests {
             .unwrap_err();
         assert_eq!(p[0].key, "error.required");
         assert_eq!(p[0].column, Some(3));
-        assert_eq!(subject_for_stage("26", Stage::Junior), "61");
-        assert_eq!(subject_for_stage("12", Stage::Primary), "11");
-        assert_eq!(subject_for_stage("13", Stage::Primary), "13");
+        assert_eq!(subject_for_stage("26", crate::model::Stage::Junior), "61");
+        assert_eq!(subject_for_stage("12", crate::model::Stage::Primary), "11");
+        assert_eq!(subject_for_stage("13", crate::model::Stage::Primary), "13");
     }
 }

@@ -157,6 +157,7 @@ pub fn router(state: AppState) -> Router {
     };
     let main = Router::new()
         .merge(web::routes())
+        .merge(account::routes())
         .merge(directory::routes())
         .merge(sso::routes())
         .merge(resources::routes())

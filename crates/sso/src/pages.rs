@@ -3,14 +3,13 @@
 
 use crate::apps::{self, AppChanges, NewApplication, Registered};
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use kernel::{AppError, AppResult, AppState, ApplicationId, NodeId, Role};
 use serde::Deserialize;
 use web::auth::url_encode;
-use web::{IdPath, Meta, PageCtx, Session, render};
+use web::{CsrfForm, IdPath, Page, PageCtx, Session, render};
 
 struct Tile {
     name: String,
@@ -69,8 +68,6 @@ pub async fn portal(State(state): State<AppState>, session: Session) -> AppResul
 
 #[derive(Debug, Default, Deserialize)]
 pub struct AppForm {
-    #[serde(default)]
-    csrf: String,
     node_id: Option<String>,
     #[serde(default)]
     name: String,
@@ -149,7 +146,7 @@ struct AppsPage {
     roles: &'static [&'static str],
 }
 
-async fn page(
+async fn page_of(
     state: &AppState,
     session: &Session,
     node: NodeId,
@@ -186,21 +183,20 @@ pub async fn list(State(state): State<AppState>, session: Session) -> AppResult<
         protocol: "oidc".into(),
         ..Default::default()
     };
-    page(&state, &session, node, form, None, None).await
+    page_of(&state, &session, node, form, None, None).await
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Form(form): Form<AppForm>,
-) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
+pub async fn create(page: Page, CsrfForm(form): CsrfForm<AppForm>) -> AppResult<Response> {
+    let Page {
+        state,
+        session,
+        meta,
+    } = &page;
     let node = match form.node_id.as_deref().filter(|s| !s.is_empty()) {
         Some(n) => n
             .parse::<NodeId>()
             .map_err(|_| AppError::NotFound("directory.node_not_found"))?,
-        None => admin_node(&session)?,
+        None => admin_node(session)?,
     };
     let opt = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
     let new = NewApplication {
@@ -217,11 +213,11 @@ pub async fn create(
         release_registry_no: form.release_registry_no,
         ..NewApplication::new(node, &form.protocol, &form.name)
     };
-    match apps::register(&state, &session.actor, &meta, new).await {
+    match apps::register(state, &session.actor, meta, new).await {
         Ok(r) => {
-            page(
-                &state,
-                &session,
+            page_of(
+                state,
+                session,
                 node,
                 AppForm {
                     protocol: "oidc".into(),
@@ -233,8 +229,8 @@ pub async fn create(
             .await
         }
         Err(AppError::Invalid(fields)) => {
-            let msg = problems(&session, &fields);
-            page(&state, &session, node, form, Some(msg), None).await
+            let msg = problems(session, &fields);
+            page_of(state, session, node, form, Some(msg), None).await
         }
         Err(e) => Err(e),
     }
@@ -291,7 +287,6 @@ pub async fn edit(
 
 #[derive(Debug, Default, Deserialize)]
 pub struct EditForm {
-    csrf: String,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -325,13 +320,15 @@ pub struct EditForm {
 }
 
 pub async fn save(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<ApplicationId>,
-    Form(f): Form<EditForm>,
+    CsrfForm(f): CsrfForm<EditForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&f.csrf)?;
+    let Page {
+        state,
+        session,
+        meta,
+    } = &page;
     let app = apps::managed(&state.db, &session.actor, id).await?;
     let lines = |s: &str| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
     let cas = app.protocol == "cas";
@@ -355,13 +352,13 @@ pub async fn save(
         ])),
         active: None,
     };
-    match apps::update(&state, &session.actor, &meta, id, ch).await {
+    match apps::update(state, &session.actor, meta, id, ch).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin/apps/{id}?done=saved")).into_response()),
         Err(AppError::Invalid(fields)) => {
-            let msg = problems(&session, &fields);
+            let msg = problems(session, &fields);
             Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
-                edit_page(&session, app, Some(msg), None, None),
+                edit_page(session, app, Some(msg), None, None),
             )
                 .into_response())
         }
@@ -371,24 +368,25 @@ pub async fn save(
 
 #[derive(Deserialize)]
 pub struct ActiveForm {
-    csrf: String,
     active: bool,
 }
 
 /// Deactivates or reactivates an application.
 pub async fn set_active(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<ApplicationId>,
-    Form(f): Form<ActiveForm>,
+    CsrfForm(f): CsrfForm<ActiveForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&f.csrf)?;
+    let Page {
+        state,
+        session,
+        meta,
+    } = &page;
     let ch = AppChanges {
         active: Some(f.active),
         ..Default::default()
     };
-    apps::update(&state, &session.actor, &meta, id, ch).await?;
+    apps::update(state, &session.actor, meta, id, ch).await?;
     let done = if f.active {
         "reactivated"
     } else {
@@ -399,14 +397,16 @@ pub async fn set_active(
 
 /// A new client secret, shown once on the page.
 pub async fn secret(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<ApplicationId>,
-    Form(f): Form<web::CsrfForm>,
+    CsrfForm(_): CsrfForm<web::CsrfToken>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&f.csrf)?;
-    let r = apps::new_secret(&state, &session.actor, &meta, id).await?;
+    let Page {
+        state,
+        session,
+        meta,
+    } = &page;
+    let r = apps::new_secret(state, &session.actor, meta, id).await?;
     let app = apps::managed(&state.db, &session.actor, id).await?;
-    Ok(edit_page(&session, app, None, r.client_secret, None))
+    Ok(edit_page(session, app, None, r.client_secret, None))
 }

@@ -146,6 +146,8 @@ impl FromRequestParts<AppState> for Session {
                 if s.mfa_pending && !path.starts_with("/profile/mfa") && path != "/logout" {
                     return Err(SessionRejection::SetUpMfa);
                 }
+                // For the request's other extractors (a CSRF-checked form): looked up once.
+                parts.extensions.insert(s.clone());
                 Ok(s)
             }
             None => {
@@ -250,6 +252,12 @@ impl FromRequestParts<AppState> for ApiCx {
             meta: crate::meta::request_meta(parts, state),
         })
     }
+}
+
+/// An id typed in a path, a query or a form: a malformed id is "not found", like an unknown or
+/// foreign one. (Handlers take path ids as [`IdPath`].)
+pub fn parse_id<T: kernel::ids::Id>(s: &str) -> Result<T, AppError> {
+    s.parse().map_err(|_| AppError::NotFound(T::not_found()))
 }
 
 /// An id from the path. A malformed id is "not found", like an unknown or foreign one.

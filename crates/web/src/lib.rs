@@ -6,19 +6,21 @@ pub mod auth;
 pub mod ctx;
 pub mod errors;
 pub mod meta;
+pub mod page;
 pub mod pages;
 pub mod panels;
 pub mod upload;
 
-pub use auth::{ApiActor, ApiCx, ApiJson, IdPath, MaybeSession, Session, redirect};
+pub use auth::{ApiActor, ApiCx, ApiJson, IdPath, MaybeSession, Session, parse_id, redirect};
 pub use ctx::{PageCtx, render};
 pub use meta::Meta;
-pub use pages::login::{CsrfForm, cookie, finish as finish_login};
+pub use page::{CsrfForm, CsrfToken, Page};
+pub use pages::cookie;
 
 use axum::Router;
 use kernel::AppState;
 
-/// The shell's own routes: login, logout, profile, language, the stylesheet.
+/// The shell's own routes: the language switch, the stylesheet, the icon.
 pub fn routes() -> Router<AppState> {
     pages::routes()
 }

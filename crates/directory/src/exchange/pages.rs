@@ -7,12 +7,11 @@ use crate::model::Node;
 use crate::nodes;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use kernel::{AppError, AppResult, AppState, Ctx, FieldErrors, LinkId, NodeId, on_db};
 use serde::Deserialize;
-use web::{IdPath, Meta, PageCtx, Session, redirect, render};
+use web::{CsrfForm, IdPath, Page, PageCtx, Session, redirect, render};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -77,7 +76,7 @@ async fn link_row(cx: &Ctx<'_>, link: Link) -> AppResult<LinkRow> {
     })
 }
 
-async fn page(
+async fn page_of(
     cx: &Ctx<'_>,
     session: &Session,
     id: NodeId,
@@ -100,30 +99,24 @@ async fn page(
     }))
 }
 
-async fn show(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    IdPath(id): IdPath<NodeId>,
-) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
-    page(&cx, &session, id, None, FieldErrors::new(), String::new()).await
+async fn show(page: Page, IdPath(id): IdPath<NodeId>) -> AppResult<Response> {
+    let Page { session, .. } = &page;
+    let cx = page.cx();
+    page_of(&cx, session, id, None, FieldErrors::new(), String::new()).await
 }
 
 async fn invite(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<NodeId>,
-    Form(form): Form<web::CsrfForm>,
+    CsrfForm(_): CsrfForm<web::CsrfToken>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     match links::invite(&cx, id).await {
         Ok((_, code)) => {
-            page(
+            page_of(
                 &cx,
-                &session,
+                session,
                 id,
                 Some(code),
                 FieldErrors::new(),
@@ -131,72 +124,58 @@ async fn invite(
             )
             .await
         }
-        Err(AppError::Invalid(f)) => page(&cx, &session, id, None, f, String::new()).await,
+        Err(AppError::Invalid(f)) => page_of(&cx, session, id, None, f, String::new()).await,
         Err(e) => Err(e),
     }
 }
 
 #[derive(Deserialize)]
 struct PairForm {
-    csrf: String,
     url: String,
     code: String,
 }
 
 async fn pair(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<NodeId>,
-    Form(form): Form<PairForm>,
+    CsrfForm(form): CsrfForm<PairForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     match links::pair(&cx, id, &form.url, &form.code).await {
         Ok(link) => Ok(redirect(&format!("/admin/links/{}", link.id))),
-        Err(AppError::Invalid(f)) => page(&cx, &session, id, None, f, form.url).await,
+        Err(AppError::Invalid(f)) => page_of(&cx, session, id, None, f, form.url).await,
         Err(e) => Err(e),
     }
 }
 
-async fn link_page(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    IdPath(id): IdPath<LinkId>,
-) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+async fn link_page(page: Page, IdPath(id): IdPath<LinkId>) -> AppResult<Response> {
+    let cx = page.cx();
     let link = links::get(&cx, id).await?;
     let conflicts = links::conflicts(&cx, id).await?;
     Ok(render(&LinkPage {
-        ctx: PageCtx::for_session(&session),
+        ctx: page.ctx(),
         item: link_row(&cx, link).await?,
         conflicts,
     }))
 }
 
 async fn revoke(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<LinkId>,
-    Form(form): Form<web::CsrfForm>,
+    CsrfForm(_): CsrfForm<web::CsrfToken>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let cx = page.cx();
     links::revoke(&cx, id).await?;
     Ok(redirect(&format!("/admin/links/{id}")))
 }
 
 async fn push_now(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<LinkId>,
-    Form(form): Form<web::CsrfForm>,
+    CsrfForm(_): CsrfForm<web::CsrfToken>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let cx = page.cx();
     links::retry_now(&cx, id).await?;
     Ok(redirect(&format!("/admin/links/{id}")))
 }

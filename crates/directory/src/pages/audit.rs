@@ -4,13 +4,13 @@ use super::parse_id;
 use crate::audit_log::{self, AuditQuery};
 use crate::export::{Format, Request};
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::response::Response;
 use kernel::audit::AuditEntry;
 use kernel::paging::{PageQuery, Paged};
-use kernel::{AppResult, AppState, Ctx, NodeId};
+use kernel::{AppResult, Ctx, NodeId};
 use serde::Deserialize;
-use web::{Meta, PageCtx, Session, render};
+use web::{Page, PageCtx, render};
 
 #[derive(Template)]
 #[template(path = "audit.html")]
@@ -269,13 +269,9 @@ impl Filters {
     }
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Query(f): Query<Filters>,
-) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+pub async fn list(page: Page, Query(f): Query<Filters>) -> AppResult<Response> {
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     let result = audit_log::search(
         &cx,
         &f.query()?,
@@ -288,7 +284,7 @@ pub async fn list(
     let export_link = format!("/export/audit?{}", f.query_string());
     let rows = rows(&cx, &result.items).await?;
     Ok(render(&AuditPage {
-        ctx: PageCtx::for_session(&session),
+        ctx: page.ctx(),
         groups: groups(session.actor.locale),
         f,
         result,
@@ -299,13 +295,8 @@ pub async fn list(
 
 /// The matching entries as a file: CSV (UTF-8 with BOM, so Excel opens Chinese text
 /// correctly) unless `format` asks for XLSX or GBK (see `export::audit_log`).
-pub async fn export(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Query(f): Query<Filters>,
-) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+pub async fn export(page: Page, Query(f): Query<Filters>) -> AppResult<Response> {
+    let cx = page.cx();
     let format = match f.format.as_str() {
         "" => Format::Csv,
         other => Format::parse(other),

@@ -4,11 +4,10 @@ use super::subject_name;
 use crate::classes::{self, ClassCard, Roster};
 use crate::slips::{self, Slip};
 use askama::Template;
-use axum::extract::State;
 use axum::response::Response;
-use kernel::{AppResult, AppState, Ctx, NodeId};
+use kernel::{AppResult, NodeId};
 use serde::Deserialize;
-use web::{IdPath, Meta, PageCtx, Session, render};
+use web::{CsrfForm, IdPath, Page, PageCtx, render};
 
 #[derive(Template)]
 #[template(path = "classes.html")]
@@ -21,16 +20,13 @@ struct ClassesPage {
     children: Vec<classes::Child>,
 }
 
-pub async fn mine(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+pub async fn mine(page: Page) -> AppResult<Response> {
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     let classes = classes::my_classes(&cx).await?;
     let children = classes::my_children(&cx).await?;
     Ok(render(&ClassesPage {
-        ctx: PageCtx::for_session(&session),
+        ctx: page.ctx(),
         teaches: session.actor.has_role(kernel::Role::Teacher)
             || session.actor.has_role(kernel::Role::HeadTeacher),
         classes,
@@ -56,18 +52,13 @@ impl RosterPage {
     }
 }
 
-pub async fn roster(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    IdPath(id): IdPath<NodeId>,
-) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+pub async fn roster(page: Page, IdPath(id): IdPath<NodeId>) -> AppResult<Response> {
+    let cx = page.cx();
     let r = classes::roster(&cx, id).await?;
     let waiting = slips::waiting(&cx, id).await?;
     let admin = kernel::authz::administers(cx.db(), cx.actor, id).await?;
     Ok(render(&RosterPage {
-        ctx: PageCtx::for_session(&session),
+        ctx: page.ctx(),
         r,
         waiting,
         admin,
@@ -99,8 +90,6 @@ fn relation_name(code: &str) -> String {
 
 #[derive(Debug, Deserialize)]
 pub struct IssueForm {
-    #[serde(default)]
-    csrf: String,
     /// print | xlsx
     #[serde(default)]
     format: String,
@@ -108,14 +97,12 @@ pub struct IssueForm {
 
 /// Issues the class's waiting accounts and shows the slips once: printable, or as XLSX.
 pub async fn issue_accounts(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<NodeId>,
-    axum::Form(form): axum::Form<IssueForm>,
+    CsrfForm(form): CsrfForm<IssueForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     let r = classes::roster(&cx, id).await?;
     let slips = slips::issue(&cx, id).await?;
     let class = format!("{} {} {}", r.school_name, r.grade_name, r.class.name);
@@ -129,7 +116,7 @@ pub async fn issue_accounts(
         return Ok(super::attachment(&name, super::XLSX, bytes));
     }
     Ok(render(&SlipsPage {
-        ctx: PageCtx::for_session(&session),
+        ctx: page.ctx(),
         class,
         slips,
     }))

@@ -6,11 +6,11 @@
 use super::{attachment, parse_id};
 use crate::export::{self, Format, Request};
 use crate::people::SearchQuery;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::Response;
-use kernel::{AppResult, AppState, Ctx, NodeId};
+use kernel::{AppResult, NodeId};
 use serde::Deserialize;
-use web::{Meta, Session};
+use web::Page;
 
 /// `format=xlsx|csv|gbk`, `headers=jyt` for the JY/T short names, `unmasked=1` for personal
 /// data in full (administrators only, audited).
@@ -43,13 +43,11 @@ fn send(f: export::File) -> Response {
 
 /// The students under a node as XLSX or CSV (see `export::students`).
 pub async fn students(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     Path(id): Path<String>,
     Query(q): Query<ExportQuery>,
 ) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let cx = page.cx();
     Ok(send(
         export::students(&cx, parse_id(&id)?, q.request()).await?,
     ))
@@ -57,25 +55,21 @@ pub async fn students(
 
 /// The staff of a node (see `export::staff`).
 pub async fn staff(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     Path(id): Path<String>,
     Query(q): Query<ExportQuery>,
 ) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let cx = page.cx();
     Ok(send(export::staff(&cx, parse_id(&id)?, q.request()).await?))
 }
 
 /// The classes of a school or region (see `export::classes`).
 pub async fn classes(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     Path(id): Path<String>,
     Query(q): Query<ExportQuery>,
 ) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let cx = page.cx();
     Ok(send(
         export::classes(&cx, parse_id(&id)?, q.request()).await?,
     ))
@@ -83,13 +77,11 @@ pub async fn classes(
 
 /// A school's registry change records (see `export::registry_changes`).
 pub async fn registry(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     Path(id): Path<String>,
     Query(q): Query<ExportQuery>,
 ) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let cx = page.cx();
     Ok(send(
         export::registry_changes(&cx, parse_id(&id)?, q.request()).await?,
     ))
@@ -97,13 +89,11 @@ pub async fn registry(
 
 /// A class's roster with guardians (see `export::roster`).
 pub async fn roster(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     Path(id): Path<String>,
     Query(q): Query<ExportQuery>,
 ) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let cx = page.cx();
     Ok(send(
         export::roster(&cx, parse_id(&id)?, q.request()).await?,
     ))
@@ -126,13 +116,8 @@ pub struct PeopleQuery {
 }
 
 /// The people search as a file (see `export::people`).
-pub async fn people(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Query(q): Query<PeopleQuery>,
-) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+pub async fn people(page: Page, Query(q): Query<PeopleQuery>) -> AppResult<Response> {
+    let cx = page.cx();
     let node = match q.node.as_deref().filter(|s| !s.is_empty()) {
         Some(n) => Some(parse_id::<NodeId>(n)?),
         None => None,
@@ -155,13 +140,11 @@ pub async fn people(
 
 /// The OneRoster 1.2 CSV bundle of a region or school (see `export::oneroster`).
 pub async fn oneroster(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     Path(id): Path<String>,
     Query(q): Query<ExportQuery>,
 ) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let cx = page.cx();
     let f = export::oneroster::export(&cx, parse_id(&id)?, q.request().unmasked).await?;
     Ok(send(f))
 }

@@ -4,10 +4,9 @@ use crate::classes::{self, Child, ClassCard};
 use crate::model::Node;
 use crate::nodes::{self, Summary};
 use askama::Template;
-use axum::extract::State;
 use axum::response::Response;
-use kernel::{AppResult, AppState, Ctx, Role};
-use web::{Meta, PageCtx, Session, render};
+use kernel::{AppResult, Role};
+use web::{Page, PageCtx, render};
 
 pub struct AdminCard {
     pub node: Node,
@@ -26,12 +25,9 @@ struct HomePage {
     panels: Vec<String>,
 }
 
-pub async fn show(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+pub async fn show(page: Page) -> AppResult<Response> {
+    let Page { state, session, .. } = &page;
+    let cx = page.cx();
     let mut admin = Vec::new();
     for node_id in session.actor.admin_nodes().into_iter().take(5) {
         let node = nodes::get(&cx, node_id).await?;
@@ -41,12 +37,12 @@ pub async fn show(
     let classes = classes::my_classes(&cx).await?;
     let children = classes::my_children(&cx).await?;
     let page = HomePage {
-        ctx: PageCtx::for_session(&session),
+        ctx: page.ctx(),
         admin,
         classes,
         children,
         is_student: session.actor.has_role(Role::Student),
-        panels: web::panels::render_all(&state, &session).await?,
+        panels: web::panels::render_all(state, session).await?,
     };
     Ok(render(&page))
 }

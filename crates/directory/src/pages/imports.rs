@@ -8,12 +8,12 @@ use crate::import::{Counts, Kind, template};
 use crate::model::Node;
 use crate::nodes;
 use askama::Template;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Path, Query};
 use axum::response::{IntoResponse, Response};
 use kernel::{AppError, AppResult, AppState, Ctx, ImportId, NodeId};
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
-use web::{Meta, PageCtx, Session, redirect, render};
+use web::{CsrfForm, IdPath, Page, PageCtx, Session, redirect, render};
 
 #[derive(Template)]
 #[template(path = "imports.html")]
@@ -62,26 +62,21 @@ async fn list_page(
     }))
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Path(id): Path<String>,
-) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
-    list_page(&cx, &session, parse_id(&id)?, None).await
+pub async fn list(page: Page, Path(id): Path<String>) -> AppResult<Response> {
+    let Page { session, .. } = &page;
+    let cx = page.cx();
+    list_page(&cx, session, parse_id(&id)?, None).await
 }
 
 /// The upload: the CSRF token and the file, streamed to a staging file as it arrives.
 pub async fn upload(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     Path(id): Path<String>,
     mut form: Multipart,
 ) -> AppResult<Response> {
+    let Page { state, session, .. } = &page;
     let school: NodeId = parse_id(&id)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let cx = page.cx();
     let dir = state.config.data_dir.join("imports");
     tokio::fs::create_dir_all(&dir)
         .await
@@ -90,7 +85,7 @@ pub async fn upload(
     let mut csrf = String::new();
     let mut kind = Kind::Students;
     let mut file_name = None;
-    let bad_upload = bad_upload(&state);
+    let bad_upload = bad_upload(state);
     let received = async {
         while let Some(mut field) = form.next_field().await.map_err(&bad_upload)? {
             match field.name() {
@@ -125,12 +120,12 @@ pub async fn upload(
     match received {
         Ok(job) => Ok(redirect(&format!("/admin/imports/{}", job.id))),
         Err(AppError::Invalid(f)) => {
-            let msg = f.0.first().map(|(_, k)| session_t(&session, k));
-            list_page(&cx, &session, school, msg).await
+            let msg = f.0.first().map(|(_, k)| session_t(session, k));
+            list_page(&cx, session, school, msg).await
         }
         Err(e @ AppError::TooLarge(_)) => {
             let msg = e.message(session.actor.locale);
-            let page = list_page(&cx, &session, school, Some(msg)).await?;
+            let page = list_page(&cx, session, school, Some(msg)).await?;
             Ok((axum::http::StatusCode::PAYLOAD_TOO_LARGE, page).into_response())
         }
         Err(e) => Err(e),
@@ -225,22 +220,21 @@ pub struct ShowQuery {
 }
 
 pub async fn show(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Path(id): Path<String>,
+    page: Page,
+    IdPath(id): IdPath<ImportId>,
     Query(q): Query<ShowQuery>,
 ) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
-    let job = jobs::get(&cx, parse_id::<ImportId>(&id)?).await?;
+    let Page { state, .. } = &page;
+    let cx = page.cx();
+    let job = jobs::get(&cx, id).await?;
     let school = nodes::get(&cx, job.school_id).await?;
     let has_error_copy = job.problem_count > 0
-        && tokio::fs::try_exists(jobs::errors_path(&state, &job))
+        && tokio::fs::try_exists(jobs::errors_path(state, &job))
             .await
             .unwrap_or(false);
     Ok(render(&ImportPage {
-        ctx: PageCtx::for_session(&session),
-        progress: jobs::progress(&state, &job),
+        ctx: page.ctx(),
+        progress: jobs::progress(state, &job),
         report: job.report(),
         counts: job.counts(),
         school,
@@ -253,21 +247,15 @@ pub async fn show(
 #[derive(Debug, Deserialize)]
 pub struct CommitForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     partial: Option<String>,
 }
 
 pub async fn commit(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Path(id): Path<String>,
-    axum::Form(form): axum::Form<CommitForm>,
+    page: Page,
+    IdPath(id): IdPath<ImportId>,
+    CsrfForm(form): CsrfForm<CommitForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
-    let id: ImportId = parse_id(&id)?;
+    let cx = page.cx();
     let partial = form.partial.is_some();
     if !partial {
         // Problems in the file and the partial import not chosen: back to the report, which
@@ -284,28 +272,21 @@ pub async fn commit(
 }
 
 pub async fn discard(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     Path(id): Path<String>,
-    axum::Form(form): axum::Form<web::CsrfForm>,
+    CsrfForm(_): CsrfForm<web::CsrfToken>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let cx = page.cx();
     let job = jobs::discard(&cx, parse_id(&id)?).await?;
     Ok(redirect(&format!("/admin/org/{}/imports", job.school_id)))
 }
 
 /// The copy of the file with a column naming each row's problems.
-pub async fn error_copy(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Path(id): Path<String>,
-) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
-    let job = jobs::get(&cx, parse_id::<ImportId>(&id)?).await?;
-    let bytes = tokio::fs::read(jobs::errors_path(&state, &job))
+pub async fn error_copy(page: Page, IdPath(id): IdPath<ImportId>) -> AppResult<Response> {
+    let Page { state, session, .. } = &page;
+    let cx = page.cx();
+    let job = jobs::get(&cx, id).await?;
+    let bytes = tokio::fs::read(jobs::errors_path(state, &job))
         .await
         .map_err(|_| AppError::NotFound("directory.import_not_found"))?;
     let stem = job

@@ -5,15 +5,14 @@ use crate::model::{Node, SchoolType};
 use crate::nodes::{self, ChildFilter, NewNode, Summary};
 use crate::terms::{self, NewTerm, Term};
 use askama::Template;
-use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use kernel::authz::{self, Permission};
 use kernel::paging::{PageQuery, Paged};
 use kernel::{AppError, AppResult, AppState, Ctx, FieldErrors, NodeId};
 use serde::Deserialize;
-use web::{IdPath, Meta, PageCtx, Session, render};
+use web::{CsrfForm, IdPath, Page, PageCtx, Session, render};
 
 #[derive(Template)]
 #[template(path = "org_node.html")]
@@ -59,8 +58,6 @@ impl NodePage {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct NewNodeForm {
     #[serde(default)]
-    pub csrf: String,
-    #[serde(default)]
     pub kind: String,
     #[serde(default)]
     pub name: String,
@@ -93,7 +90,7 @@ pub async fn root(session: Session) -> AppResult<Response> {
     Ok(Redirect::to(&format!("/admin/org/{first}")).into_response())
 }
 
-async fn page(
+async fn page_of(
     state: &AppState,
     session: &Session,
     meta: &kernel::RequestMeta,
@@ -160,16 +157,19 @@ async fn page(
 }
 
 pub async fn show(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<NodeId>,
     Query(q): Query<ShowQuery>,
 ) -> AppResult<Response> {
-    let p = page(
-        &state,
-        &session,
-        &meta,
+    let Page {
+        state,
+        session,
+        meta,
+    } = &page;
+    let p = page_of(
+        state,
+        session,
+        meta,
         id,
         &q,
         FieldErrors::new(),
@@ -195,7 +195,7 @@ async fn invalid(
                 page: None,
                 include_inactive: None,
             };
-            let p = page(state, session, meta, id, &q, errors, form).await?;
+            let p = page_of(state, session, meta, id, &q, errors, form).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&p)).into_response())
         }
         other => Err(other),
@@ -207,14 +207,16 @@ fn num(s: &str) -> Option<i64> {
 }
 
 pub async fn create_child(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<NodeId>,
-    Form(form): Form<NewNodeForm>,
+    CsrfForm(form): CsrfForm<NewNodeForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let Page {
+        state,
+        session,
+        meta,
+    } = &page;
+    let cx = page.cx();
     let input = NewNode {
         parent_id: Some(id),
         kind: form.kind.clone(),
@@ -227,47 +229,49 @@ pub async fn create_child(
     };
     match nodes::create(&cx, input).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin/org/{id}?done=created")).into_response()),
-        Err(e) => invalid(&state, &session, &meta, id, e, form).await,
+        Err(e) => invalid(state, session, meta, id, e, form).await,
     }
 }
 
 #[derive(Deserialize)]
 pub struct RenameForm {
-    csrf: String,
     name: String,
 }
 
 pub async fn rename(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<NodeId>,
-    Form(form): Form<RenameForm>,
+    CsrfForm(form): CsrfForm<RenameForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let Page {
+        state,
+        session,
+        meta,
+    } = &page;
+    let cx = page.cx();
     match nodes::rename(&cx, id, &form.name).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin/org/{id}?done=saved")).into_response()),
-        Err(e) => invalid(&state, &session, &meta, id, e, NewNodeForm::default()).await,
+        Err(e) => invalid(state, session, meta, id, e, NewNodeForm::default()).await,
     }
 }
 
 #[derive(Deserialize)]
 pub struct MoveForm {
-    csrf: String,
     /// The new parent region's division code.
     parent_code: String,
 }
 
 pub async fn move_school(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<NodeId>,
-    Form(form): Form<MoveForm>,
+    CsrfForm(form): CsrfForm<MoveForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let Page {
+        state,
+        session,
+        meta,
+    } = &page;
+    let cx = page.cx();
     let result = match nodes::find_by_code(&cx, &form.parent_code).await? {
         Some(target) => nodes::move_school(&cx, id, target.id).await,
         None => Err(AppError::field(
@@ -277,43 +281,46 @@ pub async fn move_school(
     };
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/admin/org/{id}?done=moved")).into_response()),
-        Err(e) => invalid(&state, &session, &meta, id, e, NewNodeForm::default()).await,
+        Err(e) => invalid(state, session, meta, id, e, NewNodeForm::default()).await,
     }
 }
 
 pub async fn deactivate(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<NodeId>,
-    Form(form): Form<web::CsrfForm>,
+    CsrfForm(_): CsrfForm<web::CsrfToken>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let Page {
+        state,
+        session,
+        meta,
+    } = &page;
+    let cx = page.cx();
     match nodes::deactivate(&cx, id).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin/org/{id}?done=deactivated")).into_response()),
-        Err(e) => invalid(&state, &session, &meta, id, e, NewNodeForm::default()).await,
+        Err(e) => invalid(state, session, meta, id, e, NewNodeForm::default()).await,
     }
 }
 
 pub async fn reactivate(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<NodeId>,
-    Form(form): Form<web::CsrfForm>,
+    CsrfForm(_): CsrfForm<web::CsrfToken>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let Page {
+        state,
+        session,
+        meta,
+    } = &page;
+    let cx = page.cx();
     match nodes::reactivate(&cx, id).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin/org/{id}?done=reactivated")).into_response()),
-        Err(e) => invalid(&state, &session, &meta, id, e, NewNodeForm::default()).await,
+        Err(e) => invalid(state, session, meta, id, e, NewNodeForm::default()).await,
     }
 }
 
 #[derive(Deserialize)]
 pub struct TermForm {
-    csrf: String,
     school_year: String,
     term: String,
     starts_on: String,
@@ -321,14 +328,16 @@ pub struct TermForm {
 }
 
 pub async fn create_term(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<NodeId>,
-    Form(form): Form<TermForm>,
+    CsrfForm(form): CsrfForm<TermForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let Page {
+        state,
+        session,
+        meta,
+    } = &page;
+    let cx = page.cx();
     let input = NewTerm {
         school_year: num(&form.school_year).unwrap_or(0),
         term: num(&form.term).unwrap_or(0),
@@ -337,14 +346,12 @@ pub async fn create_term(
     };
     match terms::create(&cx, id, input).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin/org/{id}?done=created")).into_response()),
-        Err(e) => invalid(&state, &session, &meta, id, e, NewNodeForm::default()).await,
+        Err(e) => invalid(state, session, meta, id, e, NewNodeForm::default()).await,
     }
 }
 
 #[derive(Debug, Deserialize)]
 pub struct PromoteForm {
-    #[serde(default)]
-    pub csrf: String,
     #[serde(default)]
     pub school_year: String,
 }
@@ -359,20 +366,22 @@ struct PromotedPage {
 
 /// The school year's turn for a school: every class up a grade, the last grade graduated.
 pub async fn promote(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<NodeId>,
-    Form(form): Form<PromoteForm>,
+    CsrfForm(form): CsrfForm<PromoteForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let Page {
+        state,
+        session,
+        meta,
+    } = &page;
+    let cx = page.cx();
     match crate::lifecycle::promote(&cx, id, num(&form.school_year).unwrap_or(0)).await {
         Ok(p) => Ok(render(&PromotedPage {
-            ctx: PageCtx::for_session(&session),
+            ctx: page.ctx(),
             node: nodes::get(&cx, id).await?,
             p,
         })),
-        Err(e) => invalid(&state, &session, &meta, id, e, NewNodeForm::default()).await,
+        Err(e) => invalid(state, session, meta, id, e, NewNodeForm::default()).await,
     }
 }

@@ -7,14 +7,13 @@ use crate::nodes;
 use crate::people::{self, NewPerson, PersonDetail, PersonInput, SearchQuery};
 use crate::roles::{self, NewGrant};
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use kernel::paging::{PageQuery, Paged};
 use kernel::{AppError, AppResult, AppState, Ctx, FieldErrors, NodeId, PersonId, RoleId};
 use serde::Deserialize;
-use web::{IdPath, Meta, PageCtx, Session, render};
+use web::{CsrfForm, IdPath, Page, PageCtx, Session, render};
 
 #[derive(Template)]
 #[template(path = "people_list.html")]
@@ -66,13 +65,9 @@ pub struct ListQuery {
     page: Option<u32>,
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Query(lq): Query<ListQuery>,
-) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+pub async fn list(page: Page, Query(lq): Query<ListQuery>) -> AppResult<Response> {
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     let node = match lq.node.as_deref().filter(|s| !s.is_empty()) {
         Some(n) => Some(parse_id::<NodeId>(n)?),
         None => None,
@@ -103,7 +98,7 @@ pub async fn list(
     };
     let scope = nodes::get(&cx, scope_id).await?;
     let page = ListPage {
-        ctx: PageCtx::for_session(&session),
+        ctx: page.ctx(),
         scope,
         q: lq.q.unwrap_or_default(),
         role: lq.role.unwrap_or_default(),
@@ -136,8 +131,6 @@ impl FormPage {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct PersonForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     org_id: String,
     #[serde(default)]
@@ -201,13 +194,9 @@ pub struct NewQuery {
     node: Option<String>,
 }
 
-pub async fn new_form(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Query(q): Query<NewQuery>,
-) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+pub async fn new_form(page: Page, Query(q): Query<NewQuery>) -> AppResult<Response> {
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     let org_id = match q.node.as_deref() {
         Some(n) => parse_id::<NodeId>(n)?,
         None => *session
@@ -225,7 +214,7 @@ pub async fn new_form(
         ..Default::default()
     };
     Ok(render(&FormPage {
-        ctx: PageCtx::for_session(&session),
+        ctx: page.ctx(),
         person_id: None,
         org,
         form,
@@ -245,14 +234,8 @@ struct CreatedPage {
     password: String,
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Form(form): Form<PersonForm>,
-) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+pub async fn create(page: Page, CsrfForm(form): CsrfForm<PersonForm>) -> AppResult<Response> {
+    let cx = page.cx();
     let org_id: NodeId = parse_id(&form.org_id)?;
     let role = (!form.role.is_empty()).then(|| NewGrant {
         role: form.role.clone(),
@@ -271,7 +254,7 @@ pub async fn create(
     match people::create(&cx, input).await {
         Ok(created) => {
             let page = CreatedPage {
-                ctx: PageCtx::for_session(&session),
+                ctx: page.ctx(),
                 person_id: created.person.id,
                 name: created.person.name,
                 username: created.username,
@@ -283,7 +266,7 @@ pub async fn create(
             let org = nodes::get(&cx, org_id).await?;
             let classes = classes_of(cx.db(), &org).await?;
             let page = FormPage {
-                ctx: PageCtx::for_session(&session),
+                ctx: page.ctx(),
                 person_id: None,
                 org,
                 form,
@@ -374,16 +357,19 @@ async fn person_page(
 }
 
 pub async fn show(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<PersonId>,
     Query(q): Query<ShowQuery>,
 ) -> AppResult<Response> {
+    let Page {
+        state,
+        session,
+        meta,
+    } = &page;
     let page = person_page(
-        &state,
-        &session,
-        &meta,
+        state,
+        session,
+        meta,
         id,
         q.reveal.unwrap_or(false),
         FieldErrors::new(),
@@ -393,13 +379,8 @@ pub async fn show(
     Ok(render(&page))
 }
 
-pub async fn edit_form(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    IdPath(id): IdPath<PersonId>,
-) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+pub async fn edit_form(page: Page, IdPath(id): IdPath<PersonId>) -> AppResult<Response> {
+    let cx = page.cx();
     // Editing shows the full data, so it counts (and is audited) as a reveal.
     let d = people::detail(&cx, id, true).await?;
     if !d.may_manage {
@@ -418,7 +399,7 @@ pub async fn edit_form(
     };
     let org = nodes::get(&cx, p.org_id).await?;
     Ok(render(&FormPage {
-        ctx: PageCtx::for_session(&session),
+        ctx: page.ctx(),
         person_id: Some(id),
         org,
         form,
@@ -429,21 +410,18 @@ pub async fn edit_form(
 }
 
 pub async fn update(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<PersonId>,
-    Form(form): Form<PersonForm>,
+    CsrfForm(form): CsrfForm<PersonForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let cx = page.cx();
     match people::update(&cx, id, form.fields()).await {
         Ok(_) => Ok(Redirect::to(&format!("/people/{id}?done=saved")).into_response()),
         Err(AppError::Invalid(errors) | AppError::Conflict(_, errors)) if !errors.is_empty() => {
             let person = people::get_visible(&cx, id).await?;
             let org = nodes::get(&cx, person.org_id).await?;
             let page = FormPage {
-                ctx: PageCtx::for_session(&session),
+                ctx: page.ctx(),
                 person_id: Some(id),
                 org,
                 form,
@@ -458,42 +436,38 @@ pub async fn update(
 }
 
 pub async fn deactivate(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<PersonId>,
-    Form(f): Form<web::CsrfForm>,
+    CsrfForm(_): CsrfForm<web::CsrfToken>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&f.csrf)?;
-    people::set_active(&Ctx::new(&state, &session.actor, &meta), id, false).await?;
+    people::set_active(&page.cx(), id, false).await?;
     Ok(Redirect::to(&format!("/people/{id}?done=deactivated")).into_response())
 }
 
 pub async fn reactivate(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<PersonId>,
-    Form(f): Form<web::CsrfForm>,
+    CsrfForm(_): CsrfForm<web::CsrfToken>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&f.csrf)?;
-    people::set_active(&Ctx::new(&state, &session.actor, &meta), id, true).await?;
+    people::set_active(&page.cx(), id, true).await?;
     Ok(Redirect::to(&format!("/people/{id}?done=reactivated")).into_response())
 }
 
 pub async fn reset_password(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<PersonId>,
-    Form(f): Form<web::CsrfForm>,
+    CsrfForm(_): CsrfForm<web::CsrfToken>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&f.csrf)?;
-    let password = people::reset_password(&Ctx::new(&state, &session.actor, &meta), id).await?;
+    let Page {
+        state,
+        session,
+        meta,
+    } = &page;
+    let password = people::reset_password(&page.cx(), id).await?;
     let mut page = person_page(
-        &state,
-        &session,
-        &meta,
+        state,
+        session,
+        meta,
         id,
         false,
         FieldErrors::new(),
@@ -505,32 +479,25 @@ pub async fn reset_password(
 }
 
 pub async fn end_sessions(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<PersonId>,
-    Form(f): Form<web::CsrfForm>,
+    CsrfForm(_): CsrfForm<web::CsrfToken>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&f.csrf)?;
-    people::end_sessions(&Ctx::new(&state, &session.actor, &meta), id).await?;
+    people::end_sessions(&page.cx(), id).await?;
     Ok(Redirect::to(&format!("/people/{id}?done=person_sessions_ended")).into_response())
 }
 
 pub async fn reset_mfa(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<PersonId>,
-    Form(f): Form<web::CsrfForm>,
+    CsrfForm(_): CsrfForm<web::CsrfToken>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&f.csrf)?;
-    people::reset_mfa(&Ctx::new(&state, &session.actor, &meta), id).await?;
+    people::reset_mfa(&page.cx(), id).await?;
     Ok(Redirect::to(&format!("/people/{id}?done=person_mfa_reset")).into_response())
 }
 
 #[derive(Deserialize)]
 pub struct RoleForm {
-    csrf: String,
     role: String,
     #[serde(default)]
     node_id: String,
@@ -543,14 +510,16 @@ pub struct RoleForm {
 }
 
 pub async fn add_role(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<PersonId>,
-    Form(f): Form<RoleForm>,
+    CsrfForm(f): CsrfForm<RoleForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&f.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let Page {
+        state,
+        session,
+        meta,
+    } = &page;
+    let cx = page.cx();
     // Admin roles name their node by code (a region's division code or a school code).
     let node_id = match f.node_id.trim() {
         "" => None,
@@ -570,7 +539,7 @@ pub async fn add_role(
     match roles::assign(&cx, id, grant).await {
         Ok(_) => Ok(Redirect::to(&format!("/people/{id}?done=role_added")).into_response()),
         Err(AppError::Invalid(errors) | AppError::Conflict(_, errors)) if !errors.is_empty() => {
-            let page = person_page(&state, &session, &meta, id, false, errors, None).await?;
+            let page = person_page(state, session, meta, id, false, errors, None).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(e),
@@ -578,15 +547,12 @@ pub async fn add_role(
 }
 
 pub async fn remove_role(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     Path((id, role)): Path<(String, String)>,
-    Form(f): Form<web::CsrfForm>,
+    CsrfForm(_): CsrfForm<web::CsrfToken>,
 ) -> AppResult<Response> {
     let id: PersonId = parse_id(&id)?;
     let role: RoleId = parse_id(&role)?;
-    session.verify_csrf(&f.csrf)?;
-    roles::remove(&Ctx::new(&state, &session.actor, &meta), id, role).await?;
+    roles::remove(&page.cx(), id, role).await?;
     Ok(Redirect::to(&format!("/people/{id}?done=role_removed")).into_response())
 }

@@ -10,7 +10,7 @@ use crate::registry::transfers::{self, Decision, NewTransfer, TransferLists, Tra
 use crate::registry::{self, ChangeRow, NewChange, StudentRegistry};
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -18,7 +18,7 @@ use chrono::NaiveDate;
 use kernel::paging::{PageQuery, Paged};
 use kernel::{AppError, AppResult, AppState, Ctx, FieldErrors, NodeId, PersonId, TransferId};
 use serde::Deserialize;
-use web::{IdPath, Meta, PageCtx, Session, render};
+use web::{CsrfForm, IdPath, Page, PageCtx, Session, render};
 
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()
@@ -199,16 +199,19 @@ pub struct OkQuery {
 }
 
 pub async fn student(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<PersonId>,
     Query(q): Query<OkQuery>,
 ) -> AppResult<Response> {
+    let Page {
+        state,
+        session,
+        meta,
+    } = &page;
     let page = student_page(
-        &state,
-        &session,
-        &meta,
+        state,
+        session,
+        meta,
         id,
         "",
         ChangeForm::default(),
@@ -220,15 +223,13 @@ pub async fn student(
 }
 
 async fn change_submit(
-    state: AppState,
-    session: Session,
-    meta: kernel::RequestMeta,
+    page: Page,
     id: PersonId,
     form: ChangeForm,
     which: &'static str,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    page.session.verify_csrf(&form.csrf)?;
+    let cx = page.cx();
     let result = match form.parse() {
         Ok(input) if which == "class" => match input.class_id {
             Some(class_id) => {
@@ -259,7 +260,17 @@ async fn change_submit(
             Ok(Redirect::to(&format!("/people/{id}/registry?ok={ok}")).into_response())
         }
         Err(AppError::Invalid(errors) | AppError::Conflict(_, errors)) if !errors.is_empty() => {
-            let page = student_page(&state, &session, &meta, id, which, form, errors, None).await?;
+            let page = student_page(
+                &page.state,
+                &page.session,
+                &page.meta,
+                id,
+                which,
+                form,
+                errors,
+                None,
+            )
+            .await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(e),
@@ -267,29 +278,23 @@ async fn change_submit(
 }
 
 pub async fn class_change(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<PersonId>,
     Form(form): Form<ChangeForm>,
 ) -> AppResult<Response> {
-    change_submit(state, session, meta, id, form, "class").await
+    change_submit(page, id, form, "class").await
 }
 
 pub async fn record_change(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<PersonId>,
     Form(form): Form<ChangeForm>,
 ) -> AppResult<Response> {
-    change_submit(state, session, meta, id, form, "change").await
+    change_submit(page, id, form, "change").await
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct RequestForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     registry_no: String,
     #[serde(default)]
@@ -386,16 +391,19 @@ async fn node_page_for(
 }
 
 pub async fn node_page(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<NodeId>,
     Query(q): Query<OkQuery>,
 ) -> AppResult<Response> {
+    let Page {
+        state,
+        session,
+        meta,
+    } = &page;
     let page = node_page_for(
-        &state,
-        &session,
-        &meta,
+        state,
+        session,
+        meta,
         id,
         q.page,
         RequestForm::default(),
@@ -407,14 +415,16 @@ pub async fn node_page(
 }
 
 pub async fn request(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     IdPath(id): IdPath<NodeId>,
-    Form(form): Form<RequestForm>,
+    CsrfForm(form): CsrfForm<RequestForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let Page {
+        state,
+        session,
+        meta,
+    } = &page;
+    let cx = page.cx();
     let to_class_id = match form.to_class_id.trim() {
         "" => None,
         s => Some(s.parse::<NodeId>().unwrap_or(NodeId(uuid::Uuid::nil()))),
@@ -429,7 +439,7 @@ pub async fn request(
     match transfers::request(&cx, id, input).await {
         Ok(t) => Ok(Redirect::to(&format!("/transfers/{}?ok=requested", t.id)).into_response()),
         Err(AppError::Invalid(errors) | AppError::Conflict(_, errors)) if !errors.is_empty() => {
-            let page = node_page_for(&state, &session, &meta, id, None, form, errors, None).await?;
+            let page = node_page_for(state, session, meta, id, None, form, errors, None).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(e),
@@ -458,16 +468,14 @@ impl TransferPage {
 }
 
 pub async fn transfer(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     Path(id): Path<String>,
     Query(q): Query<OkQuery>,
 ) -> AppResult<Response> {
     let id = transfer_id(&id)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let cx = page.cx();
     let v = transfers::get(&cx, id).await?;
-    let mut ctx = PageCtx::for_session(&session);
+    let mut ctx = page.ctx();
     ctx.notice = notice(q.ok.as_deref());
     Ok(render(&TransferPage {
         ctx,
@@ -486,16 +494,14 @@ pub struct DecisionForm {
 }
 
 async fn decide(
-    state: AppState,
-    session: Session,
-    meta: kernel::RequestMeta,
+    page: Page,
     id: String,
     form: DecisionForm,
     action: &'static str,
 ) -> AppResult<Response> {
     let id = transfer_id(&id)?;
-    session.verify_csrf(&form.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    page.session.verify_csrf(&form.csrf)?;
+    let cx = page.cx();
     let d = Decision {
         comment: Some(form.comment.clone()),
     };
@@ -511,7 +517,7 @@ async fn decide(
             let errors = e.fields().cloned().unwrap_or_default();
             let v = transfers::get(&cx, id).await?;
             let page = TransferPage {
-                ctx: PageCtx::for_session(&session),
+                ctx: page.ctx(),
                 v,
                 errors,
                 comment: form.comment,
@@ -523,31 +529,25 @@ async fn decide(
 }
 
 pub async fn approve(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     Path(id): Path<String>,
     Form(form): Form<DecisionForm>,
 ) -> AppResult<Response> {
-    decide(state, session, meta, id, form, "approved").await
+    decide(page, id, form, "approved").await
 }
 
 pub async fn reject(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     Path(id): Path<String>,
     Form(form): Form<DecisionForm>,
 ) -> AppResult<Response> {
-    decide(state, session, meta, id, form, "rejected").await
+    decide(page, id, form, "rejected").await
 }
 
 pub async fn cancel(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     Path(id): Path<String>,
     Form(form): Form<DecisionForm>,
 ) -> AppResult<Response> {
-    decide(state, session, meta, id, form, "cancelled").await
+    decide(page, id, form, "cancelled").await
 }

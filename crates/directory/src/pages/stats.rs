@@ -1,14 +1,12 @@
 //! A node's statistics page.
 
-use super::parse_id;
 use crate::model::Node;
 use crate::nodes;
 use crate::stats::{self, Count, NodeStats};
 use askama::Template;
-use axum::extract::{Path, State};
 use axum::response::Response;
-use kernel::{AppResult, AppState, Ctx, NodeId};
-use web::{Meta, PageCtx, Session, render};
+use kernel::{AppResult, NodeId};
+use web::{IdPath, Page, PageCtx, render};
 
 #[derive(Template)]
 #[template(path = "stats.html")]
@@ -35,18 +33,12 @@ impl StatsPage {
     }
 }
 
-pub async fn show(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Path(id): Path<String>,
-) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
-    let id: NodeId = parse_id(&id)?;
+pub async fn show(page: Page, IdPath(id): IdPath<NodeId>) -> AppResult<Response> {
+    let cx = page.cx();
     let s = stats::of_node(&cx, id).await?;
     let node = nodes::get(&cx, id).await?;
     Ok(render(&StatsPage {
-        ctx: PageCtx::for_session(&session),
+        ctx: page.ctx(),
         node,
         s,
     }))

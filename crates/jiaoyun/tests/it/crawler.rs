@@ -84,8 +84,8 @@ const ALLOWED_WORDS: &[&str] = &[
 ];
 
 /// Pages per role at most, and pages of one shape (the same path with other ids).
-const MAX_PAGES: usize = 120;
-const PER_SHAPE: usize = 2;
+const MAX_PAGES: usize = 400;
+const PER_SHAPE: usize = 3;
 
 #[derive(Debug, Deserialize)]
 struct Checked {
@@ -183,7 +183,8 @@ fetch(arguments[0], { credentials: 'same-origin', redirect: 'follow' })
   .catch(e => done({ status: 0, html: false, url: String(e) }));
 "#;
 
-/// The shape of an address: ids and numbers replaced, query keys kept without their values.
+/// The shape of an address: its path with ids and numbers replaced (the query is left out: a
+/// page's filters and facets give it endless addresses of one shape).
 fn shape(url: &url::Url) -> String {
     let path: Vec<String> = url
         .path_segments()
@@ -198,10 +199,7 @@ fn shape(url: &url::Url) -> String {
             }
         })
         .collect();
-    let mut keys: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
-    keys.sort();
-    keys.dedup();
-    format!("/{}?{}", path.join("/"), keys.join("&"))
+    format!("/{}", path.join("/"))
 }
 
 /// Links the crawler does not follow: leaving the session, and what only a person should do.

@@ -33,6 +33,7 @@ mod resource_library;
 mod resource_search;
 mod schema;
 mod security;
+mod snapshots;
 mod sso_sessions;
 mod staff_import;
 mod transfers;

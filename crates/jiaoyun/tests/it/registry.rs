@@ -196,16 +196,22 @@ async fn a_class_change_moves_the_student_and_keeps_the_history() {
     assert_eq!(v["class_id"], json!(from));
     assert_eq!(kinds(&v), vec!["29", "29"]);
     let history = v["history"].as_array().unwrap();
-    assert_eq!(history.len(), 2, "{v}");
+    // The row from the start of the year, and one per change.
+    assert_eq!(history.len(), 3, "{v}");
     // Newest first: the open row at the class the student is back in, the closed one before it.
     assert_eq!(history[0]["class_id"], json!(from));
     assert!(history[0]["ended_on"].is_null());
     assert_eq!(history[1]["class_id"], json!(to));
     assert!(history[1]["ended_on"].is_string());
     assert!(
-        history
+        history[..2]
             .iter()
             .all(|h| h["reason"].as_str() == Some("class_change"))
+    );
+    assert_eq!(history[2]["reason"], "import");
+    assert!(
+        history[2]["ended_on"].is_string(),
+        "the first class is closed"
     );
     assert_eq!(audit_count(&app, "student.class_change").await, 2);
     let (n,): (i64,) = on_db!(&app.state.db, p => sqlx::query_as(
@@ -302,9 +308,10 @@ async fn leave_suspension_return_and_withdrawal_change_the_record_and_the_class(
     let (_, v) = post(&app, &admin, &path, json!({ "kind": "12" })).await;
     assert_eq!(v["status"], "enrolled");
     let (_, r) = get(&app, &admin, &registry).await;
+    // The row from the start of the year and the row after leave: no new class row.
     assert_eq!(
         r["history"].as_array().unwrap().len(),
-        1,
+        2,
         "no new class row: {r}"
     );
 

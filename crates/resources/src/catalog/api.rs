@@ -15,10 +15,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use directory::model::Stage;
 use kernel::authz::{self, Permission};
 use kernel::{AppError, AppResult, AppState, CatalogId, Ctx, NodeId};
 use serde::{Deserialize, Serialize};
+use standards::kinds::Stage;
 use utoipa::OpenApi;
 use web::{ApiCx, ApiJson, IdPath};
 

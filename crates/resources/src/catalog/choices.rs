@@ -4,10 +4,10 @@
 
 use super::model::{CatalogNode, NodeKind, subject_name};
 use super::tree;
-use directory::model::Stage;
 use kernel::audit::AuditEvent;
 use kernel::{AppError, AppResult, CatalogId, Ctx, Db, NodeId, on_db, on_tx};
 use serde::Serialize;
+use standards::kinds::Stage;
 
 /// The edition a school teaches `subject` (JY/T 1001 course code) from in `stage`: the choice
 /// of the school, else of the nearest region above it; `None` if nobody chose (or the chosen

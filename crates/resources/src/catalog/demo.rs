@@ -82,7 +82,7 @@ pub async fn load(state: &AppState) -> AppResult<()> {
         ).bind(city).bind(NodeKind::Edition.as_str()).bind(stage).bind(subject).bind(edition)
         .fetch_optional(p).await)?;
         if let Some((edition,)) = found {
-            let stage = directory::model::Stage::parse(stage)
+            let stage = standards::kinds::Stage::parse(stage)
                 .ok_or_else(|| AppError::internal("demo stage"))?;
             choices::set(&cx, node, stage, subject, Some(edition)).await?;
         }

@@ -7,10 +7,10 @@ use super::model::{
     parse_volume, stage_name,
 };
 use super::tree;
-use directory::model::Stage;
 use kernel::audit::AuditEvent;
 use kernel::{AppError, AppResult, CatalogId, Ctx, Db, FieldErrors, NodeId, Tx, on_db, on_tx};
 use serde::{Deserialize, Serialize};
+use standards::kinds::Stage;
 
 /// Names are at most this long (in characters).
 pub const NAME_MAX: usize = 100;
@@ -175,7 +175,7 @@ pub async fn create(cx: &Ctx<'_>, input: NewCatalogNode) -> AppResult<CatalogNod
     let code = input
         .code
         .as_deref()
-        .map(directory::typed::text)
+        .map(standards::typed::text)
         .filter(|c| !c.is_empty());
     let (kind, stage) = match &parent {
         None => {

@@ -2,9 +2,9 @@
 //! names, and volumes' grades and terms (七年级上册 → junior, JY/T grade code 1, term 1).
 
 use chrono::{DateTime, Utc};
-use directory::model::Stage;
 use kernel::{CatalogId, NodeId};
 use serde::{Deserialize, Serialize};
+use standards::kinds::Stage;
 
 crate::model::str_enum!(
     /// What a catalogue node is, from the top down. i18n: `catalogue.kind_<code>`.
@@ -128,7 +128,7 @@ pub fn stage_name(stage: Stage) -> &'static str {
 /// The stage a typed name or code stands for: 小学, 初中, 高中 (普通高中), 学前 (幼儿园),
 /// 中职, 特殊教育, or the codes primary, junior, ….
 pub fn parse_stage(s: &str) -> Option<Stage> {
-    let s = directory::typed::text(s);
+    let s = standards::typed::text(s);
     if let Some(st) = Stage::parse(&s.to_ascii_lowercase()) {
         return Some(st);
     }
@@ -161,8 +161,8 @@ const SUBJECT_ALIASES: &[(&str, &str)] = &[
 /// → (course code for this stage, the name the catalogue shows). A name is kept as written;
 /// a code is shown by its course name.
 pub fn parse_subject(s: &str, stage: Stage) -> Option<(String, String)> {
-    use directory::codes::{Table, name, resolve};
-    let s = directory::typed::text(s);
+    use standards::codes::{Table, name, resolve};
+    let s = standards::typed::text(s);
     if s.is_empty() {
         return None;
     }
@@ -171,7 +171,7 @@ pub fn parse_subject(s: &str, stage: Stage) -> Option<(String, String)> {
         .find(|(n, _)| *n == s)
         .map(|(_, c)| *c);
     let code = alias.or_else(|| resolve(Table::Course, &s))?;
-    let code = directory::staffcheck::subject_for_stage(code, stage).to_owned();
+    let code = standards::subjects::subject_for_stage(code, stage).to_owned();
     let is_code = s.bytes().all(|b| b.is_ascii_digit());
     let shown = if is_code {
         name(Table::Course, &code).unwrap_or(&code).to_owned()
@@ -183,7 +183,7 @@ pub fn parse_subject(s: &str, stage: Stage) -> Option<(String, String)> {
 
 /// The name of a JY/T 1001 course code.
 pub fn subject_name(code: &str) -> String {
-    directory::pages::subject_name(code)
+    standards::subjects::subject_name(code)
 }
 
 /// The stage's first grade in the numbering from 一年级 (1) to 高三 (12).
@@ -224,7 +224,7 @@ pub fn year_of_grade_code(code: &str) -> Option<u8> {
 
 /// The grade's usual name: 三年级, 七年级, 高一.
 pub fn grade_name(stage: Stage, year: u8) -> String {
-    directory::import::classes::grade_name(stage, year)
+    standards::grades::grade_name(stage, year)
 }
 
 fn digit(c: char) -> Option<u8> {
@@ -236,7 +236,7 @@ fn digit(c: char) -> Option<u8> {
 
 /// A grade as written, counted from 一年级 (1) to 高三 (12): 七年级, 7年级, 初一, 高二.
 pub fn parse_grade(s: &str) -> Option<u8> {
-    let s = directory::typed::text(s);
+    let s = standards::typed::text(s);
     let mut cs = s.chars();
     let first = cs.next()?;
     let second = cs.next();
@@ -261,7 +261,7 @@ pub fn parse_grade(s: &str) -> Option<u8> {
 
 /// A term as written: 上 / 上册 / 上学期 / 第一学期 / 秋 / 1 → 1; 下 … / 春 / 2 → 2.
 pub fn parse_term(s: &str) -> Option<i64> {
-    let s = directory::typed::text(s);
+    let s = standards::typed::text(s);
     match s.as_str() {
         "1" | "上" | "上册" | "上学期" | "第一学期" | "秋" | "秋季" | "秋季学期" => {
             Some(1)
@@ -276,7 +276,7 @@ pub fn parse_term(s: &str) -> Option<i64> {
 /// What a volume's name says: its grade (1-12) and term (`None` for 全一册), if it names one.
 /// 七年级上册 → (7, Some(1)); 一年级下 → (1, Some(2)); 九年级全一册 → (9, None); 必修第一册 → None.
 pub fn parse_volume(name: &str) -> Option<(u8, Option<i64>)> {
-    let s = directory::typed::text(name);
+    let s = standards::typed::text(name);
     for (suffix, term) in [
         ("全一册", None),
         ("全册", None),
@@ -309,7 +309,7 @@ pub fn grade_code_in_stage(stage: Stage, grade: u8) -> Option<&'static str> {
 /// A grade written in a 年级 column: a name (七年级, 初一) or a number, either counted from
 /// 一年级 or, if it is not one of the stage's, within the stage (初中 1 = 七年级).
 pub fn grade_in_stage(stage: Stage, s: &str) -> Option<u8> {
-    let t = directory::typed::text(s);
+    let t = standards::typed::text(s);
     if let Ok(n) = t.parse::<u8>() {
         let off = offset(stage)?;
         if grade_code_in_stage(stage, n).is_some() {

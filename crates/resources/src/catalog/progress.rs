@@ -6,10 +6,10 @@
 use super::model::{CatalogNode, NodeKind, grade_code_of_year};
 use super::{choices, tree};
 use chrono::NaiveDate;
-use directory::model::Stage;
 use kernel::audit::AuditEvent;
 use kernel::{AppError, AppResult, CatalogId, Ctx, Db, NodeId, Role, on_db, on_tx};
 use serde::Serialize;
+use standards::kinds::Stage;
 
 /// A class's place in a subject's volume this term.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]

@@ -8,9 +8,9 @@
 //! resources that hang on it but is offered for nothing new.
 
 use super::model::{COLUMNS, CatalogNode, NodeKind};
-use directory::model::Stage;
 use kernel::{Actor, AppError, AppResult, CatalogId, Db, NodeId, on_db};
 use serde::Serialize;
+use standards::kinds::Stage;
 
 fn select(cond: &str) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM catalog_nodes WHERE {cond}"))

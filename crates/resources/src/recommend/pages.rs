@@ -4,7 +4,7 @@
 use super::{ClickThrough, Reason, Recommendation};
 use crate::access::Viewer;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -12,11 +12,11 @@ use kernel::notify::{self, Notice};
 use kernel::{AppError, AppResult, AppState, Ctx, NodeId, ResourceId};
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
-use web::{ApiCx, Meta, PageCtx, Session, render};
+use web::{ApiCx, Page, PageCtx, Session, render};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/library/recommendations", get(page))
+        .route("/library/recommendations", get(page_of))
         .route("/library/rec/{id}", get(click))
         .route("/api/v1/recommendations", get(api_list))
         .route("/api/v1/recommendations/metrics/{node}", get(api_metrics))
@@ -46,7 +46,10 @@ impl Shown<'_> {
                     key,
                     &[
                         ("class", class_name.as_str()),
-                        ("subject", directory::pages::subject_name(subject).as_str()),
+                        (
+                            "subject",
+                            standards::subjects::subject_name(subject).as_str(),
+                        ),
                         ("chapter", chapter.as_str()),
                     ],
                 )
@@ -117,13 +120,13 @@ pub fn home_panel<'a>(state: &'a AppState, session: &'a Session) -> web::panels:
 
 #[derive(Template)]
 #[template(path = "rec_page.html")]
-struct Page {
+struct RecPage {
     ctx: PageCtx,
     recs: Vec<Recommendation>,
     metrics: Vec<(String, Vec<ClickThrough>)>,
 }
 
-impl Page {
+impl RecPage {
     fn shown(&self) -> Shown<'_> {
         Shown { ctx: &self.ctx }
     }
@@ -140,12 +143,9 @@ impl Page {
     }
 }
 
-async fn page(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+async fn page_of(page: Page) -> AppResult<Response> {
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     let recs = super::for_teacher(&cx, 30).await?;
     super::record_shown(&cx, &recs).await?;
     let since = cx.now - chrono::Duration::days(90);
@@ -156,8 +156,8 @@ async fn page(
         ).bind(node).fetch_one(p).await)?;
         metrics.push((name.0, super::click_through(cx.db(), node, since).await?));
     }
-    Ok(render(&Page {
-        ctx: PageCtx::for_session(&session),
+    Ok(render(&RecPage {
+        ctx: page.ctx(),
         recs,
         metrics,
     }))
@@ -170,16 +170,14 @@ struct ClickQuery {
 
 /// Records the click, then shows the resource.
 async fn click(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     Path(id): Path<String>,
     Query(q): Query<ClickQuery>,
 ) -> AppResult<Response> {
     let id: ResourceId = id
         .parse()
         .map_err(|_| AppError::NotFound("resources.resource_not_found"))?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let cx = page.cx();
     Viewer::of(cx.db(), cx.actor).await?.require_staff()?;
     super::record_click(&cx, id, q.why.as_deref().unwrap_or("")).await?;
     Ok(web::redirect(&format!("/library/r/{id}")).into_response())

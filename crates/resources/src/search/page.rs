@@ -4,11 +4,11 @@ use super::input::{SearchInput, SearchParams, Sort, encode};
 use super::results::{self, Hit, SearchResults};
 use crate::access::Viewer;
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use kernel::{AppResult, AppState, Ctx, FieldErrors};
-use web::{Meta, PageCtx, Session, render};
+use kernel::{AppResult, FieldErrors};
+use web::{Page, PageCtx, render};
 
 /// One value of a facet, as a link that sets (or, when selected, clears) the filter.
 pub struct ValueView {
@@ -226,14 +226,9 @@ fn views(ctx: &PageCtx, input: &SearchInput, r: &SearchResults) -> (Vec<GroupVie
     (groups, chips)
 }
 
-pub(crate) async fn show(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Query(params): Query<SearchParams>,
-) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
-    let ctx = PageCtx::for_session(&session);
+pub(crate) async fn show(page: Page, Query(params): Query<SearchParams>) -> AppResult<Response> {
+    let cx = page.cx();
+    let ctx = page.ctx();
     let q = params.q.clone().unwrap_or_default();
     match params.parse() {
         Ok(input) => {

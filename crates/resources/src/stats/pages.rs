@@ -3,7 +3,6 @@
 
 use super::{NodeStats, TeacherUploads, terms};
 use askama::Template;
-use axum::Form;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
@@ -11,12 +10,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kernel::{AppError, AppResult, AppState, Ctx, NodeId, on_db};
 use serde::Deserialize;
-use web::{Meta, PageCtx, Session, redirect, render};
+use web::{CsrfForm, Page, PageCtx, Session, redirect, render};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/library/stats", get(first))
-        .route("/library/stats/{node}", get(page))
+        .route("/library/stats/{node}", get(page_of))
         .route("/library/stats/{node}/target", post(set_target))
         .route("/library/stats/{node}/below-target", get(export))
 }
@@ -207,37 +206,32 @@ pub async fn first(State(state): State<AppState>, session: Session) -> AppResult
     Err(AppError::Forbidden)
 }
 
-pub async fn page(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+pub async fn page_of(
+    page: Page,
     Path(node): Path<String>,
     Query(q): Query<TermQuery>,
 ) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
-    let mut page = build(&cx, &session, parse_node(&node)?, asked(&q)?, &q).await?;
+    let Page { session, .. } = &page;
+    let cx = page.cx();
+    let mut page = build(&cx, session, parse_node(&node)?, asked(&q)?, &q).await?;
     page.saved = q.ok.as_deref() == Some("target_saved");
     Ok(render(&page))
 }
 
 #[derive(Debug, Deserialize)]
 pub struct TargetForm {
-    #[serde(default)]
-    csrf: String,
     /// Empty: back to the region above's (or the default).
     #[serde(default)]
     per_term: String,
 }
 
 pub async fn set_target(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     Path(node): Path<String>,
-    Form(form): Form<TargetForm>,
+    CsrfForm(form): CsrfForm<TargetForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     let node = parse_node(&node)?;
     let value = match form.per_term.trim() {
         "" => Ok(None),
@@ -249,7 +243,7 @@ pub async fn set_target(
     match async { super::set_target(&cx, node, value?).await }.await {
         Ok(_) => Ok(redirect(&format!("/library/stats/{node}?ok=target_saved"))),
         Err(AppError::Invalid(f)) => {
-            let mut page = build(&cx, &session, node, None, &TermQuery::default()).await?;
+            let mut page = build(&cx, session, node, None, &TermQuery::default()).await?;
             page.error = f.0.first().map(|(_, k)| page.ctx.t(k).to_owned());
             Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
@@ -259,13 +253,11 @@ pub async fn set_target(
 
 /// The teachers below target as XLSX (`?format=csv` UTF-8 CSV, `gbk` GBK CSV).
 pub async fn export(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     Path(node): Path<String>,
     Query(q): Query<TermQuery>,
 ) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let cx = page.cx();
     let format = directory::export::Format::parse(q.format.as_deref().unwrap_or("xlsx"));
     let file = super::below_target_file(&cx, parse_node(&node)?, asked(&q)?, format).await?;
     let ext = file.name.rsplit_once('.').map_or("xlsx", |(_, e)| e);

@@ -257,7 +257,7 @@ pub async fn authorize(
             return Ok(back.error("consent_required", "the person must consent"));
         }
         if !(prompt.contains(&"consent") && app.trusted) {
-            return crate::oidc::consent::page(state, &session, &app, &req, &scope).await;
+            return crate::oidc::consent::page_of(state, &session, &app, &req, &scope).await;
         }
     }
     issue_code(state, &session, meta, &app, &req, &scope, back).await

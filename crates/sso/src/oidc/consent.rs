@@ -4,11 +4,11 @@
 use super::authorize::{AuthRequest, back_for};
 use crate::apps::{self, Application};
 use askama::Template;
-use axum::extract::{Form, State};
+use axum::extract::Form;
 use axum::response::Response;
 use kernel::audit::{self, AuditEvent, Who};
 use kernel::{AppError, AppResult, AppState, on_db};
-use web::{Meta, PageCtx, Session, render};
+use web::{Page, PageCtx, Session, render};
 
 #[derive(Template)]
 #[template(path = "consent.html")]
@@ -19,7 +19,7 @@ struct ConsentPage {
     params: Vec<(String, String)>,
 }
 
-pub async fn page(
+pub async fn page_of(
     state: &AppState,
     session: &Session,
     app: &Application,
@@ -51,12 +51,12 @@ pub async fn page(
     Ok(render(&page))
 }
 
-pub async fn submit(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> AppResult<Response> {
+pub async fn submit(page: Page, Form(pairs): Form<Vec<(String, String)>>) -> AppResult<Response> {
+    let Page {
+        state,
+        session,
+        meta,
+    } = &page;
     let mut rest = Vec::new();
     let (mut csrf, mut decision) = (String::new(), String::new());
     for (k, v) in pairs {
@@ -75,7 +75,7 @@ pub async fn submit(
     }
     .ok_or(AppError::BadRequest("sso.unknown_client"))?;
     let back =
-        back_for(&state, &app, &req).ok_or(AppError::BadRequest("sso.redirect_uri_mismatch"))?;
+        back_for(state, &app, &req).ok_or(AppError::BadRequest("sso.redirect_uri_mismatch"))?;
     if !apps::may_use(&state.db, &app, &session.actor).await? {
         return Err(AppError::Forbidden);
     }
@@ -86,7 +86,7 @@ pub async fn submit(
             &state.db,
             now,
             Who::from(&session.actor),
-            &meta,
+            meta,
             AuditEvent::new("sso.consent_denied")
                 .object("application", app.id)
                 .node(app.node_id),
@@ -103,7 +103,7 @@ pub async fn submit(
         &state.db,
         now,
         Who::from(&session.actor),
-        &meta,
+        meta,
         AuditEvent::new("sso.consent_granted")
             .object("application", app.id)
             .node(app.node_id)
@@ -111,5 +111,5 @@ pub async fn submit(
     )
     .await?;
     let pairs: Vec<(String, String)> = req.params.into_iter().collect();
-    super::authorize::authorize(&state, Some(session), &meta, pairs).await
+    super::authorize::authorize(state, Some(session.clone()), meta, pairs).await
 }

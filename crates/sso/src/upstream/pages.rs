@@ -4,12 +4,11 @@ use super::{
     LinkAttribute, Provider, ProviderInput, callback_url, create, list_managed, managed, update,
 };
 use crate::pages::{Done, admin_node};
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use kernel::{AppError, AppResult, AppState, ProviderId};
-use web::{Meta, PageCtx, Session, render};
+use web::{CsrfForm, Page, PageCtx, Session, render};
 
 #[derive(askama::Template)]
 #[template(path = "upstream.html")]
@@ -92,20 +91,19 @@ fn problems(session: &Session, e: &kernel::FieldErrors) -> String {
         .join("；")
 }
 
-pub async fn create_form(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Form(f): Form<ProviderInput>,
-) -> AppResult<Response> {
-    session.verify_csrf(&f.csrf)?;
-    region_only(&session)?;
-    let node = admin_node(&session)?;
-    match create(&state, &session.actor, &meta, node, &f).await {
+pub async fn create_form(page: Page, CsrfForm(f): CsrfForm<ProviderInput>) -> AppResult<Response> {
+    let Page {
+        state,
+        session,
+        meta,
+    } = &page;
+    region_only(session)?;
+    let node = admin_node(session)?;
+    match create(state, &session.actor, meta, node, &f).await {
         Ok(_) => Ok(Redirect::to("/admin/upstream?done=saved").into_response()),
         Err(AppError::Invalid(e)) => {
-            let msg = problems(&session, &e);
-            providers_page(&state, &session, None, f, Some(msg), None).await
+            let msg = problems(session, &e);
+            providers_page(state, session, None, f, Some(msg), None).await
         }
         Err(e) => Err(e),
     }
@@ -129,18 +127,20 @@ pub async fn edit(
 }
 
 pub async fn save(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     web::IdPath(id): web::IdPath<ProviderId>,
-    Form(f): Form<ProviderInput>,
+    CsrfForm(f): CsrfForm<ProviderInput>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&f.csrf)?;
-    match update(&state, &session.actor, &meta, id, &f).await {
+    let Page {
+        state,
+        session,
+        meta,
+    } = &page;
+    match update(state, &session.actor, meta, id, &f).await {
         Ok(()) => Ok(Redirect::to("/admin/upstream?done=saved").into_response()),
         Err(AppError::Invalid(e)) => {
-            let msg = problems(&session, &e);
-            providers_page(&state, &session, Some(id), f, Some(msg), None).await
+            let msg = problems(session, &e);
+            providers_page(state, session, Some(id), f, Some(msg), None).await
         }
         Err(e) => Err(e),
     }

@@ -443,7 +443,7 @@ pub async fn callback(
     match identity::federation::verify(&state, &assertion, &meta).await? {
         Ok(v) => {
             let jar = jar.remove(Cookie::build(STATE_COOKIE).path("/"));
-            web::finish_login(&state, jar, &v, "fed", &meta, &pending.next).await
+            account::finish_login(&state, jar, &v, "fed", &meta, &pending.next).await
         }
         Err(r) => Ok(to_login(jar, r.reason().trim_start_matches("upstream_"))),
     }

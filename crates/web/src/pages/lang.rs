@@ -1,6 +1,6 @@
 //! The language switch, remembered in a cookie and, for a signed-in person, on their account.
 
-use super::login::cookie;
+use super::cookie;
 use super::safe_next;
 use crate::auth::{Session, SessionRejection};
 use crate::ctx::LANG_COOKIE;

@@ -1,16 +1,13 @@
-//! The shell's pages: login, logout, profile (password, language, sessions), and the stylesheet.
+//! The shell's own pages: the language switch, the stylesheet and the icon. The account pages
+//! (login, second factor, passkeys, profile, login security) are the `account` crate's.
 
 mod lang;
-pub mod login;
-mod mfa;
-mod passkey;
-mod profile;
-mod security;
 
 use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use axum_extra::extract::cookie::{Cookie, SameSite};
 use kernel::AppState;
 
 pub const STYLESHEET: &str = include_str!("../../static/app.css");
@@ -38,51 +35,22 @@ async fn icon() -> impl IntoResponse {
     )
 }
 
-async fn passkey_script() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        passkey::SCRIPT,
-    )
-}
-
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/login", get(login::show).post(login::submit))
-        .route("/login/mfa", get(login::mfa_form).post(login::mfa_submit))
-        .route("/login/passkey/begin", post(passkey::login_begin))
-        .route("/login/passkey/finish", post(passkey::login_finish))
-        .route("/login/mfa/passkey/begin", post(passkey::second_begin))
-        .route("/login/mfa/passkey/finish", post(passkey::second_finish))
-        .route("/profile/mfa/passkeys/begin", post(passkey::register_begin))
-        .route(
-            "/profile/mfa/passkeys/finish",
-            post(passkey::register_finish),
-        )
-        .route("/profile/mfa/passkeys/remove", post(passkey::remove))
-        .route("/static/passkey.js", get(passkey_script))
-        .route("/logout", post(login::logout))
-        .route("/profile", get(profile::show))
-        .route(
-            "/profile/password",
-            get(profile::password_form).post(profile::change_password),
-        )
-        .route(
-            "/profile/sessions/end-others",
-            post(profile::end_other_sessions),
-        )
-        .route("/profile/mfa", get(mfa::show))
-        .route("/profile/mfa/totp", post(mfa::begin))
-        .route("/profile/mfa/totp/confirm", post(mfa::confirm))
-        .route("/profile/mfa/recovery-codes", post(mfa::renew_codes))
-        .route("/profile/mfa/remove", post(mfa::remove))
-        .route("/admin/security", get(security::show).post(security::save))
         .route("/lang", post(lang::switch))
         .route("/static/app.css", get(stylesheet))
         .route("/static/icon.svg", get(icon))
         .route("/favicon.ico", get(icon))
+}
+
+/// A cookie of the platform's: the whole site, `SameSite=Lax`, `Secure` over HTTPS.
+pub fn cookie<'a>(state: &AppState, name: &'a str, value: String, http_only: bool) -> Cookie<'a> {
+    Cookie::build((name, value))
+        .path("/")
+        .http_only(http_only)
+        .same_site(SameSite::Lax)
+        .secure(state.config.https())
+        .build()
 }
 
 /// Only local paths may be redirect targets (no open redirects).

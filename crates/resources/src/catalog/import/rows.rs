@@ -10,9 +10,9 @@ use crate::catalog::model::{
 };
 use directory::filecheck::{FileError, RowRules};
 use directory::headers::{ColumnKind, Layout, key, lookup};
-use directory::model::Stage;
 use directory::rowcheck::Problem;
 use sheets::Value;
+use standards::kinds::Stage;
 use std::collections::HashMap;
 
 /// A column of the catalogue file.

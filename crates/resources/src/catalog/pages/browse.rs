@@ -9,12 +9,11 @@ use crate::catalog::edit::{self, NewCatalogNode, Removed};
 use crate::catalog::import::{Imported, Rejected};
 use crate::catalog::{CatalogNode, NodeKind, tree};
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::Response;
-use kernel::{AppError, AppResult, AppState, CatalogId, Ctx, FieldErrors, NodeId, on_db};
+use kernel::{AppError, AppResult, CatalogId, Ctx, FieldErrors, NodeId, on_db};
 use serde::Deserialize;
-use web::{Meta, PageCtx, Session, redirect, render};
+use web::{CsrfForm, Page, PageCtx, Session, redirect, render};
 
 /// A region whose catalogue the page can show.
 #[derive(Debug, Clone)]
@@ -42,8 +41,6 @@ pub struct ChoicesView {
 /// What the create form keeps on error.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct NodeForm {
-    #[serde(default)]
-    pub csrf: String,
     #[serde(default)]
     pub region_id: String,
     #[serde(default)]
@@ -280,16 +277,12 @@ pub struct BrowseQuery {
     ok: Option<String>,
 }
 
-pub async fn page(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Query(q): Query<BrowseQuery>,
-) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+pub async fn page_of(page: Page, Query(q): Query<BrowseQuery>) -> AppResult<Response> {
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     let page = build(
         &cx,
-        &session,
+        session,
         q.ok.as_deref(),
         opt_id(q.region.as_deref())?,
         opt_id(q.node.as_deref())?,
@@ -327,14 +320,9 @@ async fn refused(
     Ok(render(&page))
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Form(form): Form<NodeForm>,
-) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+pub async fn create(page: Page, CsrfForm(form): CsrfForm<NodeForm>) -> AppResult<Response> {
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     let parent: Option<CatalogId> = opt_id(Some(&form.parent_id))?;
     let region: Option<NodeId> = opt_id(Some(&form.region_id))?;
     let mut errors = FieldErrors::new();
@@ -384,7 +372,7 @@ pub async fn create(
                 (None, Some(r)) => r,
                 (None, None) => return Err(AppError::Invalid(f)),
             };
-            let mut page = build(&cx, &session, None, Some(region), parent, None).await?;
+            let mut page = build(&cx, session, None, Some(region), parent, None).await?;
             page.errors = f;
             page.form = form;
             Ok(render(&page))
@@ -396,58 +384,46 @@ pub async fn create(
 #[derive(Debug, Deserialize)]
 pub struct RenameForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     name: String,
 }
 
 pub async fn rename(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     Path(id): Path<String>,
-    Form(form): Form<RenameForm>,
+    CsrfForm(form): CsrfForm<RenameForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     let node = tree::get(cx.db(), parse_id(&id)?).await?;
     match edit::rename(&cx, node.id, &form.name).await {
         Ok(n) => Ok(back(n.region_id, Some(n.id), "renamed")),
-        Err(e) => refused(&cx, &session, node.region_id, Some(node.id), e).await,
+        Err(e) => refused(&cx, session, node.region_id, Some(node.id), e).await,
     }
 }
 
 #[derive(Debug, Deserialize)]
 pub struct MoveForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     to: i64,
 }
 
 pub async fn reorder(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     Path(id): Path<String>,
-    Form(form): Form<MoveForm>,
+    CsrfForm(form): CsrfForm<MoveForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let cx = page.cx();
     let node = tree::get(cx.db(), parse_id(&id)?).await?;
     edit::reorder(&cx, node.id, form.to).await?;
     Ok(back(node.region_id, node.parent_id, "moved"))
 }
 
 pub async fn remove(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     Path(id): Path<String>,
-    Form(form): Form<web::CsrfForm>,
+    CsrfForm(_): CsrfForm<web::CsrfToken>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let cx = page.cx();
     let node = tree::get(cx.db(), parse_id(&id)?).await?;
     match edit::remove(&cx, node.id).await? {
         Removed::Deleted => Ok(back(node.region_id, node.parent_id, "deleted")),
@@ -456,17 +432,15 @@ pub async fn remove(
 }
 
 pub async fn reactivate(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     Path(id): Path<String>,
-    Form(form): Form<web::CsrfForm>,
+    CsrfForm(_): CsrfForm<web::CsrfToken>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     let node = tree::get(cx.db(), parse_id(&id)?).await?;
     match edit::reactivate(&cx, node.id).await {
         Ok(n) => Ok(back(n.region_id, n.parent_id, "reactivated")),
-        Err(e) => refused(&cx, &session, node.region_id, node.parent_id, e).await,
+        Err(e) => refused(&cx, session, node.region_id, node.parent_id, e).await,
     }
 }

@@ -2,18 +2,14 @@
 
 use super::{opt_id, parse_id};
 use crate::catalog::{choices, tree};
-use axum::Form;
-use axum::extract::State;
 use axum::response::Response;
-use directory::model::Stage;
-use kernel::{AppError, AppResult, AppState, CatalogId, Ctx, NodeId};
+use kernel::{AppError, AppResult, CatalogId, NodeId};
 use serde::Deserialize;
-use web::{Meta, Session, redirect};
+use standards::kinds::Stage;
+use web::{CsrfForm, Page, redirect};
 
 #[derive(Debug, Deserialize)]
 pub struct ChoiceForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     at: String,
     /// The edition to teach (its stage and subject are the edition's).
@@ -26,14 +22,8 @@ pub struct ChoiceForm {
     subject: String,
 }
 
-pub async fn set(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Form(form): Form<ChoiceForm>,
-) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+pub async fn set(page: Page, CsrfForm(form): CsrfForm<ChoiceForm>) -> AppResult<Response> {
+    let cx = page.cx();
     let at: NodeId = parse_id(&form.at)?;
     let edition: Option<CatalogId> = opt_id(Some(&form.edition_id))?;
     let ok = match edition {

@@ -3,11 +3,11 @@
 
 use super::browse;
 use crate::catalog::import::{self, ImportError};
-use axum::extract::{Multipart, State};
+use axum::extract::Multipart;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use kernel::{AppError, AppResult, AppState, Ctx, NodeId};
-use web::{Meta, Session, render};
+use kernel::{AppError, AppResult, AppState, NodeId};
+use web::{Page, Session, render};
 
 /// A spreadsheet received from a form or the API, in a staging file that is removed when this
 /// is dropped.
@@ -71,24 +71,20 @@ pub async fn receive(state: &AppState, mut form: Multipart) -> AppResult<Staged>
     Ok(staged)
 }
 
-pub async fn upload(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    form: Multipart,
-) -> AppResult<Response> {
-    let staged = receive(&state, form).await?;
+pub async fn upload(page: Page, form: Multipart) -> AppResult<Response> {
+    let Page { state, session, .. } = &page;
+    let staged = receive(state, form).await?;
     session.verify_csrf(staged.field("csrf").unwrap_or_default())?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let cx = page.cx();
     let region: NodeId = super::parse_id(staged.field("region_id").unwrap_or_default())?;
-    let mut page = browse::build(&cx, &session, None, Some(region), None, None).await?;
+    let mut page = browse::build(&cx, session, None, Some(region), None, None).await?;
     let Some(file_name) = staged.file_name.clone() else {
         page.error = Some(page.ctx.t("error.import.no_file").to_owned());
         return Ok(render(&page));
     };
     match import::run(&cx, region, &file_name, &staged.path).await {
         Ok(done) => {
-            let mut page = browse::build(&cx, &session, None, Some(region), None, None).await?;
+            let mut page = browse::build(&cx, session, None, Some(region), None, None).await?;
             page.imported = Some(done);
             Ok(render(&page))
         }

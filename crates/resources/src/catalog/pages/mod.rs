@@ -11,12 +11,12 @@ pub use import::{Staged, receive as receive_upload};
 
 use axum::Router;
 use axum::routing::{get, post};
-use kernel::{AppError, AppResult, AppState};
+use kernel::{AppResult, AppState};
 use web::{PageCtx, Session};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/library/catalog", get(browse::page))
+        .route("/library/catalog", get(browse::page_of))
         .route("/library/catalog/template.xlsx", get(import::template))
         .route("/library/catalog/nodes", post(browse::create))
         .route("/library/catalog/{id}/rename", post(browse::rename))
@@ -24,7 +24,10 @@ pub fn routes() -> Router<AppState> {
         .route("/library/catalog/{id}/remove", post(browse::remove))
         .route("/library/catalog/{id}/reactivate", post(browse::reactivate))
         .route("/library/catalog/choices", post(choose::set))
-        .route("/library/progress", get(progress::page).post(progress::set))
+        .route(
+            "/library/progress",
+            get(progress::page_of).post(progress::set),
+        )
 }
 
 /// The catalogue import (a spreadsheet), under the upload size limit.
@@ -55,10 +58,7 @@ pub fn page_ctx(session: &Session, ok: Option<&str>) -> PageCtx {
     ctx
 }
 
-/// Parses an id; a malformed id is "not found", like any unknown one.
-pub fn parse_id<T: kernel::ids::Id>(s: &str) -> AppResult<T> {
-    s.parse().map_err(|_| AppError::NotFound(T::not_found()))
-}
+pub use web::parse_id;
 
 /// An optional id from a form or query (empty is none).
 pub fn opt_id<T: kernel::ids::Id>(s: Option<&str>) -> AppResult<Option<T>> {
@@ -89,7 +89,7 @@ pub fn detail(ctx: &PageCtx, n: &super::CatalogNode) -> String {
             .unwrap_or_default(),
         NodeKind::Edition => n.code.clone().unwrap_or_default(),
         NodeKind::Volume => {
-            let stage = directory::model::Stage::parse(&n.stage);
+            let stage = standards::kinds::Stage::parse(&n.stage);
             let grade = match (stage, n.year()) {
                 (Some(s), Some(y)) => super::model::grade_name(s, y),
                 _ => String::new(),

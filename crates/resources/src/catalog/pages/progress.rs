@@ -5,12 +5,11 @@ use super::{opt_id, page_ctx, parse_id};
 use crate::catalog::progress::{self, Progress, TaughtClass};
 use crate::catalog::{CatalogNode, NodeKind, tree};
 use askama::Template;
-use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::response::Response;
-use kernel::{AppError, AppResult, AppState, CatalogId, Ctx, NodeId};
+use kernel::{AppError, AppResult, CatalogId, Ctx, NodeId};
 use serde::Deserialize;
-use web::{Meta, PageCtx, Session, redirect, render};
+use web::{CsrfForm, Page, PageCtx, redirect, render};
 
 /// One class and subject.
 pub struct Row {
@@ -106,18 +105,14 @@ pub struct PageQuery {
     ok: Option<String>,
 }
 
-pub async fn page(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Query(q): Query<PageQuery>,
-) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+pub async fn page_of(page: Page, Query(q): Query<PageQuery>) -> AppResult<Response> {
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     crate::access::Viewer::of(cx.db(), cx.actor)
         .await?
         .require_staff()?;
     Ok(render(&ProgressPage {
-        ctx: page_ctx(&session, q.ok.as_deref()),
+        ctx: page_ctx(session, q.ok.as_deref()),
         rows: rows(&cx, None).await?,
         today: cx.now.date_naive().to_string(),
     }))
@@ -125,8 +120,6 @@ pub async fn page(
 
 #[derive(Debug, Deserialize)]
 pub struct ProgressForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     class_id: String,
     #[serde(default)]
@@ -136,14 +129,9 @@ pub struct ProgressForm {
     catalog_id: String,
 }
 
-pub async fn set(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Form(form): Form<ProgressForm>,
-) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+pub async fn set(page: Page, CsrfForm(form): CsrfForm<ProgressForm>) -> AppResult<Response> {
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     let class: NodeId = parse_id(&form.class_id)?;
     let at: Option<CatalogId> = opt_id(Some(&form.catalog_id))?;
     match progress::set(&cx, class, form.subject.trim(), at).await {
@@ -153,7 +141,7 @@ pub async fn set(
             "/library/progress?ok=progress_cleared"
         })),
         Err(AppError::Invalid(f)) => {
-            let ctx = page_ctx(&session, None);
+            let ctx = page_ctx(session, None);
             let msg =
                 f.0.first()
                     .map(|(_, k)| ctx.t(k).to_owned())

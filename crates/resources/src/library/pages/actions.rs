@@ -7,25 +7,19 @@ use super::show::{Kept, again};
 use crate::library::resource;
 use crate::library::review::{self, ReviewInput};
 use crate::library::signals::{self, CommentInput, RatingInput};
-use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use kernel::{AppError, AppResult, AppState, CommentId, Ctx, FieldErrors, ResourceId};
+use kernel::{AppError, AppResult, CommentId, Ctx, FieldErrors, ResourceId};
 use serde::Deserialize;
-use web::{Meta, Session, redirect};
+use web::{CsrfForm, IdPath, Page, Session, redirect};
 
 /// A form with only its CSRF token (a missing token is refused as CSRF, not as bad input).
 #[derive(Debug, Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    pub csrf: String,
-}
+pub struct CsrfOnly {}
 
 #[derive(Debug, Deserialize)]
 pub struct DecisionForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     version: String,
     #[serde(default)]
@@ -74,15 +68,13 @@ async fn refused(
 
 /// `POST /library/r/{id}/{submit|withdraw|approve|reject|recommend}`.
 pub async fn decide(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     Path((id, action)): Path<(String, String)>,
-    Form(f): Form<DecisionForm>,
+    CsrfForm(f): CsrfForm<DecisionForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&f.csrf)?;
+    let Page { session, .. } = &page;
     let id: ResourceId = parse_id(&id)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let cx = page.cx();
     let kept = Kept {
         comment: f.comment.clone(),
         score: f.score.clone(),
@@ -91,7 +83,7 @@ pub async fn decide(
     let Ok(version) = f.version.trim().parse::<i64>() else {
         return refused(
             &cx,
-            &session,
+            session,
             id,
             super::super::review::changed_meanwhile(),
             kept,
@@ -104,7 +96,7 @@ pub async fn decide(
             Ok(n) => Some(n),
             Err(_) => {
                 let e = AppError::field("score", "error.resources.score_range");
-                return refused(&cx, &session, id, e, kept).await;
+                return refused(&cx, session, id, e, kept).await;
             }
         },
     };
@@ -123,20 +115,16 @@ pub async fn decide(
     };
     match result {
         Ok(_) => Ok(redirect(&format!("/library/r/{id}?ok={ok}"))),
-        Err(e) => refused(&cx, &session, id, e, kept).await,
+        Err(e) => refused(&cx, session, id, e, kept).await,
     }
 }
 
 pub async fn delete(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Path(id): Path<String>,
-    Form(f): Form<CsrfOnly>,
+    page: Page,
+    IdPath(id): IdPath<ResourceId>,
+    CsrfForm(_): CsrfForm<CsrfOnly>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&f.csrf)?;
-    let id: ResourceId = parse_id(&id)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let cx = page.cx();
     resource::delete(&cx, id).await?;
     Ok(redirect("/library/mine?ok=deleted"))
 }
@@ -144,21 +132,15 @@ pub async fn delete(
 #[derive(Debug, Deserialize)]
 pub struct FavouriteForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     on: String,
 }
 
 pub async fn favourite(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Path(id): Path<String>,
-    Form(f): Form<FavouriteForm>,
+    page: Page,
+    IdPath(id): IdPath<ResourceId>,
+    CsrfForm(f): CsrfForm<FavouriteForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&f.csrf)?;
-    let id: ResourceId = parse_id(&id)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let cx = page.cx();
     let on = f.on != "false";
     signals::set_favourite(&cx, id, on).await?;
     let ok = if on { "favourited" } else { "unfavourited" };
@@ -168,23 +150,18 @@ pub async fn favourite(
 #[derive(Debug, Deserialize)]
 pub struct RateForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     stars: String,
     #[serde(default)]
     comment: String,
 }
 
 pub async fn rate(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Path(id): Path<String>,
-    Form(f): Form<RateForm>,
+    page: Page,
+    IdPath(id): IdPath<ResourceId>,
+    CsrfForm(f): CsrfForm<RateForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&f.csrf)?;
-    let id: ResourceId = parse_id(&id)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     let kept = Kept {
         stars: f.stars.clone(),
         rating_comment: f.comment.clone(),
@@ -196,28 +173,23 @@ pub async fn rate(
     };
     match signals::rate(&cx, id, input).await {
         Ok(_) => Ok(redirect(&format!("/library/r/{id}?ok=rated"))),
-        Err(e) => refused(&cx, &session, id, e, kept).await,
+        Err(e) => refused(&cx, session, id, e, kept).await,
     }
 }
 
 #[derive(Debug, Deserialize)]
 pub struct CommentForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     body: String,
 }
 
 pub async fn comment(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Path(id): Path<String>,
-    Form(f): Form<CommentForm>,
+    page: Page,
+    IdPath(id): IdPath<ResourceId>,
+    CsrfForm(f): CsrfForm<CommentForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&f.csrf)?;
-    let id: ResourceId = parse_id(&id)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     let kept = Kept {
         body: f.body.clone(),
         ..Default::default()
@@ -232,21 +204,18 @@ pub async fn comment(
     .await
     {
         Ok(_) => Ok(redirect(&format!("/library/r/{id}?ok=commented#comments"))),
-        Err(e) => refused(&cx, &session, id, e, kept).await,
+        Err(e) => refused(&cx, session, id, e, kept).await,
     }
 }
 
 pub async fn delete_comment(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     Path((id, cid)): Path<(String, String)>,
-    Form(f): Form<CsrfOnly>,
+    CsrfForm(_): CsrfForm<CsrfOnly>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&f.csrf)?;
     let id: ResourceId = parse_id(&id)?;
     let cid: CommentId = parse_id(&cid)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let cx = page.cx();
     signals::delete_comment(&cx, id, cid).await?;
     Ok(redirect(&format!(
         "/library/r/{id}?ok=comment_deleted#comments"

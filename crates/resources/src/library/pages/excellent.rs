@@ -7,14 +7,13 @@ use crate::library::excellent::{self, EntryUpdate, ExcellentList, ListDetail, Ne
 use crate::library::reviewers;
 use crate::model::ResourceRow;
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use kernel::paging::{PageQuery, Paged};
-use kernel::{AppError, AppResult, AppState, Ctx, FieldErrors, ListId, NodeId, ResourceId};
+use kernel::{AppError, AppResult, Ctx, FieldErrors, ListId, NodeId, ResourceId};
 use serde::Deserialize;
-use web::{Meta, PageCtx, Session, redirect, render};
+use web::{CsrfForm, IdPath, Page, PageCtx, Session, redirect, render};
 
 fn term_label(ctx: &PageCtx, year: Option<i64>, term: Option<i64>) -> String {
     match (year, term) {
@@ -61,8 +60,6 @@ impl ListsPage {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct CreateForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     node_id: String,
     #[serde(default)]
@@ -116,16 +113,12 @@ async fn lists_page(
     })
 }
 
-pub async fn lists(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Query(q): Query<ListsQuery>,
-) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+pub async fn lists(page: Page, Query(q): Query<ListsQuery>) -> AppResult<Response> {
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     let page = lists_page(
         &cx,
-        &session,
+        session,
         q.page,
         q.ok.as_deref(),
         CreateForm::default(),
@@ -135,14 +128,9 @@ pub async fn lists(
     Ok(render(&page))
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Form(f): Form<CreateForm>,
-) -> AppResult<Response> {
-    session.verify_csrf(&f.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+pub async fn create(page: Page, CsrfForm(f): CsrfForm<CreateForm>) -> AppResult<Response> {
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     let node: NodeId = parse_id(&f.node_id)?;
     let mut errors = FieldErrors::new();
     let number = |s: &str, field: &str, errors: &mut FieldErrors, key: &str| match s.trim() {
@@ -179,7 +167,7 @@ pub async fn create(
             l.id
         ))),
         Err(AppError::Invalid(errors)) => {
-            let page = lists_page(&cx, &session, None, None, f, errors).await?;
+            let page = lists_page(&cx, session, None, None, f, errors).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(e),
@@ -265,16 +253,15 @@ async fn list_page(
 }
 
 pub async fn show(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     Path(id): Path<String>,
     Query(q): Query<ShowQuery>,
 ) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     let page = list_page(
         &cx,
-        &session,
+        session,
         parse_id(&id)?,
         q.page,
         q.ok.as_deref(),
@@ -286,8 +273,6 @@ pub async fn show(
 
 #[derive(Debug, Deserialize)]
 pub struct EntryForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     resource_id: String,
     #[serde(default)]
@@ -316,15 +301,12 @@ async fn after(
 }
 
 pub async fn add(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Path(id): Path<String>,
-    Form(f): Form<EntryForm>,
+    page: Page,
+    IdPath(id): IdPath<ListId>,
+    CsrfForm(f): CsrfForm<EntryForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&f.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
-    let id: ListId = parse_id(&id)?;
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     let resource_id: ResourceId = parse_id(&f.resource_id)?;
     let result = excellent::add(
         &cx,
@@ -335,18 +317,16 @@ pub async fn add(
         },
     )
     .await;
-    after(&cx, &session, id, result, "added").await
+    after(&cx, session, id, result, "added").await
 }
 
 pub async fn update_entry(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     Path((id, rid)): Path<(String, String)>,
-    Form(f): Form<EntryForm>,
+    CsrfForm(f): CsrfForm<EntryForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&f.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     let id: ListId = parse_id(&id)?;
     let rid: ResourceId = parse_id(&rid)?;
     let u = EntryUpdate {
@@ -354,39 +334,34 @@ pub async fn update_entry(
         note: Some(f.note.clone()),
     };
     let result = excellent::update_entry(&cx, id, rid, u).await;
-    after(&cx, &session, id, result, "entry_saved").await
+    after(&cx, session, id, result, "entry_saved").await
 }
 
 pub async fn remove(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     Path((id, rid)): Path<(String, String)>,
-    Form(f): Form<EntryForm>,
+    CsrfForm(_): CsrfForm<EntryForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&f.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     let id: ListId = parse_id(&id)?;
     let rid: ResourceId = parse_id(&rid)?;
     let result = excellent::remove(&cx, id, rid).await;
-    after(&cx, &session, id, result, "removed").await
+    after(&cx, session, id, result, "removed").await
 }
 
 pub async fn publish(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Path(id): Path<String>,
-    Form(f): Form<EntryForm>,
+    page: Page,
+    IdPath(id): IdPath<ListId>,
+    CsrfForm(f): CsrfForm<EntryForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&f.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
-    let id: ListId = parse_id(&id)?;
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     let on = f.on != "false";
     let result = excellent::publish(&cx, id, on).await;
     after(
         &cx,
-        &session,
+        session,
         id,
         result,
         if on { "published" } else { "unpublished" },

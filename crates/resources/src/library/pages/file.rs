@@ -8,11 +8,11 @@ use crate::files::blob::{self, Blob};
 use crate::files::serve::{self, Disposition, PreviewOutcome};
 use crate::library::{resource, signals};
 use crate::model::ResourceRow;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderMap, Method, header};
 use axum::response::Response;
-use kernel::{AppError, AppResult, AppState, Ctx, ResourceId};
-use web::{Meta, Session};
+use kernel::{AppError, AppResult, Ctx, ResourceId};
+use web::Page;
 
 async fn load(cx: &Ctx<'_>, id: &str) -> AppResult<(ResourceRow, Blob, String)> {
     let id: ResourceId = parse_id(id)?;
@@ -38,31 +38,29 @@ fn from_start(headers: &HeaderMap) -> bool {
 }
 
 pub async fn download(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     method: Method,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let Page { state, .. } = &page;
+    let cx = page.cx();
     let (r, b, name) = load(&cx, &id).await?;
     if method == Method::GET && from_start(&headers) {
         signals::download(&cx, &r).await?;
     }
-    serve::respond_blob(&state, &b, &headers, Disposition::attachment(&name)).await
+    serve::respond_blob(state, &b, &headers, Disposition::attachment(&name)).await
 }
 
 pub async fn preview(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
+    page: Page,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let Page { state, .. } = &page;
+    let cx = page.cx();
     let (_, b, name) = load(&cx, &id).await?;
-    match serve::preview(&state, &b, &headers, &name).await? {
+    match serve::preview(state, &b, &headers, &name).await? {
         PreviewOutcome::Ready(res) => Ok(framed_by_own_pages(res)),
         PreviewOutcome::Pending => Err(AppError::NotFound("resources.preview_pending")),
         PreviewOutcome::Unavailable => Err(AppError::NotFound("resources.preview_unavailable")),

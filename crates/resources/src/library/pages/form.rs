@@ -5,18 +5,18 @@
 //! kept (a file already stored is kept too, by its upload id).
 
 use super::picker::{self, Picker};
-use super::{Labels, page_ctx, parse_id};
+use super::{Labels, page_ctx};
 use crate::library::input::parse_tags;
 use crate::library::resource::{self, NewResource, ResourceEdit};
 use crate::model::Kind;
 use askama::Template;
 use axum::extract::multipart::{Field, MultipartError};
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use kernel::{AppError, AppResult, AppState, CatalogId, Ctx, FieldErrors, ResourceId, UploadId};
+use kernel::{AppError, AppResult, CatalogId, Ctx, FieldErrors, ResourceId, UploadId};
 use serde::Deserialize;
-use web::{Meta, PageCtx, Session, redirect, render};
+use web::{IdPath, Page, PageCtx, Session, redirect, render};
 
 /// The form's fields as typed.
 #[derive(Debug, Clone, Default)]
@@ -120,13 +120,9 @@ impl NewQuery {
     }
 }
 
-pub async fn new_form(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Query(q): Query<NewQuery>,
-) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+pub async fn new_form(page: Page, Query(q): Query<NewQuery>) -> AppResult<Response> {
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     crate::access::Viewer::of(cx.db(), cx.actor)
         .await?
         .require_staff()?;
@@ -138,7 +134,7 @@ pub async fn new_form(
     };
     let page = render_form(
         &cx,
-        &session,
+        session,
         None,
         f,
         FieldErrors::new(),
@@ -151,14 +147,12 @@ pub async fn new_form(
 }
 
 pub async fn edit_form(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Path(id): Path<String>,
+    page: Page,
+    IdPath(id): IdPath<ResourceId>,
     Query(q): Query<NewQuery>,
 ) -> AppResult<Response> {
-    let id: ResourceId = parse_id(&id)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     let r = resource::get(&cx, id).await?;
     if r.author_id != cx.actor.person_id {
         return Err(AppError::Forbidden);
@@ -177,7 +171,7 @@ pub async fn edit_form(
     };
     let page = render_form(
         &cx,
-        &session,
+        session,
         Some(id),
         f,
         FieldErrors::new(),
@@ -290,14 +284,10 @@ async fn store_file(
     }
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    form: Multipart,
-) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
-    let (f, file_message, at) = read_form(&cx, &session, form).await?;
+pub async fn create(page: Page, form: Multipart) -> AppResult<Response> {
+    let Page { session, .. } = &page;
+    let cx = page.cx();
+    let (f, file_message, at) = read_form(&cx, session, form).await?;
     let input = NewResource {
         title: f.title.clone(),
         description: f.description.clone(),
@@ -318,7 +308,7 @@ pub async fn create(
             if file_message.is_some() {
                 errors.0.retain(|(k, _)| k != "upload_id");
             }
-            let page = render_form(&cx, &session, None, f, errors, file_message, at, None).await?;
+            let page = render_form(&cx, session, None, f, errors, file_message, at, None).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(e),
@@ -326,16 +316,14 @@ pub async fn create(
 }
 
 pub async fn update(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Path(id): Path<String>,
+    page: Page,
+    IdPath(id): IdPath<ResourceId>,
     form: Multipart,
 ) -> AppResult<Response> {
-    let id: ResourceId = parse_id(&id)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     let current = resource::get(&cx, id).await?;
-    let (f, file_message, at) = read_form(&cx, &session, form).await?;
+    let (f, file_message, at) = read_form(&cx, session, form).await?;
     let edit = ResourceEdit {
         version: f.version,
         title: Some(f.title.clone()),
@@ -356,7 +344,7 @@ pub async fn update(
         Err(AppError::Invalid(errors) | AppError::Conflict(_, errors)) => {
             let page = render_form(
                 &cx,
-                &session,
+                session,
                 Some(id),
                 f,
                 errors,

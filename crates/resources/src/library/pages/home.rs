@@ -5,12 +5,12 @@ use super::{Labels, page_ctx};
 use crate::library::listing::{self, ListFilter, ResourceItem};
 use crate::library::queue::{self, QueueFilter};
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::response::Response;
 use kernel::paging::PageQuery;
-use kernel::{AppResult, AppState, Ctx, on_db};
+use kernel::{AppResult, on_db};
 use serde::Deserialize;
-use web::{Meta, PageCtx, Session, render};
+use web::{Page, PageCtx, render};
 
 #[derive(Template)]
 #[template(path = "library_home.html")]
@@ -36,13 +36,9 @@ pub struct HomeQuery {
     ok: Option<String>,
 }
 
-pub async fn show(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Query(q): Query<HomeQuery>,
-) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+pub async fn show(page: Page, Query(q): Query<HomeQuery>) -> AppResult<Response> {
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     let viewer = crate::access::Viewer::of(cx.db(), cx.actor).await?;
     viewer.require_reader()?;
     let recent = listing::list(
@@ -60,7 +56,7 @@ pub async fn show(
     .items;
     if !viewer.staff {
         return Ok(render(&HomePage {
-            ctx: page_ctx(&session, q.ok.as_deref()),
+            ctx: page_ctx(session, q.ok.as_deref()),
             mine: 0,
             waiting: 0,
             reviewer: false,
@@ -87,7 +83,7 @@ pub async fn show(
         0
     };
     Ok(render(&HomePage {
-        ctx: page_ctx(&session, q.ok.as_deref()),
+        ctx: page_ctx(session, q.ok.as_deref()),
         mine,
         waiting,
         reviewer,

@@ -3,12 +3,12 @@
 use super::{Labels, page_ctx};
 use crate::library::listing::{self, ListFilter, ResourceItem};
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::response::Response;
+use kernel::AppResult;
 use kernel::paging::{PageQuery, Paged};
-use kernel::{AppResult, AppState, Ctx};
 use serde::Deserialize;
-use web::{Meta, PageCtx, Session, render};
+use web::{Page, PageCtx, render};
 
 #[derive(Template)]
 #[template(path = "library_mine.html")]
@@ -40,13 +40,9 @@ pub struct MineQuery {
     page: Option<u32>,
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Query(q): Query<MineQuery>,
-) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+pub async fn list(page: Page, Query(q): Query<MineQuery>) -> AppResult<Response> {
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     crate::access::Viewer::of(cx.db(), cx.actor)
         .await?
         .require_staff()?;
@@ -66,7 +62,7 @@ pub async fn list(
     )
     .await?;
     Ok(render(&MinePage {
-        ctx: page_ctx(&session, q.ok.as_deref()),
+        ctx: page_ctx(session, q.ok.as_deref()),
         result,
         scope,
     }))

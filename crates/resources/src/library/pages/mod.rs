@@ -16,7 +16,7 @@ mod show;
 use crate::model::{ResourceRow, Scope};
 use axum::Router;
 use axum::routing::{get, post};
-use kernel::{AppError, AppResult, AppState};
+use kernel::AppState;
 use web::{PageCtx, Session};
 
 pub fn routes() -> Router<AppState> {
@@ -27,10 +27,10 @@ pub fn routes() -> Router<AppState> {
         .route("/library/review", get(queue::list))
         .route(
             "/library/reviewers",
-            get(reviewers::page).post(reviewers::appoint),
+            get(reviewers::page_of).post(reviewers::appoint),
         )
         .route("/library/reviewers/dismiss", post(reviewers::dismiss))
-        .route("/library/r/{id}", get(show::page))
+        .route("/library/r/{id}", get(show::page_of))
         .route("/library/r/{id}/edit", get(form::edit_form))
         .route("/library/r/{id}/file", get(file::download))
         .route("/library/r/{id}/preview", get(file::preview))
@@ -101,10 +101,7 @@ pub fn page_ctx(session: &Session, ok: Option<&str>) -> PageCtx {
     ctx
 }
 
-/// Parses an id from the path; a malformed id is "not found", like any unknown one.
-pub fn parse_id<T: kernel::ids::Id>(s: &str) -> AppResult<T> {
-    s.parse().map_err(|_| AppError::NotFound(T::not_found()))
-}
+pub use web::parse_id;
 
 /// The labels pages show for the library's codes.
 pub struct Labels<'a>(pub &'a PageCtx);
@@ -137,7 +134,7 @@ impl Labels<'_> {
         }
     }
     pub fn subject(&self, code: &str) -> String {
-        directory::pages::subject_name(code)
+        standards::subjects::subject_name(code)
     }
 }
 

@@ -5,12 +5,12 @@ use super::{Labels, page_ctx};
 use crate::library::queue::{self, QueueFilter, QueueItem};
 use crate::model::{Kind, Level};
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::response::Response;
 use kernel::paging::{PageQuery, Paged};
-use kernel::{AppResult, AppState, Ctx, NodeId, on_db};
+use kernel::{AppResult, NodeId, on_db};
 use serde::Deserialize;
-use web::{Meta, PageCtx, Session, render};
+use web::{Page, PageCtx, render};
 
 #[derive(Template)]
 #[template(path = "review_queue.html")]
@@ -68,13 +68,9 @@ pub struct QueueQuery {
     ok: Option<String>,
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Query(q): Query<QueueQuery>,
-) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+pub async fn list(page: Page, Query(q): Query<QueueQuery>) -> AppResult<Response> {
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     crate::access::Viewer::of(cx.db(), cx.actor)
         .await?
         .require_staff()?;
@@ -100,7 +96,7 @@ pub async fn list(
         "SELECT DISTINCT subject FROM catalog_nodes WHERE kind = 'subject' AND subject IS NOT NULL ORDER BY subject",
     ).fetch_all(p).await)?;
     Ok(render(&QueuePage {
-        ctx: page_ctx(&session, q.ok.as_deref()),
+        ctx: page_ctx(session, q.ok.as_deref()),
         result,
         q,
         schools,

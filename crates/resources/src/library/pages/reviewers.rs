@@ -4,13 +4,12 @@
 use super::{Labels, page_ctx, parse_id};
 use crate::library::reviewers::{self, Appointment, Candidate, Reviewer};
 use askama::Template;
-use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use kernel::{AppError, AppResult, AppState, Ctx, FieldErrors, NodeId, PersonId};
+use kernel::{AppError, AppResult, Ctx, FieldErrors, NodeId, PersonId};
 use serde::Deserialize;
-use web::{Meta, PageCtx, Session, redirect, render};
+use web::{CsrfForm, Page, PageCtx, Session, redirect, render};
 
 #[derive(Template)]
 #[template(path = "review_reviewers.html")]
@@ -52,8 +51,6 @@ impl ReviewersPage {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct AppointForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     node: String,
     #[serde(default)]
@@ -103,26 +100,22 @@ async fn render_page(
         node,
         reviewers,
         candidates,
-        subjects: directory::pages::subjects(),
+        subjects: standards::subjects::subjects(),
         errors,
         form,
     })
 }
 
-pub async fn page(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Query(q): Query<PageQuery>,
-) -> AppResult<Response> {
-    let cx = Ctx::new(&state, &session.actor, &meta);
+pub async fn page_of(page: Page, Query(q): Query<PageQuery>) -> AppResult<Response> {
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     let node = match q.node.as_deref().filter(|s| !s.is_empty()) {
         Some(n) => Some(parse_id::<NodeId>(n)?),
         None => None,
     };
     let page = render_page(
         &cx,
-        &session,
+        session,
         node,
         q.ok.as_deref(),
         FieldErrors::new(),
@@ -132,14 +125,9 @@ pub async fn page(
     Ok(render(&page))
 }
 
-pub async fn appoint(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Form(f): Form<AppointForm>,
-) -> AppResult<Response> {
-    session.verify_csrf(&f.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+pub async fn appoint(page: Page, CsrfForm(f): CsrfForm<AppointForm>) -> AppResult<Response> {
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     let node: NodeId = parse_id(&f.node)?;
     let result = match f.person_id.parse::<PersonId>() {
         Ok(person_id) => {
@@ -158,21 +146,15 @@ pub async fn appoint(
             "/library/reviewers?node={node}&ok=appointed"
         ))),
         Err(AppError::Invalid(errors)) => {
-            let page = render_page(&cx, &session, Some(node), None, errors, f).await?;
+            let page = render_page(&cx, session, Some(node), None, errors, f).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(e),
     }
 }
 
-pub async fn dismiss(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Form(f): Form<AppointForm>,
-) -> AppResult<Response> {
-    session.verify_csrf(&f.csrf)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+pub async fn dismiss(page: Page, CsrfForm(f): CsrfForm<AppointForm>) -> AppResult<Response> {
+    let cx = page.cx();
     let node: NodeId = parse_id(&f.node)?;
     let person: PersonId = parse_id(&f.person_id)?;
     reviewers::dismiss(&cx, node, person).await?;

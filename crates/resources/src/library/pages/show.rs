@@ -2,20 +2,20 @@
 //! the quality's parts, comments, the rating form, the favourite, the lists it was selected
 //! for, the review history (author and reviewers) and the actions this viewer may take.
 
-use super::{Labels, page_ctx, parse_id};
+use super::{Labels, page_ctx};
 use crate::access::Viewer;
 use crate::library::detail::{self, ResourceDetail};
 use crate::library::quality;
 use crate::library::resource;
 use crate::library::signals::{self, Comment};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use kernel::paging::{PageQuery, Paged};
-use kernel::{AppResult, AppState, Ctx, FieldErrors, ResourceId};
+use kernel::{AppResult, Ctx, FieldErrors, ResourceId};
 use serde::Deserialize;
-use web::{Meta, PageCtx, Session, render};
+use web::{IdPath, Page, PageCtx, Session, render};
 
 /// What the viewer typed into an action's form, kept when it comes back with an error.
 #[derive(Debug, Clone, Default)]
@@ -200,21 +200,19 @@ pub struct ShowQuery {
     cpage: Option<u32>,
 }
 
-pub async fn page(
-    State(state): State<AppState>,
-    session: Session,
-    Meta(meta): Meta,
-    Path(id): Path<String>,
+pub async fn page_of(
+    page: Page,
+    IdPath(id): IdPath<ResourceId>,
     Query(q): Query<ShowQuery>,
 ) -> AppResult<Response> {
-    let id: ResourceId = parse_id(&id)?;
-    let cx = Ctx::new(&state, &session.actor, &meta);
+    let Page { session, .. } = &page;
+    let cx = page.cx();
     let viewer = Viewer::of(cx.db(), cx.actor).await?;
     let r = resource::get_as(&cx, &viewer, id).await?;
     signals::view(&cx, &r).await?;
     let page = render_page(
         &cx,
-        &session,
+        session,
         id,
         q.ok.as_deref(),
         FieldErrors::new(),

@@ -4,10 +4,7 @@
 //! ceremony token, `finish` takes the browser's answer. Errors are `{"error": message}` in the
 //! person's language.
 
-use super::login::{MFA_COOKIE, PRE_CSRF_COOKIE, pre_login_csrf, signed_in};
-use crate::auth::Session;
-use crate::ctx::PageCtx;
-use crate::meta::Meta;
+use crate::login::{MFA_COOKIE, PRE_CSRF_COOKIE, pre_login_csrf, signed_in};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -21,8 +18,11 @@ use kernel::audit::{self, AuditEvent, Who};
 use kernel::{AppError, AppResult, AppState};
 use serde::Deserialize;
 use serde_json::json;
+use web::auth::Session;
+use web::ctx::PageCtx;
+use web::meta::Meta;
 
-pub const SCRIPT: &str = include_str!("../../static/passkey.js");
+pub const SCRIPT: &str = include_str!("../static/passkey.js");
 
 fn refuse(ctx: &PageCtx, status: StatusCode, key: &str) -> Response {
     (status, Json(json!({ "error": ctx.t(key) }))).into_response()
@@ -218,7 +218,7 @@ pub async fn second_finish(
                 &state,
                 jar,
                 out,
-                super::safe_next(Some(&next)),
+                web::pages::safe_next(Some(&next)),
             )))
         }
         Err(MfaError::Wrong { retry: true }) => Ok(refuse(
@@ -272,7 +272,7 @@ pub async fn login_finish(
     match identity::login::passwordless(&state, &f.token, &f.credential, &meta).await {
         Ok(out) => {
             let jar = jar.remove(Cookie::build(PRE_CSRF_COOKIE).path("/"));
-            let next = super::safe_next(f.next.as_deref()).to_owned();
+            let next = web::pages::safe_next(f.next.as_deref()).to_owned();
             Ok(as_json(signed_in(&state, jar, out, &next)))
         }
         Err(LoginError::InvalidCredentials | LoginError::Throttled(_)) => Ok(refuse(

@@ -1,9 +1,5 @@
 //! The profile: who I am, my roles, my password, my language, my sessions.
 
-use super::login::CsrfForm;
-use crate::auth::Session;
-use crate::ctx::{PageCtx, render};
-use crate::meta::Meta;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
@@ -12,6 +8,10 @@ use identity::sessions::SessionSummary;
 use kernel::audit::{self, AuditEvent, Who};
 use kernel::{AppError, AppResult, AppState, FieldErrors};
 use serde::Deserialize;
+use web::CsrfToken;
+use web::auth::Session;
+use web::ctx::{PageCtx, render};
+use web::meta::Meta;
 
 #[derive(Template)]
 #[template(path = "profile.html")]
@@ -141,7 +141,7 @@ pub async fn end_other_sessions(
     State(state): State<AppState>,
     session: Session,
     Meta(meta): Meta,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<CsrfToken>,
 ) -> AppResult<Response> {
     session.verify_csrf(&form.csrf)?;
     let now = state.clock.now();

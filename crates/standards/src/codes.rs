@@ -1,6 +1,6 @@
 //! The national code tables the base data stores (GB/T 2261 gender, GB/T 3304 ethnicity,
 //! GB/T 4761 family relation, JY/T 1001 tables, the student registry's own tables, …), embedded
-//! from `data/codes/` (copied from the standards pack). Records store codes; pages show names.
+//! from `data/codes/` (copied from the standards pack in `../shared/standards`). Records store codes; pages show names.
 //!
 //! [`resolve`] reads a value as schools type it: the code itself ("01"), the code without its
 //! leading zeros ("1"), the name ("汉族"), the name without its generic suffix ("汉", "男" for
@@ -266,31 +266,6 @@ pub fn name(t: Table, code: &str) -> Option<&'static str> {
         .map(|c| c.name.as_str())
 }
 
-/// The accepted values of a table in words, for a message about a value it does not hold: every
-/// name of a short table, the first few of a long one and how many there are.
-pub fn accepted_in_words(t: Table, locale: kernel::Locale) -> String {
-    const SHOWN: usize = 10;
-    let codes = all(t);
-    let mut names: Vec<&str> = codes.iter().take(SHOWN).map(|c| c.name.as_str()).collect();
-    if t == Table::YesNo {
-        names = vec!["是", "否"];
-    }
-    let sep = match locale {
-        kernel::Locale::ZhCn => "、",
-        kernel::Locale::En => ", ",
-    };
-    let values = names.join(sep);
-    if codes.len() <= SHOWN {
-        kernel::i18n::tf(locale, "import.accepted", &[("values", &values)])
-    } else {
-        kernel::i18n::tf(
-            locale,
-            "import.accepted_many",
-            &[("values", &values), ("count", &codes.len().to_string())],
-        )
-    }
-}
-
 /// The code a typed value stands for: the code, the code without leading zeros, the name, the
 /// name without a generic ending, or (family relations) a spoken form.
 pub fn resolve(t: Table, typed: &str) -> Option<&'static str> {
@@ -379,20 +354,5 @@ mod tests {
         assert_eq!(resolve(Table::Health, "良好"), Some("1"));
         assert_eq!(resolve(Table::RegistryHealth, "健康"), Some("10"));
         assert_eq!(resolve(Table::Health, "较弱"), Some("2"));
-    }
-
-    #[test]
-    fn a_refused_value_comes_with_the_accepted_ones() {
-        let short = accepted_in_words(Table::LeftBehind, kernel::Locale::ZhCn);
-        assert!(
-            short.contains("非留守儿童、单亲留守儿童、双亲留守儿童"),
-            "{short}"
-        );
-        let long = accepted_in_words(Table::Ethnicity, kernel::Locale::ZhCn);
-        assert!(long.contains("汉族") && long.contains("代码表"), "{long}");
-        assert!(
-            long.contains(&all(Table::Ethnicity).len().to_string()),
-            "{long}"
-        );
     }
 }

@@ -1,9 +1,6 @@
 //! The person's second factor: set up an authenticator app (TOTP), see and renew recovery
 //! codes, turn it off. Administrators whose policy asks for it are sent here until they have one.
 
-use crate::auth::Session;
-use crate::ctx::{PageCtx, render};
-use crate::meta::Meta;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
@@ -14,6 +11,9 @@ use identity::mfa;
 use kernel::audit::{self, AuditEvent, Who};
 use kernel::{AppResult, AppState, RequestMeta};
 use serde::Deserialize;
+use web::auth::Session;
+use web::ctx::{PageCtx, render};
+use web::meta::Meta;
 
 #[derive(Template)]
 #[template(path = "mfa.html")]
@@ -187,7 +187,7 @@ async fn proved(
             refuse(ctx.t("mfa.wrong_code").to_owned()).await
         }
         Err(MfaError::Throttled(until)) => {
-            refuse(super::login::wait_message(&ctx, until, state.clock.now())).await
+            refuse(crate::login::wait_message(&ctx, until, state.clock.now())).await
         }
         Err(MfaError::Other(e)) => Err(e),
     }

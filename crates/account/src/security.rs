@@ -2,9 +2,6 @@
 //! modern profile, tune it within the profile's bounds, and list the school networks whose
 //! classrooms share one address.
 
-use crate::auth::Session;
-use crate::ctx::{PageCtx, render};
-use crate::meta::Meta;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
@@ -14,6 +11,9 @@ use identity::policy::{self, Policy, Profile};
 use kernel::audit::{self, AuditEvent, Who};
 use kernel::{AppError, AppResult, AppState, FieldErrors, NodeId};
 use serde::Deserialize;
+use web::auth::Session;
+use web::ctx::{PageCtx, render};
+use web::meta::Meta;
 
 #[derive(Template)]
 #[template(path = "security.html")]

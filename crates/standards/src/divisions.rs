@@ -1,6 +1,6 @@
 //! GB/T 2260 divisions, embedded from `data/` (统计用区划 2023).
 
-use crate::model::NodeKind;
+use crate::kinds::NodeKind;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 

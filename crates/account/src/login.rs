@@ -1,21 +1,22 @@
 //! Login and logout.
 
-use super::safe_next;
-use crate::auth::{SESSION_COOKIE, Session};
-use crate::ctx::{LANG_COOKIE, PageCtx, render};
-use crate::meta::Meta;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, http};
 use axum_extra::extract::CookieJar;
-use axum_extra::extract::cookie::{Cookie, SameSite};
+use axum_extra::extract::cookie::Cookie;
 use chrono::{DateTime, Utc};
 use identity::LoginError;
 use identity::login::MfaError;
 use kernel::{AppError, AppResult, AppState};
 use serde::Deserialize;
+use web::auth::{SESSION_COOKIE, Session};
+use web::ctx::{LANG_COOKIE, PageCtx, render};
+use web::meta::Meta;
+use web::pages::safe_next;
+use web::{CsrfToken, cookie};
 
 /// Before login there is no session, so the login form's CSRF token is a double-submit cookie.
 pub(super) const PRE_CSRF_COOKIE: &str = "jy_login_csrf";
@@ -47,15 +48,6 @@ pub struct NextQuery {
     upstream_error: Option<String>,
 }
 
-pub fn cookie<'a>(state: &AppState, name: &'a str, value: String, http_only: bool) -> Cookie<'a> {
-    Cookie::build((name, value))
-        .path("/")
-        .http_only(http_only)
-        .same_site(SameSite::Lax)
-        .secure(state.config.https())
-        .build()
-}
-
 pub async fn show(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -66,7 +58,7 @@ pub async fn show(
     let mut ctx = PageCtx::anonymous(&headers);
     ctx.csrf = token.clone();
     ctx.demo = state.config.demo;
-    if crate::ctx::cookie_in(&headers, LANG_COOKIE).is_none()
+    if web::ctx::cookie_in(&headers, LANG_COOKIE).is_none()
         && let Some(l) = q
             .ui_locales
             .as_deref()
@@ -213,7 +205,7 @@ pub(super) fn signed_in(
         .remove(Cookie::build(MFA_COOKIE).path("/"))
         .add(cookie(state, SESSION_COOKIE, out.token, true))
         .add(cookie(state, LANG_COOKIE, out.locale, false));
-    (jar, crate::redirect(next)).into_response()
+    (jar, web::redirect(next)).into_response()
 }
 
 /// The pending login waiting for its second factor.
@@ -327,17 +319,12 @@ pub async fn mfa_submit(
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    pub csrf: String,
-}
-
 pub async fn logout(
     State(state): State<AppState>,
     session: Session,
     jar: CookieJar,
     Meta(meta): Meta,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<CsrfToken>,
 ) -> AppResult<Response> {
     session.verify_csrf(&form.csrf)?;
     identity::login::logout(&state, &session.actor, session.session_id, &meta).await?;

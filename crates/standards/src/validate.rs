@@ -1,4 +1,4 @@
-//! Validators for the identifiers and fields the directory stores. Each returns the i18n key of
+//! Validators for the identifiers and fields the base data stores. Each returns the i18n key of
 //! its message on failure, so forms and the API can say what was wrong in the user's language.
 
 use crate::divisions;
@@ -42,6 +42,17 @@ pub fn gb11643_check_char(first17: &[u8]) -> Option<u8> {
 }
 
 /// An 18-character resident ID number with a valid check character and birth date.
+/// A valid resident ID number (GB 11643): division, birth date, sequence (odd male, even
+/// female), check character. For demo data, samples and tests.
+pub fn resident_id(division: &str, birth: chrono::NaiveDate, seq: u32, male: bool) -> String {
+    let seq = (seq % 499) * 2 + u32::from(male);
+    let first17 = format!("{division}{}{seq:03}", birth.format("%Y%m%d"));
+    let check = gb11643_check_char(first17.as_bytes())
+        .map(char::from)
+        .unwrap_or('0');
+    format!("{first17}{check}")
+}
+
 pub fn id_number(s: &str) -> Check {
     let b = s.as_bytes();
     if b.len() != 18
@@ -202,7 +213,7 @@ pub fn school_code(s: &str, province_prefix: Option<&str>) -> Check {
 }
 
 /// A known GB/T 2260 code of the given level.
-pub fn division_code(s: &str, level: crate::model::NodeKind) -> Check {
+pub fn division_code(s: &str, level: crate::kinds::NodeKind) -> Check {
     if s.len() != 6 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err("error.division_code_format");
     }
@@ -224,7 +235,7 @@ mod tests {
         fn id_numbers_tell_birth_date_and_gender(days in 0i64..40_000, seq in 0u32..499, male in any::<bool>(), off in 1i64..400) {
             let birth = chrono::NaiveDate::from_ymd_opt(1920, 1, 1).unwrap() + chrono::Duration::days(days);
             prop_assume!(birth <= chrono::Utc::now().date_naive());
-            let id = crate::demo::id_number("330102", birth, seq, male);
+            let id = crate::validate::resident_id("330102", birth, seq, male);
             let g = if male { "1" } else { "2" };
             prop_assert_eq!(super::id_number_facts(&id), Some((birth, g)));
             prop_assert!(super::id_number_agrees(&id, Some(birth), Some(g)).is_empty());
@@ -242,7 +253,7 @@ mod tests {
     }
 
     use super::*;
-    use crate::model::NodeKind;
+    use crate::kinds::NodeKind;
 
     #[test]
     fn id_numbers() {
