@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use kernel::authz::{self, Permission};
 use kernel::paging::{PageQuery, Paged};
-use kernel::{AppError, AppResult, AppState, Ctx, FieldErrors, NodeId};
+use kernel::{AppError, AppResult, FieldErrors, NodeId};
 use serde::Deserialize;
 use web::{CsrfForm, IdPath, Page, PageCtx, Session, render};
 
@@ -91,15 +91,13 @@ pub async fn root(session: Session) -> AppResult<Response> {
 }
 
 async fn page_of(
-    state: &AppState,
-    session: &Session,
-    meta: &kernel::RequestMeta,
+    page: &Page,
     id: NodeId,
     q: &ShowQuery,
     errors: FieldErrors,
     form: NewNodeForm,
 ) -> AppResult<NodePage> {
-    let cx = Ctx::new(state, &session.actor, meta);
+    let cx = page.cx();
     let node = nodes::get(&cx, id).await?;
     authz::require(cx.db(), cx.actor, Permission::ViewPeople, id).await?;
     let crumbs = nodes::breadcrumbs(cx.db(), id).await?;
@@ -139,7 +137,7 @@ async fn page_of(
         .unwrap_or_default();
     let stages = node.stage_list().iter().map(|s| s.as_str()).collect();
     Ok(NodePage {
-        ctx: PageCtx::for_session(session).with_notice(q.done.as_deref()),
+        ctx: page.ctx().with_notice(q.done.as_deref()),
         node,
         crumbs,
         crumbs_open,
@@ -161,33 +159,12 @@ pub async fn show(
     IdPath(id): IdPath<NodeId>,
     Query(q): Query<ShowQuery>,
 ) -> AppResult<Response> {
-    let Page {
-        state,
-        session,
-        meta,
-    } = &page;
-    let p = page_of(
-        state,
-        session,
-        meta,
-        id,
-        &q,
-        FieldErrors::new(),
-        NewNodeForm::default(),
-    )
-    .await?;
+    let p = page_of(&page, id, &q, FieldErrors::new(), NewNodeForm::default()).await?;
     Ok(render(&p))
 }
 
 /// Re-renders the node page with the errors beside the fields and the input kept.
-async fn invalid(
-    state: &AppState,
-    session: &Session,
-    meta: &kernel::RequestMeta,
-    id: NodeId,
-    e: AppError,
-    form: NewNodeForm,
-) -> AppResult<Response> {
+async fn invalid(page: &Page, id: NodeId, e: AppError, form: NewNodeForm) -> AppResult<Response> {
     match e {
         AppError::Invalid(errors) | AppError::Conflict(_, errors) if !errors.is_empty() => {
             let q = ShowQuery {
@@ -195,7 +172,7 @@ async fn invalid(
                 page: None,
                 include_inactive: None,
             };
-            let p = page_of(state, session, meta, id, &q, errors, form).await?;
+            let p = page_of(page, id, &q, errors, form).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&p)).into_response())
         }
         other => Err(other),
@@ -211,11 +188,6 @@ pub async fn create_child(
     IdPath(id): IdPath<NodeId>,
     CsrfForm(form): CsrfForm<NewNodeForm>,
 ) -> AppResult<Response> {
-    let Page {
-        state,
-        session,
-        meta,
-    } = &page;
     let cx = page.cx();
     let input = NewNode {
         parent_id: Some(id),
@@ -229,7 +201,7 @@ pub async fn create_child(
     };
     match nodes::create(&cx, input).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin/org/{id}?done=created")).into_response()),
-        Err(e) => invalid(state, session, meta, id, e, form).await,
+        Err(e) => invalid(&page, id, e, form).await,
     }
 }
 
@@ -243,15 +215,10 @@ pub async fn rename(
     IdPath(id): IdPath<NodeId>,
     CsrfForm(form): CsrfForm<RenameForm>,
 ) -> AppResult<Response> {
-    let Page {
-        state,
-        session,
-        meta,
-    } = &page;
     let cx = page.cx();
     match nodes::rename(&cx, id, &form.name).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin/org/{id}?done=saved")).into_response()),
-        Err(e) => invalid(state, session, meta, id, e, NewNodeForm::default()).await,
+        Err(e) => invalid(&page, id, e, NewNodeForm::default()).await,
     }
 }
 
@@ -266,11 +233,6 @@ pub async fn move_school(
     IdPath(id): IdPath<NodeId>,
     CsrfForm(form): CsrfForm<MoveForm>,
 ) -> AppResult<Response> {
-    let Page {
-        state,
-        session,
-        meta,
-    } = &page;
     let cx = page.cx();
     let result = match nodes::find_by_code(&cx, &form.parent_code).await? {
         Some(target) => nodes::move_school(&cx, id, target.id).await,
@@ -281,7 +243,7 @@ pub async fn move_school(
     };
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/admin/org/{id}?done=moved")).into_response()),
-        Err(e) => invalid(state, session, meta, id, e, NewNodeForm::default()).await,
+        Err(e) => invalid(&page, id, e, NewNodeForm::default()).await,
     }
 }
 
@@ -290,15 +252,10 @@ pub async fn deactivate(
     IdPath(id): IdPath<NodeId>,
     CsrfForm(_): CsrfForm<web::CsrfToken>,
 ) -> AppResult<Response> {
-    let Page {
-        state,
-        session,
-        meta,
-    } = &page;
     let cx = page.cx();
     match nodes::deactivate(&cx, id).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin/org/{id}?done=deactivated")).into_response()),
-        Err(e) => invalid(state, session, meta, id, e, NewNodeForm::default()).await,
+        Err(e) => invalid(&page, id, e, NewNodeForm::default()).await,
     }
 }
 
@@ -307,15 +264,10 @@ pub async fn reactivate(
     IdPath(id): IdPath<NodeId>,
     CsrfForm(_): CsrfForm<web::CsrfToken>,
 ) -> AppResult<Response> {
-    let Page {
-        state,
-        session,
-        meta,
-    } = &page;
     let cx = page.cx();
     match nodes::reactivate(&cx, id).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin/org/{id}?done=reactivated")).into_response()),
-        Err(e) => invalid(state, session, meta, id, e, NewNodeForm::default()).await,
+        Err(e) => invalid(&page, id, e, NewNodeForm::default()).await,
     }
 }
 
@@ -332,11 +284,6 @@ pub async fn create_term(
     IdPath(id): IdPath<NodeId>,
     CsrfForm(form): CsrfForm<TermForm>,
 ) -> AppResult<Response> {
-    let Page {
-        state,
-        session,
-        meta,
-    } = &page;
     let cx = page.cx();
     let input = NewTerm {
         school_year: num(&form.school_year).unwrap_or(0),
@@ -346,7 +293,7 @@ pub async fn create_term(
     };
     match terms::create(&cx, id, input).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin/org/{id}?done=created")).into_response()),
-        Err(e) => invalid(state, session, meta, id, e, NewNodeForm::default()).await,
+        Err(e) => invalid(&page, id, e, NewNodeForm::default()).await,
     }
 }
 
@@ -370,11 +317,6 @@ pub async fn promote(
     IdPath(id): IdPath<NodeId>,
     CsrfForm(form): CsrfForm<PromoteForm>,
 ) -> AppResult<Response> {
-    let Page {
-        state,
-        session,
-        meta,
-    } = &page;
     let cx = page.cx();
     match crate::lifecycle::promote(&cx, id, num(&form.school_year).unwrap_or(0)).await {
         Ok(p) => Ok(render(&PromotedPage {
@@ -382,6 +324,6 @@ pub async fn promote(
             node: nodes::get(&cx, id).await?,
             p,
         })),
-        Err(e) => invalid(state, session, meta, id, e, NewNodeForm::default()).await,
+        Err(e) => invalid(&page, id, e, NewNodeForm::default()).await,
     }
 }

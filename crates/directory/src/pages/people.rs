@@ -11,9 +11,9 @@ use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use kernel::paging::{PageQuery, Paged};
-use kernel::{AppError, AppResult, AppState, Ctx, FieldErrors, NodeId, PersonId, RoleId};
+use kernel::{AppError, AppResult, FieldErrors, NodeId, PersonId, RoleId};
 use serde::Deserialize;
-use web::{CsrfForm, IdPath, Page, PageCtx, Session, render};
+use web::{CsrfForm, IdPath, Page, PageCtx, render};
 
 #[derive(Template)]
 #[template(path = "people_list.html")]
@@ -328,15 +328,13 @@ pub struct ShowQuery {
 }
 
 async fn person_page(
-    state: &AppState,
-    session: &Session,
-    meta: &kernel::RequestMeta,
+    page: &Page,
     id: PersonId,
     reveal: bool,
     errors: FieldErrors,
     done: Option<&str>,
 ) -> AppResult<PersonPage> {
-    let cx = Ctx::new(state, &session.actor, meta);
+    let cx = page.cx();
     let d = people::detail(&cx, id, reveal).await?;
     let classes = if d.may_manage {
         match nodes::find(cx.db(), d.person.org_id).await? {
@@ -347,7 +345,7 @@ async fn person_page(
         Vec::new()
     };
     Ok(PersonPage {
-        ctx: PageCtx::for_session(session).with_notice(done),
+        ctx: page.ctx().with_notice(done),
         d,
         errors,
         subjects: subjects(),
@@ -361,15 +359,8 @@ pub async fn show(
     IdPath(id): IdPath<PersonId>,
     Query(q): Query<ShowQuery>,
 ) -> AppResult<Response> {
-    let Page {
-        state,
-        session,
-        meta,
-    } = &page;
     let page = person_page(
-        state,
-        session,
-        meta,
+        &page,
         id,
         q.reveal.unwrap_or(false),
         FieldErrors::new(),
@@ -458,22 +449,9 @@ pub async fn reset_password(
     IdPath(id): IdPath<PersonId>,
     CsrfForm(_): CsrfForm<web::CsrfToken>,
 ) -> AppResult<Response> {
-    let Page {
-        state,
-        session,
-        meta,
-    } = &page;
     let password = people::reset_password(&page.cx(), id).await?;
-    let mut page = person_page(
-        state,
-        session,
-        meta,
-        id,
-        false,
-        FieldErrors::new(),
-        Some("password_reset"),
-    )
-    .await?;
+    let mut page =
+        person_page(&page, id, false, FieldErrors::new(), Some("password_reset")).await?;
     page.new_password = Some(password);
     Ok(render(&page))
 }
@@ -514,11 +492,6 @@ pub async fn add_role(
     IdPath(id): IdPath<PersonId>,
     CsrfForm(f): CsrfForm<RoleForm>,
 ) -> AppResult<Response> {
-    let Page {
-        state,
-        session,
-        meta,
-    } = &page;
     let cx = page.cx();
     // Admin roles name their node by code (a region's division code or a school code).
     let node_id = match f.node_id.trim() {
@@ -539,7 +512,7 @@ pub async fn add_role(
     match roles::assign(&cx, id, grant).await {
         Ok(_) => Ok(Redirect::to(&format!("/people/{id}?done=role_added")).into_response()),
         Err(AppError::Invalid(errors) | AppError::Conflict(_, errors)) if !errors.is_empty() => {
-            let page = person_page(state, session, meta, id, false, errors, None).await?;
+            let page = person_page(&page, id, false, errors, None).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(e),

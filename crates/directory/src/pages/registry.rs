@@ -16,9 +16,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::NaiveDate;
 use kernel::paging::{PageQuery, Paged};
-use kernel::{AppError, AppResult, AppState, Ctx, FieldErrors, NodeId, PersonId, TransferId};
+use kernel::{AppError, AppResult, AppState, FieldErrors, NodeId, PersonId, TransferId};
 use serde::Deserialize;
-use web::{CsrfForm, IdPath, Page, PageCtx, Session, render};
+use web::{CsrfForm, IdPath, Page, PageCtx, render};
 
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()
@@ -164,19 +164,17 @@ impl StudentPage {
 
 #[allow(clippy::too_many_arguments)]
 async fn student_page(
-    state: &AppState,
-    session: &Session,
-    meta: &kernel::RequestMeta,
+    page: &Page,
     id: PersonId,
     which: &'static str,
     form: ChangeForm,
     errors: FieldErrors,
     ok: Option<&str>,
 ) -> AppResult<StudentPage> {
-    let cx = Ctx::new(state, &session.actor, meta);
+    let cx = page.cx();
     let r = registry::student(&cx, id).await?;
     let classes = registry::classes_of(cx.db(), r.school_id).await?;
-    let mut ctx = PageCtx::for_session(session);
+    let mut ctx = page.ctx();
     ctx.notice = notice(ok);
     Ok(StudentPage {
         ctx,
@@ -203,15 +201,8 @@ pub async fn student(
     IdPath(id): IdPath<PersonId>,
     Query(q): Query<OkQuery>,
 ) -> AppResult<Response> {
-    let Page {
-        state,
-        session,
-        meta,
-    } = &page;
     let page = student_page(
-        state,
-        session,
-        meta,
+        &page,
         id,
         "",
         ChangeForm::default(),
@@ -260,17 +251,7 @@ async fn change_submit(
             Ok(Redirect::to(&format!("/people/{id}/registry?ok={ok}")).into_response())
         }
         Err(AppError::Invalid(errors) | AppError::Conflict(_, errors)) if !errors.is_empty() => {
-            let page = student_page(
-                &page.state,
-                &page.session,
-                &page.meta,
-                id,
-                which,
-                form,
-                errors,
-                None,
-            )
-            .await?;
+            let page = student_page(&page, id, which, form, errors, None).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(e),
@@ -344,16 +325,14 @@ impl NodePage {
 
 #[allow(clippy::too_many_arguments)]
 async fn node_page_for(
-    state: &AppState,
-    session: &Session,
-    meta: &kernel::RequestMeta,
+    req: &Page,
     id: NodeId,
     page: Option<u32>,
     form: RequestForm,
     errors: FieldErrors,
     ok: Option<&str>,
 ) -> AppResult<NodePage> {
-    let cx = Ctx::new(state, &session.actor, meta);
+    let cx = req.cx();
     let lists = transfers::for_node(&cx, id).await?;
     let node = nodes::get(&cx, id).await?;
     let is_school = node.kind.as_str() == "school";
@@ -375,7 +354,7 @@ async fn node_page_for(
     } else {
         (None, Vec::new())
     };
-    let mut ctx = PageCtx::for_session(session);
+    let mut ctx = req.ctx();
     ctx.notice = notice(ok);
     Ok(NodePage {
         ctx,
@@ -395,15 +374,8 @@ pub async fn node_page(
     IdPath(id): IdPath<NodeId>,
     Query(q): Query<OkQuery>,
 ) -> AppResult<Response> {
-    let Page {
-        state,
-        session,
-        meta,
-    } = &page;
     let page = node_page_for(
-        state,
-        session,
-        meta,
+        &page,
         id,
         q.page,
         RequestForm::default(),
@@ -419,11 +391,6 @@ pub async fn request(
     IdPath(id): IdPath<NodeId>,
     CsrfForm(form): CsrfForm<RequestForm>,
 ) -> AppResult<Response> {
-    let Page {
-        state,
-        session,
-        meta,
-    } = &page;
     let cx = page.cx();
     let to_class_id = match form.to_class_id.trim() {
         "" => None,
@@ -439,7 +406,7 @@ pub async fn request(
     match transfers::request(&cx, id, input).await {
         Ok(t) => Ok(Redirect::to(&format!("/transfers/{}?ok=requested", t.id)).into_response()),
         Err(AppError::Invalid(errors) | AppError::Conflict(_, errors)) if !errors.is_empty() => {
-            let page = node_page_for(state, session, meta, id, None, form, errors, None).await?;
+            let page = node_page_for(&page, id, None, form, errors, None).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(e),
