@@ -61,7 +61,7 @@ pub async fn promote(cx: &Ctx<'_>, school: NodeId, school_year: i64) -> AppResul
         return Err(AppError::Invalid(f));
     }
     let stages = node.stage_list();
-    let today = cx.now.date_naive();
+    let today = cx.today();
     let mut tx = cx.begin().await?;
     let nodes: Vec<Node> = on_tx!(&mut tx, c => sqlx::query_as(
         "SELECT * FROM org_nodes WHERE school_id = $1 AND active = TRUE AND kind IN ('grade', 'class')",

@@ -165,7 +165,7 @@ pub async fn of_node(cx: &Ctx<'_>, id: NodeId) -> AppResult<NodeStats> {
     }
     let order = |s: &str| Stage::ALL.iter().position(|x| x.as_str() == s);
     by_grade.sort_by_key(|g| (order(&g.stage), g.year));
-    let today = cx.now.date_naive();
+    let today = cx.today();
     let year = school_year(today);
     let deadline = NaiveDate::from_ymd_opt(year as i32, 9, 30).unwrap_or(today);
     Ok(NodeStats {

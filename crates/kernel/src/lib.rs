@@ -50,6 +50,12 @@ impl<'a> Ctx<'a> {
             now: state.clock.now(),
         }
     }
+
+    /// Today's date in the region's time zone (not UTC's: between midnight and eight in the
+    /// morning in Beijing, UTC is still on yesterday).
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.state.config.time_zone.date(self.now)
+    }
     pub fn db(&self) -> &'a Db {
         &self.state.db
     }

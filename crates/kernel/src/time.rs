@@ -55,6 +55,16 @@ impl Zone {
         self.local(t).format("%Y-%m-%d %H:%M:%S").to_string()
     }
 
+    /// The moment a calendar day of this zone begins.
+    pub fn day_start(self, day: NaiveDate) -> DateTime<Utc> {
+        use chrono::TimeZone;
+        let naive = day.and_time(chrono::NaiveTime::MIN);
+        self.0
+            .from_local_datetime(&naive)
+            .earliest()
+            .map_or_else(|| naive.and_utc(), |t| t.with_timezone(&Utc))
+    }
+
     /// The calendar day of a moment in this zone.
     pub fn date(self, t: DateTime<Utc>) -> NaiveDate {
         self.local(t).date_naive()
@@ -106,6 +116,10 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         assert_eq!(z.date(late).to_string(), "2026-12-07");
+        assert_eq!(
+            z.day_start(z.date(late)).to_rfc3339(),
+            "2026-12-06T16:00:00+00:00"
+        );
         let urumqi: Zone = "Asia/Urumqi".parse().unwrap();
         assert_eq!(urumqi.minute(t), "2026-12-06 17:28");
         assert!("Mars/Olympus".parse::<Zone>().is_err());

@@ -348,7 +348,7 @@ pub async fn build(cx: &Ctx<'_>, node: NodeId, mask: Mask) -> AppResult<Bundle> 
     let user_ids: HashSet<PersonId> = people.iter().map(|p| p.0).collect();
 
     // Sessions: the school year that applies at the node, with its terms.
-    let year_now = crate::import::classes::school_year(cx.now.date_naive());
+    let year_now = crate::import::classes::school_year(cx.today());
     let terms = crate::terms::for_node(cx, node).await?;
     let year = if terms.iter().any(|t| t.school_year == year_now) {
         year_now

@@ -148,7 +148,7 @@ async fn page_of(
         school_types: SchoolType::ALL.iter().map(|t| t.as_str()).collect(),
         stages,
         may_manage_parent,
-        school_year: crate::import::classes::school_year(cx.now.date_naive()),
+        school_year: crate::import::classes::school_year(cx.today()),
         errors,
         form,
     })

@@ -186,7 +186,7 @@ async fn student_page(
         which,
         form,
         errors,
-        today: cx.now.date_naive(),
+        today: cx.today(),
     })
 }
 

@@ -238,7 +238,7 @@ fn effective(on: Option<NaiveDate>, today: NaiveDate, errors: &mut FieldErrors) 
 /// Records a registry change and applies it to the student's record and class.
 pub async fn record(cx: &Ctx<'_>, person: PersonId, input: NewChange) -> AppResult<Recorded> {
     administered(cx, person).await?;
-    let today = cx.now.date_naive();
+    let today = cx.today();
     let mut errors = FieldErrors::new();
     let kind = input.kind.trim().to_owned();
     let effect = kinds::effect(&kind);

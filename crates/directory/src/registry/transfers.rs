@@ -530,7 +530,7 @@ fn stale() -> AppError {
 /// The move itself, inside the final approval's transaction.
 async fn complete(tx: &mut Tx, cx: &Ctx<'_>, t: &Transfer) -> AppResult<()> {
     let (from, to, person) = (t.from_school_id, t.to_school_id, t.person_id);
-    let today = cx.now.date_naive();
+    let today = cx.today();
     // The student and the class as they are now: still at the sending school, still enrolled,
     // the class still open.
     let cur = membership::current(tx, person).await?;

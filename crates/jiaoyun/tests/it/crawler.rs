@@ -4,8 +4,10 @@
 //! content-security-policy violation, no message key shown untranslated, no English words in a
 //! Chinese page outside user data, no page over its weight budget, no horizontal scrolling, no
 //! time outside the region's zone, no input without a label, no check box stretched away from
-//! its label. It prints every page it visited with its weight. Later modules' pages are
-//! checked by it as soon as a menu or a page links to them.
+//! its label, no emoji (an empty box without an emoji font). It prints every page it visited
+//! with its weight. Later modules' pages are checked by it as soon as a menu or a page links to
+//! them. Every link's status is checked; up to three pages of each shape (path with its ids
+//! replaced) are opened in the browser.
 //!
 //! Needs chromium and chromium-driver; .ci/run runs it on SQLite and on PostgreSQL.
 
@@ -145,6 +147,8 @@ const check = (text, where) => {
     }
   }
   if (/(^|[^\d])\d{1,2}:\d{2}(?!\d)/.test(text)) problem(`a time outside <time> in ${where}: “${text.trim().slice(0, 60)}”`);
+  // Emoji are empty boxes on machines without an emoji font: icons are inline SVG.
+  if (/[\u{1F300}-\u{1FAFF}\u{2600}-\u{26FF}]/u.test(text)) problem(`an emoji in ${where}: “${text.trim().slice(0, 40)}”`);
 };
 const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
 for (let n = walker.nextNode(); n; n = walker.nextNode()) {

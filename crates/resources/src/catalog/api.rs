@@ -322,7 +322,7 @@ async fn class_progress(
     )
     .await?;
     Ok(Json(
-        progress::of_class(cx.db(), class, q.subject.trim(), cx.now.date_naive()).await?,
+        progress::of_class(cx.db(), class, q.subject.trim(), cx.today()).await?,
     ))
 }
 

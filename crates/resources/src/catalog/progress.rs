@@ -214,7 +214,7 @@ pub async fn set(
     {
         return Err(AppError::Forbidden);
     }
-    let today = cx.now.date_naive();
+    let today = cx.today();
     let Some((_, volume)) = volume_of_class(cx.db(), class, subject, today).await? else {
         return Err(AppError::field("catalog_id", "error.catalog.no_volume"));
     };

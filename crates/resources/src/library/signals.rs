@@ -8,7 +8,7 @@ use super::quality;
 use super::resource::get_as;
 use crate::access::Viewer;
 use crate::model::ResourceRow;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use kernel::audit::AuditEvent;
 use kernel::paging::{PageQuery, Paged};
 use kernel::{AppError, AppResult, CommentId, Ctx, Db, PersonId, ResourceId, Tx, on_db, on_tx};
@@ -17,11 +17,9 @@ use serde::{Deserialize, Serialize};
 pub const RATING_COMMENT_MAX: usize = 500;
 pub const COMMENT_MAX: usize = 2000;
 
-/// The start of the calendar day (China Standard Time, UTC+8) that `now` falls in.
-pub fn day_start(now: DateTime<Utc>) -> DateTime<Utc> {
-    let offset = Duration::hours(8);
-    let local = (now + offset).date_naive();
-    local.and_time(chrono::NaiveTime::MIN).and_utc() - offset
+/// The start of the calendar day (in the region's time zone) that `now` falls in.
+pub fn day_start(now: DateTime<Utc>, zone: kernel::time::Zone) -> DateTime<Utc> {
+    zone.day_start(zone.date(now))
 }
 
 /// Records a usage event if this person has not had one of this kind for this resource today.
@@ -29,7 +27,7 @@ async fn usage(cx: &Ctx<'_>, r: &ResourceRow, kind: &'static str) -> AppResult<b
     if r.author_id == cx.actor.person_id || cx.actor.is_system() {
         return Ok(false);
     }
-    let since = day_start(cx.now);
+    let since = day_start(cx.now, cx.state.config.time_zone);
     let seen: Option<(i32,)> = on_db!(cx.db(), p => sqlx::query_as(
         "SELECT 1 FROM resource_events WHERE person_id = $1 AND kind = $2 AND resource_id = $3 AND at >= $4 LIMIT 1",
     ).bind(cx.actor.person_id).bind(kind).bind(r.id).bind(since).fetch_optional(p).await)?;

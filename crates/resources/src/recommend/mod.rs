@@ -131,7 +131,7 @@ pub async fn next_chapter(
     per_chapter: i64,
 ) -> AppResult<Vec<Recommendation>> {
     let db = cx.db();
-    let today = cx.now.date_naive();
+    let today = cx.today();
     let mut out: Vec<Recommendation> = Vec::new();
     for (class, subject) in teaching(cx) {
         let Some(progress) = crate::catalog::progress::of_class(db, class, &subject, today).await?

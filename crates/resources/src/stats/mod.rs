@@ -312,8 +312,13 @@ fn fold(rows: Vec<(NodeId, String, String, i64)>) -> Vec<Usage> {
 
 /// Views and downloads in `term`: by the people of each school (or region) of the node's
 /// subtree, and of the resources each of its schools owns.
-pub async fn usage(db: &Db, node: NodeId, term: &TermRef) -> AppResult<(Vec<Usage>, Vec<Usage>)> {
-    let (from, to) = term.bounds();
+pub async fn usage(
+    db: &Db,
+    node: NodeId,
+    term: &TermRef,
+    zone: kernel::time::Zone,
+) -> AppResult<(Vec<Usage>, Vec<Usage>)> {
+    let (from, to) = term.bounds(zone);
     let by_viewers: Vec<(NodeId, String, String, i64)> = on_db!(db, p => sqlx::query_as(
         "SELECT e.org_id, o.name, e.kind, COUNT(*) FROM resource_events e
          JOIN org_closure c ON c.descendant_id = e.org_id JOIN org_nodes o ON o.id = e.org_id
@@ -336,10 +341,11 @@ pub async fn of_node(cx: &Ctx<'_>, node: NodeId, term: Option<(i64, i64)>) -> Ap
     let (node_name, node_kind) = require_admin(cx, node).await?;
     let db = cx.db();
     let terms = terms::of_node(db, node).await?;
-    let term = terms::pick(&terms, term, cx.now.date_naive())?;
+    let term = terms::pick(&terms, term, cx.state.config.time_zone.date(cx.now))?;
     let default = cx.state.config.resources.target_per_term;
     let teachers = uploads_per_teacher(db, default, node, &term).await?;
-    let (usage_by_viewers, usage_by_owners) = usage(db, node, &term).await?;
+    let (usage_by_viewers, usage_by_owners) =
+        usage(db, node, &term, cx.state.config.time_zone).await?;
     Ok(NodeStats {
         node_id: node,
         node_name,
@@ -366,7 +372,7 @@ pub async fn below_target(
 ) -> AppResult<(TermRef, Vec<TeacherUploads>)> {
     require_admin(cx, node).await?;
     let terms = terms::of_node(cx.db(), node).await?;
-    let term = terms::pick(&terms, term, cx.now.date_naive())?;
+    let term = terms::pick(&terms, term, cx.state.config.time_zone.date(cx.now))?;
     let default = cx.state.config.resources.target_per_term;
     let mut list: Vec<TeacherUploads> = uploads_per_teacher(cx.db(), default, node, &term)
         .await?

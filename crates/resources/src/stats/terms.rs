@@ -2,7 +2,7 @@
 //! `terms`), or, where none is set, the usual calendar (autumn from September, spring from
 //! February).
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use kernel::{AppError, AppResult, Db, NodeId, on_db};
 use serde::Serialize;
 
@@ -24,18 +24,12 @@ impl TermRef {
     }
 
     /// The instants the term's days cover, from the first day's start to the day after the
-    /// last (days in China Standard Time).
-    pub fn bounds(&self) -> (DateTime<Utc>, DateTime<Utc>) {
-        let at = |d: NaiveDate| {
-            let naive = d.and_time(chrono::NaiveTime::MIN);
-            match chrono::FixedOffset::east_opt(8 * 3600)
-                .and_then(|cst| cst.from_local_datetime(&naive).single())
-            {
-                Some(t) => t.with_timezone(&Utc),
-                None => naive.and_utc(),
-            }
-        };
-        (at(self.starts_on), at(self.ends_on + Duration::days(1)))
+    /// last (days in the region's time zone).
+    pub fn bounds(&self, zone: kernel::time::Zone) -> (DateTime<Utc>, DateTime<Utc>) {
+        (
+            zone.day_start(self.starts_on),
+            zone.day_start(self.ends_on + Duration::days(1)),
+        )
     }
 
     /// The term of the usual calendar a day falls in: autumn September to January, spring
@@ -142,7 +136,7 @@ mod tests {
         assert_eq!((t.school_year, t.term), (2025, 1));
         let t = TermRef::calendar(d(2026, 4, 10));
         assert_eq!((t.school_year, t.term), (2025, 2));
-        let (from, to) = t.bounds();
+        let (from, to) = t.bounds(kernel::time::Zone::default());
         assert_eq!(from.to_rfc3339(), "2026-01-31T16:00:00+00:00");
         assert_eq!(to.to_rfc3339(), "2026-08-31T16:00:00+00:00");
         let set = [

@@ -113,11 +113,10 @@ async fn a_teacher_is_recommended_what_their_class_reaches_next_and_why() {
     let teacher = lib.actor("teacher").await;
     let class = chinese_class(&teacher);
     let cx = lib.cx(&teacher);
-    let estimate =
-        resources::catalog::progress::of_class(cx.db(), class, "13", cx.now.date_naive())
-            .await
-            .unwrap()
-            .expect("the demo class has a Chinese volume this term");
+    let estimate = resources::catalog::progress::of_class(cx.db(), class, "13", cx.today())
+        .await
+        .unwrap()
+        .expect("the demo class has a Chinese volume this term");
     assert!(estimate.estimated);
     let units = units(&lib, estimate.volume).await;
     assert!(units.len() >= 4, "the demo volume has units");

@@ -69,7 +69,7 @@ pub struct ProgressPage {
 }
 
 async fn rows(cx: &Ctx<'_>, error: Option<(NodeId, &str, String)>) -> AppResult<Vec<Row>> {
-    let today = cx.now.date_naive();
+    let today = cx.today();
     let mut out = Vec::new();
     for class in progress::taught_by(cx).await? {
         let found =
@@ -114,7 +114,7 @@ pub async fn page_of(page: Page, Query(q): Query<PageQuery>) -> AppResult<Respon
     Ok(render(&ProgressPage {
         ctx: page_ctx(session, q.ok.as_deref()),
         rows: rows(&cx, None).await?,
-        today: cx.now.date_naive().to_string(),
+        today: cx.today().to_string(),
     }))
 }
 
@@ -150,7 +150,7 @@ pub async fn set(page: Page, CsrfForm(form): CsrfForm<ProgressForm>) -> AppResul
             Ok(render(&ProgressPage {
                 ctx,
                 rows,
-                today: cx.now.date_naive().to_string(),
+                today: cx.today().to_string(),
             }))
         }
         Err(e) => Err(e),

@@ -206,7 +206,7 @@ async fn progress_is_estimated_through_the_term_until_the_teacher_says() {
         .and_hms_opt(8, 0, 0)
         .unwrap()
         .and_utc();
-    let today = cx.now.date_naive();
+    let today = cx.today();
     let outline = catalog::outline(db, volume.id).await.unwrap();
     let section = &outline[2].sections[1];
     let p = progress::set(&cx, class, "14", Some(section.id))
