@@ -96,13 +96,13 @@ pub(crate) async fn lock(tx: &mut Tx, id: ResourceId) -> AppResult<ResourceRow> 
         .ok_or(AppError::NotFound(NOT_FOUND))
 }
 
-/// The school year and term in progress at `org` (from the nearest region that set them).
+/// The school year and term in progress at `org` on `today` (the region's date; from the
+/// nearest region that set its terms).
 pub async fn current_term(
     db: &Db,
     org: NodeId,
-    now: chrono::DateTime<chrono::Utc>,
+    today: chrono::NaiveDate,
 ) -> AppResult<Option<(i64, i64)>> {
-    let today = now.date_naive();
     Ok(on_db!(db, p => sqlx::query_as(
         "SELECT t.school_year, t.term FROM terms t JOIN org_closure c ON c.ancestor_id = t.region_id
          WHERE c.descendant_id = $1 AND t.starts_on <= $2 AND t.ends_on >= $2
@@ -176,7 +176,7 @@ pub async fn create(cx: &Ctx<'_>, input: NewResource) -> AppResult<ResourceRow> 
         ));
     };
     let org = cx.actor.org_id;
-    let term = current_term(db, org, cx.now).await?;
+    let term = current_term(db, org, cx.today()).await?;
     let id = ResourceId::new();
     let quality = Quality::of(Signals::default()).score;
     let mut tx = cx.begin().await?;

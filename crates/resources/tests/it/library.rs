@@ -168,9 +168,13 @@ async fn a_new_resource_is_private_to_its_author_with_the_current_term() {
     assert_eq!(r.quality, 30.0, "neutral start");
     let teacher = lib.actor("teacher").await;
     assert_eq!(r.org_id, teacher.org_id);
-    let term = resource::current_term(&lib.state.db, r.org_id, chrono::Utc::now())
-        .await
-        .unwrap();
+    let term = resource::current_term(
+        &lib.state.db,
+        r.org_id,
+        lib.state.config.time_zone.date(chrono::Utc::now()),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         (r.school_year, r.term),
         (term.map(|t| t.0), term.map(|t| t.1))

@@ -381,7 +381,8 @@ async fn excellent_list(l: &Loader<'_>, made: &[(&Spec, ResourceRow)]) -> AppRes
         return Ok(());
     };
     let cx = l.cx(&admin, 0);
-    let term = resource::current_term(&l.state.db, district, l.now).await?;
+    let today = l.state.config.time_zone.date(l.now);
+    let term = resource::current_term(&l.state.db, district, today).await?;
     let list = excellent::create(
         &cx,
         NewList {

@@ -99,7 +99,7 @@ async fn lists_page(
     let mut form = form;
     if form.school_year.is_empty()
         && let Some((y, t)) =
-            crate::library::resource::current_term(cx.db(), cx.actor.org_id, cx.now).await?
+            crate::library::resource::current_term(cx.db(), cx.actor.org_id, cx.today()).await?
     {
         form.school_year = y.to_string();
         form.term = t.to_string();
