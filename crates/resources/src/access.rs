@@ -31,6 +31,16 @@ pub struct Viewer {
 }
 
 impl Viewer {
+    /// Whether the actor is staff (an administrator or teacher anywhere, or the system): known
+    /// from the grants alone, without the ancestors [`Viewer::of`] looks up.
+    pub fn is_staff(actor: &Actor) -> bool {
+        actor.is_system()
+            || actor
+                .grants
+                .iter()
+                .any(|g| matches!(g.role, Role::Admin | Role::Teacher | Role::HeadTeacher))
+    }
+
     pub async fn of(db: &Db, actor: &Actor) -> AppResult<Self> {
         let mut own: Vec<NodeId> = actor
             .grants
