@@ -133,7 +133,7 @@ pub(crate) async fn fresh_db(
         .database_url
         .starts_with("postgres")
         .then(|| config.database_url.clone());
-    let fresh = kernel::testing::fresh_db(pg, "jy_bench").await?;
+    let fresh = kernel::testing::fresh_db(pg, "jy_bench", crate::SCHEMAS).await?;
     println!(
         "bench {scenario} on {} ({})",
         fresh.db.backend(),

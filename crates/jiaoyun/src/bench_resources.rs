@@ -366,7 +366,7 @@ pub async fn run(config: Config, n: u64, seconds: u64, keep: Option<PathBuf>) ->
             if reuse { ", reused" } else { "" }
         );
         let db = kernel::Db::connect(&url, 8).await?;
-        db.migrate().await?;
+        db.migrate(crate::SCHEMAS).await?;
         let mut cfg = config.clone();
         cfg.database_url = url;
         cfg.data_dir = dir.join("data");

@@ -145,7 +145,7 @@ pub fn spreadsheet(data: &[u8]) -> usize {
             rows += 1;
             std::ops::ControlFlow::Continue(())
         });
-        let _ = directory::filecheck::check_file(p, 100);
+        let _ = directory::import::student_file::check_file(p, 100);
         let _ = std::fs::remove_file(p);
         rows
     })
@@ -201,7 +201,7 @@ fn query(data: &[u8]) -> String {
 }
 
 async fn setup() -> AppResult<(kernel::testing::TestDb, AppState, String, String, String)> {
-    let db = kernel::testing::fresh_db(None, "jy_fuzz").await?;
+    let db = kernel::testing::fresh_db(None, "jy_fuzz", crate::SCHEMAS).await?;
     let config = Config {
         database_url: db.url.clone(),
         public_url: Some("http://127.0.0.1:9".into()),

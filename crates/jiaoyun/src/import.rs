@@ -3,9 +3,10 @@
 //! job as the web pages: checked, then, with `--commit`, committed in one transaction.
 
 use clap::{Args, Subcommand};
-use directory::filecheck;
+use directory::import::student_file;
 use directory::import::{Kind, jobs};
 use kernel::{Actor, AppState, Ctx, Locale, RequestMeta};
+use sheets::report;
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
@@ -82,7 +83,7 @@ pub fn check(cmd: ImportCommand) -> Result<bool, Box<dyn std::error::Error>> {
     // Every problem when an error copy is asked for (it names them all, row by row); else
     // only those listed, so a file of any length is checked in bounded memory.
     let keep = if errors.is_some() { usize::MAX } else { limit };
-    let check = match filecheck::check_file(&file, keep) {
+    let check = match student_file::check_file(&file, keep) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{}: {} ({e})", file.display(), t(&e.key()));
@@ -90,11 +91,11 @@ pub fn check(cmd: ImportCommand) -> Result<bool, Box<dyn std::error::Error>> {
         }
     };
     let secs = started.elapsed().as_secs_f64();
-    for n in filecheck::column_notes(&check.header, locale) {
+    for n in report::column_notes(&check.header, locale) {
         println!("{n}");
     }
     for p in check.problems.iter().take(limit) {
-        println!("{}", filecheck::describe(&check.header.headers, p, locale));
+        println!("{}", report::describe(&check.header.headers, p, locale));
     }
     if check.problem_count > limit {
         println!("… {} more", check.problem_count - limit);
@@ -111,12 +112,12 @@ pub fn check(cmd: ImportCommand) -> Result<bool, Box<dyn std::error::Error>> {
         check.rows as f64 / secs.max(1e-9),
     );
     if let Some(out) = errors {
-        filecheck::error_copy(
+        report::error_copy(
             &file,
             &check.header,
             &check.problems,
             &t("import.errors_heading"),
-            |p| filecheck::describe(&check.header.headers, p, locale),
+            |p| report::describe(&check.header.headers, p, locale),
             &out,
         )?;
         println!("error copy written to {}", out.display());

@@ -104,7 +104,7 @@ fn main() -> ExitCode {
 
 async fn connect(config: &Config) -> Result<Db, Box<dyn std::error::Error>> {
     let db = Db::connect(&config.database_url, config.database_max_connections).await?;
-    db.migrate().await?;
+    db.migrate(jiaoyun::SCHEMAS).await?;
     Ok(db)
 }
 

@@ -17,7 +17,6 @@ use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -118,12 +117,81 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
 /// The whole API's OpenAPI document: every crate's operations.
 pub fn api_doc() -> utoipa::openapi::OpenApi {
     use utoipa::OpenApi;
-    let mut doc = directory::api::ApiDoc::openapi();
+    let mut doc = PlatformApi::openapi();
+    doc.merge(directory::api_doc());
     doc.merge(sso::api::ApiDoc::openapi());
-    doc.merge(directory::api_registry::RegistryApiDoc::openapi());
-    doc.merge(directory::exchange::api::ExchangeApiDoc::openapi());
     doc.merge(resources::api_doc());
     doc
+}
+
+/// The API's title, description and bearer authentication; the operations come from the crates.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Jiaoyun API", version = "1", description = "The organisation tree, people, roles, terms, rosters and the audit log. Authenticate with `Authorization: Bearer jy_…` (create a token with `jiaoyun admin create-token`). Errors: `{\"error\": {\"code\", \"message\", \"fields\"}}`; unknown or foreign ids give 404."),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+struct PlatformApi;
+
+struct BearerAuth;
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+    }
+}
+
+/// A readable list of the API's operations, rendered on the server (no JavaScript needed). The
+/// server serves it at `/api/docs` for the whole API (every crate's document merged).
+fn docs_page(doc: &utoipa::openapi::OpenApi) -> axum::response::Response {
+    use axum::response::{Html, IntoResponse};
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let mut html = String::from(
+        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>Jiaoyun API</title><link rel=\"stylesheet\" href=\"/static/app.css\"><main>",
+    );
+    html.push_str(&format!(
+        "<h1>{}</h1><p>{}</p><p><a href=\"/api/v1/openapi.json\">openapi.json</a></p>",
+        esc(&doc.info.title),
+        esc(doc.info.description.as_deref().unwrap_or(""))
+    ));
+    html.push_str(
+        "<table><thead><tr><th>Method</th><th>Path</th><th>Summary</th></tr></thead><tbody>",
+    );
+    for (path, item) in doc.paths.paths.iter() {
+        let ops = [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PUT", &item.put),
+            ("PATCH", &item.patch),
+            ("DELETE", &item.delete),
+        ];
+        for (method, op) in ops {
+            if let Some(op) = op {
+                let summary = op
+                    .summary
+                    .clone()
+                    .or_else(|| op.description.clone())
+                    .unwrap_or_default();
+                html.push_str(&format!(
+                    "<tr><td><code>{method}</code></td><td><code>{}</code></td><td>{}</td></tr>",
+                    esc(path),
+                    esc(&summary)
+                ));
+            }
+        }
+    }
+    html.push_str("</tbody></table></main></html>");
+    Html(html).into_response()
 }
 
 async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
@@ -131,7 +199,7 @@ async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
 }
 
 async fn api_docs() -> axum::response::Response {
-    directory::api::docs_page(&api_doc())
+    docs_page(&api_doc())
 }
 
 /// The router of `metrics_listen`: `/metrics` and nothing else.
@@ -167,17 +235,17 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_endpoint))
         .fallback(web::errors::not_found);
-    body_limit(main, body_limit_bytes)
+    web::upload::body_limit(main, body_limit_bytes)
         // Spreadsheet uploads have their own, larger limit; the forms stream to disk, so the
         // extractors' own 2 MiB default must not apply.
-        .merge(upload_limit(directory::upload_routes(), state.config.max_upload_bytes))
+        .merge(web::upload::upload_limit(directory::upload_routes(), state.config.max_upload_bytes))
         // Files for the resource library: chunks and whole files up to the file limit.
-        .merge(upload_limit(
+        .merge(web::upload::upload_limit(
             resources::upload_routes(),
             usize::try_from(state.config.files.max_file_bytes).unwrap_or(usize::MAX),
         ))
         // Pushes from lower instances have theirs.
-        .merge(upload_limit(
+        .merge(web::upload::upload_limit(
             directory::exchange::push_routes(),
             state.config.exchange.max_push_bytes,
         ))
@@ -227,25 +295,6 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
         .with_state(state)
-}
-
-/// Routes whose bodies may be as large as `limit`: the body limit, and the same limit for the
-/// extractors (`Multipart`, `Bytes`) that otherwise stop at axum's 2 MiB default.
-fn upload_limit(routes: Router<AppState>, limit: usize) -> Router<AppState> {
-    body_limit(
-        routes.layer(axum::extract::DefaultBodyLimit::max(limit)),
-        limit,
-    )
-}
-
-/// At most `limit` bytes of body: a declared length over it is refused at once with the
-/// platform's own error naming the limit, and a body that streams past it is cut off.
-fn body_limit(routes: Router<AppState>, limit: usize) -> Router<AppState> {
-    routes
-        .layer(RequestBodyLimitLayer::new(limit))
-        .layer(middleware::from_fn(move |req: Request, next: Next| {
-            web::upload::refuse_declared_over(limit, req, next)
-        }))
 }
 
 /// Runs the server until SIGTERM or Ctrl-C, finishing requests in flight.

@@ -111,15 +111,6 @@ impl Db {
         }
     }
 
-    /// Applies the migrations of this backend.
-    pub async fn migrate(&self) -> AppResult<()> {
-        match self {
-            Self::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await,
-            Self::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await,
-        }
-        .map_err(|e| AppError::Internal(format!("migration failed: {e}")))
-    }
-
     /// Begins a transaction. On SQLite the process's writers take turns (in order, before
     /// they hold a connection) and each begins with `BEGIN IMMEDIATE`, so they never fail with
     /// "database is locked" when they upgrade; other processes on the same file still meet the

@@ -14,6 +14,7 @@ pub mod ids;
 pub mod notify;
 pub mod paging;
 pub mod privacy;
+pub mod schema;
 pub mod secret;
 pub mod state;
 pub mod testing;
@@ -29,6 +30,7 @@ pub use db::{Db, Tx};
 pub use error::{AppError, AppResult, FieldErrors};
 pub use i18n::Locale;
 pub use ids::*;
+pub use schema::Schema;
 pub use state::AppState;
 
 /// What every service function receives besides its input: the state (database, config),

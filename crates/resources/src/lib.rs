@@ -51,3 +51,21 @@ pub fn api_doc() -> utoipa::openapi::OpenApi {
 pub async fn runner(state: AppState) {
     tokio::join!(search::runner(state.clone()), files::runner(state));
 }
+
+/// The library's tables: catalogue, resources and their files, reviews, recommendations,
+/// events and notifications.
+pub static SCHEMA: kernel::Schema = kernel::schema!("resources", [&directory::SCHEMA]);
+
+#[cfg(test)]
+mod schema_tests {
+    #[test]
+    fn migration_folders_match() {
+        kernel::testing::assert_folders_match(&super::SCHEMA);
+    }
+
+    #[tokio::test]
+    #[ignore = "needs PostgreSQL: run with TEST_DATABASE_URL set and --include-ignored (.ci/run does)"]
+    async fn schema_is_the_same_on_both_databases() {
+        assert!(kernel::testing::assert_schema_parity(&super::SCHEMA).await > 20);
+    }
+}

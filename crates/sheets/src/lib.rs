@@ -7,7 +7,9 @@
 //! Errors say what is wrong with the file as a whole (unreadable, password-protected, empty);
 //! what is wrong with a value is the importer's business, with the row and column given here.
 
+pub mod check;
 mod csvfile;
+pub mod report;
 mod workbook;
 
 use std::io::Read;

@@ -134,12 +134,14 @@ proptest! {
         prop_assert_eq!(sniff(&gbk, true), Format::Csv("GB18030"));
     }
 
-    /// A CSV written in either encoding reads back cell for cell.
+    /// A CSV written in either encoding reads back cell for cell (GBK bytes that also read as
+    /// UTF-8, such as 绉峂 = 种M, are undecidable; see `sniffing_tells_utf8_from_gbk`).
     #[test]
     fn csv_round_trips_in_both_encodings(cells in proptest::collection::vec("[\u{4e00}-\u{9fa5}a-zA-Z0-9 ]{1,12}", 1..6), gbk in any::<bool>()) {
         let line = cells.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(",");
         let text = format!("{line}\n");
         let bytes = if gbk { encoding_rs::GBK.encode(&text).0.into_owned() } else { text.into_bytes() };
+        prop_assume!(!gbk || line.is_ascii() || std::str::from_utf8(&bytes).is_err());
         let p = temp(&format!("rt-{gbk}.csv"), &bytes);
         let (_, rows) = read_all(&p).unwrap();
         let want: Vec<String> = cells.clone();

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod ctx;
+pub mod download;
 pub mod errors;
 pub mod meta;
 pub mod page;
@@ -13,6 +14,7 @@ pub mod upload;
 
 pub use auth::{ApiActor, ApiCx, ApiJson, IdPath, MaybeSession, Session, parse_id, redirect};
 pub use ctx::{PageCtx, render};
+pub use download::{XLSX, attachment};
 pub use meta::Meta;
 pub use page::{CsrfForm, CsrfToken, Page};
 pub use pages::cookie;

@@ -31,3 +31,28 @@ pub fn multipart_error(e: MultipartError, limit: u64, field: &str, key: &str) ->
     tracing::info!(error = %e, "upload cut short");
     AppError::field(field, key)
 }
+
+/// At most `limit` bytes of body: a declared length over it is refused at once with the
+/// platform's own error naming the limit, and a body that streams past it is cut off.
+pub fn body_limit(
+    routes: axum::Router<kernel::AppState>,
+    limit: usize,
+) -> axum::Router<kernel::AppState> {
+    routes
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
+        .layer(axum::middleware::from_fn(
+            move |req: Request, next: Next| refuse_declared_over(limit, req, next),
+        ))
+}
+
+/// Routes whose bodies may be as large as `limit`: the body limit, and the same limit for the
+/// extractors (`Multipart`, `Bytes`) that otherwise stop at axum's 2 MiB default.
+pub fn upload_limit(
+    routes: axum::Router<kernel::AppState>,
+    limit: usize,
+) -> axum::Router<kernel::AppState> {
+    body_limit(
+        routes.layer(axum::extract::DefaultBodyLimit::max(limit)),
+        limit,
+    )
+}

@@ -1,7 +1,7 @@
-//! The audit log search as a file (the page's filters and authorization, `audit_log::export`).
+//! The audit log search as a file (the page's filters and authorization, `audit::export`).
 
 use super::{Mask, Request, Table};
-use crate::audit_log::{self, AuditQuery};
+use crate::audit::{self, AuditQuery};
 use kernel::{AppError, AppResult, Ctx};
 
 /// The columns are the log's own field names (the file is read by tools as much as by people).
@@ -23,7 +23,7 @@ const COLUMNS: [(&str, &str); 13] = [
 
 /// The entries matching `q` (at most 100,000) in a subtree whose log the actor may read.
 pub async fn audit_log(cx: &Ctx<'_>, q: &AuditQuery, req: Request) -> AppResult<super::File> {
-    let entries = audit_log::export(cx, q).await?;
+    let entries = audit::export(cx, q).await?;
     let node = match q.node {
         Some(n) => n,
         None => *cx.actor.admin_nodes().first().ok_or(AppError::Forbidden)?,

@@ -8,6 +8,8 @@
 //! audit record: `export.<list>`, or `export.personal_data` (naming the list) when unmasked.
 //! Who may export a list is decided by the list's own function, exactly as for its page.
 
+pub mod pages;
+
 mod audit;
 mod classes;
 pub mod oneroster;
@@ -271,6 +273,19 @@ fn stem(cx: &Ctx<'_>, node_name: &str, key: &str) -> String {
         "{node_name}-{}",
         kernel::i18n::t(cx.actor.locale, &format!("export_list.file_{key}"))
     )
+}
+
+/// The export downloads.
+pub fn routes() -> axum::Router<kernel::AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/export/students/{id}", get(pages::students))
+        .route("/export/staff/{id}", get(pages::staff))
+        .route("/export/classes/{id}", get(pages::classes))
+        .route("/export/roster/{id}", get(pages::roster))
+        .route("/export/registry/{id}", get(pages::registry))
+        .route("/export/people", get(pages::people))
+        .route("/export/oneroster/{id}", get(pages::oneroster))
 }
 
 #[cfg(test)]

@@ -22,10 +22,10 @@
 
 use super::{File, List, Mask, csv_text};
 use crate::nodes;
-use crate::pages::subject_name;
 use chrono::{DateTime, NaiveDate, Utc};
 use kernel::authz::{self, Permission};
 use kernel::{AppError, AppResult, Ctx, NodeId, PersonId, RoleId, on_db};
+use standards::subjects::subject_name;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Write;
 

@@ -5,9 +5,9 @@
 use super::{Mask, Request, Table, code_name};
 use crate::codes::Table as Codes;
 use crate::nodes;
-use crate::pages::subject_name;
 use kernel::authz::{self, Permission};
 use kernel::{AppResult, Ctx, NodeId, PersonId, on_db};
+use standards::subjects::subject_name;
 use std::collections::HashMap;
 
 const COLUMNS: [(&str, &str); 11] = [

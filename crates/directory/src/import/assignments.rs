@@ -12,14 +12,14 @@
 
 use super::classes::{self, ClassName, SchoolClasses};
 use super::staff::{Kept, on_conn, problem, read_batches, set_head_teacher};
+use super::staff_rows::{
+    AssignmentChecker, AssignmentField as A, AssignmentRow, subject_for_stage,
+};
 use super::store::{self, Conn};
 use super::{Counts, ImportError, Mode, Outcome, Target};
 use crate::changes::{self, Entity};
-use crate::rowcheck::Problem;
-use crate::staffcheck::{
-    AssignmentChecker, AssignmentField as A, AssignmentRow, subject_for_stage,
-};
 use kernel::{AppError, AppResult, Db, NodeId, PersonId, RoleId, Tx, on_db, on_tx};
+use sheets::check::Problem;
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 

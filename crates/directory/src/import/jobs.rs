@@ -5,7 +5,6 @@
 //! stored) and is run again from the start by the next node that looks, up to three times.
 
 use super::{ImportError, Kind, Mode, Outcome, Target};
-use crate::filecheck;
 use crate::model::NodeKind;
 use crate::nodes;
 use chrono::{DateTime, Duration, Utc};
@@ -15,6 +14,7 @@ use kernel::{
     PersonId, on_db,
 };
 use serde::{Deserialize, Serialize};
+use sheets::report;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -570,10 +570,10 @@ fn report_of(o: &Outcome, locale: Locale) -> Report {
             .take(REPORT_LINES)
             .map(|p| ReportLine {
                 row: p.row,
-                message: filecheck::describe(&o.header.headers, p, locale),
+                message: report::describe(&o.header.headers, p, locale),
             })
             .collect(),
-        ignored_columns: filecheck::column_notes(&o.header, locale),
+        ignored_columns: report::column_notes(&o.header, locale),
     }
 }
 
@@ -584,12 +584,12 @@ async fn write_error_copy(state: &AppState, job: &Job, o: &Outcome, locale: Loca
     let header = o.header.clone();
     let written = tokio::task::spawn_blocking(move || {
         let heading = kernel::i18n::t(locale, "import.errors_heading");
-        filecheck::error_copy(
+        report::error_copy(
             &src,
             &header,
             &problems,
             heading,
-            |p| filecheck::describe(&header.headers, p, locale),
+            |p| report::describe(&header.headers, p, locale),
             &out,
         )
     })

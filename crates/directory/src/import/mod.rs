@@ -11,24 +11,31 @@
 //! Staff (`staff`) and teaching assignments (`assignments`) are imported by the same jobs, with
 //! the same two steps; [`Kind`] says which a job is.
 
+pub mod pages;
+
 pub mod assignments;
 pub mod classes;
 pub mod jobs;
 pub mod sample;
+pub mod slips;
 pub mod staff;
+pub mod staff_rows;
 pub mod staff_sample;
 mod store;
+pub mod student_columns;
+pub mod student_file;
+pub mod student_rows;
 pub mod template;
 
-use crate::filecheck::{self, FileError, Header};
-use crate::headers::{Column, StudentField as S};
 use crate::model::{Node, Stage};
-use crate::rowcheck::{Problem, StudentRow};
 use classes::ClassName;
 use kernel::{AppError, Db, ImportId, PersonId};
 use serde::{Deserialize, Serialize};
+use sheets::check::{FileError, Header, Problem};
 use std::ops::ControlFlow;
 use std::path::Path;
+use student_columns::{Column, StudentField as S};
+use student_rows::StudentRow;
 
 /// Rows read, looked up and written together.
 pub const BATCH: usize = 500;
@@ -153,7 +160,7 @@ pub async fn run(
     let reader = tokio::task::spawn_blocking(move || {
         let mut batch = Vec::with_capacity(BATCH);
         let mut cols = store::Columns::default();
-        let header = filecheck::scan(&file, |layout, r| {
+        let header = student_file::scan(&file, |layout, r| {
             cols = store::Columns {
                 registry_no: layout.position(Column::Student(S::RegistryNo)),
                 id_number: layout.position(Column::Student(S::IdNumber)),
@@ -263,4 +270,28 @@ fn source_hash(row: &StudentRow, class: &ClassName) -> String {
     let mut r = row.clone();
     r.row = 0;
     kernel::secret::token_hash(&format!("{r:?}{class:?}"))
+}
+
+/// The import pages (the upload itself is in [`upload_routes`]).
+pub fn routes() -> axum::Router<kernel::AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/admin/org/{id}/imports", get(pages::list))
+        .route(
+            "/admin/imports/template.xlsx",
+            get(pages::template_download),
+        )
+        .route("/admin/imports", get(pages::mine))
+        .route("/admin/imports/{id}", get(pages::show))
+        .route("/admin/imports/{id}/commit", post(pages::commit))
+        .route("/admin/imports/{id}/discard", post(pages::discard))
+        .route("/admin/imports/{id}/errors.xlsx", get(pages::error_copy))
+}
+
+/// The spreadsheet upload, served under its own body-size limit.
+pub fn upload_routes() -> axum::Router<kernel::AppState> {
+    axum::Router::new().route(
+        "/admin/org/{id}/imports",
+        axum::routing::post(pages::upload),
+    )
 }

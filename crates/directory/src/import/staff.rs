@@ -9,17 +9,16 @@
 //! person that class's head teacher (creating the class if the school has none by that name).
 
 use super::classes::{self, ClassName, SchoolClasses};
+use super::staff_rows::{StaffChecker, StaffField as F, StaffRow};
 use super::store::{self, Conn};
 use super::{Counts, ImportError, KEEP_PROBLEMS, Mode, Outcome, Target};
 use crate::changes::{self, Entity};
-use crate::filecheck::{self, FileError, Header, RowRules};
-use crate::headers::Layout;
 use crate::model::Node;
-use crate::rowcheck::Problem;
-use crate::staffcheck::{StaffChecker, StaffField as F, StaffRow};
 use crate::validate;
 use identity::password::UNISSUED;
 use kernel::{AppError, AppResult, Db, NodeId, PersonId, RoleId, Tx, on_db, on_tx};
+use sheets::check::Problem;
+use sheets::check::{self, FileError, Header, Layout, RowRules};
 use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -52,7 +51,7 @@ where
     let file = path.to_owned();
     let reader = tokio::task::spawn_blocking(move || {
         let mut batch = Vec::with_capacity(super::BATCH);
-        let header = filecheck::scan_with::<K>(&file, |layout, r| {
+        let header = check::scan_with::<K>(&file, |layout, r| {
             batch.push(prepare(layout, r));
             if batch.len() >= super::BATCH
                 && send.blocking_send(std::mem::take(&mut batch)).is_err()

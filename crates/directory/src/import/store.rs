@@ -2,12 +2,13 @@
 //! stored, and writing them inside the import's one transaction.
 
 use super::classes::{ClassName, SchoolClasses};
+use super::student_rows::StudentRow;
 use super::{Counts, Target, source_hash};
 use crate::codes::Table;
 use crate::model::Stage;
-use crate::rowcheck::{Problem, StudentRow};
 use chrono::NaiveDate;
 use kernel::{AppResult, AuditEvent, Db, NodeId, PersonId, RoleId, Tx, on_db, on_tx};
+use sheets::check::Problem;
 use std::collections::{HashMap, HashSet};
 
 /// Where lookups run: the pool when only checking, the import's transaction when writing (so

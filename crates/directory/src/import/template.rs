@@ -227,7 +227,7 @@ fn workbook(
         for (r, name) in names.iter().enumerate() {
             code_ws.write_string(r as u32 + 1, c, *name)?;
         }
-        let column = crate::filecheck::column_letter(n);
+        let column = sheets::check::column_letter(n);
         let list = DataValidation::new()
             .allow_list_formula(Formula::new(format!(
                 "='{codes_sheet}'!${column}$2:${column}${}",
@@ -261,7 +261,8 @@ fn workbook(
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use crate::headers::{Column, Layout};
+    use super::super::student_columns::Column;
+    use sheets::check::Layout;
 
     #[test]
     fn every_template_column_is_understood() {
@@ -303,7 +304,7 @@ mod tests {
 
     #[test]
     fn every_staff_and_assignment_template_column_is_understood() {
-        use crate::staffcheck::{AssignmentField, StaffField};
+        use super::super::staff_rows::{AssignmentField, StaffField};
         let h: Vec<String> = super::STAFF_COLUMNS
             .iter()
             .map(|s| (*s).to_owned())

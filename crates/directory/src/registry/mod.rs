@@ -9,6 +9,9 @@
 //! `left` and take them out of the class. Every change closes and opens class-history rows as
 //! needed, writes the change log and the audit record, in one transaction.
 
+pub mod api;
+pub mod pages;
+
 pub mod kinds;
 pub mod membership;
 pub mod transfers;
@@ -408,4 +411,9 @@ pub async fn classes_of(db: &kernel::Db, school: NodeId) -> AppResult<Vec<(NodeI
         "SELECT c.id, g.name || ' ' || c.name FROM org_nodes c JOIN org_nodes g ON g.id = c.parent_id
          WHERE c.school_id = $1 AND c.kind = 'class' AND c.active = TRUE ORDER BY g.stages, g.grade_code, c.name",
     ).bind(school).fetch_all(p).await)?)
+}
+
+/// The registry pages and API.
+pub fn routes() -> axum::Router<kernel::AppState> {
+    pages::routes().merge(api::routes())
 }

@@ -1,228 +1,27 @@
-//! `TestApp`: a migrated database with the demo region, the server on a random port, and
-//! clients that log in through the login form like a person would.
+//! `TestApp`: the whole platform (`jiaoyun::server`, every module's routes, middleware and
+//! runners) on a random port over a migrated database with the demo region and library, and
+//! clients that log in through the login form like a person would (see the `testkit` crate).
 
-use kernel::testing::{TestDb, test_db};
-use kernel::{AppState, Clock, Config};
 use reqwest::{Client, StatusCode};
+pub use testkit::{DEMO_PASSWORD, audit_count, demo_city, extract_csrf, node_by_code};
 
-pub struct TestApp {
-    pub base: String,
-    pub state: AppState,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<kernel::AppResult<()>>>,
-    db: Option<TestDb>,
-}
+const SETUP: testkit::Setup = testkit::Setup {
+    schemas: jiaoyun::SCHEMAS,
+    demo: |state| {
+        Box::pin(async move {
+            assert!(
+                directory::demo::load(&state).await.expect("demo load"),
+                "demo region loaded into an empty database"
+            );
+            resources::demo::load(&state).await.expect("demo library");
+        })
+    },
+    serve: |listener, state, shutdown| {
+        Box::pin(jiaoyun::server::serve_on(listener, state, shutdown))
+    },
+};
 
-pub const DEMO_PASSWORD: &str = directory::demo::DEMO_PASSWORD;
-
-impl TestApp {
-    pub async fn start() -> TestApp {
-        Self::start_with(|_| {}).await
-    }
-
-    /// A server whose config the test adjusts first.
-    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
-        Self::start_on_clock(adjust, Clock::System).await
-    }
-
-    /// A server whose clock stands at the present until the test moves it with
-    /// `app.state.clock.advance(…)` (the server shares the clock).
-    pub async fn start_with_fixed_clock() -> TestApp {
-        Self::start_on_clock(|_| {}, Clock::fixed(chrono::Utc::now())).await
-    }
-
-    async fn start_on_clock(adjust: impl FnOnce(&mut Config), clock: Clock) -> TestApp {
-        let db = test_db().await.expect("test database");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        // Cheap hashing in tests; the parameters are checked separately.
-        let config = Config {
-            database_url: db.url.clone(),
-            data_dir: std::env::temp_dir().join(format!("jy-data-{}", uuid::Uuid::now_v7())),
-            public_url: Some(format!("http://{addr}")),
-            demo: true,
-            password: kernel::config::PasswordConfig {
-                memory_kib: 1024,
-                iterations: 1,
-                parallelism: 1,
-            },
-            ..Default::default()
-        };
-        let mut config = config;
-        adjust(&mut config);
-        let state = AppState::new(db.db.clone(), config, clock);
-        assert!(
-            directory::demo::load(&state).await.expect("demo load"),
-            "demo region loaded into an empty database"
-        );
-        resources::demo::load(&state).await.expect("demo library");
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(jiaoyun::server::serve_on(
-            listener,
-            state.clone(),
-            async move {
-                let _ = rx.await;
-            },
-        ));
-        TestApp {
-            base: format!("http://{addr}"),
-            state,
-            stop: Some(tx),
-            server: Some(server),
-            db: Some(db),
-        }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    pub fn client() -> Client {
-        Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client")
-    }
-
-    /// A client logged in through the login form.
-    pub async fn login(&self, username: &str) -> Client {
-        self.login_with(username, DEMO_PASSWORD)
-            .await
-            .expect("login succeeds")
-    }
-
-    pub async fn login_with(&self, username: &str, password: &str) -> Result<Client, StatusCode> {
-        let c = Self::client();
-        let page = c
-            .get(self.url("/login"))
-            .send()
-            .await
-            .expect("login page")
-            .text()
-            .await
-            .expect("text");
-        let csrf = extract_csrf(&page);
-        let r = c
-            .post(self.url("/login"))
-            .form(&[
-                ("username", username),
-                ("password", password),
-                ("csrf", csrf.as_str()),
-                ("next", "/"),
-            ])
-            .send()
-            .await
-            .expect("post login");
-        if r.status() == StatusCode::SEE_OTHER {
-            Ok(c)
-        } else {
-            Err(r.status())
-        }
-    }
-
-    /// The CSRF token of the signed-in client's session (read from any page's forms).
-    pub async fn csrf(&self, c: &Client) -> String {
-        let page = c
-            .get(self.url("/profile"))
-            .send()
-            .await
-            .expect("profile")
-            .text()
-            .await
-            .expect("text");
-        extract_csrf(&page)
-    }
-
-    /// An API token for a demo account, created through the command line's code path.
-    pub async fn token(&self, username: &str) -> String {
-        let account = identity::accounts::find_by_username(&self.state.db, username)
-            .await
-            .expect("query")
-            .expect("account");
-        let mut tx = self.state.db.begin().await.expect("tx");
-        let (_, token) = identity::tokens::create(
-            &mut tx,
-            account.person_id,
-            "test",
-            None,
-            self.state.clock.now(),
-        )
-        .await
-        .expect("token");
-        tx.commit().await.expect("commit");
-        token
-    }
-
-    pub async fn person_id(&self, username: &str) -> kernel::PersonId {
-        identity::accounts::find_by_username(&self.state.db, username)
-            .await
-            .expect("query")
-            .expect("account")
-            .person_id
-    }
-
-    /// Stops serving as if the machine went away (the task is dropped: no graceful shutdown,
-    /// the database stays open), until [`TestApp::resume`].
-    pub async fn halt(&mut self) {
-        self.stop.take();
-        if let Some(h) = self.server.take() {
-            h.abort();
-            let _ = h.await;
-        }
-    }
-
-    /// Serves again on the same address and database.
-    pub async fn resume(&mut self) {
-        let addr = self.base.trim_start_matches("http://").to_owned();
-        let listener = tokio::net::TcpListener::bind(&addr)
-            .await
-            .expect("bind the same address again");
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        self.server = Some(tokio::spawn(jiaoyun::server::serve_on(
-            listener,
-            self.state.clone(),
-            async move {
-                let _ = rx.await;
-            },
-        )));
-        self.stop = Some(tx);
-    }
-
-    pub async fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(h) = self.server.take() {
-            let _ = h.await;
-        }
-        if let Some(db) = self.db.take() {
-            db.drop_db().await;
-        }
-    }
-}
-
-pub fn extract_csrf(page: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = page
-        .find(marker)
-        .map(|i| i + marker.len())
-        .expect("page has a CSRF field");
-    page[start..]
-        .split('"')
-        .next()
-        .unwrap_or_default()
-        .to_owned()
-}
-
-/// A count of audit entries with this action.
-pub async fn audit_count(app: &TestApp, action: &str) -> i64 {
-    let (n,): (i64,) = kernel::on_db!(&app.state.db, p => sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE action = $1")
-        .bind(action).fetch_one(p).await).expect("count");
-    n
-}
+testkit::app!(SETUP);
 
 /// A stand-in for an application's back end that records what the platform POSTs to it
 /// (back-channel logout tokens, CAS logout requests), on a random local port.
@@ -282,20 +81,6 @@ pub async fn portal_logout(app: &TestApp, browser: &Client) {
         r.status(),
         r.url()
     );
-}
-
-/// The demo region's city.
-pub async fn demo_city(app: &TestApp) -> kernel::NodeId {
-    let (id,): (kernel::NodeId,) = kernel::on_db!(&app.state.db, p => sqlx::query_as("SELECT id FROM org_nodes WHERE kind = 'city'")
-        .fetch_one(p).await).unwrap();
-    id
-}
-
-/// The node with this school or division code.
-pub async fn node_by_code(app: &TestApp, code: &str) -> kernel::NodeId {
-    let (id,): (kernel::NodeId,) = kernel::on_db!(&app.state.db, p => sqlx::query_as("SELECT id FROM org_nodes WHERE code = $1")
-        .bind(code).fetch_one(p).await).unwrap();
-    id
 }
 
 /// Imports the sample generator's students `range` (with their guardians) into a school

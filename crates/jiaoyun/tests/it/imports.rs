@@ -399,7 +399,7 @@ async fn a_changed_row_updates_the_student_and_keeps_the_class_history() {
 /// is taken up again once its lease runs out and then completes.
 #[tokio::test]
 async fn a_commit_killed_midway_leaves_nothing_and_is_run_again() {
-    let db = kernel::testing::test_db().await.unwrap();
+    let db = kernel::testing::test_db(jiaoyun::SCHEMAS).await.unwrap();
     let data_dir = std::env::temp_dir().join(format!("jy-data-{}", uuid::Uuid::now_v7()));
     let config = kernel::Config {
         database_url: db.url.clone(),

@@ -31,7 +31,6 @@ mod resource_catalog;
 mod resource_files;
 mod resource_library;
 mod resource_search;
-mod schema;
 mod security;
 mod snapshots;
 mod sso_sessions;

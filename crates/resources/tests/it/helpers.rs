@@ -18,7 +18,7 @@ impl Lib {
     }
 
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Lib {
-        let db = test_db().await.expect("test database");
+        let db = test_db(&[&resources::SCHEMA]).await.expect("test database");
         let mut config = Config {
             database_url: db.url.clone(),
             data_dir: std::env::temp_dir().join(format!("jy-lib-{}", uuid::Uuid::now_v7())),

@@ -11,12 +11,12 @@ pub mod rows;
 
 use crate::catalog::edit::{self, child_of, require_maintainer};
 use crate::catalog::model::{CatalogNode, NodeKind, PATH_SEP, stage_name};
-use directory::filecheck::{self, FileError};
-use directory::rowcheck::Problem;
 use kernel::audit::AuditEvent;
 use kernel::{AppError, AppResult, CatalogId, Ctx, NodeId, Tx, on_tx};
 use rows::{CatalogRow, Rules};
 use serde::Serialize;
+use sheets::check::{self, FileError, Problem};
+use sheets::report;
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -82,10 +82,10 @@ impl From<sqlx::Error> for ImportError {
 }
 
 /// Reads and checks a file without the database.
-fn read(path: &Path) -> Result<(filecheck::Header, Vec<CatalogRow>, Vec<Problem>, u64), FileError> {
+fn read(path: &Path) -> Result<(check::Header, Vec<CatalogRow>, Vec<Problem>, u64), FileError> {
     let (mut good, mut problems, mut count, mut rows) = (Vec::new(), Vec::new(), 0u64, 0usize);
     let mut too_many = false;
-    let header = filecheck::scan_with::<Rules>(path, |_, r| {
+    let header = check::scan_with::<Rules>(path, |_, r| {
         rows += 1;
         if rows > MAX_ROWS {
             too_many = true;
@@ -147,14 +147,14 @@ pub async fn run(
             .map(|p| ImportProblem {
                 file_name: file_name.to_owned(),
                 row: p.row,
-                column: p.column.map(filecheck::column_letter),
+                column: p.column.map(check::column_letter),
                 field: p.column.and_then(|c| header.headers.get(c).cloned()),
                 value: p.value.clone(),
                 code: p.key.to_owned(),
                 message: format!(
                     "{}：{}",
                     file_name,
-                    filecheck::describe(&header.headers, p, locale)
+                    report::describe(&header.headers, p, locale)
                 ),
             })
             .collect();

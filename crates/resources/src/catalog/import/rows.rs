@@ -1,17 +1,15 @@
 //! A catalogue file's columns, as administrators head them (学段, 学科, 教材版本, 册次, 单元/章,
 //! 课节, 顺序, 年级, 学期 and their variants, with the decorations the directory's header
 //! matcher removes), and the checks of one row, through the directory's file machinery
-//! (`directory::headers::Layout`, `directory::filecheck::RowRules`).
+//! (`sheets::check::Layout`, `sheets::check::RowRules`).
 
 use crate::catalog::edit::clean_name;
 use crate::catalog::model::{
     grade_code_in_stage, grade_in_stage, parse_stage, parse_subject, parse_term, parse_volume,
     stage_name,
 };
-use directory::filecheck::{FileError, RowRules};
-use directory::headers::{ColumnKind, Layout, key, lookup};
-use directory::rowcheck::Problem;
 use sheets::Value;
+use sheets::check::{ColumnKind, FileError, Layout, Problem, RowRules, key, lookup};
 use standards::kinds::Stage;
 use std::collections::HashMap;
 

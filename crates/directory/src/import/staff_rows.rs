@@ -1,16 +1,14 @@
 //! The staff file (教职工信息) and the teaching-assignment file (任课安排): their columns, as
 //! schools head them (工号 / 教职工号 / 职工号, JY/T short names such as GH, XM, BZLBM, XLM), and
-//! the checks of one row, through the student file's machinery (`headers::Layout`,
-//! `rowcheck::Cells`, `filecheck::RowRules`). Classes and the database are the import's part
+//! the checks of one row, through the student file's machinery (`sheets::check`:
+//! `Layout`, `Cells`, `RowRules`). Classes and the database are the import's part
 //! (`import::staff`, `import::assignments`).
 
 use crate::codes::Table;
-use crate::filecheck::{FileError, RowRules};
-use crate::headers::{ColumnKind, Layout, key, lookup};
-use crate::rowcheck::{Cells, Problem};
 use crate::validate;
 use chrono::NaiveDate;
 use sheets::Value;
+use sheets::check::{Cells, ColumnKind, FileError, Layout, Problem, RowRules, Seen, key, lookup};
 use std::collections::HashMap;
 
 /// A column of the staff file.
@@ -355,8 +353,8 @@ pub fn split_list(s: &str) -> Vec<String> {
 /// Checks the rows of a staff file, remembering the staff and ID numbers of earlier rows.
 pub struct StaffChecker {
     layout: Layout<StaffField>,
-    staff_nos: crate::rowcheck::Seen,
-    ids: crate::rowcheck::Seen,
+    staff_nos: Seen,
+    ids: Seen,
 }
 
 impl RowRules for StaffChecker {
@@ -619,14 +617,16 @@ mod tests {
             "学籍号,姓名,性别,出生日期,班级\nG1,张三,男,2013-09-01,一年级1班\n",
         )
         .unwrap();
-        let e = crate::filecheck::scan_with::<StaffChecker>(&p, |_, _| {
-            std::ops::ControlFlow::Continue(())
-        })
-        .unwrap_err();
+        let e =
+            sheets::check::scan_with::<StaffChecker>(
+                &p,
+                |_, _| std::ops::ControlFlow::Continue(()),
+            )
+            .unwrap_err();
         // 姓名 and 性别 are staff columns too, 学籍号 is not: the header is found, 工号 missing.
         assert_eq!(e.key(), "error.staff_import.missing_columns");
         std::fs::write(&p, "a,b,c\n1,2,3\n").unwrap();
-        let e = crate::filecheck::scan_with::<AssignmentChecker>(&p, |_, _| {
+        let e = sheets::check::scan_with::<AssignmentChecker>(&p, |_, _| {
             std::ops::ControlFlow::Continue(())
         })
         .unwrap_err();

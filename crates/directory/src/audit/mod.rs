@@ -1,5 +1,8 @@
 //! Searching and exporting the audit log of a subtree. Entries are only ever read here.
 
+pub mod api;
+pub mod pages;
+
 use crate::nodes;
 use chrono::{DateTime, NaiveDate, Utc};
 use kernel::audit::AuditEntry;
@@ -203,6 +206,16 @@ pub fn mask_values(detail: &str) -> String {
         }
     }
     d.to_string()
+}
+
+/// The audit log's page, its export and its API.
+pub fn routes() -> axum::Router<kernel::AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/admin/audit", get(pages::list))
+        .route("/admin/audit.csv", get(pages::export))
+        .route("/export/audit", get(pages::export))
+        .merge(api::routes())
 }
 
 #[cfg(test)]

@@ -30,7 +30,6 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/transfers/{id}/approve", post(approve))
         .route("/transfers/{id}/reject", post(reject))
         .route("/transfers/{id}/cancel", post(cancel))
-        .merge(crate::api_registry::routes())
 }
 
 /// The notice after a redirect (`?ok=…`), from a fixed list.

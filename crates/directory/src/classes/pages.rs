@@ -1,12 +1,12 @@
 //! Teachers' classes and rosters.
 
-use super::subject_name;
 use crate::classes::{self, ClassCard, Roster};
-use crate::slips::{self, Slip};
+use crate::import::slips::{self, Slip};
 use askama::Template;
 use axum::response::Response;
 use kernel::{AppResult, NodeId};
 use serde::Deserialize;
+use standards::subjects::subject_name;
 use web::{CsrfForm, IdPath, Page, PageCtx, render};
 
 #[derive(Template)]
@@ -113,7 +113,7 @@ pub async fn issue_accounts(
             "{class} {}.xlsx",
             kernel::i18n::t(session.actor.locale, "slips.title")
         );
-        return Ok(super::attachment(&name, super::XLSX, bytes));
+        return Ok(web::attachment(&name, web::XLSX, bytes));
     }
     Ok(render(&SlipsPage {
         ctx: page.ctx(),

@@ -2,7 +2,6 @@
 //! (checked in the background), the report with the error copy, then commit or discard. Pages
 //! under `/admin/org/{school}/imports` and `/admin/imports/{id}`.
 
-use super::{XLSX, attachment, parse_id};
 use crate::import::jobs::{self, Job, Report};
 use crate::import::{Counts, Kind, template};
 use crate::model::Node;
@@ -14,6 +13,7 @@ use kernel::{AppError, AppResult, AppState, Ctx, ImportId, NodeId};
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 use web::{CsrfForm, IdPath, Page, PageCtx, Session, redirect, render};
+use web::{XLSX, attachment, parse_id};
 
 #[derive(Template)]
 #[template(path = "imports.html")]

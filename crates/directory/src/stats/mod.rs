@@ -2,6 +2,9 @@
 //! and the city see the numbers of their schools without anyone reporting them. Students are
 //! those enrolled in a class of the node's subtree.
 
+pub mod api;
+pub mod pages;
+
 use crate::codes::{self, Table};
 use crate::import::classes::{grade_name, school_year};
 use crate::model::Stage;
@@ -193,4 +196,12 @@ pub async fn of_node(cx: &Ctx<'_>, id: NodeId) -> AppResult<NodeStats> {
         teachers_activated: t_activated.unwrap_or(0),
         registration_deadline: deadline,
     })
+}
+
+/// A node's statistics page and API.
+pub fn routes() -> axum::Router<kernel::AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/admin/org/{id}/stats", get(pages::show))
+        .merge(api::routes())
 }

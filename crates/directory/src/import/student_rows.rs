@@ -4,32 +4,15 @@
 //! number or ID number twice in one file is reported on the later row with the earlier row's
 //! number. Checking against the database (and writing) is the import's next step.
 //! [`Cells`] (one row's cells read by field) serves the other kinds of file too (staff,
-//! teaching assignments: `crate::staffcheck`).
+//! teaching assignments: `super::staff_rows`).
 
-use crate::codes::{self, Table};
-use crate::headers::{Column, ColumnKind, GuardianField as G, Layout, StudentField as S};
-use crate::{typed, validate};
+use super::student_columns::{Column, GuardianField as G, Layout, StudentField as S};
+use crate::codes::Table;
+use crate::validate;
 use chrono::NaiveDate;
 use sheets::Value;
+use sheets::check::{Cells, Problem, Seen};
 use std::collections::HashMap;
-
-/// One thing wrong with one cell (or with a row, when `column` is `None`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// The row number as the spreadsheet shows it.
-    pub row: u32,
-    /// The column (0 for A).
-    pub column: Option<usize>,
-    pub value: String,
-    /// The message key of the broken rule.
-    pub key: &'static str,
-    /// For duplicates: the earlier row with the same value.
-    pub other_row: Option<u32>,
-    /// For conflicts with stored data: where the value is already registered (a school's name).
-    pub elsewhere: Option<String>,
-    /// For values not in a code table: the table whose values are accepted (listed in words).
-    pub accepted: Option<Table>,
-}
 
 /// A guardian or family member from a student's row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,169 +57,6 @@ pub struct Checker {
     layout: Layout,
     registry: Seen,
     ids: Seen,
-}
-
-/// One row's cells, read by field; what is wrong is collected in `problems`.
-pub(crate) struct Cells<'a, C = Column> {
-    layout: &'a Layout<C>,
-    cells: &'a [Value],
-    row: u32,
-    pub(crate) problems: Vec<Problem>,
-}
-
-impl<'a, C: ColumnKind> Cells<'a, C> {
-    pub(crate) fn new(layout: &'a Layout<C>, cells: &'a [Value], row: u32) -> Self {
-        Self {
-            layout,
-            cells,
-            row,
-            problems: Vec::new(),
-        }
-    }
-    pub(crate) fn at(&self, c: C) -> Option<(usize, &Value)> {
-        let i = self.layout.position(c)?;
-        let v = self.cells.get(i)?;
-        (!v.is_empty()).then_some((i, v))
-    }
-    pub(crate) fn text(&self, c: C) -> Option<(usize, String)> {
-        self.at(c)
-            .map(|(i, v)| (i, typed::text(&v.text())))
-            .filter(|(_, t)| !t.is_empty())
-    }
-    pub(crate) fn problem(&mut self, column: Option<usize>, value: &str, key: &'static str) {
-        self.problems.push(Problem {
-            row: self.row,
-            column,
-            value: value.to_owned(),
-            key,
-            other_row: None,
-            elsewhere: None,
-            accepted: None,
-        });
-    }
-    pub(crate) fn required(&mut self, c: C) -> Option<(usize, String)> {
-        let t = self.text(c);
-        if t.is_none() {
-            self.problem(self.layout.position(c), "", "error.required");
-        }
-        t
-    }
-    pub(crate) fn coded(&mut self, c: C, t: Table) -> Option<String> {
-        self.coded_with(c, t, &[])
-    }
-    /// A coded cell, where `aliases` (spoken forms → code) are read before the table.
-    pub(crate) fn coded_with(
-        &mut self,
-        c: C,
-        t: Table,
-        aliases: &[(&str, &str)],
-    ) -> Option<String> {
-        let (i, v) = self.text(c)?;
-        let alias = aliases.iter().find(|(a, _)| *a == v).map(|(_, code)| *code);
-        match alias.or_else(|| codes::resolve(t, &v)) {
-            Some(code) => Some(code.to_owned()),
-            None => {
-                self.problem(Some(i), &v, "error.code_unknown");
-                if let Some(p) = self.problems.last_mut() {
-                    p.accepted = Some(t);
-                }
-                None
-            }
-        }
-    }
-    pub(crate) fn required_coded(&mut self, c: C, t: Table) -> Option<String> {
-        self.required(c)?;
-        self.coded(c, t)
-    }
-    pub(crate) fn date(&mut self, c: C, year_month: bool) -> Option<NaiveDate> {
-        let (i, v) = self.at(c)?;
-        // A date cell is a serial; a number typed as 20130901 reads through its text.
-        let parsed = match v {
-            Value::Date(serial) => typed::from_excel_serial(*serial),
-            other if year_month => typed::year_month(&other.text()),
-            other => typed::date(&other.text()),
-        };
-        match parsed {
-            Ok(d) => Some(d),
-            Err(e) => {
-                let text = v.text();
-                self.problem(Some(i), &text, e.key());
-                None
-            }
-        }
-    }
-    pub(crate) fn flag(&mut self, c: C) -> Option<bool> {
-        self.coded(c, Table::YesNo).map(|v| v == "1")
-    }
-    pub(crate) fn mobile(&mut self, c: C) -> Option<String> {
-        let (i, v) = self.text(c)?;
-        let n = validate::normalize_code(&v).replace('-', "");
-        match validate::mobile(&n) {
-            Ok(()) => Some(n),
-            Err(k) => {
-                self.problem(Some(i), &v, k);
-                None
-            }
-        }
-    }
-    /// The ID number in column `c`. A resident ID (type 1, or no type given) must be one: check
-    /// character, birth date, and agreement with the row's own birth date and gender (then the
-    /// type becomes 1).
-    pub(crate) fn id_number(
-        &mut self,
-        c: C,
-        id_type: &mut Option<String>,
-        birth_date: Option<NaiveDate>,
-        gender: &str,
-    ) -> Option<String> {
-        let (i, v) = self.text(c)?;
-        let n = validate::normalize_code(&v).to_uppercase();
-        if matches!(id_type.as_deref(), None | Some("1")) {
-            if let Err(k) = validate::id_number(&n) {
-                self.problem(Some(i), &v, k);
-            } else {
-                let gender = Some(gender).filter(|g| !g.is_empty());
-                for k in validate::id_number_agrees(&n, birth_date, gender) {
-                    self.problem(Some(i), &v, k);
-                }
-                id_type.get_or_insert_with(|| "1".to_owned());
-            }
-        }
-        Some(n)
-    }
-    /// The same value on an earlier row (`seen` remembers them): a `duplicate_in_file` problem
-    /// naming that row.
-    pub(crate) fn duplicate(&mut self, seen: &mut Seen, key: &str, c: C) {
-        if key.is_empty() {
-            return;
-        }
-        let key_hash = fingerprint(key);
-        if let Some(first) = seen.get(&key_hash) {
-            self.problems.push(Problem {
-                row: self.row,
-                column: self.layout.position(c),
-                value: key.to_owned(),
-                key: "error.duplicate_in_file",
-                other_row: Some(*first),
-                elsewhere: None,
-                accepted: None,
-            });
-        } else {
-            seen.insert(key_hash, self.row);
-        }
-    }
-}
-
-/// Values already met in a file, by their 64-bit fingerprint, with the row they were on: a
-/// million rows take some 30 MB instead of the values themselves (a false match needs a 64-bit
-/// collision among a file's values).
-pub type Seen = HashMap<u64, u32>;
-
-fn fingerprint(s: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::hash::DefaultHasher::new();
-    s.hash(&mut h);
-    h.finish()
 }
 
 impl StudentRow {
@@ -373,6 +193,7 @@ impl Checker {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use crate::typed;
     use proptest::prelude::*;
 
     const HEADERS: [&str; 11] = [

@@ -3,7 +3,6 @@
 //! bundle. Each handler parses the request, calls one service function (which authorizes
 //! exactly as the list's page does) and sends the file with the shared attachment helper.
 
-use super::{attachment, parse_id};
 use crate::export::{self, Format, Request};
 use crate::people::SearchQuery;
 use axum::extract::{Path, Query};
@@ -11,6 +10,7 @@ use axum::response::Response;
 use kernel::{AppResult, NodeId};
 use serde::Deserialize;
 use web::Page;
+use web::{attachment, parse_id};
 
 /// `format=xlsx|csv|gbk`, `headers=jyt` for the JY/T short names, `unmasked=1` for personal
 /// data in full (administrators only, audited).

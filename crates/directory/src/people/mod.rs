@@ -1,6 +1,9 @@
 //! People: create (with their account and first role), read (masked unless revealed, and every
 //! reveal audited), search within a subtree, edit, deactivate and reactivate.
 
+pub mod api;
+pub mod pages;
+
 use crate::model::{NodeKind, Person, PersonRow, RoleView};
 use crate::{nodes, roles, validate};
 use kernel::audit::AuditEvent;
@@ -703,6 +706,24 @@ impl Search {
     }
 }
 
+/// People's pages and API.
+pub fn routes() -> axum::Router<kernel::AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/admin/people", get(pages::list).post(pages::create))
+        .route("/admin/people/new", get(pages::new_form))
+        .route("/people/{id}", get(pages::show).post(pages::update))
+        .route("/people/{id}/edit", get(pages::edit_form))
+        .route("/people/{id}/deactivate", post(pages::deactivate))
+        .route("/people/{id}/reactivate", post(pages::reactivate))
+        .route("/people/{id}/reset-password", post(pages::reset_password))
+        .route("/people/{id}/end-sessions", post(pages::end_sessions))
+        .route("/people/{id}/reset-mfa", post(pages::reset_mfa))
+        .route("/people/{id}/roles", post(pages::add_role))
+        .route("/people/{id}/roles/{role}/delete", post(pages::remove_role))
+        .merge(api::routes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -715,7 +736,7 @@ mod tests {
     /// Whatever the walk's budget, a region's pages equal those of the subtree plan.
     #[tokio::test]
     async fn names_first_pages_equal_subtree_pages() {
-        let tdb = kernel::testing::test_db().await.unwrap();
+        let tdb = kernel::testing::test_db(&[&crate::SCHEMA]).await.unwrap();
         let config = Config {
             password: kernel::config::PasswordConfig {
                 memory_kib: 1024,

@@ -1,5 +1,8 @@
 //! What teachers, students and guardians see first: classes, rosters and children.
 
+pub mod api;
+pub mod pages;
+
 use crate::model::Node;
 use crate::nodes;
 use kernel::authz::{self, Permission};
@@ -149,4 +152,14 @@ pub async fn my_children(cx: &Ctx<'_>) -> AppResult<Vec<Child>> {
          WHERE r.person_id = $1 AND r.role = 'guardian'
          ORDER BY s.name",
     ).bind(cx.actor.person_id).fetch_all(p).await)?)
+}
+
+/// The classes' pages and API.
+pub fn routes() -> axum::Router<kernel::AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/classes", get(pages::mine))
+        .route("/classes/{id}", get(pages::roster))
+        .route("/classes/{id}/accounts", post(pages::issue_accounts))
+        .merge(api::routes())
 }

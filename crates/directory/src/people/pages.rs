@@ -1,7 +1,6 @@
 //! People pages: search a subtree, create (showing the initial password once), view (masked,
 //! with an audited reveal), edit, deactivate, reset password, assign and remove roles.
 
-use super::{parse_id, subject_name, subjects};
 use crate::model::{Node, PersonRow};
 use crate::nodes;
 use crate::people::{self, NewPerson, PersonDetail, PersonInput, SearchQuery};
@@ -13,6 +12,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use kernel::paging::{PageQuery, Paged};
 use kernel::{AppError, AppResult, FieldErrors, NodeId, PersonId, RoleId};
 use serde::Deserialize;
+use standards::subjects::{subject_name, subjects};
+use web::parse_id;
 use web::{CsrfForm, IdPath, Page, PageCtx, render};
 
 #[derive(Template)]

@@ -1,7 +1,6 @@
 //! The audit log of an administrator's subtree: search and export (CSV, GBK CSV or XLSX).
 
-use super::parse_id;
-use crate::audit_log::{self, AuditQuery};
+use super::AuditQuery;
 use crate::export::{Format, Request};
 use askama::Template;
 use axum::extract::Query;
@@ -10,6 +9,7 @@ use kernel::audit::AuditEntry;
 use kernel::paging::{PageQuery, Paged};
 use kernel::{AppResult, Ctx, NodeId};
 use serde::Deserialize;
+use web::parse_id;
 use web::{Page, PageCtx, render};
 
 #[derive(Template)]
@@ -272,7 +272,7 @@ impl Filters {
 pub async fn list(page: Page, Query(f): Query<Filters>) -> AppResult<Response> {
     let Page { session, .. } = &page;
     let cx = page.cx();
-    let result = audit_log::search(
+    let result = super::search(
         &cx,
         &f.query()?,
         &PageQuery {
@@ -302,5 +302,5 @@ pub async fn export(page: Page, Query(f): Query<Filters>) -> AppResult<Response>
         other => Format::parse(other),
     };
     let file = crate::export::audit_log(&cx, &f.query()?, Request::new(format)).await?;
-    Ok(super::attachment(&file.name, file.content_type, file.bytes))
+    Ok(web::attachment(&file.name, file.content_type, file.bytes))
 }

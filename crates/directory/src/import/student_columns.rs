@@ -6,7 +6,10 @@
 //! Other kinds of file (staff, teaching assignments) bring their own fields through
 //! [`ColumnKind`] and share [`key`], [`lookup`] and [`Layout`].
 
-use crate::typed;
+use sheets::check::{ColumnKind, key, lookup};
+
+/// The columns of a student file as its header row names them.
+pub type Layout = sheets::check::Layout<Column>;
 
 /// A student's own column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -151,38 +154,6 @@ const GUARDIAN: &[(GuardianField, &[&str])] = &[
 /// Words that start a guardian's column, before or after their number.
 const GUARDIAN_PREFIXES: &[&str] = &["监护人", "家庭成员", "成员", "家长"];
 
-/// A header made comparable: typed-text cleaning, no spaces, no required-marks (★ * ＊) or
-/// notes in brackets (（必填）, (选填)), ASCII lower case.
-pub fn key(header: &str) -> String {
-    let mut out = String::new();
-    let mut depth = 0;
-    for c in typed::text(header).chars() {
-        match c {
-            '（' | '(' | '【' | '[' => depth += 1,
-            '）' | ')' | '】' | ']' => depth = (depth - 1).max(0),
-            _ if depth > 0 => {}
-            '★' | '*' | '＊' | '※' => {}
-            c if c.is_whitespace() => {}
-            c => out.extend(c.to_lowercase()),
-        }
-    }
-    out
-}
-
-/// The field whose accepted headers (normalised, see [`key`]) include `key`.
-pub fn lookup<F: Copy>(table: &[(F, &[&str])], key: &str) -> Option<F> {
-    table
-        .iter()
-        .find(|(_, names)| names.contains(&key))
-        .map(|(f, _)| *f)
-}
-
-/// The columns of one kind of file, as its headers name them.
-pub trait ColumnKind: Copy + PartialEq + std::fmt::Debug {
-    /// What a header names, given the (merged) header cell above it, which may be empty.
-    fn from_headers(top: &str, below: &str) -> Option<Self>;
-}
-
 impl ColumnKind for Column {
     fn from_headers(top: &str, below: &str) -> Option<Self> {
         combined(top, below)
@@ -244,52 +215,6 @@ pub fn combined(top: &str, below: &str) -> Option<Column> {
         return Some(c);
     }
     column(below).or_else(|| column(top))
-}
-
-/// The columns of a header row (or two), with what went wrong: headers not understood and
-/// columns named twice, by column number (0 for A).
-#[derive(Debug, Clone)]
-pub struct Layout<C = Column> {
-    pub columns: Vec<Option<C>>,
-    pub unknown: Vec<(usize, String)>,
-    /// (the later column, the earlier one, what both say)
-    pub repeated: Vec<(usize, usize, C)>,
-}
-
-impl<C> Default for Layout<C> {
-    fn default() -> Self {
-        Self {
-            columns: Vec::new(),
-            unknown: Vec::new(),
-            repeated: Vec::new(),
-        }
-    }
-}
-
-impl<C: ColumnKind> Layout<C> {
-    /// Reads one header row, or two when `top` (the merged row above) is given.
-    pub fn read(top: Option<&[String]>, headers: &[String]) -> Self {
-        let mut l = Layout::default();
-        for (i, h) in headers.iter().enumerate() {
-            let up = top.and_then(|t| t.get(i)).map_or("", String::as_str);
-            let c = C::from_headers(up, h);
-            if c.is_none() && !h.trim().is_empty() {
-                l.unknown.push((i, h.clone()));
-            }
-            if let Some(c) = c
-                && let Some(first) = l.columns.iter().position(|x| *x == Some(c))
-            {
-                l.repeated.push((i, first, c));
-            }
-            l.columns.push(c);
-        }
-        l
-    }
-
-    /// The column number holding this field.
-    pub fn position(&self, c: C) -> Option<usize> {
-        self.columns.iter().position(|x| *x == Some(c))
-    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
 //! The organisation tree: create, read, rename, move, deactivate and reactivate nodes. The
 //! closure table `org_closure` is kept in step inside the same transaction.
 
+pub mod api;
+pub mod pages;
+
 use crate::model::{Node, NodeKind, SchoolType, Stage};
 use crate::validate;
 use kernel::audit::AuditEvent;
@@ -519,4 +522,20 @@ pub async fn summary(cx: &Ctx<'_>, id: NodeId) -> AppResult<Summary> {
         }
     }
     Ok(s)
+}
+
+/// The organisation tree's pages and API.
+pub fn routes() -> axum::Router<kernel::AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/admin/org", get(pages::root))
+        .route("/admin/org/{id}", get(pages::show))
+        .route("/admin/org/{id}/children", post(pages::create_child))
+        .route("/admin/org/{id}/rename", post(pages::rename))
+        .route("/admin/org/{id}/move", post(pages::move_school))
+        .route("/admin/org/{id}/deactivate", post(pages::deactivate))
+        .route("/admin/org/{id}/reactivate", post(pages::reactivate))
+        .route("/admin/org/{id}/terms", post(pages::create_term))
+        .route("/admin/org/{id}/promote", post(pages::promote))
+        .merge(api::routes())
 }
