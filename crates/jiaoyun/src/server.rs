@@ -320,7 +320,7 @@ pub async fn serve_on(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> AppResult<()> {
     let db = state.db.clone();
-    let logout = tokio::spawn(single_logout(state.clone()));
+    let logout = tokio::spawn(sso::runner(state.clone()));
     let imports = tokio::spawn(directory::import::jobs::runner(state.clone()));
     let exchange = tokio::spawn(directory::exchange::push::runner(state.clone()));
     let library = tokio::spawn(resources::runner(state.clone()));
@@ -381,27 +381,6 @@ async fn maintenance(state: AppState) {
     loop {
         tick.tick().await;
         run_maintenance(&state).await;
-    }
-}
-
-/// Every few seconds: tell applications about portal sessions that ended (back-channel and CAS
-/// single logout).
-async fn single_logout(state: AppState) {
-    let mut tick = tokio::time::interval(Duration::from_secs(sso::logout::SWEEP_SECONDS));
-    loop {
-        tick.tick().await;
-        match sso::logout::propagate(&state).await {
-            Ok(0) => {}
-            Ok(n) => {
-                metrics::counter!("background_job_rows_total", "job" => "single_logout")
-                    .increment(n);
-            }
-            Err(e) => {
-                metrics::counter!("background_job_failures_total", "job" => "single_logout")
-                    .increment(1);
-                tracing::error!(error = %e, "single logout failed");
-            }
-        }
     }
 }
 

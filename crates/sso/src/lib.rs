@@ -72,3 +72,24 @@ pub async fn maintain(state: &AppState) -> AppResult<u64> {
     }
     Ok(n)
 }
+
+/// Every few seconds: tell applications about portal sessions that ended (back-channel and CAS
+/// single logout).
+pub async fn runner(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(logout::SWEEP_SECONDS));
+    loop {
+        tick.tick().await;
+        match logout::propagate(&state).await {
+            Ok(0) => {}
+            Ok(n) => {
+                metrics::counter!("background_job_rows_total", "job" => "single_logout")
+                    .increment(n);
+            }
+            Err(e) => {
+                metrics::counter!("background_job_failures_total", "job" => "single_logout")
+                    .increment(1);
+                tracing::error!(error = %e, "single logout failed");
+            }
+        }
+    }
+}

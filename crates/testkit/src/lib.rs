@@ -89,8 +89,9 @@ macro_rules! app {
     };
 }
 
-/// Serves `routes` inside the platform's shell, with `uploads` (routes that take files) under
-/// the upload limit and `runners` (the crate's background work) running until the shutdown.
+/// Serves `routes` inside the platform's shell (under the body limit), with `uploads` (routes
+/// that take files, under their own limits: `web::upload::upload_limit`) and `runners` (the
+/// crate's background work) running until the shutdown.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -105,10 +106,7 @@ pub async fn serve(
         .merge(routes)
         .fallback(web::errors::not_found);
     let app = web::upload::body_limit(main, state.config.max_body_bytes)
-        .merge(web::upload::upload_limit(
-            uploads,
-            state.config.max_upload_bytes,
-        ))
+        .merge(uploads)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             web::errors::render_errors,
@@ -256,6 +254,29 @@ impl TestApp {
         extract_csrf(&page)
     }
 
+    /// Changes the signed-in client's password through the profile form; returns the status
+    /// and the page.
+    pub async fn change_password(
+        &self,
+        c: &Client,
+        current: &str,
+        new: &str,
+    ) -> (StatusCode, String) {
+        let csrf = self.csrf(c).await;
+        let r = c
+            .post(self.url("/profile/password"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("current_password", current),
+                ("new_password", new),
+                ("confirm_password", new),
+            ])
+            .send()
+            .await
+            .expect("post the password form");
+        (r.status(), r.text().await.expect("text"))
+    }
+
     /// An API token for a demo account, created through the command line's code path.
     pub async fn token(&self, username: &str) -> String {
         let person = self.person_id(username).await;
@@ -342,4 +363,64 @@ pub async fn node_by_code(app: &TestApp, code: &str) -> kernel::NodeId {
     let (id,): (kernel::NodeId,) = kernel::on_db!(&app.state.db, p => sqlx::query_as("SELECT id FROM org_nodes WHERE code = $1")
         .bind(code).fetch_one(p).await).unwrap();
     id
+}
+
+/// A stand-in for an application's back end that records what the platform POSTs to it
+/// (back-channel logout tokens, CAS logout requests), on a random local port.
+pub struct Receiver {
+    pub base: String,
+    pub posts: Posts,
+}
+
+/// Each POST: its path and form fields.
+pub type Posts = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<(String, String)>)>>>;
+
+impl Receiver {
+    pub async fn start() -> Receiver {
+        use axum::extract::{Form, OriginalUri};
+        let posts: Posts = Default::default();
+        let p = posts.clone();
+        let app = axum::Router::new().fallback(
+            move |OriginalUri(uri): OriginalUri, Form(form): Form<Vec<(String, String)>>| {
+                let p = p.clone();
+                async move {
+                    p.lock().unwrap().push((uri.path().to_owned(), form));
+                    "ok"
+                }
+            },
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Receiver { base, posts }
+    }
+
+    /// Waits (up to 15 s: the platform sweeps every few seconds) for a POST to `path`.
+    pub async fn wait_for(&self, path: &str) -> Vec<(String, String)> {
+        for _ in 0..150 {
+            if let Some((_, f)) = self.posts.lock().unwrap().iter().find(|(p, _)| p == path) {
+                return f.clone();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("nothing was posted to {path}");
+    }
+}
+
+/// Logs a browser out of the portal through the logout form (with the browser's cookies).
+pub async fn portal_logout(app: &TestApp, browser: &reqwest::Client) {
+    let csrf = app.csrf(browser).await;
+    let r = browser
+        .post(app.url("/logout"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    // A client that follows redirects ends at the login page.
+    assert!(
+        r.status() == StatusCode::SEE_OTHER || r.url().path() == "/login",
+        "logged out: {} at {}",
+        r.status(),
+        r.url()
+    );
 }

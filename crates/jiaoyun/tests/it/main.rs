@@ -5,34 +5,19 @@
 
 mod apache;
 mod api;
-mod applications;
 mod browser;
 mod browser_library;
-mod cas;
+mod cli;
 mod crawler;
-mod exchange;
-mod exports;
-mod federation;
 mod fuzz_seeds;
 mod helpers;
 mod i18n;
-mod imports;
-mod library_flow;
-mod lifecycle;
-mod login_security;
-mod oidc;
 mod oidc_conformance;
+// The relying party's helpers, shared with the sso crate's tests.
+#[path = "../../../sso/tests/it/oidc_client.rs"]
+mod oidc_client;
 mod openid_client_js;
 mod pages;
 mod pages_right;
-mod permissions;
-mod registry;
-mod resource_catalog;
-mod resource_files;
-mod resource_library;
-mod resource_search;
 mod security;
 mod snapshots;
-mod sso_sessions;
-mod staff_import;
-mod transfers;

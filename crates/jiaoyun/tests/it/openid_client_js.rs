@@ -6,7 +6,7 @@
 //! a JSON summary asserted here.
 
 use crate::helpers::TestApp;
-use crate::oidc::{REDIRECT, register};
+use crate::oidc_client::{REDIRECT, register};
 use reqwest::StatusCode;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
@@ -151,7 +151,7 @@ async fn openid_client_js_code_flow_with_pkce_userinfo_and_refresh() {
     assert_ne!(new_refresh, refresh);
     assert_eq!(s["refreshed"]["sub"], teacher.to_string().as_str());
     assert_eq!(
-        crate::oidc::userinfo_status(&app, new_access).await,
+        crate::oidc_client::userinfo_status(&app, new_access).await,
         StatusCode::OK,
         "the refreshed access token works"
     );

@@ -1,4 +1,6 @@
-//! `Lib`: a migrated database with the demo region and library, and actors by username.
+//! `Lib`: a migrated database with the demo region and library, and actors by username, for
+//! the service functions. `TestApp`: the library's routes (with the account pages) served on
+//! a random port over the same, with the library's runner (see the `testkit` crate).
 
 #![allow(dead_code)]
 
@@ -58,3 +60,30 @@ impl Lib {
         Ctx::new(&self.state, actor, &self.meta)
     }
 }
+
+const SETUP: testkit::Setup = testkit::Setup {
+    schemas: &[&resources::SCHEMA],
+    demo: |state| {
+        Box::pin(async move {
+            assert!(directory::demo::load(&state).await.expect("demo region"));
+            resources::demo::load(&state).await.expect("demo library");
+        })
+    },
+    serve: |listener, state, shutdown| {
+        let uploads = web::upload::upload_limit(
+            resources::upload_routes(),
+            usize::try_from(state.config.files.max_file_bytes).unwrap_or(usize::MAX),
+        );
+        let runners: Vec<testkit::Boxed<()>> = vec![Box::pin(resources::runner(state.clone()))];
+        Box::pin(testkit::serve(
+            listener,
+            state,
+            shutdown,
+            resources::routes(),
+            uploads,
+            runners,
+        ))
+    },
+};
+
+testkit::app!(SETUP);

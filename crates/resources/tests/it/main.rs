@@ -7,6 +7,7 @@
 mod catalog;
 mod files;
 mod helpers;
+mod http;
 mod library;
 mod recommend;
 mod review;

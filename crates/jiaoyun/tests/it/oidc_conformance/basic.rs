@@ -4,7 +4,7 @@
 
 use super::{Auth, Op, UserInfoBy, at_login, back_at_client, check_error, log_in_there};
 use crate::helpers::{TestApp, audit_count};
-use crate::oidc::{REDIRECT, get, http};
+use crate::oidc_client::{REDIRECT, get, http};
 use base64::Engine;
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
@@ -99,8 +99,9 @@ async fn oidcc_idtoken_rs256() {
     use openidconnect::core::CoreAuthenticationFlow;
     use openidconnect::{AuthorizationCode, CsrfToken, Nonce, TokenResponse};
     let app = TestApp::start().await;
-    let (id, secret) = crate::oidc::register(&app, |a| a.id_token_alg = Some("RS256".into())).await;
-    let rp = crate::oidc::relying_party(&app, &id, secret).await;
+    let (id, secret) =
+        crate::oidc_client::register(&app, |a| a.id_token_alg = Some("RS256".into())).await;
+    let rp = crate::oidc_client::relying_party(&app, &id, secret).await;
     let browser = app.login("student").await;
     let (url, _, nonce) = rp
         .authorize_url(
@@ -109,7 +110,7 @@ async fn oidcc_idtoken_rs256() {
             Nonce::new_random,
         )
         .url();
-    let q = crate::oidc::authorize(&browser, url.as_str()).await;
+    let q = crate::oidc_client::authorize(&browser, url.as_str()).await;
     let tokens = rp
         .exchange_code(AuthorizationCode::new(get(&q, "code").unwrap().into()))
         .unwrap()
@@ -268,8 +269,8 @@ async fn oidcc_ensure_request_with_valid_pkce_succeeds() {
         TokenResponse, UserInfoClaims,
     };
     let app = TestApp::start().await;
-    let (id, secret) = crate::oidc::register(&app, |_| {}).await;
-    let rp = crate::oidc::relying_party(&app, &id, secret).await;
+    let (id, secret) = crate::oidc_client::register(&app, |_| {}).await;
+    let rp = crate::oidc_client::relying_party(&app, &id, secret).await;
     let browser = app.login("teacher").await;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, state, nonce) = rp
@@ -282,7 +283,7 @@ async fn oidcc_ensure_request_with_valid_pkce_succeeds() {
         .add_scope(Scope::new("edu".into()))
         .set_pkce_challenge(challenge)
         .url();
-    let q = crate::oidc::authorize(&browser, url.as_str()).await;
+    let q = crate::oidc_client::authorize(&browser, url.as_str()).await;
     assert_eq!(get(&q, "state"), Some(state.secret().as_str()));
     let code = get(&q, "code").expect("a code").to_owned();
     let tokens = rp
@@ -314,7 +315,7 @@ async fn oidcc_ensure_request_with_valid_pkce_succeeds() {
     assert_eq!(amr, ["pwd"], "the ID token says how the person logged in");
     assert!(claims.access_token_hash().is_some(), "at_hash is present");
 
-    let info: UserInfoClaims<crate::oidc::Edu, CoreGenderClaim> = rp
+    let info: UserInfoClaims<crate::oidc_client::Edu, CoreGenderClaim> = rp
         .user_info(tokens.access_token().clone(), None)
         .unwrap()
         .request_async(&http())

@@ -2,7 +2,7 @@
 
 use super::{Auth, IdToken, Op, UserInfoBy, check_token_error, shannon_bits};
 use crate::helpers::{TestApp, audit_count};
-use crate::oidc::REDIRECT;
+use crate::oidc_client::REDIRECT;
 use chrono::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -142,7 +142,7 @@ async fn oidcc_refresh_token() {
     let (first, second) = refresh_steps(&op, None, true).await;
 
     // switchToSecondClient.
-    let (id2, secret2) = crate::oidc::register(&op.app, |_| {}).await;
+    let (id2, secret2) = crate::oidc_client::register(&op.app, |_| {}).await;
     let (id1, secret1) = op.switch_client(id2, secret2.unwrap());
     let (_, second_client) = refresh_steps(&op, Some(43), false).await;
     op.switch_client(id1, secret1);

@@ -36,7 +36,7 @@ mod requests;
 mod scopes;
 
 use crate::helpers::TestApp;
-use crate::oidc::{REDIRECT, get, http, register, url_query};
+use crate::oidc_client::{REDIRECT, get, http, register, url_query};
 use base64::Engine;
 use openidconnect::core::{
     CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,

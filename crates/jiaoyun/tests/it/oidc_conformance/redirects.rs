@@ -3,7 +3,7 @@
 
 use super::{Auth, Op, back_at_client};
 use crate::helpers::TestApp;
-use crate::oidc::{REDIRECT, get};
+use crate::oidc_client::{REDIRECT, get};
 use reqwest::StatusCode;
 
 /// The provider's error page, and no redirect anywhere.

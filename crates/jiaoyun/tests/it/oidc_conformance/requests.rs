@@ -3,7 +3,7 @@
 
 use super::{Auth, B64, Op, Req, UserInfoBy, back_at_client, check_error};
 use crate::helpers::TestApp;
-use crate::oidc::REDIRECT;
+use crate::oidc_client::REDIRECT;
 use base64::Engine;
 use reqwest::StatusCode;
 

@@ -78,13 +78,13 @@ async fn openapi_lists_query_parameters_in_the_query() {
 #[tokio::test]
 async fn asvs_v10_2_2_authorization_errors_carry_the_issuer_and_introspection_the_token_type() {
     let app = TestApp::start().await;
-    let (client_id, secret) = crate::oidc::register(&app, |_| {}).await;
+    let (client_id, secret) = crate::oidc_client::register(&app, |_| {}).await;
     let browser = app.login("teacher").await;
     let r = browser
         .get(app.url("/oidc/authorize"))
         .query(&[
             ("client_id", client_id.as_str()),
-            ("redirect_uri", crate::oidc::REDIRECT),
+            ("redirect_uri", crate::oidc_client::REDIRECT),
             ("response_type", "token"),
             ("scope", "openid"),
             ("state", "s1"),
@@ -94,7 +94,7 @@ async fn asvs_v10_2_2_authorization_errors_carry_the_issuer_and_introspection_th
         .unwrap();
     let loc = r.headers()["location"].to_str().unwrap().to_owned();
     assert!(
-        loc.starts_with(crate::oidc::REDIRECT) && loc.contains("error="),
+        loc.starts_with(crate::oidc_client::REDIRECT) && loc.contains("error="),
         "{loc}"
     );
     let url = reqwest::Url::parse(&loc).unwrap();
@@ -112,7 +112,7 @@ async fn asvs_v10_2_2_authorization_errors_carry_the_issuer_and_introspection_th
     assert_eq!(meta["authorization_response_iss_parameter_supported"], true);
 
     // A refresh token, introspected: its type is that of the access tokens it yields.
-    let rp = crate::oidc::relying_party(&app, &client_id, secret.clone()).await;
+    let rp = crate::oidc_client::relying_party(&app, &client_id, secret.clone()).await;
     let (url, _, _) = rp
         .authorize_url(
             CoreAuthenticationFlow::AuthorizationCode,
@@ -120,13 +120,13 @@ async fn asvs_v10_2_2_authorization_errors_carry_the_issuer_and_introspection_th
             Nonce::new_random,
         )
         .url();
-    let q = crate::oidc::authorize(&browser, url.as_str()).await;
-    let code = crate::oidc::get(&q, "code").unwrap().to_owned();
-    assert_eq!(crate::oidc::get(&q, "iss"), Some(app.base.as_str()));
+    let q = crate::oidc_client::authorize(&browser, url.as_str()).await;
+    let code = crate::oidc_client::get(&q, "code").unwrap().to_owned();
+    assert_eq!(crate::oidc_client::get(&q, "iss"), Some(app.base.as_str()));
     let tokens = rp
         .exchange_code(AuthorizationCode::new(code))
         .unwrap()
-        .request_async(&crate::oidc::http())
+        .request_async(&crate::oidc_client::http())
         .await
         .unwrap();
     let refresh = tokens

@@ -4,7 +4,7 @@
 //! the region allows it, and the consent page says so.
 
 use crate::helpers::{TestApp, demo_city};
-use crate::oidc::{REDIRECT, get, http, url_query};
+use crate::oidc_client::{REDIRECT, allow_in_region, get, http, url_query};
 use kernel::{Actor, RequestMeta};
 use reqwest::StatusCode;
 use sso::apps::NewApplication;
@@ -32,21 +32,6 @@ async fn register(app: &TestApp, release: bool, trusted: bool) -> (String, Strin
         .await
         .unwrap();
     (r.client_id.unwrap(), r.client_secret.unwrap())
-}
-
-pub(crate) async fn allow_in_region(app: &TestApp, allow: bool) {
-    let city = demo_city(app).await;
-    let mut p = identity::policy::own(&app.state.db, city)
-        .await
-        .unwrap()
-        .unwrap();
-    p.release_registry_no = allow;
-    let mut tx = app.state.db.begin().await.unwrap();
-    identity::policy::save(&mut tx, city, &p, None, app.state.clock.now())
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    identity::policy::forget_cached(&app.state);
 }
 
 /// The code flow as the signed-in browser; returns the UserInfo answer.

@@ -2,7 +2,6 @@
 //! both policy profiles, through the password form a person uses.
 
 use crate::helpers::{DEMO_PASSWORD, TestApp};
-use crate::login_security::change_password;
 use reqwest::StatusCode;
 
 #[tokio::test]
@@ -35,11 +34,13 @@ async fn asvs_v6_2_4_common_and_personal_passwords_are_refused_in_the_mlps_profi
         ("Asdfgh!23456", "太容易"),
         ("1qaz2wsx!QAZ", "太容易"),
     ] {
-        let (status, body) = change_password(&app, &c, DEMO_PASSWORD, bad).await;
+        let (status, body) = app.change_password(&c, DEMO_PASSWORD, bad).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
         assert!(body.contains(says), "{bad}: expected {says}");
     }
-    let (status, _) = change_password(&app, &c, DEMO_PASSWORD, "Kettle#Hill7mist").await;
+    let (status, _) = app
+        .change_password(&c, DEMO_PASSWORD, "Kettle#Hill7mist")
+        .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     app.stop().await;
 }

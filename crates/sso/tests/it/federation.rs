@@ -236,7 +236,7 @@ async fn federated_login_through_plain_oauth2_with_mapped_user_info() {
     let (hub, hub_base) = upper().await;
     let district = TestApp::start().await;
     let (client_id, secret) = register_lower(&hub, &district).await;
-    crate::security::claims::allow_in_region(&hub, true).await;
+    crate::oidc_client::allow_in_region(&hub, true).await;
     let student = district.person_id("student").await;
     let (registry_no,): (String,) = kernel::on_db!(&district.state.db, p => sqlx::query_as(
         "SELECT registry_no FROM persons WHERE id = $1").bind(student).fetch_one(p).await)

@@ -123,28 +123,6 @@ async fn set_policy(app: &TestApp, changes: &[(&str, &str)]) {
     );
 }
 
-/// Changes the signed-in client's password through the form; returns the status and page.
-pub(crate) async fn change_password(
-    app: &TestApp,
-    c: &Client,
-    current: &str,
-    new: &str,
-) -> (StatusCode, String) {
-    let csrf = app.csrf(c).await;
-    let r = c
-        .post(app.url("/profile/password"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("current_password", current),
-            ("new_password", new),
-            ("confirm_password", new),
-        ])
-        .send()
-        .await
-        .unwrap();
-    (r.status(), r.text().await.unwrap())
-}
-
 #[tokio::test]
 async fn a_school_network_is_never_locked_out_together_and_the_internet_cannot_lock_a_pupil_out_of_class()
  {
@@ -244,14 +222,18 @@ async fn the_modern_profile_delays_instead_of_locking_and_refuses_common_passwor
     );
 
     let c = a.client;
-    let (status, body) = change_password(&app, &c, DEMO_PASSWORD, "woaini1314520").await;
+    let (status, body) = app
+        .change_password(&c, DEMO_PASSWORD, "woaini1314520")
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         body.contains("常见密码") || body.contains("common"),
         "{body}"
     );
     // No character classes needed: length and rarity are what count.
-    let (status, _) = change_password(&app, &c, DEMO_PASSWORD, "blue kettle on the hill").await;
+    let (status, _) = app
+        .change_password(&c, DEMO_PASSWORD, "blue kettle on the hill")
+        .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     app.stop().await;
 }
@@ -272,25 +254,27 @@ async fn asvs_v7_3_1_mlps_sessions_idle_out_in_thirty_minutes_passwords_expire_a
     // History: back to an earlier password is refused.
     let c = a.client;
     assert_eq!(
-        change_password(&app, &c, DEMO_PASSWORD, "Second#Pass2")
+        app.change_password(&c, DEMO_PASSWORD, "Second#Pass2")
             .await
             .0,
         StatusCode::SEE_OTHER
     );
     assert_eq!(
-        change_password(&app, &c, "Second#Pass2", "Kettle#Hill7")
+        app.change_password(&c, "Second#Pass2", "Kettle#Hill7")
             .await
             .0,
         StatusCode::SEE_OTHER
     );
-    let (status, body) = change_password(&app, &c, "Kettle#Hill7", "Second#Pass2").await;
+    let (status, body) = app
+        .change_password(&c, "Kettle#Hill7", "Second#Pass2")
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         body.contains("最近使用过") || body.contains("used recently"),
         "{body}"
     );
     assert_eq!(
-        change_password(&app, &c, "Kettle#Hill7", "Third#Pass3")
+        app.change_password(&c, "Kettle#Hill7", "Third#Pass3")
             .await
             .0,
         StatusCode::SEE_OTHER

@@ -3,7 +3,7 @@
 //! the UI and entering it from the portal.
 
 use crate::helpers::{TestApp, audit_count};
-use crate::oidc::{
+use crate::oidc_client::{
     REDIRECT, authorize, get, http, register, relying_party, url_query, userinfo_status,
 };
 use base64::Engine;

@@ -408,14 +408,3 @@ async fn resource_files_limits_refusals_and_tokens() {
     }
     app.stop().await;
 }
-
-#[tokio::test]
-#[ignore = "a benchmark: run with --ignored to see the figures"]
-async fn resource_files_bench_runs() {
-    let config = kernel::Config {
-        database_url: std::env::var("TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "sqlite://unused".into()),
-        ..Default::default()
-    };
-    jiaoyun::bench_files::run(config, 20).await.unwrap();
-}

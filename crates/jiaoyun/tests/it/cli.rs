@@ -1,0 +1,198 @@
+//! The command line: what it writes is what the pages give, an import it was running when
+//! killed leaves nothing behind and is taken over after its lease, and the benchmarks run.
+
+use crate::helpers::{TestApp, node_by_code};
+use directory::import::jobs::{self, Job};
+use directory::import::sample;
+use kernel::{AppState, ImportId, NodeId, on_db};
+use reqwest::StatusCode;
+use std::collections::BTreeMap;
+use std::io::Read;
+
+async fn school(state: &AppState, code: &str) -> NodeId {
+    let (id,): (NodeId,) = on_db!(&state.db, p => sqlx::query_as("SELECT id FROM org_nodes WHERE kind = 'school' AND code = $1")
+        .bind(code).fetch_one(p).await).unwrap();
+    id
+}
+
+async fn count(state: &AppState, sql: &'static str, school: NodeId) -> i64 {
+    let (n,): (i64,) =
+        on_db!(&state.db, p => sqlx::query_as(sql).bind(school).fetch_one(p).await).unwrap();
+    n
+}
+
+const STUDENTS: &str = "SELECT COUNT(*) FROM students WHERE school_id = $1";
+
+async fn job(state: &AppState, id: ImportId) -> Job {
+    on_db!(&state.db, p => sqlx::query_as("SELECT * FROM import_jobs WHERE id = $1").bind(id).fetch_one(p).await)
+        .unwrap()
+}
+
+/// Every file of a ZIP archive, as text.
+fn unzip(bytes: &[u8]) -> BTreeMap<String, String> {
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    (0..z.len())
+        .map(|i| {
+            let mut f = z.by_index(i).unwrap();
+            let mut text = String::new();
+            f.read_to_string(&mut text).unwrap();
+            (f.name().unwrap().into_owned(), text)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_command_line_writes_the_oneroster_bundle_the_export_page_gives() {
+    let app = TestApp::start().await;
+    let school = node_by_code(&app, "2133010001").await;
+    let admin = app.login("school_admin").await;
+    let r = admin
+        .get(app.url(&format!("/export/oneroster/{school}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = unzip(&r.bytes().await.unwrap());
+
+    let out = std::env::temp_dir().join(format!("jy-oneroster-{}.zip", uuid::Uuid::now_v7()));
+    let ok = jiaoyun::export::run(
+        app.state.clone(),
+        jiaoyun::export::ExportCommand::Oneroster {
+            node: "2133010001".into(),
+            out: out.clone(),
+            unmasked: false,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(ok);
+    let cli = unzip(&std::fs::read(&out).unwrap());
+    let _ = std::fs::remove_file(&out);
+    // The same files, with the same users, classes, enrollments and organisations (by their
+    // sourcedId; dateLastModified is the time of each export).
+    assert_eq!(
+        page.keys().collect::<Vec<_>>(),
+        cli.keys().collect::<Vec<_>>()
+    );
+    for file in ["users.csv", "classes.csv", "enrollments.csv", "orgs.csv"] {
+        let rows = |t: &str| {
+            let mut r: Vec<String> = t
+                .lines()
+                .map(|l| l.split(',').next().unwrap_or_default().to_owned())
+                .collect();
+            r.sort();
+            r
+        };
+        assert!(page[file].lines().count() > 1, "{file} has rows");
+        assert_eq!(rows(&page[file]), rows(&cli[file]), "{file}");
+    }
+    app.stop().await;
+}
+
+/// A commit killed in the middle (the process gets SIGKILL) leaves nothing of the file; the job
+/// is taken up again once its lease runs out and then completes.
+#[tokio::test]
+async fn a_commit_killed_midway_leaves_nothing_and_is_run_again() {
+    let db = kernel::testing::test_db(jiaoyun::SCHEMAS).await.unwrap();
+    let data_dir = std::env::temp_dir().join(format!("jy-data-{}", uuid::Uuid::now_v7()));
+    let config = kernel::Config {
+        database_url: db.url.clone(),
+        data_dir: data_dir.clone(),
+        password: kernel::config::PasswordConfig {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        },
+        ..Default::default()
+    };
+    let state = AppState::new(db.db.clone(), config, kernel::Clock::System);
+    assert!(directory::demo::load(&state).await.unwrap());
+    let school = school(&state, "2133010001").await;
+    const PEOPLE: &str = "SELECT COUNT(*) FROM persons WHERE org_id = $1";
+    let people_before = count(&state, PEOPLE, school).await;
+    let file = std::env::temp_dir().join(format!("jy-big-{}.csv", uuid::Uuid::now_v7()));
+    sample::write_csv(&file, 0..40_000, false, None).unwrap();
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_jiaoyun"))
+        .args([
+            "import",
+            "students",
+            file.to_str().unwrap(),
+            "--school",
+            "2133010001",
+            "--commit",
+        ])
+        .env("JIAOYUN_DATABASE_URL", &db.url)
+        .env("JIAOYUN_DATA_DIR", &data_dir)
+        .env("JIAOYUN_LOG_LEVEL", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    // Kill it as soon as it reports rows written during the commit.
+    let seen = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        let mut lines = Vec::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            let midway = line
+                .strip_prefix("committing: ")
+                .and_then(|r| r.strip_suffix(" rows"))
+                .and_then(|n| n.parse::<u64>().ok())
+                .is_some_and(|n| n > 0 && n < 40_000);
+            lines.push(line);
+            if midway {
+                let _ = child.kill();
+                let _ = child.wait();
+                return (true, lines);
+            }
+        }
+        let _ = child.wait();
+        (false, lines)
+    })
+    .await
+    .unwrap();
+    assert!(seen.0, "the commit was not caught midway: {:?}", seen.1);
+
+    assert_eq!(
+        count(&state, STUDENTS, school).await,
+        0,
+        "nothing of a killed commit is stored"
+    );
+    assert_eq!(
+        count(&state, PEOPLE, school).await,
+        people_before,
+        "no person of a killed commit is stored"
+    );
+    let (id, status): (ImportId, String) = on_db!(&state.db, p => sqlx::query_as("SELECT id, status FROM import_jobs WHERE school_id = $1")
+        .bind(school).fetch_one(p).await).unwrap();
+    assert_eq!(status, "committing");
+    // Before the lease runs out nobody takes it; after, any node does, and finishes it.
+    assert_eq!(jobs::run_next(&state).await.unwrap(), None);
+    let later = AppState::new(
+        db.db.clone(),
+        (*state.config).clone(),
+        kernel::Clock::fixed(
+            chrono::Utc::now() + chrono::Duration::seconds(jobs::LEASE_SECONDS + 5),
+        ),
+    );
+    assert_eq!(jobs::run_next(&later).await.unwrap(), Some(id));
+    let j = job(&state, id).await;
+    assert_eq!(j.status, "done");
+    assert_eq!(j.attempts, 2);
+    assert_eq!(j.counts().unwrap().created, 40_000);
+    assert_eq!(count(&state, STUDENTS, school).await, 40_000);
+    let _ = std::fs::remove_file(&file);
+    db.drop_db().await;
+}
+
+#[tokio::test]
+#[ignore = "a benchmark: run with --ignored to see the figures"]
+async fn resource_files_bench_runs() {
+    let config = kernel::Config {
+        database_url: std::env::var("TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "sqlite://unused".into()),
+        ..Default::default()
+    };
+    jiaoyun::bench_files::run(config, 20).await.unwrap();
+}
