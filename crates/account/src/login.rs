@@ -12,6 +12,7 @@ use identity::LoginError;
 use identity::login::MfaError;
 use kernel::{AppError, AppResult, AppState};
 use serde::Deserialize;
+use web::CsrfForm;
 use web::auth::{SESSION_COOKIE, Session};
 use web::ctx::{LANG_COOKIE, PageCtx, render};
 use web::meta::Meta;
@@ -324,9 +325,8 @@ pub async fn logout(
     session: Session,
     jar: CookieJar,
     Meta(meta): Meta,
-    Form(form): Form<CsrfToken>,
+    CsrfForm(_): CsrfForm<CsrfToken>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
     identity::login::logout(&state, &session.actor, session.session_id, &meta).await?;
     let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
     Ok((jar, Redirect::to("/login")).into_response())

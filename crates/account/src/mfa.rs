@@ -2,7 +2,6 @@
 //! codes, turn it off. Administrators whose policy asks for it are sent here until they have one.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -11,6 +10,7 @@ use identity::mfa;
 use kernel::audit::{self, AuditEvent, Who};
 use kernel::{AppResult, AppState, RequestMeta};
 use serde::Deserialize;
+use web::CsrfForm;
 use web::auth::Session;
 use web::ctx::{PageCtx, render};
 use web::meta::Meta;
@@ -93,7 +93,6 @@ pub async fn show(
 
 #[derive(Deserialize)]
 pub struct CodeForm {
-    csrf: String,
     #[serde(default)]
     code: String,
 }
@@ -121,9 +120,8 @@ async fn audited(
 pub async fn begin(
     State(state): State<AppState>,
     session: Session,
-    Form(form): Form<CodeForm>,
+    CsrfForm(_): CsrfForm<CodeForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
     let mut tx = state.db.begin().await?;
     mfa::begin_totp(&mut tx, session.actor.person_id, state.clock.now()).await?;
     tx.commit().await?;
@@ -136,9 +134,8 @@ pub async fn confirm(
     State(state): State<AppState>,
     session: Session,
     Meta(meta): Meta,
-    Form(form): Form<CodeForm>,
+    CsrfForm(form): CsrfForm<CodeForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
     let Some(t) = mfa::totp_of(&state.db, session.actor.person_id).await? else {
         return Ok(Redirect::to("/profile/mfa").into_response());
     };
@@ -198,9 +195,8 @@ pub async fn renew_codes(
     State(state): State<AppState>,
     session: Session,
     Meta(meta): Meta,
-    Form(form): Form<CodeForm>,
+    CsrfForm(form): CsrfForm<CodeForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
     let mut tx = match proved(&state, &session, &meta, &form.code).await? {
         Ok(tx) => tx,
         Err(page) => return Ok(page),
@@ -232,9 +228,8 @@ pub async fn remove(
     State(state): State<AppState>,
     session: Session,
     Meta(meta): Meta,
-    Form(form): Form<CodeForm>,
+    CsrfForm(form): CsrfForm<CodeForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
     let mut tx = match proved(&state, &session, &meta, &form.code).await? {
         Ok(tx) => tx,
         Err(page) => return Ok(page),

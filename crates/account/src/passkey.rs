@@ -18,6 +18,7 @@ use kernel::audit::{self, AuditEvent, Who};
 use kernel::{AppError, AppResult, AppState};
 use serde::Deserialize;
 use serde_json::json;
+use web::CsrfForm;
 use web::auth::Session;
 use web::ctx::PageCtx;
 use web::meta::Meta;
@@ -131,7 +132,6 @@ async fn audited(
 
 #[derive(Deserialize)]
 pub struct RemoveForm {
-    csrf: String,
     id: uuid::Uuid,
 }
 
@@ -140,9 +140,8 @@ pub async fn remove(
     State(state): State<AppState>,
     session: Session,
     Meta(meta): Meta,
-    axum::Form(f): axum::Form<RemoveForm>,
+    CsrfForm(f): CsrfForm<RemoveForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&f.csrf)?;
     let person = session.actor.person_id;
     let mut tx = state.db.begin().await?;
     if !passkey::remove(&mut tx, person, f.id).await? {

@@ -1,13 +1,13 @@
 //! The profile: who I am, my roles, my password, my language, my sessions.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use identity::sessions::SessionSummary;
 use kernel::audit::{self, AuditEvent, Who};
 use kernel::{AppError, AppResult, AppState, FieldErrors};
 use serde::Deserialize;
+use web::CsrfForm;
 use web::CsrfToken;
 use web::auth::Session;
 use web::ctx::{PageCtx, render};
@@ -97,7 +97,6 @@ pub async fn password_form(State(state): State<AppState>, session: Session) -> A
 
 #[derive(Deserialize)]
 pub struct PasswordForm {
-    csrf: String,
     current_password: String,
     new_password: String,
     confirm_password: String,
@@ -107,9 +106,8 @@ pub async fn change_password(
     State(state): State<AppState>,
     session: Session,
     Meta(meta): Meta,
-    Form(form): Form<PasswordForm>,
+    CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
     let result = if form.new_password != form.confirm_password {
         Err(AppError::field(
             "confirm_password",
@@ -141,9 +139,8 @@ pub async fn end_other_sessions(
     State(state): State<AppState>,
     session: Session,
     Meta(meta): Meta,
-    Form(form): Form<CsrfToken>,
+    CsrfForm(_): CsrfForm<CsrfToken>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let n = identity::sessions::end_all(

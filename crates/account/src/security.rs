@@ -3,7 +3,6 @@
 //! classrooms share one address.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -11,6 +10,7 @@ use identity::policy::{self, Policy, Profile};
 use kernel::audit::{self, AuditEvent, Who};
 use kernel::{AppError, AppResult, AppState, FieldErrors, NodeId};
 use serde::Deserialize;
+use web::CsrfForm;
 use web::auth::Session;
 use web::ctx::{PageCtx, render};
 use web::meta::Meta;
@@ -31,8 +31,6 @@ struct SecurityPage {
 
 #[derive(Deserialize, Default, Clone)]
 pub struct PolicyForm {
-    #[serde(default)]
-    csrf: String,
     node_id: String,
     profile: String,
     min_length: String,
@@ -55,7 +53,6 @@ pub struct PolicyForm {
 impl PolicyForm {
     fn of(node: NodeId, p: &Policy) -> Self {
         Self {
-            csrf: String::new(),
             node_id: node.to_string(),
             profile: p.profile.as_str().to_owned(),
             min_length: p.min_length.to_string(),
@@ -220,9 +217,8 @@ pub async fn save(
     State(state): State<AppState>,
     session: Session,
     Meta(meta): Meta,
-    Form(form): Form<PolicyForm>,
+    CsrfForm(form): CsrfForm<PolicyForm>,
 ) -> AppResult<Response> {
-    session.verify_csrf(&form.csrf)?;
     let regions = regions(&state, &session).await?;
     let node = chosen(&regions, Some(&form.node_id))?;
     let p = match form.parse() {

@@ -8,12 +8,12 @@ use crate::registry::transfers::{
 use crate::registry::{
     self, ChangeRow, ClassChange, HistoryRow, NewChange, Recorded, StudentRegistry,
 };
-use axum::extract::{Path, Query};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use kernel::paging::{PageQuery, Paged};
-use kernel::{AppError, AppResult, AppState, NodeId, PersonId, TransferId};
+use kernel::{AppResult, AppState, NodeId, PersonId, TransferId};
 use utoipa::OpenApi;
 use web::{ApiCx, ApiJson, IdPath};
 
@@ -41,11 +41,6 @@ pub fn routes() -> Router<AppState> {
         Transfer, TransferLists, TransferView, Allowed, NewTransfer, Decision))
 )]
 pub struct RegistryApiDoc;
-
-fn transfer_id(s: &str) -> AppResult<TransferId> {
-    s.parse()
-        .map_err(|_| AppError::NotFound(transfers::NOT_FOUND))
-}
 
 /// A student's registry: status, class, registry change records and class history.
 /// Administrators of the student's school or above.
@@ -112,36 +107,32 @@ async fn request_transfer(
 
 /// A transfer request and what the caller may do with it.
 #[utoipa::path(get, path = "/api/v1/transfers/{id}", responses((status = 200, body = TransferView), (status = 404)))]
-async fn get_transfer(c: ApiCx, Path(id): Path<String>) -> AppResult<Json<TransferView>> {
-    Ok(Json(transfers::get(&c.cx(), transfer_id(&id)?).await?))
+async fn get_transfer(c: ApiCx, IdPath(id): IdPath<TransferId>) -> AppResult<Json<TransferView>> {
+    Ok(Json(transfers::get(&c.cx(), id).await?))
 }
 
 /// Approves at the current step: the sending school, then the region (which completes it).
 #[utoipa::path(post, path = "/api/v1/transfers/{id}/approve", request_body = Decision, responses((status = 200, body = TransferView), (status = 403), (status = 404), (status = 409)))]
 async fn approve(
     c: ApiCx,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<TransferId>,
     ApiJson(d): ApiJson<Decision>,
 ) -> AppResult<Json<TransferView>> {
-    Ok(Json(
-        transfers::approve(&c.cx(), transfer_id(&id)?, d).await?,
-    ))
+    Ok(Json(transfers::approve(&c.cx(), id, d).await?))
 }
 
 /// Rejects at the current step; a comment is required.
 #[utoipa::path(post, path = "/api/v1/transfers/{id}/reject", request_body = Decision, responses((status = 200, body = TransferView), (status = 403), (status = 404), (status = 409), (status = 422)))]
 async fn reject(
     c: ApiCx,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<TransferId>,
     ApiJson(d): ApiJson<Decision>,
 ) -> AppResult<Json<TransferView>> {
-    Ok(Json(
-        transfers::reject(&c.cx(), transfer_id(&id)?, d).await?,
-    ))
+    Ok(Json(transfers::reject(&c.cx(), id, d).await?))
 }
 
 /// The receiving school withdraws its pending request.
 #[utoipa::path(post, path = "/api/v1/transfers/{id}/cancel", responses((status = 200, body = TransferView), (status = 403), (status = 404), (status = 409)))]
-async fn cancel(c: ApiCx, Path(id): Path<String>) -> AppResult<Json<TransferView>> {
-    Ok(Json(transfers::cancel(&c.cx(), transfer_id(&id)?).await?))
+async fn cancel(c: ApiCx, IdPath(id): IdPath<TransferId>) -> AppResult<Json<TransferView>> {
+    Ok(Json(transfers::cancel(&c.cx(), id).await?))
 }

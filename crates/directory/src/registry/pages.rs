@@ -9,8 +9,7 @@ use crate::registry::kinds::{self, CLASS_CHANGE_KINDS, RECORDABLE_KINDS};
 use crate::registry::transfers::{self, Decision, NewTransfer, TransferLists, TransferView};
 use crate::registry::{self, ChangeRow, NewChange, StudentRegistry};
 use askama::Template;
-use axum::Form;
-use axum::extract::{Path, Query};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -46,11 +45,6 @@ fn notice(ok: Option<&str>) -> Option<String> {
     Some(key.to_owned())
 }
 
-fn transfer_id(s: &str) -> AppResult<TransferId> {
-    s.parse()
-        .map_err(|_| AppError::NotFound(transfers::NOT_FOUND))
-}
-
 /// Status and history labels shared by the templates.
 trait Labels {
     fn page_ctx(&self) -> &PageCtx;
@@ -68,8 +62,6 @@ trait Labels {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ChangeForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     kind: String,
     #[serde(default)]
@@ -218,7 +210,6 @@ async fn change_submit(
     form: ChangeForm,
     which: &'static str,
 ) -> AppResult<Response> {
-    page.session.verify_csrf(&form.csrf)?;
     let cx = page.cx();
     let result = match form.parse() {
         Ok(input) if which == "class" => match input.class_id {
@@ -260,7 +251,7 @@ async fn change_submit(
 pub async fn class_change(
     page: Page,
     IdPath(id): IdPath<PersonId>,
-    Form(form): Form<ChangeForm>,
+    CsrfForm(form): CsrfForm<ChangeForm>,
 ) -> AppResult<Response> {
     change_submit(page, id, form, "class").await
 }
@@ -268,7 +259,7 @@ pub async fn class_change(
 pub async fn record_change(
     page: Page,
     IdPath(id): IdPath<PersonId>,
-    Form(form): Form<ChangeForm>,
+    CsrfForm(form): CsrfForm<ChangeForm>,
 ) -> AppResult<Response> {
     change_submit(page, id, form, "change").await
 }
@@ -435,10 +426,9 @@ impl TransferPage {
 
 pub async fn transfer(
     page: Page,
-    Path(id): Path<String>,
+    IdPath(id): IdPath<TransferId>,
     Query(q): Query<OkQuery>,
 ) -> AppResult<Response> {
-    let id = transfer_id(&id)?;
     let cx = page.cx();
     let v = transfers::get(&cx, id).await?;
     let mut ctx = page.ctx();
@@ -454,19 +444,15 @@ pub async fn transfer(
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct DecisionForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     comment: String,
 }
 
 async fn decide(
     page: Page,
-    id: String,
+    id: TransferId,
     form: DecisionForm,
     action: &'static str,
 ) -> AppResult<Response> {
-    let id = transfer_id(&id)?;
-    page.session.verify_csrf(&form.csrf)?;
     let cx = page.cx();
     let d = Decision {
         comment: Some(form.comment.clone()),
@@ -496,24 +482,24 @@ async fn decide(
 
 pub async fn approve(
     page: Page,
-    Path(id): Path<String>,
-    Form(form): Form<DecisionForm>,
+    IdPath(id): IdPath<TransferId>,
+    CsrfForm(form): CsrfForm<DecisionForm>,
 ) -> AppResult<Response> {
     decide(page, id, form, "approved").await
 }
 
 pub async fn reject(
     page: Page,
-    Path(id): Path<String>,
-    Form(form): Form<DecisionForm>,
+    IdPath(id): IdPath<TransferId>,
+    CsrfForm(form): CsrfForm<DecisionForm>,
 ) -> AppResult<Response> {
     decide(page, id, form, "rejected").await
 }
 
 pub async fn cancel(
     page: Page,
-    Path(id): Path<String>,
-    Form(form): Form<DecisionForm>,
+    IdPath(id): IdPath<TransferId>,
+    CsrfForm(form): CsrfForm<DecisionForm>,
 ) -> AppResult<Response> {
     decide(page, id, form, "cancelled").await
 }
