@@ -185,7 +185,7 @@ pub async fn load(state: &AppState) -> AppResult<bool> {
     let now = state.clock.now();
     let school_year = {
         use chrono::Datelike;
-        let d = now.date_naive();
+        let d = state.config.time_zone.date(now);
         if d.month() >= 9 {
             i64::from(d.year())
         } else {

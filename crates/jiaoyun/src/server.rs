@@ -214,6 +214,10 @@ pub fn router(state: AppState) -> Router {
     state
         .cache::<web::panels::HomePanels>()
         .register(resources::recommend::pages::home_panel);
+    // The audit log names other modules' objects through what they declare.
+    let names = state.cache::<kernel::audit::names::ObjectNames>();
+    names.register(resources::AUDIT_NAMES);
+    names.register(sso::AUDIT_NAMES);
     let timeout = Duration::from_secs(state.config.request_timeout_seconds);
     let body_limit_bytes = state.config.max_body_bytes;
     let x_request_id = HeaderName::from_static("x-request-id");

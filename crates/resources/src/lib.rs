@@ -52,6 +52,22 @@ pub async fn runner(state: AppState) {
     tokio::join!(search::runner(state.clone()), files::runner(state));
 }
 
+/// How the audit log names the library's objects.
+pub const AUDIT_NAMES: &[kernel::audit::names::ObjectName] = &[
+    kernel::audit::names::ObjectName {
+        kind: "resource",
+        sql: "SELECT title FROM resources WHERE id = $1",
+    },
+    kernel::audit::names::ObjectName {
+        kind: "catalog",
+        sql: "SELECT name FROM catalog_nodes WHERE id = $1",
+    },
+    kernel::audit::names::ObjectName {
+        kind: "list",
+        sql: "SELECT title FROM excellent_lists WHERE id = $1",
+    },
+];
+
 /// The library's tables: catalogue, resources and their files, reviews, recommendations,
 /// events and notifications.
 pub static SCHEMA: kernel::Schema = kernel::schema!("resources", [&directory::SCHEMA]);

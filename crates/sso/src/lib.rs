@@ -93,3 +93,9 @@ pub async fn runner(state: AppState) {
         }
     }
 }
+
+/// How the audit log names connected applications.
+pub const AUDIT_NAMES: &[kernel::audit::names::ObjectName] = &[kernel::audit::names::ObjectName {
+    kind: "application",
+    sql: "SELECT name FROM applications WHERE id = $1",
+}];

@@ -6,6 +6,7 @@ use askama::Template;
 use axum::extract::Query;
 use axum::response::Response;
 use kernel::audit::AuditEntry;
+use kernel::audit::names::ObjectNames;
 use kernel::paging::{PageQuery, Paged};
 use kernel::{AppResult, Ctx, NodeId};
 use serde::Deserialize;
@@ -195,14 +196,14 @@ async fn object_name(cx: &Ctx<'_>, kind: &str, id: &str) -> AppResult<Option<(St
         .await?;
         return Ok(Some((name, open)));
     }
+    // The directory's own kinds; other modules' through the registry they filled.
     let sql = match kind {
         "node" => "SELECT name FROM org_nodes WHERE id = $1",
-        "resource" => "SELECT title FROM resources WHERE id = $1",
         "import" => "SELECT file_name FROM import_jobs WHERE id = $1",
-        "application" => "SELECT name FROM applications WHERE id = $1",
-        "catalog" => "SELECT name FROM catalog_nodes WHERE id = $1",
-        "list" => "SELECT title FROM excellent_lists WHERE id = $1",
-        _ => return Ok(None),
+        _ => match cx.state.cache::<ObjectNames>().sql(kind) {
+            Some(sql) => sql,
+            None => return Ok(None),
+        },
     };
     let row: Option<(String,)> =
         kernel::on_db!(cx.db(), p => sqlx::query_as(sql).bind(uuid).fetch_optional(p).await)?;

@@ -241,7 +241,7 @@ async fn write(
     let school = target.school.clone();
     let now = target.now;
     let mut classes = SchoolClasses::load(&mut tx, school.id, &target.stages).await?;
-    let year = classes::school_year(now.date_naive());
+    let year = classes::school_year(target.today);
     let mut counts = Counts {
         skipped,
         ..Counts::default()

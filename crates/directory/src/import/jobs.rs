@@ -464,7 +464,7 @@ async fn run_claimed(state: &AppState, job: Job) -> AppResult<()> {
         )
         .await;
     };
-    let mut target = Target::new(school, job.id, state.clock.now());
+    let mut target = Target::new(school, job.id, state);
     if let Some(by) = job.created_by {
         let name: Option<(String,)> = on_db!(&state.db, p => sqlx::query_as("SELECT name FROM persons WHERE id = $1")
             .bind(by).fetch_optional(p).await)?;

@@ -104,17 +104,22 @@ pub struct Target {
     /// Who asked (for the audit record), and their name.
     pub actor: Option<(PersonId, String)>,
     pub now: chrono::DateTime<chrono::Utc>,
+    /// Today in the region's time zone (the school year and class-history dates follow it).
+    pub today: chrono::NaiveDate,
 }
 
 impl Target {
-    pub fn new(school: Node, import_id: ImportId, now: chrono::DateTime<chrono::Utc>) -> Self {
+    /// An import into `school` now, by the state's clock and time zone.
+    pub fn new(school: Node, import_id: ImportId, state: &kernel::AppState) -> Self {
         let stages = school.stage_list();
+        let now = state.clock.now();
         Self {
             school,
             stages,
             import_id,
             actor: None,
             now,
+            today: state.config.time_zone.date(now),
         }
     }
 }

@@ -401,7 +401,7 @@ impl Writer {
             tx,
             classes,
             target: target.clone(),
-            school_year: classes::school_year(target.now.date_naive()),
+            school_year: classes::school_year(target.today),
             counts: Counts::default(),
             changes: Default::default(),
         })

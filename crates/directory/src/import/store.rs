@@ -250,7 +250,7 @@ impl Writer {
     pub async fn start(db: &Db, target: &Target) -> AppResult<Self> {
         let mut tx = db.begin().await?;
         let classes = SchoolClasses::load(&mut tx, target.school.id, &target.stages).await?;
-        let today = target.now.date_naive();
+        let today = target.today;
         Ok(Self {
             tx,
             classes,

@@ -132,7 +132,7 @@ async fn problems(state: &AppState, school: NodeId, kind: &str, path: &Path) -> 
         .await
         .unwrap()
         .unwrap();
-    let target = Target::new(node, ImportId::new(), state.clock.now());
+    let target = Target::new(node, ImportId::new(), state);
     let progress = |_: u64| {};
     let o = match kind {
         "staff" => staff::run(&state.db, &target, path, Mode::Check, &progress).await,

@@ -208,6 +208,17 @@ async fn the_audit_log_reads_in_words_with_names_and_links() {
     );
     let (_, filtered) = page(&admin, &app, "/admin/audit?action=auth.").await;
     assert!(filtered.contains("<td>登录</td>") && !filtered.contains("<td>导出学生</td>"));
+    // The library's objects by their titles, through the names the library registered.
+    let (_, library) = page(&admin, &app, "/admin/audit?action=resource.").await;
+    let titles: Vec<(String,)> = kernel::on_db!(&app.state.db, p => sqlx::query_as(
+        "SELECT title FROM resources").fetch_all(p).await)
+    .unwrap();
+    assert!(
+        titles
+            .iter()
+            .any(|(t,)| library.contains(&format!("{t}</"))),
+        "resources by title: {library}"
+    );
     app.stop().await;
 }
 

@@ -5,6 +5,7 @@
 
 pub mod anchor;
 pub mod chain;
+pub mod names;
 pub mod retention;
 pub mod verify;
 
