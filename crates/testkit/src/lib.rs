@@ -40,6 +40,22 @@ pub const DEMO_PASSWORD: &str = "Jiaoyun@2025";
 pub use kernel::Config;
 pub use reqwest::Client;
 
+/// A test's configuration on the database at `database_url`: a fresh data folder, demo mode,
+/// and cheap password hashing (the real parameters are checked separately).
+pub fn config(database_url: &str) -> Config {
+    Config {
+        database_url: database_url.to_owned(),
+        data_dir: std::env::temp_dir().join(format!("jy-data-{}", uuid::Uuid::now_v7())),
+        demo: true,
+        password: kernel::config::PasswordConfig {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        },
+        ..Default::default()
+    }
+}
+
 /// Declares the crate's `TestApp`: [`TestApp`] for the given [`Setup`], started with
 /// `TestApp::start()`, `start_with(|config| …)` or `start_with_fixed_clock()`.
 #[macro_export]
@@ -152,17 +168,8 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let mut config = Config {
-            database_url: db.url.clone(),
-            data_dir: std::env::temp_dir().join(format!("jy-data-{}", uuid::Uuid::now_v7())),
             public_url: Some(format!("http://{addr}")),
-            demo: true,
-            // Cheap hashing in tests; the parameters are checked separately.
-            password: kernel::config::PasswordConfig {
-                memory_kib: 1024,
-                iterations: 1,
-                parallelism: 1,
-            },
-            ..Default::default()
+            ..config(&db.url)
         };
         adjust(&mut config);
         let state = AppState::new(db.db.clone(), config, clock);

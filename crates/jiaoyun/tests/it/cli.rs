@@ -94,17 +94,8 @@ async fn the_command_line_writes_the_oneroster_bundle_the_export_page_gives() {
 #[tokio::test]
 async fn a_commit_killed_midway_leaves_nothing_and_is_run_again() {
     let db = kernel::testing::test_db(jiaoyun::SCHEMAS).await.unwrap();
-    let data_dir = std::env::temp_dir().join(format!("jy-data-{}", uuid::Uuid::now_v7()));
-    let config = kernel::Config {
-        database_url: db.url.clone(),
-        data_dir: data_dir.clone(),
-        password: kernel::config::PasswordConfig {
-            memory_kib: 1024,
-            iterations: 1,
-            parallelism: 1,
-        },
-        ..Default::default()
-    };
+    let config = testkit::config(&db.url);
+    let data_dir = config.data_dir.clone();
     let state = AppState::new(db.db.clone(), config, kernel::Clock::System);
     assert!(directory::demo::load(&state).await.unwrap());
     let school = school(&state, "2133010001").await;

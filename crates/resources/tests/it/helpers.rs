@@ -21,17 +21,7 @@ impl Lib {
 
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Lib {
         let db = test_db(&[&resources::SCHEMA]).await.expect("test database");
-        let mut config = Config {
-            database_url: db.url.clone(),
-            data_dir: std::env::temp_dir().join(format!("jy-lib-{}", uuid::Uuid::now_v7())),
-            demo: true,
-            password: kernel::config::PasswordConfig {
-                memory_kib: 1024,
-                iterations: 1,
-                parallelism: 1,
-            },
-            ..Default::default()
-        };
+        let mut config = testkit::config(&db.url);
         adjust(&mut config);
         let state = AppState::new(db.db.clone(), config, Clock::System);
         assert!(directory::demo::load(&state).await.expect("demo region"));
