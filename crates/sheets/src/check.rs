@@ -16,6 +16,7 @@ use std::path::Path;
 
 /// How many rows from the top may come before the header (titles such as "2025学年学生名单").
 const HEADER_SEARCH_ROWS: usize = 10;
+
 /// One thing wrong with one cell (or with a row, when `column` is `None`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {

@@ -4,8 +4,9 @@
 //! the file's first bytes, not its name. Values in merged cells (two-line headers) are repeated
 //! into every cell of the region, so a header under a merged "监护人信息" reads as such.
 //!
-//! Errors say what is wrong with the file as a whole (unreadable, password-protected, empty);
-//! what is wrong with a value is the importer's business, with the row and column given here.
+//! Errors say what is wrong with the file as a whole (unreadable, password-protected, empty).
+//! What is wrong with a value is found by [`check`], the row checking every import shares (the
+//! kind of file brings its columns and rules), and put into words by [`report`].
 
 pub mod check;
 mod csvfile;
