@@ -100,7 +100,7 @@ pub async fn for_teacher(cx: &Ctx<'_>, limit: usize) -> AppResult<Vec<Recommenda
     viewer.require_staff()?;
     let mut out = next_chapter(cx, &viewer, 3).await?;
     if out.len() < limit {
-        for r in co_downloads(cx.db(), &viewer, limit).await? {
+        for r in co_downloads(cx, &viewer, limit).await? {
             if !out.iter().any(|o| o.id == r.id) {
                 out.push(r);
             }
@@ -189,12 +189,12 @@ async fn class_name(db: &Db, class: NodeId) -> AppResult<String> {
 /// What teachers who downloaded what this viewer downloaded (in the last year) also
 /// downloaded, by how many of them, that this viewer has not downloaded and may see.
 pub async fn co_downloads(
-    db: &Db,
+    cx: &Ctx<'_>,
     viewer: &Viewer,
     limit: usize,
 ) -> AppResult<Vec<Recommendation>> {
-    let since = Utc::now() - Duration::days(365);
-    co_downloaded(db, viewer, None, since, limit).await
+    let since = cx.now - Duration::days(365);
+    co_downloaded(cx.db(), viewer, None, since, limit).await
 }
 
 /// "Teachers who used this also used": what the downloaders of `resource` also downloaded.

@@ -214,7 +214,7 @@ async fn teachers_who_used_this_also_used() {
     let viewer = resources::access::Viewer::of(cx.db(), &teacher)
         .await
         .unwrap();
-    let recs = recommend::co_downloads(cx.db(), &viewer, 10).await.unwrap();
+    let recs = recommend::co_downloads(&cx, &viewer, 10).await.unwrap();
     assert_eq!(recs.len(), 1, "{recs:?}");
     assert_eq!(recs[0].id, b.id);
     match &recs[0].why {
