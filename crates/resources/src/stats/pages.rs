@@ -5,7 +5,6 @@ use super::{NodeStats, TeacherUploads, terms};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kernel::{AppError, AppResult, AppState, Ctx, NodeId, on_db};
@@ -260,19 +259,5 @@ pub async fn export(
     let cx = page.cx();
     let format = directory::export::Format::parse(q.format.as_deref().unwrap_or("xlsx"));
     let file = super::below_target_file(&cx, parse_node(&node)?, asked(&q)?, format).await?;
-    let ext = file.name.rsplit_once('.').map_or("xlsx", |(_, e)| e);
-    Ok((
-        [
-            (header::CONTENT_TYPE, file.content_type.to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"below-target.{ext}\"; filename*=UTF-8''{}",
-                    web::auth::url_encode(&file.name)
-                ),
-            ),
-        ],
-        file.bytes,
-    )
-        .into_response())
+    Ok(web::attachment(&file.name, file.content_type, file.bytes))
 }

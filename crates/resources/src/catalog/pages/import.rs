@@ -4,7 +4,6 @@
 use super::browse;
 use crate::catalog::import::{self, ImportError};
 use axum::extract::Multipart;
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use kernel::{AppError, AppResult, AppState, NodeId};
 use web::{Page, Session, render};
@@ -99,18 +98,5 @@ pub async fn upload(page: Page, form: Multipart) -> AppResult<Response> {
 /// The empty template with the catalogue file's columns (and one example row).
 pub async fn template(_session: Session) -> AppResult<Response> {
     let file = import::template()?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, file.content_type.to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"catalog-template.xlsx\"; filename*=UTF-8''{}",
-                    web::auth::url_encode(&file.name)
-                ),
-            ),
-        ],
-        file.bytes,
-    )
-        .into_response())
+    Ok(web::attachment(&file.name, file.content_type, file.bytes))
 }
