@@ -15,8 +15,23 @@ pub mod index;
 pub mod server;
 
 /// Every module's tables: the schemas the platform migrates (each brings what it needs).
-pub static SCHEMAS: &[&kernel::Schema] =
-    &[&identity::SCHEMA, &directory::SCHEMA, &resources::SCHEMA];
+pub static SCHEMAS: &[&kernel::Schema] = &[
+    &identity::SCHEMA,
+    &directory::SCHEMA,
+    &resources::SCHEMA,
+    &spaces::SCHEMA,
+];
+
+/// Loads the demo into an empty database: the region, the library, the home-school life.
+/// Returns `false` (and loads nothing) if the database holds a region already.
+pub async fn load_demo(state: &kernel::AppState) -> kernel::AppResult<bool> {
+    if !directory::demo::load(state).await? {
+        return Ok(false);
+    }
+    resources::demo::load(state).await?;
+    spaces::demo::load(state).await?;
+    Ok(true)
+}
 
 #[cfg(test)]
 mod tests {

@@ -119,8 +119,7 @@ async fn run(command: Command, mut config: Config) -> Result<bool, Box<dyn std::
             server::init_tracing(&config);
             let db = connect(&config).await?;
             let state = AppState::new(db, config, Clock::System);
-            if state.config.demo && directory::demo::load(&state).await? {
-                resources::demo::load(&state).await?;
+            if state.config.demo && jiaoyun::load_demo(&state).await? {
                 tracing::info!("demo region loaded");
             }
             server::serve(state).await?;
@@ -135,8 +134,7 @@ async fn run(command: Command, mut config: Config) -> Result<bool, Box<dyn std::
         Command::Demo => {
             let db = connect(&config).await?;
             let state = AppState::new(db, config, Clock::System);
-            if directory::demo::load(&state).await? {
-                resources::demo::load(&state).await?;
+            if jiaoyun::load_demo(&state).await? {
                 println!("demo region loaded");
                 admin::print_demo_accounts();
             } else {

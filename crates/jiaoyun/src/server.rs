@@ -121,6 +121,7 @@ pub fn api_doc() -> utoipa::openapi::OpenApi {
     doc.merge(directory::api_doc());
     doc.merge(sso::api::ApiDoc::openapi());
     doc.merge(resources::api_doc());
+    doc.merge(spaces::api_doc());
     doc
 }
 
@@ -213,11 +214,15 @@ pub fn router(state: AppState) -> Router {
     let _ = prometheus();
     state
         .cache::<web::panels::HomePanels>()
+        .register(spaces::home_panel);
+    state
+        .cache::<web::panels::HomePanels>()
         .register(resources::recommend::pages::home_panel);
     // The audit log names other modules' objects through what they declare.
     let names = state.cache::<kernel::audit::names::ObjectNames>();
     names.register(resources::AUDIT_NAMES);
     names.register(sso::AUDIT_NAMES);
+    names.register(spaces::AUDIT_NAMES);
     let timeout = Duration::from_secs(state.config.request_timeout_seconds);
     let body_limit_bytes = state.config.max_body_bytes;
     let x_request_id = HeaderName::from_static("x-request-id");
@@ -233,6 +238,7 @@ pub fn router(state: AppState) -> Router {
         .merge(directory::routes())
         .merge(sso::routes())
         .merge(resources::routes())
+        .merge(spaces::routes())
         .route("/api/v1/openapi.json", get(openapi_json))
         .route("/api/docs", get(api_docs))
         .route("/healthz", get(healthz))
@@ -328,6 +334,7 @@ pub async fn serve_on(
     let imports = tokio::spawn(directory::import::jobs::runner(state.clone()));
     let exchange = tokio::spawn(directory::exchange::push::runner(state.clone()));
     let library = tokio::spawn(resources::runner(state.clone()));
+    let home_school = tokio::spawn(spaces::runner(state.clone()));
     let chainer = tokio::spawn(crate::audit::chainer(state.clone()));
     let metrics = match state.config.metrics_listen.clone() {
         Some(addr) => {
@@ -349,6 +356,7 @@ pub async fn serve_on(
     imports.abort();
     exchange.abort();
     library.abort();
+    home_school.abort();
     chainer.abort();
     if let Some(m) = metrics {
         m.abort();

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{OnceLock, RwLock};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum Locale {
@@ -49,11 +49,74 @@ impl Locale {
 pub const ZH_CN_SOURCE: &str = include_str!("../locales/zh-CN.toml");
 pub const EN_SOURCE: &str = include_str!("../locales/en.toml");
 
+/// A crate's own strings, in both languages: a module keeps its catalogues beside its code
+/// (`locales/zh-CN.toml`, `locales/en.toml`) and [`register`]s them when its routes are built,
+/// so a new string rebuilds that crate alone.
+#[derive(Debug)]
+pub struct Catalogues {
+    pub module: &'static str,
+    pub zh_cn: &'static str,
+    pub en: &'static str,
+}
+
+/// The kernel's catalogues: the shell's, the identity centre's, the directory's and the
+/// library's strings.
+pub static KERNEL: Catalogues = Catalogues {
+    module: "kernel",
+    zh_cn: ZH_CN_SOURCE,
+    en: EN_SOURCE,
+};
+
 type Catalog = HashMap<String, String>;
 
+struct Registry {
+    sources: Vec<&'static Catalogues>,
+    merged: &'static (Catalog, Catalog),
+}
+
+fn registry() -> &'static RwLock<Registry> {
+    static R: OnceLock<RwLock<Registry>> = OnceLock::new();
+    R.get_or_init(|| {
+        RwLock::new(Registry {
+            sources: vec![&KERNEL],
+            merged: Box::leak(Box::new(merge(&[&KERNEL]))),
+        })
+    })
+}
+
+fn merge(sources: &[&Catalogues]) -> (Catalog, Catalog) {
+    let mut zh = Catalog::new();
+    let mut en = Catalog::new();
+    for s in sources {
+        zh.extend(parse_catalog(s.zh_cn));
+        en.extend(parse_catalog(s.en));
+    }
+    (zh, en)
+}
+
+/// Adds a module's catalogues (once: registering the same ones again does nothing). Modules
+/// register a handful of times at start-up; each registration builds the merged catalogue
+/// anew and keeps it for the life of the process.
+pub fn register(c: &'static Catalogues) {
+    let mut r = registry().write().unwrap_or_else(|e| e.into_inner());
+    if r.sources.iter().any(|s| std::ptr::eq(*s, c)) {
+        return;
+    }
+    r.sources.push(c);
+    r.merged = Box::leak(Box::new(merge(&r.sources)));
+}
+
+/// Every registered module's catalogues, the kernel's first.
+pub fn registered() -> Vec<&'static Catalogues> {
+    registry()
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .sources
+        .clone()
+}
+
 fn catalogs() -> &'static (Catalog, Catalog) {
-    static C: OnceLock<(Catalog, Catalog)> = OnceLock::new();
-    C.get_or_init(|| (parse_catalog(ZH_CN_SOURCE), parse_catalog(EN_SOURCE)))
+    registry().read().unwrap_or_else(|e| e.into_inner()).merged
 }
 
 /// Flattens a TOML catalogue to `dotted.key → text`. A catalogue that does not parse is empty
@@ -162,23 +225,26 @@ mod tests {
 
     #[test]
     fn both_catalogues_parse_and_have_the_same_keys() {
-        let zh = parse_catalog(ZH_CN_SOURCE);
-        let en = parse_catalog(EN_SOURCE);
-        assert!(
-            zh.len() > 50,
-            "zh-CN catalogue did not parse or is nearly empty"
+        crate::testing::assert_catalogues_match(&KERNEL);
+        assert!(parse_catalog(ZH_CN_SOURCE).len() > 50);
+    }
+
+    #[test]
+    fn a_module_catalogue_adds_its_keys_once() {
+        static EXTRA: Catalogues = Catalogues {
+            module: "extra",
+            zh_cn: "[extra_test]\nhello = \"你好\"\n",
+            en: "[extra_test]\nhello = \"Hello\"\n",
+        };
+        register(&EXTRA);
+        register(&EXTRA);
+        assert_eq!(t(Locale::En, "extra_test.hello"), "Hello");
+        assert_eq!(t(Locale::ZhCn, "extra_test.hello"), "你好");
+        assert_eq!(t(Locale::ZhCn, "nav.home"), "首页");
+        assert_eq!(
+            registered().iter().filter(|c| c.module == "extra").count(),
+            1
         );
-        let mut only_zh: Vec<_> = zh.keys().filter(|k| !en.contains_key(*k)).collect();
-        let mut only_en: Vec<_> = en.keys().filter(|k| !zh.contains_key(*k)).collect();
-        only_zh.sort();
-        only_en.sort();
-        assert!(
-            only_zh.is_empty() && only_en.is_empty(),
-            "missing in en: {only_zh:?}; missing in zh-CN: {only_en:?}"
-        );
-        for (k, v) in zh.iter().chain(en.iter()) {
-            assert!(!v.trim().is_empty(), "empty text for {k}");
-        }
     }
 
     #[test]

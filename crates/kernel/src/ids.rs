@@ -85,5 +85,21 @@ id_type!(
     /// A comment on a resource.
     CommentId => "resources.comment_not_found",
     /// A notification to a person.
-    NoticeId => "not_found",
+    NotificationId => "not_found",
+    /// A learning space (a region's, school's, class's, teacher's, student's or guardian's).
+    SpaceId => "spaces.space_not_found",
+    /// A column (栏目) of a space.
+    ColumnId => "spaces.column_not_found",
+    /// A post in a space's column.
+    PostId => "spaces.post_not_found",
+    /// A comment on a space's post.
+    PostCommentId => "spaces.comment_not_found",
+    /// A notice to groups of people (通知), with read receipts.
+    NoticeId => "spaces.notice_not_found",
+    /// A conversation between people (会话).
+    ConversationId => "spaces.conversation_not_found",
+    /// A message in a conversation.
+    MessageId => "spaces.message_not_found",
+    /// A guardian's request for leave for their child (请假).
+    LeaveId => "spaces.leave_not_found",
 );

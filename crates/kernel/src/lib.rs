@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod facts;
 pub mod i18n;
 pub mod ids;
 pub mod notify;

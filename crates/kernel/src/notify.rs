@@ -2,7 +2,7 @@
 //! transaction as what they report and shown on the person's home page. Later channels
 //! (WeCom, DingTalk, SMS, e-mail) will read the same rows as an outbox.
 
-use crate::ids::{NoticeId, PersonId};
+use crate::ids::{NotificationId, PersonId};
 use crate::{AppResult, Db, Tx, on_db, on_tx};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -10,8 +10,8 @@ use serde::Serialize;
 /// A notification as shown: `kind` is the i18n key (under `notice.`) of a message whose
 /// `{name}` placeholders `args` fills.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct Notice {
-    pub id: NoticeId,
+pub struct Notification {
+    pub id: NotificationId,
     pub kind: String,
     pub object_id: Option<uuid::Uuid>,
     pub link: Option<String>,
@@ -21,7 +21,7 @@ pub struct Notice {
     pub read_at: Option<DateTime<Utc>>,
 }
 
-impl Notice {
+impl Notification {
     /// The arguments as (name, value) pairs, for `Locale::format`-style filling.
     pub fn arg_pairs(&self) -> Vec<(String, String)> {
         serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&self.args)
@@ -51,13 +51,13 @@ pub async fn send(
     on_tx!(tx, c => sqlx::query(
         "INSERT INTO notifications (id, person_id, kind, object_id, link, args, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    ).bind(NoticeId::new()).bind(person).bind(kind).bind(object).bind(link)
+    ).bind(NotificationId::new()).bind(person).bind(kind).bind(object).bind(link)
      .bind(args.to_string()).bind(now).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// A person's latest notifications, unread first.
-pub async fn latest(db: &Db, person: PersonId, limit: i64) -> AppResult<Vec<Notice>> {
+pub async fn latest(db: &Db, person: PersonId, limit: i64) -> AppResult<Vec<Notification>> {
     Ok(on_db!(db, p => sqlx::query_as(
         "SELECT id, kind, object_id, link, args, created_at, read_at FROM notifications
          WHERE person_id = $1 ORDER BY (read_at IS NULL) DESC, created_at DESC LIMIT $2",

@@ -134,6 +134,41 @@ impl Drop for TestDb {
     }
 }
 
+/// A module's two catalogues parse, hold the same keys and no empty text, and use no key of
+/// another registered catalogue (the kernel's included).
+pub fn assert_catalogues_match(c: &crate::i18n::Catalogues) {
+    use crate::i18n::parse_catalog;
+    let zh = parse_catalog(c.zh_cn);
+    let en = parse_catalog(c.en);
+    assert!(
+        !zh.is_empty(),
+        "{}: zh-CN catalogue did not parse or is empty",
+        c.module
+    );
+    let mut only_zh: Vec<_> = zh.keys().filter(|k| !en.contains_key(*k)).collect();
+    let mut only_en: Vec<_> = en.keys().filter(|k| !zh.contains_key(*k)).collect();
+    only_zh.sort();
+    only_en.sort();
+    assert!(
+        only_zh.is_empty() && only_en.is_empty(),
+        "{}: missing in en: {only_zh:?}; missing in zh-CN: {only_en:?}",
+        c.module
+    );
+    for (k, v) in zh.iter().chain(en.iter()) {
+        assert!(!v.trim().is_empty(), "{}: empty text for {k}", c.module);
+    }
+    if !std::ptr::eq(c, &crate::i18n::KERNEL) {
+        let kernel = parse_catalog(crate::i18n::KERNEL.zh_cn);
+        let mut shared: Vec<_> = zh.keys().filter(|k| kernel.contains_key(*k)).collect();
+        shared.sort();
+        assert!(
+            shared.is_empty(),
+            "{}: keys the kernel also defines: {shared:?}",
+            c.module
+        );
+    }
+}
+
 /// A crate's two migration folders hold the same files: one version, one description each.
 pub fn assert_folders_match(schema: &Schema) {
     let list = |m: &sqlx::migrate::Migrator| {

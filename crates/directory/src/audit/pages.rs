@@ -64,8 +64,9 @@ pub fn action_name(locale: kernel::Locale, code: &str) -> String {
 
 /// Every action with a name, grouped by what it acts on, for the filter.
 fn groups(locale: kernel::Locale) -> Vec<Group> {
-    let mut codes: Vec<String> = kernel::i18n::parse_catalog(kernel::i18n::ZH_CN_SOURCE)
-        .into_keys()
+    let mut codes: Vec<String> = kernel::i18n::registered()
+        .into_iter()
+        .flat_map(|c| kernel::i18n::parse_catalog(c.zh_cn).into_keys())
         .filter_map(|k| k.strip_prefix("audit_action.").map(str::to_owned))
         .collect();
     codes.sort();

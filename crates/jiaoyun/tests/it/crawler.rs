@@ -261,8 +261,9 @@ async fn crawl(
     report: &mut Vec<String>,
 ) -> Vec<Visit> {
     let base = url::Url::parse(&app.base).unwrap();
-    let keys: Vec<String> = kernel::i18n::parse_catalog(kernel::i18n::ZH_CN_SOURCE)
-        .into_keys()
+    let keys: Vec<String> = kernel::i18n::registered()
+        .into_iter()
+        .flat_map(|c| kernel::i18n::parse_catalog(c.zh_cn).into_keys())
         .collect();
     let offset = {
         let now = chrono::Utc::now();

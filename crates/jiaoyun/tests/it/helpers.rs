@@ -11,10 +11,9 @@ const SETUP: testkit::Setup = testkit::Setup {
     demo: |state| {
         Box::pin(async move {
             assert!(
-                directory::demo::load(&state).await.expect("demo load"),
+                jiaoyun::load_demo(&state).await.expect("demo load"),
                 "demo region loaded into an empty database"
             );
-            resources::demo::load(&state).await.expect("demo library");
         })
     },
     serve: |listener, state, shutdown| {

@@ -8,7 +8,6 @@ use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use kernel::notify::{self, Notice};
 use kernel::{AppError, AppResult, AppState, Ctx, NodeId, ResourceId};
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
@@ -70,14 +69,6 @@ impl Shown<'_> {
             .t(&format!("library.kind.{}", r.kind.as_str()))
             .to_owned()
     }
-    pub fn notice(&self, n: &Notice) -> String {
-        let pairs = n.arg_pairs();
-        let args: Vec<(&str, &str)> = pairs
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        self.ctx.tf(&n.kind, &args)
-    }
 }
 
 #[derive(Template)]
@@ -85,8 +76,6 @@ impl Shown<'_> {
 struct Panel {
     ctx: PageCtx,
     recs: Vec<Recommendation>,
-    notices: Vec<Notice>,
-    unread: usize,
 }
 
 impl Panel {
@@ -106,13 +95,9 @@ pub fn home_panel<'a>(state: &'a AppState, session: &'a Session) -> web::panels:
         }
         let recs = super::for_teacher(&cx, 6).await?;
         super::record_shown(&cx, &recs).await?;
-        let notices = notify::latest(cx.db(), cx.actor.person_id, 5).await?;
-        let unread = notices.iter().filter(|n| n.read_at.is_none()).count();
         let panel = Panel {
             ctx: PageCtx::for_session(session),
             recs,
-            notices,
-            unread,
         };
         Ok(Some(panel.render().map_err(AppError::internal)?))
     })

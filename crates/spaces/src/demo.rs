@@ -1,0 +1,149 @@
+//! The demo's home-school life, loaded after the demo region: the head teacher's notices to
+//! the class's guardians (one asking for confirmation and a reply), the maths teacher's
+//! homework notice, the school's notice to its staff, a conversation between the head teacher
+//! and the demo guardian, the guardian's leave request waiting for the head teacher, and
+//! yesterday's attendance. Every demo role finds something on the first screen.
+
+use crate::notices::{Audience, NewNotice, Target};
+use kernel::{Actor, AppResult, AppState, Ctx, PersonId, RequestMeta, actor::Via, on_db};
+
+async fn actor(state: &AppState, username: &str) -> AppResult<Option<Actor>> {
+    let id: Option<(PersonId,)> = on_db!(&state.db, p => sqlx::query_as(
+        "SELECT person_id FROM accounts WHERE username = $1",
+    ).bind(username).fetch_optional(p).await)?;
+    match id {
+        Some((id,)) => Actor::load(&state.db, id, Via::Session).await,
+        None => Ok(None),
+    }
+}
+
+/// Loads the demo once (does nothing if there are notices already, or no demo region).
+pub async fn load(state: &AppState) -> AppResult<()> {
+    let (n,): (i64,) =
+        on_db!(&state.db, p => sqlx::query_as("SELECT COUNT(*) FROM notices").fetch_one(p).await)?;
+    if n > 0 {
+        return Ok(());
+    }
+    let (Some(teacher), Some(guardian), Some(school_admin), Some(district_admin)) = (
+        actor(state, "teacher").await?,
+        actor(state, "guardian").await?,
+        actor(state, "school_admin").await?,
+        actor(state, "district_admin").await?,
+    ) else {
+        return Ok(());
+    };
+    let meta = RequestMeta::cli();
+    let Some(class) = teacher
+        .grants_of(kernel::Role::HeadTeacher)
+        .map(|g| g.node_id)
+        .next()
+    else {
+        return Ok(());
+    };
+    let school = school_admin.admin_nodes()[0];
+    let district = district_admin.admin_nodes()[0];
+    let t = Ctx::new(state, &teacher, &meta);
+    let to = |node, audience| Target {
+        node_id: node,
+        audience,
+    };
+    crate::notices::send(
+        &t,
+        NewNotice {
+            kind: "notice".into(),
+            title: "关于举行秋季亲子运动会的通知".into(),
+            body: "各位家长：\n本周五下午两点在学校操场举行秋季亲子运动会，请为孩子穿好运动服和运动鞋。\n欢迎家长参加亲子项目，请在回执中填写参加人数。".into(),
+            needs_confirm: true,
+            reply_prompt: Some("参加亲子项目的家长人数".into()),
+            targets: vec![to(class, Audience::Guardians)],
+        },
+    )
+    .await?;
+    crate::notices::send(
+        &t,
+        NewNotice {
+            kind: "homework".into(),
+            title: "今日语文作业".into(),
+            body: "1. 朗读课文《秋天》三遍，家长签字。\n2. 完成练习册第12页。\n预计用时20分钟。"
+                .into(),
+            needs_confirm: false,
+            reply_prompt: None,
+            targets: vec![
+                to(class, Audience::Guardians),
+                to(class, Audience::Students),
+            ],
+        },
+    )
+    .await?;
+    let sa = Ctx::new(state, &school_admin, &meta);
+    crate::notices::send(
+        &sa,
+        NewNotice {
+            kind: "notice".into(),
+            title: "关于提交本学期教学计划的通知".into(),
+            body: "请各位老师于本周内在平台上提交本学期教学计划。".into(),
+            needs_confirm: true,
+            reply_prompt: None,
+            targets: vec![to(school, Audience::Staff)],
+        },
+    )
+    .await?;
+    let da = Ctx::new(state, &district_admin, &meta);
+    crate::notices::send(
+        &da,
+        NewNotice {
+            kind: "notice".into(),
+            title: "关于做好冬季校园传染病防控工作的通知".into(),
+            body: "各校要落实晨午检制度，做好因病缺课追踪登记，发现聚集性病例及时报告。".into(),
+            needs_confirm: true,
+            reply_prompt: None,
+            targets: vec![to(district, Audience::Staff)],
+        },
+    )
+    .await?;
+    crate::notices::deliver::deliver_queued(state).await?;
+
+    // A conversation: the guardian asked, the head teacher answered.
+    let g = Ctx::new(state, &guardian, &meta);
+    let conv = crate::messages::start(&g, &[teacher.person_id], None).await?;
+    crate::messages::post(
+        &g,
+        conv,
+        "王老师您好，孩子这几天有点咳嗽，在学校请多留意，谢谢！",
+        None,
+    )
+    .await?;
+    crate::messages::post(
+        &t,
+        conv,
+        "好的，我会留意孩子的情况，如有发烧会及时联系您。",
+        None,
+    )
+    .await?;
+
+    // The guardian's leave request for tomorrow, waiting for the head teacher.
+    if let Some(child) = crate::scope::children(&g).await?.into_iter().next() {
+        let tomorrow = g.today() + chrono::Duration::days(1);
+        crate::leave::request(
+            &g,
+            crate::leave::NewLeave {
+                student_id: child.student_id,
+                starts_on: tomorrow,
+                starts_half: "am".into(),
+                ends_on: tomorrow,
+                ends_half: "am".into(),
+                reason: "illness".into(),
+                symptoms: vec!["cough".into(), "fever".into()],
+                note: "去医院复查".into(),
+            },
+        )
+        .await?;
+    }
+    // Yesterday's attendance, one pupil late.
+    let students = crate::scope::students(&state.db, class).await?;
+    if let Some((late, _)) = students.get(3) {
+        let yesterday = t.today() - chrono::Duration::days(1);
+        crate::attendance::take(&t, class, yesterday, &[(*late, "late".to_owned())]).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! Learning spaces and home-school communication (网络学习空间, 家校互通): notices with read
+//! receipts, guardians' leave requests and a class's daily attendance, messages between
+//! teachers, guardians and students. Pages under `/notices`, `/leave`, `/attendance`,
+//! `/messages`; every countable action is recorded in the kernel's fact record.
+
+pub mod attendance;
+pub mod demo;
+pub mod home;
+pub mod leave;
+pub mod messages;
+pub mod notices;
+pub mod notifications;
+pub mod scope;
+
+use axum::Router;
+use kernel::AppState;
+
+/// The module's strings, registered with the kernel's i18n when its routes are built.
+pub static CATALOGUES: kernel::i18n::Catalogues = kernel::i18n::Catalogues {
+    module: "spaces",
+    zh_cn: include_str!("../locales/zh-CN.toml"),
+    en: include_str!("../locales/en.toml"),
+};
+
+/// The module's pages and API.
+pub fn routes() -> Router<AppState> {
+    kernel::i18n::register(&CATALOGUES);
+    notices::routes()
+        .merge(leave::routes())
+        .merge(attendance::routes())
+        .merge(messages::routes())
+        .merge(notifications::routes())
+}
+
+/// The module's part of the OpenAPI document.
+pub fn api_doc() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    notices::api::NoticesApiDoc::openapi()
+}
+
+/// Background work on every node: notices' recipients expanded from their targets.
+pub async fn runner(state: AppState) {
+    notices::deliver::runner(state).await;
+}
+
+/// The home page's panel: what is waiting for this person (notices, leave, messages).
+pub fn home_panel<'a>(
+    state: &'a AppState,
+    session: &'a web::Session,
+) -> web::panels::PanelFuture<'a> {
+    Box::pin(home::panel(state, session))
+}
+
+/// The kinds of facts this module records in the kernel's fact record (the dashboards'
+/// indicators count them).
+pub const FACT_KINDS: &[&str] = &[
+    "notice.sent",
+    "notice.read",
+    "notice.confirmed",
+    "notice.replied",
+    "leave.requested",
+    "leave.approved",
+    "leave.declined",
+    "attendance.taken",
+    "attendance.absence",
+    "attendance.illness_alert.class",
+    "attendance.illness_alert.school",
+    "message.sent",
+    "message.answered",
+];
+
+/// How the audit log names this module's objects.
+pub const AUDIT_NAMES: &[kernel::audit::names::ObjectName] = &[
+    kernel::audit::names::ObjectName {
+        kind: "notice",
+        sql: "SELECT title FROM notices WHERE id = $1",
+    },
+    kernel::audit::names::ObjectName {
+        kind: "conversation",
+        sql: "SELECT COALESCE(title, '') FROM conversations WHERE id = $1",
+    },
+];
+
+/// The module's tables: notices and receipts, leave requests, attendance, conversations.
+pub static SCHEMA: kernel::Schema = kernel::schema!("spaces", [&resources::SCHEMA]);
+
+#[cfg(test)]
+mod schema_tests {
+    #[test]
+    fn migration_folders_match() {
+        kernel::testing::assert_folders_match(&super::SCHEMA);
+    }
+
+    #[test]
+    fn catalogues_match() {
+        kernel::testing::assert_catalogues_match(&super::CATALOGUES);
+    }
+
+    #[tokio::test]
+    #[ignore = "needs PostgreSQL: run with TEST_DATABASE_URL set and --include-ignored (.ci/run does)"]
+    async fn schema_is_the_same_on_both_databases() {
+        assert!(kernel::testing::assert_schema_parity(&super::SCHEMA).await > 5);
+    }
+}

@@ -1,0 +1,181 @@
+//! The messages' pages: the conversations, a new one (from the contacts), a conversation with
+//! its reply box (works offline: the service worker queues the form), reporting, the review
+//! queue of reported conversations.
+
+use super::{Contact, Reported, Summary, Thread};
+use askama::Template;
+use axum::extract::Query;
+use axum::response::Response;
+use kernel::{AppError, AppResult, ConversationId, FieldErrors, PersonId};
+use serde::Deserialize;
+use web::{CsrfForm, IdPath, Page, PageCtx, redirect, render};
+
+#[derive(Deserialize)]
+pub struct Done {
+    done: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "messages/list.html")]
+struct ListPage {
+    ctx: PageCtx,
+    conversations: Vec<Summary>,
+    reviewer: bool,
+}
+
+pub async fn list(page: Page, Query(q): Query<Done>) -> AppResult<Response> {
+    let conversations = super::list(&page.cx(), 100).await?;
+    Ok(render(&ListPage {
+        ctx: page.ctx().with_notice(q.done.as_deref()),
+        conversations,
+        reviewer: page.actor().has_role(kernel::Role::Admin),
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "messages/new.html")]
+struct NewPage {
+    ctx: PageCtx,
+    contacts: Vec<Contact>,
+    errors: FieldErrors,
+    staff: bool,
+}
+
+fn staff(page: &Page) -> bool {
+    page.actor().grants.iter().any(|g| {
+        matches!(
+            g.role,
+            kernel::Role::Teacher | kernel::Role::HeadTeacher | kernel::Role::Admin
+        )
+    })
+}
+
+pub async fn new_form(page: Page) -> AppResult<Response> {
+    let contacts = super::contacts(&page.cx()).await?;
+    Ok(render(&NewPage {
+        ctx: page.ctx(),
+        contacts,
+        errors: FieldErrors::new(),
+        staff: staff(&page),
+    }))
+}
+
+pub async fn start(
+    page: Page,
+    CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let with: Vec<PersonId> = fields
+        .iter()
+        .filter(|(k, _)| k == "with")
+        .filter_map(|(_, v)| v.parse().ok().map(PersonId))
+        .collect();
+    let title = fields
+        .iter()
+        .find(|(k, _)| k == "title")
+        .map(|(_, v)| v.as_str());
+    let cx = page.cx();
+    match super::start(&cx, &with, title).await {
+        Ok(id) => Ok(redirect(&format!("/messages/{id}"))),
+        Err(AppError::Invalid(errors)) => Ok(render(&NewPage {
+            ctx: page.ctx(),
+            contacts: super::contacts(&cx).await?,
+            errors,
+            staff: staff(&page),
+        })),
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "messages/show.html")]
+struct ShowPage {
+    ctx: PageCtx,
+    thread: Thread,
+    me: PersonId,
+    errors: FieldErrors,
+}
+
+impl ShowPage {
+    fn others(&self) -> String {
+        self.thread
+            .members
+            .iter()
+            .filter(|m| m.0 != self.me)
+            .map(|m| m.1.as_str())
+            .collect::<Vec<_>>()
+            .join("、")
+    }
+}
+
+pub async fn show(
+    page: Page,
+    IdPath(id): IdPath<ConversationId>,
+    Query(q): Query<Done>,
+) -> AppResult<Response> {
+    let thread = super::open(&page.cx(), id).await?;
+    Ok(render(&ShowPage {
+        ctx: page.ctx().with_notice(q.done.as_deref()),
+        me: page.actor().person_id,
+        thread,
+        errors: FieldErrors::new(),
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct PostForm {
+    body: String,
+    #[serde(default)]
+    client_key: Option<String>,
+}
+
+pub async fn post(
+    page: Page,
+    IdPath(id): IdPath<ConversationId>,
+    CsrfForm(f): CsrfForm<PostForm>,
+) -> AppResult<Response> {
+    let cx = page.cx();
+    match super::post(&cx, id, &f.body, f.client_key.as_deref()).await {
+        Ok(_) => Ok(redirect(&format!("/messages/{id}#latest"))),
+        Err(AppError::Invalid(errors)) => Ok(render(&ShowPage {
+            ctx: page.ctx(),
+            me: page.actor().person_id,
+            thread: super::open(&cx, id).await?,
+            errors,
+        })),
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ReportForm {
+    reason: String,
+}
+
+pub async fn report(
+    page: Page,
+    IdPath(id): IdPath<ConversationId>,
+    CsrfForm(f): CsrfForm<ReportForm>,
+) -> AppResult<Response> {
+    super::report(&page.cx(), id, &f.reason).await?;
+    Ok(redirect(&format!(
+        "/messages/{id}?done=conversation_reported"
+    )))
+}
+
+#[derive(Template)]
+#[template(path = "messages/reported.html")]
+struct ReportedPage {
+    ctx: PageCtx,
+    reported: Vec<Reported>,
+}
+
+pub async fn reported(page: Page) -> AppResult<Response> {
+    if !page.actor().has_role(kernel::Role::Admin) {
+        return Err(AppError::Forbidden);
+    }
+    let reported = super::reported(&page.cx()).await?;
+    Ok(render(&ReportedPage {
+        ctx: page.ctx(),
+        reported,
+    }))
+}

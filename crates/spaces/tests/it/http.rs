@@ -1,0 +1,286 @@
+//! The module's pages over HTTP with the home-school demo: the guardian's first screen has the
+//! class notice to confirm; confirming, replying, asking leave and writing to the teacher go
+//! through the forms; the head teacher's read list and leave list follow; every page renders
+//! for every role that has it, and not for those who have not; the inbox API.
+
+use crate::helpers::TestApp;
+use kernel::on_db;
+use reqwest::{Client, StatusCode};
+
+async fn page(app: &TestApp, c: &Client, path: &str) -> (StatusCode, String) {
+    let r = c.get(app.url(path)).send().await.unwrap();
+    let s = r.status();
+    (s, r.text().await.unwrap())
+}
+
+async fn post(
+    app: &TestApp,
+    c: &Client,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let csrf = app.csrf(c).await;
+    let mut fields: Vec<(&str, &str)> = form.to_vec();
+    fields.push(("csrf", csrf.as_str()));
+    let r = c.post(app.url(path)).form(&fields).send().await.unwrap();
+    let status = r.status();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = r.text().await.unwrap();
+    (
+        status,
+        if status == StatusCode::SEE_OTHER {
+            location
+        } else {
+            body
+        },
+    )
+}
+
+async fn notice_id(app: &TestApp, title: &str) -> String {
+    let (id,): (kernel::NoticeId,) = on_db!(&app.state.db, p => sqlx::query_as(
+        "SELECT id FROM notices WHERE title = $1",
+    ).bind(title).fetch_one(p).await)
+    .unwrap();
+    id.to_string()
+}
+
+const SPORTS_DAY: &str = "关于举行秋季亲子运动会的通知";
+
+#[tokio::test]
+async fn the_guardian_confirms_the_class_notice_and_the_head_teacher_sees_it() {
+    let app = TestApp::start().await;
+    let g = app.login("guardian").await;
+    let (s, home) = page(&app, &g, "/").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        home.contains("today-panel"),
+        "the home-school panel is on the first screen"
+    );
+    assert!(home.contains(SPORTS_DAY));
+    assert!(home.contains("待确认"));
+    assert!(
+        home.contains("/leave/new"),
+        "the guardian can ask leave from the first screen"
+    );
+    let id = notice_id(&app, SPORTS_DAY).await;
+    let (s, text) = page(&app, &g, &format!("/notices/{id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        text.contains("参加亲子项目的家长人数"),
+        "the reply question is asked"
+    );
+    assert!(
+        !text.contains("read-list"),
+        "a guardian never sees the read list"
+    );
+    let (s, to) = post(&app, &g, &format!("/notices/{id}/confirm"), &[]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{to}");
+    let (s, to) = post(&app, &g, &format!("/notices/{id}/reply"), &[("reply", "2")]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{to}");
+    let (_, text) = page(&app, &g, &format!("/notices/{id}")).await;
+    assert!(text.contains("您已确认"));
+
+    let t = app.login("teacher").await;
+    let (_, text) = page(&app, &t, &format!("/notices/{id}")).await;
+    assert!(text.contains("read-list"));
+    assert!(
+        text.contains("已读 1 / 8"),
+        "the read list counts the guardian"
+    );
+    assert!(text.contains("一键提醒未读的 7 人"));
+    let (s, to) = post(&app, &t, &format!("/notices/{id}/remind"), &[]).await;
+    assert_eq!(
+        (s, to.contains("done=notice_reminded")),
+        (StatusCode::SEE_OTHER, true)
+    );
+    // The student of the class is not a recipient of a guardians' notice.
+    let st = app.login("student").await;
+    let (s, _) = page(&app, &st, &format!("/notices/{id}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn leave_goes_through_the_forms_and_a_message_sent_twice_is_kept_once() {
+    let app = TestApp::start().await;
+    let g = app.login("guardian").await;
+    let (s, form) = page(&app, &g, "/leave/new").await;
+    assert_eq!(s, StatusCode::OK);
+    let child = form
+        .split("name=\"student_id\"")
+        .nth(1)
+        .and_then(|r| r.split("value=\"").nth(1))
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    let day = (chrono::Utc::now() + chrono::Duration::days(5))
+        .date_naive()
+        .to_string();
+    // Illness without a symptom: the form comes back with the field's message and the input.
+    let (s, text) = post(
+        &app,
+        &g,
+        "/leave/new",
+        &[
+            ("student_id", &child),
+            ("starts_on", &day),
+            ("starts_half", "am"),
+            ("ends_on", &day),
+            ("ends_half", "pm"),
+            ("reason", "illness"),
+            ("note", "复查"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(text.contains("病假请勾选至少一个症状"));
+    assert!(text.contains("复查"), "the input is kept");
+    let (s, to) = post(
+        &app,
+        &g,
+        "/leave/new",
+        &[
+            ("student_id", &child),
+            ("starts_on", &day),
+            ("starts_half", "am"),
+            ("ends_on", &day),
+            ("ends_half", "pm"),
+            ("reason", "illness"),
+            ("symptom", "fever"),
+            ("note", "复查"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{to}");
+    let leave = to
+        .trim_start_matches("/leave/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let t = app.login("teacher").await;
+    let (_, list) = page(&app, &t, "/leave").await;
+    assert!(list.contains(&leave));
+    let (s, _) = post(
+        &app,
+        &t,
+        &format!("/leave/{leave}/decide"),
+        &[("decision", "approve")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, text) = page(&app, &g, &format!("/leave/{leave}")).await;
+    assert!(text.contains("已批准"));
+
+    // The demo conversation: the guardian writes twice with one client key (an offline retry).
+    let (conv,): (kernel::ConversationId,) = on_db!(&app.state.db, p => sqlx::query_as(
+        "SELECT id FROM conversations LIMIT 1",
+    ).fetch_one(p).await)
+    .unwrap();
+    for _ in 0..2 {
+        let (s, _) = post(
+            &app,
+            &g,
+            &format!("/messages/{conv}"),
+            &[("body", "谢谢老师"), ("client_key", "offline-1")],
+        )
+        .await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+    }
+    let (n,): (i64,) = on_db!(&app.state.db, p => sqlx::query_as(
+        "SELECT COUNT(*) FROM messages WHERE body = '谢谢老师'",
+    ).fetch_one(p).await)
+    .unwrap();
+    assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn every_page_renders_for_its_roles_and_the_api_gives_the_inbox() {
+    let app = TestApp::start().await;
+    let class = {
+        let (id,): (kernel::NodeId,) = on_db!(&app.state.db, p => sqlx::query_as(
+            "SELECT r.node_id FROM role_assignments r JOIN accounts a ON a.person_id = r.person_id
+             WHERE a.username = 'teacher' AND r.role = 'head_teacher'",
+        ).fetch_one(p).await)
+        .unwrap();
+        id
+    };
+    let school = testkit::node_by_code(&app, "2133010001").await;
+    let pages: &[(&str, &[&str])] = &[
+        (
+            "guardian",
+            &[
+                "/",
+                "/notices",
+                "/leave",
+                "/leave/new",
+                "/messages",
+                "/messages/new",
+                "/notifications",
+            ],
+        ),
+        (
+            "student",
+            &["/notices", "/messages", "/messages/new", "/notifications"],
+        ),
+        (
+            "teacher",
+            &[
+                "/",
+                "/notices",
+                "/notices/new",
+                "/leave",
+                "/attendance",
+                "/messages",
+                "/messages/new",
+            ],
+        ),
+        (
+            "school_admin",
+            &["/notices/new", "/attendance", "/messages/reported"],
+        ),
+    ];
+    for (user, paths) in pages {
+        let c = app.login(user).await;
+        for path in *paths {
+            let (s, _) = page(&app, &c, path).await;
+            assert_eq!(s, StatusCode::OK, "{user} {path}");
+        }
+    }
+    let t = app.login("teacher").await;
+    let (s, sheet) = page(&app, &t, &format!("/attendance/{class}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(sheet.contains("attendance-form"));
+    let admin = app.login("school_admin").await;
+    let (s, _) = page(&app, &admin, &format!("/attendance/stats/{school}")).await;
+    assert_eq!(s, StatusCode::OK);
+    // Not for those who have not.
+    let g = app.login("guardian").await;
+    for path in [
+        "/notices/new".to_owned(),
+        format!("/attendance/{class}"),
+        format!("/attendance/stats/{school}"),
+        "/messages/reported".to_owned(),
+    ] {
+        let (s, _) = page(&app, &g, &path).await;
+        assert!(
+            s == StatusCode::FORBIDDEN || s == StatusCode::NOT_FOUND,
+            "guardian {path}: {s}"
+        );
+    }
+    // The inbox API for the mobile app.
+    let token = app.token("guardian").await;
+    let r = Client::new()
+        .get(app.url("/api/v1/notices"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["unread"], 2, "the class notice and the homework");
+    assert_eq!(v["received"].as_array().unwrap().len(), 2);
+}
