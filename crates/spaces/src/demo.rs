@@ -2,7 +2,9 @@
 //! the class's guardians (one asking for confirmation and a reply), the maths teacher's
 //! homework notice, the school's notice to its staff, a conversation between the head teacher
 //! and the demo guardian, the guardian's leave request waiting for the head teacher, and
-//! yesterday's attendance. Every demo role finds something on the first screen.
+//! yesterday's attendance; the first school's spaces opened with posts in them (the other
+//! schools' not, so the opening rates have something to show). Every demo role finds something
+//! on the first screen.
 
 use crate::notices::{Audience, NewNotice, Target};
 use kernel::{Actor, AppResult, AppState, Ctx, PersonId, RequestMeta, actor::Via, on_db};
@@ -139,11 +141,83 @@ pub async fn load(state: &AppState) -> AppResult<()> {
         )
         .await?;
     }
+    spaces(state, &t, &g, &sa, class).await?;
     // Yesterday's attendance, one pupil late.
     let students = crate::scope::students(&state.db, class).await?;
     if let Some((late, _)) = students.get(3) {
         let yesterday = t.today() - chrono::Duration::days(1);
         crate::attendance::take(&t, class, yesterday, &[(*late, "late".to_owned())]).await?;
+    }
+    Ok(())
+}
+
+/// The demo school's spaces, opened by its administrator, with a few posts and a comment.
+async fn spaces(
+    state: &AppState,
+    teacher: &Ctx<'_>,
+    guardian: &Ctx<'_>,
+    admin: &Ctx<'_>,
+    class: kernel::NodeId,
+) -> AppResult<()> {
+    use crate::space::{self, Kind, posts};
+    let school = admin.actor.admin_nodes()[0];
+    space::open::open_all(admin, school, &[Kind::Teacher, Kind::Student]).await?;
+    let post = |title: &str, body: &str| posts::NewPost {
+        title: title.into(),
+        body: body.into(),
+        visibility: None,
+        category: None,
+        occurred_on: None,
+    };
+    let column = |s: &space::Space, key: &'static str| {
+        let s = s.clone();
+        async move {
+            let cols: Vec<space::Column> = on_db!(&state.db, p => sqlx::query_as(
+                "SELECT id, space_id, key, title, content, visibility, position FROM space_columns WHERE space_id = $1 AND key = $2",
+            ).bind(s.id).bind(key).fetch_all(p).await)?;
+            AppResult::Ok(cols.into_iter().next())
+        }
+    };
+    if let Some(ts) = space::of_person(&state.db, teacher.actor.person_id, Kind::Teacher).await? {
+        if let Some(c) = column(&ts, "reflections").await? {
+            posts::create(teacher, &ts, &c, post("《秋天》教学反思", "本课通过图片和朗读引导学生感受秋天的美。\n不足：小组朗读时间偏短，下次留出更多时间让学生互评。")).await?;
+        }
+        if let Some(c) = column(&ts, "archive").await? {
+            let mut entry = post(
+                "信息技术应用能力提升工程 2.0 校本研修",
+                "完成校本研修 30 学时。",
+            );
+            entry.category = Some("training".into());
+            entry.occurred_on = Some(teacher.today() - chrono::Duration::days(30));
+            posts::create(teacher, &ts, &c, entry).await?;
+        }
+    }
+    if let Some(cs) = space::of_node(&state.db, class).await? {
+        if let Some(c) = column(&cs, "community").await? {
+            let id = posts::create(
+                teacher,
+                &cs,
+                &c,
+                post(
+                    "秋游照片分享",
+                    "今天的秋游孩子们玩得很开心，大家可以在评论里分享孩子的感受。",
+                ),
+            )
+            .await?;
+            posts::comment(guardian, id, "孩子回家说特别开心，谢谢老师！").await?;
+        }
+        if let Some(c) = column(&cs, "duty_roster").await? {
+            posts::create(
+                teacher,
+                &cs,
+                &c,
+                post(
+                    "本周值日安排",
+                    "周一：第一组\n周二：第二组\n周三：第三组\n周四：第四组\n周五：全班大扫除",
+                ),
+            )
+            .await?;
+        }
     }
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! Learning spaces and home-school communication (网络学习空间, 家校互通): notices with read
 //! receipts, guardians' leave requests and a class's daily attendance, messages between
-//! teachers, guardians and students. Pages under `/notices`, `/leave`, `/attendance`,
-//! `/messages`; every countable action is recorded in the kernel's fact record.
+//! teachers, guardians and students, and the learning spaces of every region, school, class,
+//! teacher, student and guardian. Pages under `/notices`, `/leave`, `/attendance`,
+//! `/messages`, `/spaces`; every countable action is recorded in the kernel's fact record.
 
 pub mod attendance;
 pub mod demo;
@@ -11,6 +12,7 @@ pub mod messages;
 pub mod notices;
 pub mod notifications;
 pub mod scope;
+pub mod space;
 
 use axum::Router;
 use kernel::AppState;
@@ -30,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .merge(attendance::routes())
         .merge(messages::routes())
         .merge(notifications::routes())
+        .merge(space::routes())
 }
 
 /// The module's part of the OpenAPI document.
@@ -67,6 +70,11 @@ pub const FACT_KINDS: &[&str] = &[
     "attendance.illness_alert.school",
     "message.sent",
     "message.answered",
+    "space.opened",
+    "space.post",
+    "space.column_filled",
+    "space.comment",
+    "space.visit",
 ];
 
 /// How the audit log names this module's objects.
@@ -74,6 +82,10 @@ pub const AUDIT_NAMES: &[kernel::audit::names::ObjectName] = &[
     kernel::audit::names::ObjectName {
         kind: "notice",
         sql: "SELECT title FROM notices WHERE id = $1",
+    },
+    kernel::audit::names::ObjectName {
+        kind: "space",
+        sql: "SELECT title FROM spaces WHERE id = $1",
     },
     kernel::audit::names::ObjectName {
         kind: "conversation",

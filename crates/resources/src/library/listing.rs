@@ -29,6 +29,8 @@ pub struct ListFilter {
     pub kind: Option<String>,
     /// Only resources shared beyond their author (the home page's 最新共享).
     pub shared: Option<bool>,
+    /// Only this author's resources (those the caller may see).
+    pub author: Option<kernel::PersonId>,
 }
 
 /// The resources the actor sees (or only their own), newest first.
@@ -69,11 +71,16 @@ pub async fn list(
     } else {
         nodes.len() + 1
     };
+    // The author filter comes after the viewer's parameters.
+    let filter = format!(
+        "{filter} AND (${author} IS NULL OR r.author_id = ${author})",
+        author = 6 + n
+    );
     let list = format!(
         "SELECT {COLUMNS}, au.name AS author_name, o.name AS org_name {filter}
          ORDER BY r.created_at DESC, r.id DESC LIMIT ${} OFFSET ${}",
-        6 + n,
-        7 + n
+        7 + n,
+        8 + n
     );
     let count = format!("SELECT COUNT(*) {filter}");
     macro_rules! bind_all {
@@ -90,7 +97,7 @@ pub async fn list(
                     q = q.bind(*node);
                 }
             }
-            q
+            q.bind(f.author)
         }};
     }
     let items: Vec<ResourceItem> = on_db!(cx.db(), p => bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(list.clone())))

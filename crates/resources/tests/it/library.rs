@@ -301,6 +301,30 @@ async fn a_school_level_resource_is_not_seen_from_another_school() {
         .await
         .unwrap();
     assert!(seen.items.iter().any(|i| i.resource.id == r.id));
+    // A colleague's list of one author (a teacher space's resources column): theirs only, and
+    // only what the viewer may see.
+    let by_author = |author| listing::ListFilter {
+        author: Some(author),
+        ..Default::default()
+    };
+    let seen = listing::list(
+        &lib.cx(&colleague),
+        &by_author(r.author_id),
+        &crate::library::P,
+    )
+    .await
+    .unwrap();
+    assert!(seen.items.iter().any(|i| i.resource.id == r.id));
+    assert!(
+        seen.items
+            .iter()
+            .all(|i| i.resource.author_id == r.author_id)
+    );
+    assert_eq!(seen.total, seen.items.len() as i64);
+    let seen = listing::list(&lib.cx(&other), &by_author(r.author_id), &crate::library::P)
+        .await
+        .unwrap();
+    assert!(seen.items.iter().all(|i| i.resource.id != r.id));
     // And signals on it are refused as unknown.
     let e = signals::rate(
         &lib.cx(&other),

@@ -166,7 +166,12 @@ pub struct Summary {
 }
 
 /// A conversation's id, title, last message time and the member's last read time.
-type ListRow = (ConversationId, Option<String>, DateTime<Utc>, Option<DateTime<Utc>>);
+type ListRow = (
+    ConversationId,
+    Option<String>,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+);
 
 pub async fn list(cx: &Ctx<'_>, limit: i64) -> AppResult<Vec<Summary>> {
     let me = cx.actor.person_id;

@@ -257,6 +257,12 @@ async fn every_page_renders_for_its_roles_and_the_api_gives_the_inbox() {
     let admin = app.login("school_admin").await;
     let (s, _) = page(&app, &admin, &format!("/attendance/stats/{school}")).await;
     assert_eq!(s, StatusCode::OK);
+    let (s, rates) = page(&app, &admin, &format!("/spaces/rates/{school}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        rates.contains("100%"),
+        "the demo school's teachers are all open"
+    );
     // Not for those who have not.
     let g = app.login("guardian").await;
     for path in [
@@ -283,4 +289,77 @@ async fn every_page_renders_for_its_roles_and_the_api_gives_the_inbox() {
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["unread"], 2, "the class notice and the homework");
     assert_eq!(v["received"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_teacher_writes_in_their_space_and_a_guardian_comments_in_the_class_community() {
+    let app = TestApp::start().await;
+    let t = app.login("teacher").await;
+    let (_, mine) = page(&app, &t, "/spaces").await;
+    let space = mine
+        .split("href=\"/spaces/")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    let (s, home) = page(&app, &t, &format!("/spaces/{space}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(home.contains("《秋天》教学反思"), "the demo reflection");
+    assert!(home.contains("教师发展档案"));
+    let (column,): (kernel::ColumnId,) = on_db!(&app.state.db, p => sqlx::query_as(
+        "SELECT c.id FROM space_columns c JOIN spaces s ON s.id = c.space_id JOIN accounts a ON a.person_id = s.person_id
+         WHERE a.username = 'teacher' AND c.key = 'reflections'",
+    ).fetch_one(p).await)
+    .unwrap();
+    let path = format!("/spaces/{space}/columns/{column}");
+    let (s, text) = post(
+        &app,
+        &t,
+        &path,
+        &[("title", ""), ("body", "x"), ("visibility", "school")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        text.contains("请填写标题"),
+        "the form comes back with the message"
+    );
+    let (s, to) = post(
+        &app,
+        &t,
+        &path,
+        &[
+            ("title", "口语交际课后记"),
+            ("body", "学生很投入。"),
+            ("visibility", "school"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{to}");
+    let (_, list) = page(&app, &t, &path).await;
+    assert!(list.contains("口语交际课后记"));
+
+    // The guardian comments on the class community's post.
+    let (post_id,): (kernel::PostId,) = on_db!(&app.state.db, p => sqlx::query_as(
+        "SELECT id FROM space_posts WHERE title = '秋游照片分享'",
+    ).fetch_one(p).await)
+    .unwrap();
+    let g = app.login("guardian").await;
+    let (s, _) = post(
+        &app,
+        &g,
+        &format!("/spaces/posts/{post_id}/comments"),
+        &[("body", "照片拍得真好")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, text) = page(&app, &g, &format!("/spaces/posts/{post_id}")).await;
+    assert!(text.contains("照片拍得真好"));
+    // The guardian opens their own space from the spaces page.
+    let (_, mine) = page(&app, &g, "/spaces").await;
+    assert!(mine.contains("open-mine"));
+    let (s, _) = post(&app, &g, "/spaces/open", &[]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, mine) = page(&app, &g, "/spaces").await;
+    assert!(!mine.contains("open-mine"));
 }

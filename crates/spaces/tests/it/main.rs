@@ -10,3 +10,4 @@ mod http;
 mod leave;
 mod messages;
 mod notices;
+mod space;
