@@ -55,6 +55,19 @@ pub enum BenchCommand {
     /// Resource library: generate resources across the demo catalogue in a city of 101
     /// schools, then the indexing rate, index size, and searches/s with p50/p99 (plain and
     /// three-facet queries, two searchers) and peak memory.
+    /// Home-school communication at city scale: a notice to every guardian of a district (the
+    /// time the request takes, then the recipients worked out per second), read receipts per
+    /// second under concurrent clients, a school's spaces opened in bulk, and p50/p99 of a
+    /// class space and a guardian's home page.
+    Spaces {
+        #[arg(long, value_enum, default_value = "city")]
+        scale: Scale,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Seconds per scenario.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
     Resources {
         #[arg(long, default_value_t = 1_000_000)]
         resources: u64,
@@ -79,7 +92,7 @@ pub enum Scale {
     City,
 }
 
-struct Shape {
+pub(crate) struct Shape {
     districts: usize,
     schools_per_district: usize,
     classes_per_school: usize,
@@ -88,7 +101,7 @@ struct Shape {
 }
 
 impl Scale {
-    fn shape(self) -> Shape {
+    pub(crate) fn shape(self) -> Shape {
         match self {
             Scale::Small => Shape {
                 districts: 1,
@@ -162,6 +175,11 @@ pub async fn run(config: Config, cmd: BenchCommand) -> AppResult<()> {
         BenchCommand::Exchange { students } => {
             return crate::bench_exchange::run(config, students).await;
         }
+        BenchCommand::Spaces {
+            scale,
+            concurrency,
+            seconds,
+        } => return crate::bench_spaces::run(config, scale, concurrency, seconds).await,
         BenchCommand::Resources {
             resources,
             seconds,
@@ -285,14 +303,14 @@ fn node(
     }
 }
 
-struct Loaded {
-    teachers: Vec<PersonId>,
-    district_admins: Vec<PersonId>,
-    school_admins: Vec<PersonId>,
-    people: usize,
+pub(crate) struct Loaded {
+    pub(crate) teachers: Vec<PersonId>,
+    pub(crate) district_admins: Vec<PersonId>,
+    pub(crate) school_admins: Vec<PersonId>,
+    pub(crate) people: usize,
 }
 
-async fn load_city(state: &AppState, shape: &Shape) -> AppResult<Loaded> {
+pub(crate) async fn load_city(state: &AppState, shape: &Shape) -> AppResult<Loaded> {
     let db = &state.db;
     let now = state.clock.now();
     let hash = identity::password::hash(state, "Bench@2025".into()).await?;

@@ -8,6 +8,7 @@ pub mod bench_files;
 mod bench_identity;
 mod bench_import;
 mod bench_resources;
+mod bench_spaces;
 pub mod export;
 pub mod fuzzing;
 pub mod import;

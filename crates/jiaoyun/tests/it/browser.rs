@@ -101,10 +101,24 @@ pub async fn console_errors(b: &Client) -> Vec<String> {
         .collect()
 }
 
+/// Clicks an element as a person would: scrolled to the middle of the window first (at phone
+/// width the fixed bottom navigation covers the window's lower edge, where the driver would
+/// otherwise scroll it).
+pub async fn tap(b: &Client, locator: Locator<'_>) {
+    let element = b.find(locator).await.unwrap();
+    b.execute(
+        "arguments[0].scrollIntoView({block: 'center'})",
+        vec![serde_json::to_value(&element).unwrap()],
+    )
+    .await
+    .unwrap();
+    element.click().await.unwrap();
+}
+
 /// Clicks something that navigates and waits until the new page is there.
 pub async fn click_to(b: &Client, locator: Locator<'_>) {
     let before = b.current_url().await.unwrap();
-    b.find(locator).await.unwrap().click().await.unwrap();
+    tap(b, locator).await;
     for _ in 0..100 {
         if b.current_url().await.unwrap() != before {
             break;
@@ -281,12 +295,7 @@ mod url_error {
 /// Clicks a button whose script navigates; returns where it went.
 async fn click_and_leave(b: &Client, id: &str) -> reqwest::Url {
     let here = b.current_url().await.unwrap().to_string();
-    b.find(Locator::Id(id))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    tap(b, Locator::Id(id)).await;
     left(b, &here).await
 }
 
@@ -449,12 +458,7 @@ async fn a_school_administrator_uploads_reads_the_report_and_commits() {
     assert_eq!(report.lines().count(), 3, "{report}");
     assert!(b.find(Locator::Id("error-copy")).await.is_ok());
     // Committing with problems needs the "skip the bad rows" box.
-    b.find(Locator::Css("input[name=partial]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    tap(&b, Locator::Css("input[name=partial]")).await;
     click_to(&b, Locator::Id("commit")).await;
     import_status(&b, "done").await;
     let created = b

@@ -6,6 +6,7 @@
 mod apache;
 mod api;
 mod browser;
+mod browser_home;
 mod browser_library;
 mod cli;
 mod crawler;

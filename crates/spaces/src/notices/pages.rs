@@ -17,21 +17,31 @@ pub struct Done {
     done: Option<String>,
 }
 
+#[derive(Deserialize)]
+pub struct ListQuery {
+    done: Option<String>,
+    /// `homework`: homework notices only.
+    kind: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "notices/list.html")]
 struct ListPage {
     ctx: PageCtx,
     inbox: Inbox,
     may_send: bool,
+    homework: bool,
 }
 
-pub async fn list(page: Page, Query(q): Query<Done>) -> AppResult<Response> {
+pub async fn list(page: Page, Query(q): Query<ListQuery>) -> AppResult<Response> {
     let cx = page.cx();
-    let inbox = super::inbox(&cx, 100).await?;
+    let homework = q.kind.as_deref() == Some("homework");
+    let inbox = super::read::inbox_of(&cx, 100, homework.then_some("homework")).await?;
     Ok(render(&ListPage {
         ctx: page.ctx().with_notice(q.done.as_deref()),
         inbox,
-        may_send: may_send(&page),
+        may_send: may_send(&page) && !homework,
+        homework,
     }))
 }
 

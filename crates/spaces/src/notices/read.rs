@@ -46,6 +46,12 @@ pub struct Inbox {
 
 /// The actor's notices: received (unread first, then newest) and sent.
 pub async fn inbox(cx: &Ctx<'_>, limit: i64) -> AppResult<Inbox> {
+    inbox_of(cx, limit, None).await
+}
+
+/// The inbox with the received notices of one kind only (`homework`: the student's and the
+/// guardian's homework list).
+pub async fn inbox_of(cx: &Ctx<'_>, limit: i64, kind: Option<&str>) -> AppResult<Inbox> {
     let me = cx.actor.person_id;
     let received: Vec<Received> = on_db!(cx.db(), p => sqlx::query_as(
         "SELECT n.id, n.kind, n.title, s.name AS sender_name, n.needs_confirm, n.created_at,
@@ -53,9 +59,9 @@ pub async fn inbox(cx: &Ctx<'_>, limit: i64) -> AppResult<Inbox> {
          FROM notice_recipients r JOIN notices n ON n.id = r.notice_id
          JOIN persons s ON s.id = n.sender_id
          LEFT JOIN persons st ON st.id = r.student_id AND r.student_id <> r.person_id
-         WHERE r.person_id = $1
+         WHERE r.person_id = $1 AND ($3 IS NULL OR n.kind = $3)
          ORDER BY (r.read_at IS NULL) DESC, n.created_at DESC LIMIT $2",
-    ).bind(me).bind(limit).fetch_all(p).await)?;
+    ).bind(me).bind(limit).bind(kind).fetch_all(p).await)?;
     let sent: Vec<Sent> = on_db!(cx.db(), p => sqlx::query_as(
         "SELECT n.id, n.kind, n.title, n.state, n.needs_confirm, n.recipients,
                 (SELECT COUNT(*) FROM notice_recipients r WHERE r.notice_id = n.id AND r.read_at IS NOT NULL) AS read,

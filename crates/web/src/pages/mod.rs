@@ -35,9 +35,49 @@ async fn icon() -> impl IntoResponse {
     )
 }
 
+pub const MANIFEST: &str = include_str!("../../static/manifest.webmanifest");
+pub const SERVICE_WORKER: &str = include_str!("../../static/sw.js");
+pub const PWA_SCRIPT: &str = include_str!("../../static/pwa.js");
+
+/// The mobile web app's manifest (installable from the browser: no app store).
+async fn manifest() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "application/manifest+json"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        MANIFEST,
+    )
+}
+
+/// The service worker, at the root so its scope is the whole platform; always revalidated so
+/// a new version reaches phones at once.
+async fn service_worker() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        SERVICE_WORKER,
+    )
+}
+
+async fn pwa_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        PWA_SCRIPT,
+    )
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/lang", post(lang::switch))
+        .route("/manifest.webmanifest", get(manifest))
+        .route("/sw.js", get(service_worker))
+        .route("/static/pwa.js", get(pwa_script))
         .route("/static/app.css", get(stylesheet))
         .route("/static/icon.svg", get(icon))
         .route("/favicon.ico", get(icon))
