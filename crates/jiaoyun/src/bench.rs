@@ -471,6 +471,48 @@ pub(crate) async fn load_city(state: &AppState, shape: &Shape) -> AppResult<Load
     Ok(out)
 }
 
+/// The real server (every module, its runners) on a random local port, and an HTTP client
+/// pooled for `concurrency` clients.
+pub(crate) struct Served {
+    pub(crate) base: String,
+    pub(crate) client: reqwest::Client,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<AppResult<()>>,
+}
+
+pub(crate) async fn serve(state: &AppState, concurrency: usize) -> AppResult<Served> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(AppError::internal)?;
+    let addr = listener.local_addr().map_err(AppError::internal)?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(crate::server::serve_on(
+        listener,
+        state.clone(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .map_err(AppError::internal)?;
+    Ok(Served {
+        base: format!("http://{addr}"),
+        client,
+        stop,
+        server,
+    })
+}
+
+impl Served {
+    /// Stops the server, finishing requests in flight.
+    pub(crate) async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.server.await;
+    }
+}
+
 pub(crate) struct Stats {
     requests: usize,
     errors: usize,
@@ -625,23 +667,8 @@ async fn bench_directory(
         );
     }
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(AppError::internal)?;
-    let addr = listener.local_addr().map_err(AppError::internal)?;
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::server::serve_on(
-        listener,
-        state.clone(),
-        async move {
-            let _ = stop_rx.await;
-        },
-    ));
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(concurrency)
-        .build()
-        .map_err(AppError::internal)?;
-    let base = format!("http://{addr}");
+    let served = serve(state, concurrency).await?;
+    let (client, base) = (served.client.clone(), served.base.clone());
 
     let (c, b) = (client.clone(), base.clone());
     let cookies = std::sync::Arc::new(teacher_cookies);
@@ -688,7 +715,6 @@ async fn bench_directory(
         "  peak RSS (server and load generator in one process): {:.0} MiB",
         peak_rss_mib()
     );
-    let _ = stop_tx.send(());
-    let _ = server.await;
+    served.stop().await;
     Ok(())
 }

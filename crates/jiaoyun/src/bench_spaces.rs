@@ -17,8 +17,24 @@ use std::time::{Duration, Instant};
 pub async fn run(config: Config, scale: Scale, concurrency: usize, seconds: u64) -> AppResult<()> {
     let (fresh, mut cfg) = fresh_db("spaces", &config).await?;
     cfg.listen = "127.0.0.1:0".into();
+    // WeCom, faked on this machine: the outbox's delivery is measured against it.
+    let wecom = channels::fake::Fake::default();
+    cfg.notify.wecom = Some(kernel::config::WeComConfig {
+        corp_id: "wwcorp".into(),
+        secret: kernel::secret::Secret::new("wecom-secret"),
+        agent_id: 1_000_002,
+        api: channels::fake::serve(channels::fake::wecom(wecom.clone())).await,
+    });
+    cfg.notify.rate_per_second = 1_000_000;
     let state = AppState::new(fresh.db.clone(), cfg, Clock::System);
-    let result = bench(&state, scale, concurrency, Duration::from_secs(seconds)).await;
+    let result = bench(
+        &state,
+        &wecom,
+        scale,
+        concurrency,
+        Duration::from_secs(seconds),
+    )
+    .await;
     fresh.drop_db().await;
     result
 }
@@ -55,6 +71,7 @@ async fn cookies(state: &AppState, people: &[PersonId]) -> AppResult<Vec<String>
 
 async fn bench(
     state: &AppState,
+    wecom: &channels::fake::Fake,
     scale: Scale,
     concurrency: usize,
     duration: Duration,
@@ -69,9 +86,17 @@ async fn bench(
     );
     let meta = RequestMeta::cli();
 
-    // A notice to every guardian of the first district.
+    // A notice to every guardian of the first district, each of them on WeCom.
     let district_admin = actor(state, loaded.district_admins[0]).await?;
     let district = district_admin.admin_nodes()[0];
+    let now = state.clock.now();
+    on_db!(&state.db, p => sqlx::query(
+        "INSERT INTO channel_addresses (person_id, channel, address, created_at)
+         SELECT DISTINCT g.person_id, 'wecom', 'bench', $2 FROM org_closure c
+         JOIN role_assignments s ON s.node_id = c.descendant_id AND s.role = 'student'
+         JOIN role_assignments g ON g.student_id = s.person_id AND g.role = 'guardian'
+         WHERE c.ancestor_id = $1",
+    ).bind(district).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
     let cx = Ctx::new(state, &district_admin, &meta);
     let t = Instant::now();
     let notice = spaces::notices::send(
@@ -96,12 +121,29 @@ async fn bench(
     let (recipients,): (i64,) = on_db!(&state.db, p => sqlx::query_as(
         "SELECT recipients FROM notices WHERE id = $1",
     ).bind(notice).fetch_one(p).await)?;
+    let (queued,): (i64,) = on_db!(&state.db, p => sqlx::query_as(
+        "SELECT COUNT(*) FROM outbox WHERE dedup_key = $1",
+    ).bind(format!("notice:{notice}")).fetch_one(p).await)?;
     println!(
-        "  notice to a district's guardians: {recipients} recipients; the request {:.1} ms, recipients worked out in {:.2} s ({:.0}/s)",
+        "  notice to a district's guardians: {recipients} recipients; the request {:.1} ms, recipients and {queued} WeCom outbox rows written in {:.2} s ({:.0} recipients/s)",
         request.as_secs_f64() * 1000.0,
         expand.as_secs_f64(),
         recipients as f64 / expand.as_secs_f64().max(1e-9)
     );
+    // The outbox's delivery through the fake WeCom for as long as a scenario lasts.
+    let adapters = channels::Adapters::from_config(&state.config);
+    let t = Instant::now();
+    let _ = tokio::time::timeout(duration, channels::deliver_due(state, &adapters)).await;
+    let elapsed = t.elapsed().as_secs_f64();
+    let delivered = wecom.delivered().len();
+    println!(
+        "  delivered through the fake WeCom: {delivered} in {elapsed:.1} s ({:.0}/s, one node, one HTTP request per guardian)",
+        delivered as f64 / elapsed
+    );
+    // The rest would go on in the background during the page scenarios.
+    on_db!(&state.db, p => sqlx::query(
+        "UPDATE outbox SET state = 'skipped' WHERE state IN ('pending', 'sending')",
+    ).execute(p).await.map(|r| r.rows_affected()))?;
 
     // One school's spaces opened in bulk by its administrator.
     let school_admin = actor(state, loaded.school_admins[0]).await?;
@@ -144,23 +186,8 @@ async fn bench(
     }
     let class_spaces = Arc::new(class_spaces);
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(AppError::internal)?;
-    let addr = listener.local_addr().map_err(AppError::internal)?;
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::server::serve_on(
-        listener,
-        state.clone(),
-        async move {
-            let _ = stop_rx.await;
-        },
-    ));
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(concurrency)
-        .build()
-        .map_err(AppError::internal)?;
-    let base = format!("http://{addr}");
+    let served = crate::bench::serve(state, concurrency).await?;
+    let (client, base) = (served.client.clone(), served.base.clone());
 
     let (c, b, k) = (client.clone(), base.clone(), receipt_cookies.clone());
     let receipts: MakeRequest = Arc::new(move |i| {
@@ -213,8 +240,7 @@ async fn bench(
         "  peak RSS (server and load generator in one process): {:.0} MiB",
         peak_rss_mib()
     );
-    let _ = stop_tx.send(());
-    let _ = server.await;
+    served.stop().await;
     Ok(())
 }
 

@@ -335,6 +335,7 @@ pub async fn serve_on(
     let exchange = tokio::spawn(directory::exchange::push::runner(state.clone()));
     let library = tokio::spawn(resources::runner(state.clone()));
     let home_school = tokio::spawn(spaces::runner(state.clone()));
+    let outbox = tokio::spawn(channels::runner(state.clone()));
     let chainer = tokio::spawn(crate::audit::chainer(state.clone()));
     let metrics = match state.config.metrics_listen.clone() {
         Some(addr) => {
@@ -357,6 +358,7 @@ pub async fn serve_on(
     exchange.abort();
     library.abort();
     home_school.abort();
+    outbox.abort();
     chainer.abort();
     if let Some(m) = metrics {
         m.abort();

@@ -62,6 +62,7 @@ pub struct Config {
     pub exchange: ExchangeConfig,
     pub files: FilesConfig,
     pub resources: ResourcesConfig,
+    pub notify: NotifyConfig,
 }
 
 /// The tamper-evident audit log (docs/security.md).
@@ -148,6 +149,84 @@ impl Default for FilesConfig {
             libreoffice: None,
         }
     }
+}
+
+/// Notifications outside the platform (docs/notifications.md): the channels configured here
+/// are the ones the outbox writes to.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    /// WeCom (企业微信) application messages.
+    pub wecom: Option<WeComConfig>,
+    /// DingTalk (钉钉) work notices.
+    pub dingtalk: Option<DingTalkConfig>,
+    /// Attempts before a notification is given up.
+    pub max_attempts: u32,
+    /// The first retry waits this long; each failure doubles it (at most an hour).
+    pub retry_base_seconds: u64,
+    /// Sends per second per channel and node, below the providers' limits.
+    pub rate_per_second: u32,
+    /// How often each node looks for notifications to send, in milliseconds.
+    pub poll_ms: u64,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            wecom: None,
+            dingtalk: None,
+            max_attempts: 6,
+            retry_base_seconds: 30,
+            rate_per_second: 20,
+            poll_ms: 1_000,
+        }
+    }
+}
+
+impl NotifyConfig {
+    /// The external channels configured.
+    pub fn channels(&self) -> Vec<crate::outbox::Channel> {
+        use crate::outbox::Channel;
+        let mut out = Vec::new();
+        if self.wecom.is_some() {
+            out.push(Channel::Wecom);
+        }
+        if self.dingtalk.is_some() {
+            out.push(Channel::Dingtalk);
+        }
+        out
+    }
+}
+
+/// A WeCom application: the corporation's id, the application's secret and agent id, and the
+/// API's address (the public one unless a test or a proxy says otherwise).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeComConfig {
+    pub corp_id: String,
+    pub secret: crate::secret::Secret,
+    pub agent_id: i64,
+    #[serde(default = "wecom_api")]
+    pub api: String,
+}
+
+fn wecom_api() -> String {
+    "https://qyapi.weixin.qq.com".into()
+}
+
+/// A DingTalk application: its key, secret and agent id, and the API's address.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DingTalkConfig {
+    pub app_key: String,
+    pub app_secret: crate::secret::Secret,
+    pub agent_id: i64,
+    #[serde(default = "dingtalk_api")]
+    pub api: String,
+}
+
+fn dingtalk_api() -> String {
+    "https://oapi.dingtalk.com".into()
 }
 
 /// The resource library: its search index and the targets teachers are measured against.
@@ -269,6 +348,7 @@ impl Default for Config {
             exchange: ExchangeConfig::default(),
             files: FilesConfig::default(),
             resources: ResourcesConfig::default(),
+            notify: NotifyConfig::default(),
         }
     }
 }

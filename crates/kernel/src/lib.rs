@@ -13,6 +13,7 @@ pub mod facts;
 pub mod i18n;
 pub mod ids;
 pub mod notify;
+pub mod outbox;
 pub mod paging;
 pub mod privacy;
 pub mod schema;

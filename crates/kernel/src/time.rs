@@ -45,6 +45,15 @@ impl Zone {
         t.with_timezone(&self.0)
     }
 
+    /// The moment a local date and time in this zone is (the earlier, when clocks go back).
+    pub fn at(self, local: chrono::NaiveDateTime) -> Option<DateTime<Utc>> {
+        use chrono::TimeZone;
+        self.0
+            .from_local_datetime(&local)
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+    }
+
     /// `2026-12-06 19:28`, the one format of a time on pages and in exports.
     pub fn minute(self, t: DateTime<Utc>) -> String {
         self.local(t).format("%Y-%m-%d %H:%M").to_string()

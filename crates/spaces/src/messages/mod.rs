@@ -412,6 +412,27 @@ pub async fn post(
     on_tx!(&mut tx, c => sqlx::query(
         "UPDATE conversation_members SET last_read_at = $3 WHERE conversation_id = $1 AND person_id = $2",
     ).bind(id).bind(cx.actor.person_id).bind(cx.now).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    // The other members hear of it on their channels (one notification per message).
+    let others: Vec<(PersonId,)> = on_db!(cx.db(), p => sqlx::query_as(
+        "SELECT person_id FROM conversation_members WHERE conversation_id = $1 AND person_id <> $2",
+    ).bind(id).bind(cx.actor.person_id).fetch_all(p).await)?;
+    let excerpt: String = body.chars().take(80).collect();
+    for (other,) in others {
+        kernel::outbox::enqueue(
+            cx.state,
+            &mut tx,
+            cx.now,
+            kernel::outbox::To::One(other),
+            &kernel::outbox::Message {
+                kind: "message",
+                dedup_key: &format!("message:{mid}"),
+                title: &format!("{} 的消息", cx.actor.name),
+                body: &excerpt,
+                link: Some(&format!("/messages/{id}")),
+            },
+        )
+        .await?;
+    }
     facts::record(
         &mut tx,
         cx.now,

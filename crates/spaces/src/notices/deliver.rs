@@ -5,6 +5,7 @@
 
 use super::Audience;
 use kernel::facts::{self, Fact};
+use kernel::outbox::{Message, To};
 use kernel::{AppResult, AppState, NodeId, NoticeId, PersonId, on_db, on_tx};
 use std::time::Duration;
 
@@ -83,8 +84,8 @@ async fn deliver(state: &AppState, id: NoticeId) -> AppResult<()> {
     let targets: Vec<(NodeId, String)> = on_db!(&state.db, p => sqlx::query_as(
         "SELECT node_id, audience FROM notice_targets WHERE notice_id = $1",
     ).bind(id).fetch_all(p).await)?;
-    let (node, sender): (NodeId, PersonId) = on_db!(&state.db, p => sqlx::query_as(
-        "SELECT node_id, sender_id FROM notices WHERE id = $1",
+    let (node, sender, title, body, sender_name): (NodeId, PersonId, String, String, String) = on_db!(&state.db, p => sqlx::query_as(
+        "SELECT n.node_id, n.sender_id, n.title, n.body, p.name FROM notices n JOIN persons p ON p.id = n.sender_id WHERE n.id = $1",
     ).bind(id).fetch_one(p).await)?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
@@ -108,6 +109,25 @@ async fn deliver(state: &AppState, id: NoticeId) -> AppResult<()> {
     on_tx!(&mut tx, c => sqlx::query(
         "UPDATE notices SET state = 'sent', recipients = $2, sent_at = $3, lease_until = NULL WHERE id = $1",
     ).bind(id).bind(count).bind(now).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    // Outside the platform too, on every channel each recipient is reached on.
+    let excerpt: String = body.chars().take(80).collect();
+    kernel::outbox::enqueue(
+        state,
+        &mut tx,
+        now,
+        To::Query {
+            sql: "SELECT person_id FROM notice_recipients WHERE notice_id = $1",
+            arg: id.0,
+        },
+        &Message {
+            kind: "notice",
+            dedup_key: &format!("notice:{id}"),
+            title: &title,
+            body: &format!("{sender_name}：{excerpt}"),
+            link: Some(&format!("/notices/{id}")),
+        },
+    )
+    .await?;
     facts::record(
         &mut tx,
         now,

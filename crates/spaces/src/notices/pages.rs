@@ -174,6 +174,8 @@ struct ShowPage {
     notice: Notice,
     receipt: Option<Receipt>,
     receipts: Option<Vec<ClassReceipts>>,
+    /// Delivery outside the platform, per channel and state (for those who see the read list).
+    delivery: Vec<kernel::outbox::Status>,
     errors: FieldErrors,
 }
 
@@ -196,11 +198,17 @@ async fn show_with(
     done: Option<&str>,
 ) -> AppResult<Response> {
     let opened = super::open(&page.cx(), id).await?;
+    let delivery = if opened.receipts.is_some() {
+        kernel::outbox::status(&page.state.db, &format!("notice:{id}")).await?
+    } else {
+        Vec::new()
+    };
     Ok(render(&ShowPage {
         ctx: page.ctx().with_notice(done),
         notice: opened.notice,
         receipt: opened.receipt,
         receipts: opened.receipts,
+        delivery,
         errors,
     }))
 }

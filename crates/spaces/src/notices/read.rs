@@ -175,18 +175,7 @@ pub async fn open(cx: &Ctx<'_>, id: NoticeId) -> AppResult<Opened> {
             "UPDATE notice_recipients SET read_at = $3 WHERE notice_id = $1 AND person_id = $2 AND read_at IS NULL",
         ).bind(id).bind(cx.actor.person_id).bind(cx.now).execute(&mut *c).await.map(|r| r.rows_affected()))?;
         if n == 1 {
-            facts::record(
-                &mut tx,
-                cx.now,
-                Fact::once(
-                    "notice.read",
-                    notice.node_id,
-                    Some(cx.actor.person_id),
-                    id.0,
-                    format!("notice.read:{id}:{}", cx.actor.person_id),
-                ),
-            )
-            .await?;
+            receipt_fact(cx, &mut tx, "notice.read", &notice).await?;
         }
         tx.commit().await?;
         r.read_at = Some(cx.now);
@@ -196,6 +185,22 @@ pub async fn open(cx: &Ctx<'_>, id: NoticeId) -> AppResult<Opened> {
         receipt,
         receipts,
     })
+}
+
+/// A recipient's read, confirmed or replied fact, kept once per notice and person.
+async fn receipt_fact(
+    cx: &Ctx<'_>,
+    tx: &mut kernel::Tx,
+    kind: &str,
+    n: &Notice,
+) -> AppResult<bool> {
+    let key = format!("{kind}:{}:{}", n.id, cx.actor.person_id);
+    facts::record(
+        tx,
+        cx.now,
+        Fact::once(kind, n.node_id, Some(cx.actor.person_id), n.id.0, key),
+    )
+    .await
 }
 
 async fn recipient_only(cx: &Ctx<'_>, id: NoticeId) -> AppResult<Notice> {
@@ -218,18 +223,9 @@ pub async fn confirm(cx: &Ctx<'_>, id: NoticeId) -> AppResult<()> {
          WHERE notice_id = $1 AND person_id = $2 AND confirmed_at IS NULL",
     ).bind(id).bind(cx.actor.person_id).bind(cx.now).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     if n == 1 {
-        facts::record(
-            &mut tx,
-            cx.now,
-            Fact::once(
-                "notice.confirmed",
-                notice.node_id,
-                Some(cx.actor.person_id),
-                id.0,
-                format!("notice.confirmed:{id}:{}", cx.actor.person_id),
-            ),
-        )
-        .await?;
+        // Confirming is reading too: the read fact's key keeps it once.
+        receipt_fact(cx, &mut tx, "notice.read", &notice).await?;
+        receipt_fact(cx, &mut tx, "notice.confirmed", &notice).await?;
     }
     tx.commit().await
 }
@@ -254,18 +250,8 @@ pub async fn reply(cx: &Ctx<'_>, id: NoticeId, text: &str) -> AppResult<()> {
         "UPDATE notice_recipients SET reply = $3, read_at = COALESCE(read_at, $4)
          WHERE notice_id = $1 AND person_id = $2",
     ).bind(id).bind(cx.actor.person_id).bind(text).bind(cx.now).execute(&mut *c).await.map(|r| r.rows_affected()))?;
-    facts::record(
-        &mut tx,
-        cx.now,
-        Fact::once(
-            "notice.replied",
-            notice.node_id,
-            Some(cx.actor.person_id),
-            id.0,
-            format!("notice.replied:{id}:{}", cx.actor.person_id),
-        ),
-    )
-    .await?;
+    receipt_fact(cx, &mut tx, "notice.read", &notice).await?;
+    receipt_fact(cx, &mut tx, "notice.replied", &notice).await?;
     tx.commit().await
 }
 
@@ -380,6 +366,30 @@ pub async fn remind(cx: &Ctx<'_>, id: NoticeId) -> AppResult<u64> {
     }
     on_tx!(&mut tx, c => sqlx::query(sqlx::AssertSqlSafe(mark.as_str())).bind(id).bind(cx.now)
         .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    // The reminder goes out on the other channels too; its text differs from the notice's,
+    // which DingTalk would otherwise drop as a repeat.
+    let outside = if notice.needs_confirm {
+        "SELECT person_id FROM notice_recipients WHERE notice_id = $1 AND confirmed_at IS NULL"
+    } else {
+        "SELECT person_id FROM notice_recipients WHERE notice_id = $1 AND read_at IS NULL"
+    };
+    kernel::outbox::enqueue(
+        cx.state,
+        &mut tx,
+        cx.now,
+        kernel::outbox::To::Query {
+            sql: outside,
+            arg: id.0,
+        },
+        &kernel::outbox::Message {
+            kind: "notice",
+            dedup_key: &format!("notice_reminder:{id}:{}", cx.now.timestamp()),
+            title: &format!("提醒：{}", notice.title),
+            body: &format!("{} 提醒您查看并确认这条通知", notice.sender_name),
+            link: Some(&link),
+        },
+    )
+    .await?;
     on_tx!(&mut tx, c => sqlx::query("UPDATE notices SET reminded_at = $2 WHERE id = $1")
         .bind(id).bind(cx.now).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     cx.audit(

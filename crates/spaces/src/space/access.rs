@@ -6,7 +6,7 @@
 
 use super::{Kind, Space, Visibility};
 use crate::scope;
-use kernel::{AppResult, Ctx, NodeId, PersonId, Role, on_db};
+use kernel::{AppResult, Ctx, NodeId, Role, on_db};
 
 /// The class a student's space belongs to.
 async fn class_of_space(cx: &Ctx<'_>, s: &Space) -> AppResult<Option<NodeId>> {
@@ -62,24 +62,35 @@ async fn school_of(cx: &Ctx<'_>, node: NodeId) -> AppResult<NodeId> {
 
 /// Whether the actor may read what the space shows at `v`.
 pub async fn can_view(cx: &Ctx<'_>, s: &Space, v: Visibility) -> AppResult<bool> {
+    Ok(readable(cx, s).await?.contains(&v))
+}
+
+/// Which visibilities of the space the actor may read, widest first: worked out once per page
+/// (a handful of lookups) and then applied to every column and post.
+pub async fn readable(cx: &Ctx<'_>, s: &Space) -> AppResult<Vec<Visibility>> {
     if owns(cx, s).await? {
-        return Ok(true);
+        return Ok(Visibility::ALL.to_vec());
     }
-    match v.for_kind(s.kind()) {
-        Visibility::Region => Ok(true),
-        Visibility::School => belongs(cx, school_of(cx, s.node_id).await?).await,
-        Visibility::Class => match class_of_space(cx, s).await? {
-            Some(class) => belongs(cx, class).await,
-            // A teacher's, guardian's or school's space has no class: its school.
-            None => belongs(cx, school_of(cx, s.node_id).await?).await,
-        },
-        // A student's private columns: the family and the class's teachers (who write the
-        // comments there).
-        Visibility::Private => Ok(s.kind() == Kind::Student
-            && class_of_space(cx, s)
-                .await?
-                .is_some_and(|c| scope::teaches(cx.actor, c))),
-    }
+    let school = school_of(cx, s.node_id).await?;
+    let in_school = belongs(cx, school).await?;
+    let class = class_of_space(cx, s).await?;
+    // A teacher's, guardian's or school's space has no class: "class" means its school.
+    let in_class = match class {
+        Some(c) => in_school && belongs(cx, c).await?,
+        None => in_school,
+    };
+    // A student's private columns: the family (the owners) and the class's teachers, who write
+    // the comments there.
+    let private = s.kind() == Kind::Student && class.is_some_and(|c| scope::teaches(cx.actor, c));
+    Ok(Visibility::ALL
+        .into_iter()
+        .filter(|v| match v.for_kind(s.kind()) {
+            Visibility::Region => true,
+            Visibility::School => in_school,
+            Visibility::Class => in_class,
+            Visibility::Private => private,
+        })
+        .collect())
 }
 
 /// Whether the actor may post in a column (of content `posts`) of the space.
@@ -107,9 +118,4 @@ pub async fn may_post(cx: &Ctx<'_>, s: &Space, column_key: Option<&str>) -> AppR
 /// space's school, or its owner.
 pub async fn may_comment(cx: &Ctx<'_>, s: &Space) -> AppResult<bool> {
     Ok(owns(cx, s).await? || belongs(cx, school_of(cx, s.node_id).await?).await?)
-}
-
-/// The person a personal space belongs to, for naming.
-pub fn owner(s: &Space) -> Option<PersonId> {
-    s.person_id
 }

@@ -87,17 +87,24 @@ pub async fn get(cx: &Ctx<'_>, id: SpaceId) -> AppResult<Space> {
 
 /// The columns of a space the viewer may read, in order.
 pub async fn columns(cx: &Ctx<'_>, space: &Space) -> AppResult<Vec<Column>> {
+    let readable = access::readable(cx, space).await?;
+    columns_readable(cx, space, &readable).await
+}
+
+/// The columns of a space at the visibilities the viewer may read (see [`access::readable`]).
+pub async fn columns_readable(
+    cx: &Ctx<'_>,
+    space: &Space,
+    readable: &[Visibility],
+) -> AppResult<Vec<Column>> {
     let all: Vec<Column> = on_db!(cx.db(), p => sqlx::query_as(
         "SELECT id, space_id, key, title, content, visibility, position FROM space_columns
          WHERE space_id = $1 ORDER BY position, created_at",
     ).bind(space.id).fetch_all(p).await)?;
-    let mut out = Vec::with_capacity(all.len());
-    for c in all {
-        if access::can_view(cx, space, c.visibility()).await? {
-            out.push(c);
-        }
-    }
-    Ok(out)
+    Ok(all
+        .into_iter()
+        .filter(|c| readable.contains(&c.visibility()))
+        .collect())
 }
 
 /// One column of a space, if the viewer may read it.

@@ -198,10 +198,11 @@ pub async fn show(
     let cx = page.cx();
     let space = super::get(&cx, id).await?;
     posts::visit(&cx, &space).await?;
+    let readable = access::readable(&cx, &space).await?;
     let mut columns = Vec::new();
-    for column in super::columns(&cx, &space).await? {
+    for column in super::columns_readable(&cx, &space, &readable).await? {
         let (posts, items) = if column.content == "posts" {
-            (posts::list(&cx, &space, &column, 3).await?, Vec::new())
+            (posts::list(&cx, &column, &readable, 3).await?, Vec::new())
         } else {
             (Vec::new(), live::items(&cx, &space, &column, 5).await?)
         };
@@ -259,9 +260,14 @@ async fn column_page(
 ) -> AppResult<Response> {
     let cx = page.cx();
     let space = super::get(&cx, id).await?;
-    let column = super::column(&cx, &space, column).await?;
+    let readable = access::readable(&cx, &space).await?;
+    let column = super::columns_readable(&cx, &space, &readable)
+        .await?
+        .into_iter()
+        .find(|c| c.id == column)
+        .ok_or(AppError::NotFound("spaces.column_not_found"))?;
     let (posts, items) = if column.content == "posts" {
-        (posts::list(&cx, &space, &column, 100).await?, Vec::new())
+        (posts::list(&cx, &column, &readable, 100).await?, Vec::new())
     } else {
         (Vec::new(), live::items(&cx, &space, &column, 50).await?)
     };

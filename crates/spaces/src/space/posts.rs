@@ -17,9 +17,6 @@ pub const TITLE_MAX: usize = 100;
 pub const BODY_MAX: usize = 10_000;
 pub const COMMENT_MAX: usize = 1_000;
 
-/// The categories of a student's growth archive entries.
-pub const STUDENT_ARCHIVE: [&str; 5] = ["work", "award", "activity", "reflection", "comment"];
-
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Post {
     pub id: PostId,
@@ -54,25 +51,26 @@ pub struct NewPost {
     pub occurred_on: Option<NaiveDate>,
 }
 
-/// The published posts of a column that the viewer may read, newest first.
+/// The published posts of a column that the viewer may read (at the visibilities
+/// `access::readable` gave), newest first.
 pub async fn list(
     cx: &Ctx<'_>,
-    space: &Space,
     column: &Column,
+    readable: &[Visibility],
     limit: i64,
 ) -> AppResult<Vec<Post>> {
     let rows: Vec<Post> = on_db!(cx.db(), p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {POST_COLUMNS} FROM space_posts x JOIN persons p ON p.id = x.author_id
          WHERE x.column_id = $1 AND x.state = 'published' ORDER BY x.created_at DESC LIMIT $2"
     ))).bind(column.id).bind(limit).fetch_all(p).await)?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let v = Visibility::parse(&r.visibility).unwrap_or(Visibility::Private);
-        if r.author_id == cx.actor.person_id || access::can_view(cx, space, v).await? {
-            out.push(r);
-        }
-    }
-    Ok(out)
+    Ok(rows
+        .into_iter()
+        .filter(|r| {
+            r.author_id == cx.actor.person_id
+                || readable
+                    .contains(&Visibility::parse(&r.visibility).unwrap_or(Visibility::Private))
+        })
+        .collect())
 }
 
 /// Which categories a column's entries take, if it is an archive.
@@ -261,6 +259,19 @@ pub async fn comment(cx: &Ctx<'_>, id: PostId, body: &str) -> AppResult<PostComm
 /// Counts a visit by someone other than the owner, once per person and day.
 pub async fn visit(cx: &Ctx<'_>, space: &Space) -> AppResult<()> {
     if access::owns(cx, space).await? {
+        return Ok(());
+    }
+    let key = format!(
+        "space.visit:{}:{}:{}",
+        space.id,
+        cx.actor.person_id,
+        cx.today()
+    );
+    // Most page views are a repeat visit the same day: a read, not a write.
+    let (seen,): (i64,) = on_db!(cx.db(), p => sqlx::query_as(
+        "SELECT COUNT(*) FROM facts WHERE idempotency_key = $1",
+    ).bind(&key).fetch_one(p).await)?;
+    if seen > 0 {
         return Ok(());
     }
     let mut tx = cx.begin().await?;

@@ -363,3 +363,85 @@ async fn a_teacher_writes_in_their_space_and_a_guardian_comments_in_the_class_co
     let (_, mine) = page(&app, &g, "/spaces").await;
     assert!(!mine.contains("open-mine"));
 }
+
+#[tokio::test]
+async fn a_guardian_sets_quiet_hours_an_account_and_what_goes_where() {
+    let app = TestApp::start_with(|c| {
+        c.notify.wecom = Some(kernel::config::WeComConfig {
+            corp_id: "wwcorp".into(),
+            secret: kernel::secret::Secret::new("s"),
+            agent_id: 1,
+            api: "http://127.0.0.1:9".into(),
+        });
+    })
+    .await;
+    let g = app.login("guardian").await;
+    let (s, text) = page(&app, &g, "/notifications/settings").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(text.contains("企业微信"));
+    let (s, text) = post(
+        &app,
+        &g,
+        "/notifications/settings/quiet",
+        &[("starts", "21:00"), ("ends", "21:00")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(text.contains("开始和结束不能相同"));
+    let (s, _) = post(
+        &app,
+        &g,
+        "/notifications/settings/quiet",
+        &[("starts", "21:00"), ("ends", "07:00")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, text) = post(
+        &app,
+        &g,
+        "/notifications/settings/address",
+        &[("channel", "wecom"), ("address", "zhang san")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(text.contains("账号格式不正确"));
+    let (s, text) = post(
+        &app,
+        &g,
+        "/notifications/settings/address",
+        &[("channel", "dingtalk"), ("address", "zhangsan")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "DingTalk is not connected here");
+    assert!(text.contains("请选择已接入的渠道"));
+    let (s, _) = post(
+        &app,
+        &g,
+        "/notifications/settings/address",
+        &[("channel", "wecom"), ("address", "ZhangSan")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    // Messages stay on WeCom, notices go off.
+    let (s, _) = post(
+        &app,
+        &g,
+        "/notifications/settings/preferences",
+        &[("on", "message:wecom")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let person = app.person_id("guardian").await;
+    let settings = kernel::outbox::settings(&app.state.db, person)
+        .await
+        .unwrap();
+    assert_eq!(
+        settings.addresses,
+        [("wecom".to_owned(), "ZhangSan".to_owned())]
+    );
+    assert_eq!(settings.off, [("notice".to_owned(), "wecom".to_owned())]);
+    assert_eq!(
+        settings.quiet,
+        Some(("21:00".to_owned(), "07:00".to_owned()))
+    );
+}

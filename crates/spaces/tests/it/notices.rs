@@ -73,6 +73,11 @@ async fn a_class_notice_reaches_each_guardian_once_and_counts_reads_and_confirma
     notices::confirm(&g, id).await.unwrap();
     notices::confirm(&g, id).await.unwrap();
     assert_eq!(h.facts("notice.confirmed").await, 1);
+    assert_eq!(
+        h.facts("notice.read").await,
+        1,
+        "confirming after reading is one reading"
+    );
     notices::reply(&g, id, "2人").await.unwrap();
     let e = notices::reply(&g, id, "   ").await.unwrap_err();
     assert_eq!(fields(e)[0].0, "reply");
@@ -104,6 +109,11 @@ async fn reminders_go_to_those_who_have_not_confirmed_and_not_twice_in_half_an_h
     deliver::deliver_queued(&h.state).await.unwrap();
     let guardian = h.actor("guardian").await;
     notices::confirm(&h.cx(&guardian), id).await.unwrap();
+    assert_eq!(
+        h.facts("notice.read").await,
+        1,
+        "confirming without opening first counts as reading"
+    );
     assert_eq!(notices::read::remind(&t, id).await.unwrap(), 7);
     assert!(
         h.notifications(guardian.person_id).await.is_empty(),
