@@ -141,6 +141,13 @@ pub async fn load(state: &AppState) -> AppResult<()> {
         )
         .await?;
     }
+    // The city's word list: one word refused, one held for review.
+    if let Some(city_admin) = actor(state, "city_admin").await? {
+        let ca = Ctx::new(state, &city_admin, &meta);
+        let city = city_admin.admin_nodes()[0];
+        crate::safety::add_words(&ca, city, "赌博", "block").await?;
+        crate::safety::add_words(&ca, city, "约架，网贷", "hold").await?;
+    }
     spaces(state, &t, &g, &sa, class).await?;
     // Yesterday's attendance, one pupil late.
     let students = crate::scope::students(&state.db, class).await?;

@@ -11,6 +11,7 @@ pub mod leave;
 pub mod messages;
 pub mod notices;
 pub mod notifications;
+pub mod safety;
 pub mod scope;
 pub mod space;
 
@@ -33,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .merge(messages::routes())
         .merge(notifications::routes())
         .merge(space::routes())
+        .merge(safety::routes())
 }
 
 /// The module's part of the OpenAPI document.

@@ -38,6 +38,8 @@ struct MinePage {
     missing_own: bool,
     others: Vec<Entry>,
     admin: Vec<(NodeId, String)>,
+    /// The regions the viewer administers (their word lists).
+    regions: Vec<(NodeId, String)>,
 }
 
 async fn node_entry(cx: &Ctx<'_>, node: NodeId, kind: Kind, may_open: bool) -> AppResult<Entry> {
@@ -119,12 +121,18 @@ pub async fn mine(page: Page, Query(q): Query<Done>) -> AppResult<Response> {
             others.push(node_entry(&cx, node, kind, true).await?);
         }
     }
+    let regions = a
+        .grants_of(Role::Admin)
+        .filter(|g| matches!(g.node_kind.as_str(), "province" | "city" | "district"))
+        .filter_map(|g| admin.iter().find(|(n, _)| *n == g.node_id).cloned())
+        .collect();
     Ok(render(&MinePage {
         ctx: page.ctx().with_notice(q.done.as_deref()),
         own,
         missing_own,
         others,
         admin,
+        regions,
     }))
 }
 

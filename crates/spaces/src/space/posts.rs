@@ -29,12 +29,14 @@ pub struct Post {
     pub category: Option<String>,
     pub occurred_on: Option<NaiveDate>,
     pub visibility: String,
+    /// `published`, or `held` until a moderator approves (only its author sees it then).
+    pub state: String,
     pub created_at: DateTime<Utc>,
     pub comments: i64,
 }
 
 const POST_COLUMNS: &str = "x.id, x.space_id, x.column_id, x.author_id, p.name AS author_name, x.title, x.body, \
-     x.category, x.occurred_on, x.visibility, x.created_at, \
+     x.category, x.occurred_on, x.visibility, x.state, x.created_at, \
      (SELECT COUNT(*) FROM space_comments k WHERE k.post_id = x.id AND k.state = 'published') AS comments";
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -61,8 +63,9 @@ pub async fn list(
 ) -> AppResult<Vec<Post>> {
     let rows: Vec<Post> = on_db!(cx.db(), p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {POST_COLUMNS} FROM space_posts x JOIN persons p ON p.id = x.author_id
-         WHERE x.column_id = $1 AND x.state = 'published' ORDER BY x.created_at DESC LIMIT $2"
-    ))).bind(column.id).bind(limit).fetch_all(p).await)?;
+         WHERE x.column_id = $1 AND (x.state = 'published' OR (x.state = 'held' AND x.author_id = $3))
+         ORDER BY x.created_at DESC LIMIT $2"
+    ))).bind(column.id).bind(limit).bind(cx.actor.person_id).fetch_all(p).await)?;
     Ok(rows
         .into_iter()
         .filter(|r| {
@@ -123,6 +126,17 @@ pub async fn create(cx: &Ctx<'_>, space: &Space, column: &Column, n: NewPost) ->
         f.add("occurred_on", "space.error.future_date");
     }
     f.into_result()?;
+    let (state, held) = match crate::safety::check(
+        cx.db(),
+        space.node_id,
+        &format!("{title}\n{}", n.body),
+    )
+    .await?
+    {
+        crate::safety::Verdict::Block(words) => return Err(crate::safety::blocked("body", &words)),
+        crate::safety::Verdict::Hold(words) => ("held", Some(words.join("、"))),
+        crate::safety::Verdict::Clean => ("published", None),
+    };
     // A minor's space never shows beyond the school.
     let visibility = visibility.for_kind(space.kind());
     let id = PostId::new();
@@ -131,10 +145,10 @@ pub async fn create(cx: &Ctx<'_>, space: &Space, column: &Column, n: NewPost) ->
         "SELECT COUNT(*) FROM space_posts WHERE column_id = $1",
     ).bind(column.id).fetch_one(&mut *c).await)?;
     on_tx!(&mut tx, c => sqlx::query(
-        "INSERT INTO space_posts (id, space_id, column_id, author_id, title, body, category, occurred_on, visibility, state, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'published', $10, $10)",
+        "INSERT INTO space_posts (id, space_id, column_id, author_id, title, body, category, occurred_on, visibility, state, created_at, updated_at, held_words)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $10, $10, $12)",
     ).bind(id).bind(space.id).bind(column.id).bind(cx.actor.person_id).bind(title).bind(n.body.trim())
-     .bind(category).bind(n.occurred_on).bind(visibility.as_str()).bind(cx.now)
+     .bind(category).bind(n.occurred_on).bind(visibility.as_str()).bind(cx.now).bind(state).bind(held)
      .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     facts::record(
         &mut tx,
@@ -177,7 +191,7 @@ pub async fn create(cx: &Ctx<'_>, space: &Space, column: &Column, n: NewPost) ->
 pub async fn get(cx: &Ctx<'_>, id: PostId) -> AppResult<(Space, Column, Post)> {
     let post: Option<Post> = on_db!(cx.db(), p => sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {POST_COLUMNS} FROM space_posts x JOIN persons p ON p.id = x.author_id
-         WHERE x.id = $1 AND x.state = 'published'"
+         WHERE x.id = $1 AND x.state <> 'removed'"
     ))).bind(id).fetch_optional(p).await)?;
     let post = post.ok_or(AppError::NotFound("spaces.post_not_found"))?;
     let space = super::find(cx.db(), post.space_id)
@@ -187,7 +201,15 @@ pub async fn get(cx: &Ctx<'_>, id: PostId) -> AppResult<(Space, Column, Post)> {
         .await
         .map_err(|_| AppError::NotFound("spaces.post_not_found"))?;
     let v = Visibility::parse(&post.visibility).unwrap_or(Visibility::Private);
-    if post.author_id != cx.actor.person_id && !access::can_view(cx, &space, v).await? {
+    let mine = post.author_id == cx.actor.person_id;
+    if !mine && !access::can_view(cx, &space, v).await? {
+        return Err(AppError::NotFound("spaces.post_not_found"));
+    }
+    // A held post: its author, and the moderators above the space.
+    if post.state == "held"
+        && !mine
+        && !crate::scope::administers(cx.db(), cx.actor, space.node_id).await?
+    {
         return Err(AppError::NotFound("spaces.post_not_found"));
     }
     Ok((space, column, post))
@@ -198,15 +220,18 @@ pub struct Comment {
     pub id: PostCommentId,
     pub author_name: String,
     pub body: String,
+    /// `published`, or `held` for a moderator (only its author sees it then).
+    pub state: String,
     pub created_at: DateTime<Utc>,
 }
 
 pub async fn comments(cx: &Ctx<'_>, post: PostId) -> AppResult<Vec<Comment>> {
     Ok(on_db!(cx.db(), p => sqlx::query_as(
-        "SELECT k.id, p.name AS author_name, k.body, k.created_at FROM space_comments k
-         JOIN persons p ON p.id = k.author_id WHERE k.post_id = $1 AND k.state = 'published'
+        "SELECT k.id, p.name AS author_name, k.body, k.state, k.created_at FROM space_comments k
+         JOIN persons p ON p.id = k.author_id
+         WHERE k.post_id = $1 AND (k.state = 'published' OR (k.state = 'held' AND k.author_id = $2))
          ORDER BY k.created_at LIMIT 500",
-    ).bind(post).fetch_all(p).await)?)
+    ).bind(post).bind(cx.actor.person_id).fetch_all(p).await)?)
 }
 
 /// Comments on a post the viewer may read (members of the space's school, and its owner).
@@ -222,11 +247,16 @@ pub async fn comment(cx: &Ctx<'_>, id: PostId, body: &str) -> AppResult<PostComm
     if body.chars().count() > COMMENT_MAX {
         return Err(AppError::field("body", "space.error.comment_too_long"));
     }
+    let (state, held) = match crate::safety::check(cx.db(), space.node_id, body).await? {
+        crate::safety::Verdict::Block(words) => return Err(crate::safety::blocked("body", &words)),
+        crate::safety::Verdict::Hold(words) => ("held", Some(words.join("、"))),
+        crate::safety::Verdict::Clean => ("published", None),
+    };
     let cid = PostCommentId::new();
     let mut tx = cx.begin().await?;
     on_tx!(&mut tx, c => sqlx::query(
-        "INSERT INTO space_comments (id, post_id, author_id, body, state, created_at) VALUES ($1, $2, $3, $4, 'published', $5)",
-    ).bind(cid).bind(id).bind(cx.actor.person_id).bind(body).bind(cx.now)
+        "INSERT INTO space_comments (id, post_id, author_id, body, state, created_at, held_words) VALUES ($1, $2, $3, $4, $6, $5, $7)",
+    ).bind(cid).bind(id).bind(cx.actor.person_id).bind(body).bind(cx.now).bind(state).bind(held)
      .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     facts::record(
         &mut tx,
@@ -240,7 +270,7 @@ pub async fn comment(cx: &Ctx<'_>, id: PostId, body: &str) -> AppResult<PostComm
         ),
     )
     .await?;
-    if post.author_id != cx.actor.person_id {
+    if post.author_id != cx.actor.person_id && state == "published" {
         kernel::notify::send(
             &mut tx,
             post.author_id,

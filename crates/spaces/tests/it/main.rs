@@ -10,4 +10,5 @@ mod http;
 mod leave;
 mod messages;
 mod notices;
+mod safety;
 mod space;
