@@ -6,6 +6,7 @@
 //! sent again and counted as uncertain; WeCom and DingTalk drop the repeat themselves (their
 //! duplicate checks), so the person sees it once. A failing channel never holds up another.
 
+mod api;
 pub mod dingtalk;
 pub mod fake;
 mod token;
@@ -123,12 +124,15 @@ const PASS: i64 = 200;
 pub async fn deliver_due(state: &AppState, adapters: &Adapters) -> AppResult<usize> {
     let mut total = 0;
     loop {
-        let mut passes = Vec::new();
-        for channel in state.config.notify.channels() {
-            passes.push(pass(state, adapters, channel));
-        }
+        // Channels run side by side: a slow or failing one never holds up another.
+        let passes = state
+            .config
+            .notify
+            .channels()
+            .into_iter()
+            .map(|channel| pass(state, adapters, channel));
         let mut done = 0;
-        for r in futures_join(passes).await {
+        for r in futures_util::future::join_all(passes).await {
             done += r?;
         }
         if done == 0 {
@@ -136,32 +140,6 @@ pub async fn deliver_due(state: &AppState, adapters: &Adapters) -> AppResult<usi
         }
         total += done;
     }
-}
-
-async fn futures_join<F: std::future::Future>(fs: Vec<F>) -> Vec<F::Output> {
-    let mut out = Vec::with_capacity(fs.len());
-    // Channels run side by side: a slow or failing one never holds up another.
-    let mut pinned: Vec<_> = fs.into_iter().map(Box::pin).collect();
-    let mut results: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in pinned.iter_mut().enumerate() {
-            if results[i].is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => results[i] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    out.extend(results.into_iter().flatten());
-    out
 }
 
 #[derive(sqlx::FromRow)]
