@@ -213,3 +213,122 @@ pub async fn remove(cx: &Ctx<'_>, person: PersonId, role_id: RoleId) -> AppResul
     .await?;
     tx.commit().await
 }
+
+/// Binds a guardian's account to a child (家长绑定), in the caller's transaction: what a class's
+/// head teacher does when approving a guardian's request, or an administrator of the child's
+/// school. The guardian role is scoped to the child's school; the family record gains the
+/// guardian. Audited as `guardian.bind`.
+pub async fn bind_guardian(
+    cx: &Ctx<'_>,
+    tx: &mut Tx,
+    guardian: PersonId,
+    student: PersonId,
+    relation: &str,
+) -> AppResult<RoleId> {
+    let db = cx.db();
+    let child = people::find(db, student)
+        .await?
+        .ok_or(AppError::NotFound("directory.person_not_found"))?;
+    let class: Option<(NodeId,)> = on_db!(db, p => sqlx::query_as(
+        "SELECT node_id FROM role_assignments WHERE person_id = $1 AND role = 'student' LIMIT 1",
+    ).bind(student).fetch_optional(p).await)?;
+    let heads = class.is_some_and(|(c,)| {
+        cx.actor
+            .grants_of(Role::HeadTeacher)
+            .any(|g| g.node_id == c)
+    });
+    if !heads && !authz::administers(db, cx.actor, child.org_id).await? {
+        return Err(AppError::Forbidden);
+    }
+    if guardian == student {
+        return Err(invalid("student_id", "error.guardian_of_self"));
+    }
+    let (already,): (i64,) = on_tx!(&mut *tx, c => sqlx::query_as(
+        "SELECT COUNT(*) FROM role_assignments WHERE person_id = $1 AND role = 'guardian' AND student_id = $2",
+    ).bind(guardian).bind(student).fetch_one(c).await)?;
+    if already > 0 {
+        let mut f = FieldErrors::new();
+        f.add("student_id", "error.directory.duplicate_role");
+        return Err(AppError::Conflict("directory.duplicate_role", f));
+    }
+    let id = RoleId::new();
+    on_tx!(&mut *tx, c => sqlx::query(
+        "INSERT INTO role_assignments (id, person_id, role, node_id, student_id, relation, created_at)
+         VALUES ($1, $2, 'guardian', $3, $4, $5, $6)",
+    ).bind(id).bind(guardian).bind(child.org_id).bind(student).bind(relation).bind(cx.now)
+     .execute(c).await.map(|r| r.rows_affected()))?;
+    on_tx!(&mut *tx, c => sqlx::query(
+        "INSERT INTO family_members (student_id, person_id, relation, is_guardian, position)
+         VALUES ($1, $2, $3, TRUE, (SELECT COALESCE(MAX(position), 0) + 1 FROM family_members WHERE student_id = $1))
+         ON CONFLICT (student_id, person_id) DO UPDATE SET is_guardian = TRUE",
+    ).bind(student).bind(guardian).bind(relation).execute(c).await.map(|r| r.rows_affected()))?;
+    crate::changes::record(
+        tx,
+        cx.now,
+        child.org_id,
+        crate::changes::Entity::of_role("guardian"),
+        guardian.0,
+    )
+    .await?;
+    cx.audit(
+        tx,
+        AuditEvent::new("guardian.bind")
+            .object("person", student)
+            .node(child.org_id)
+            .detail(serde_json::json!({
+                "role_id": id, "guardian": guardian, "relation": relation,
+            })),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Ends a guardian's binding to a child: the guardian themselves, the child's head teacher or an
+/// administrator of the child's school. Audited as `guardian.unbind`.
+pub async fn unbind_guardian(cx: &Ctx<'_>, guardian: PersonId, student: PersonId) -> AppResult<()> {
+    let db = cx.db();
+    let child = people::find(db, student)
+        .await?
+        .ok_or(AppError::NotFound("directory.person_not_found"))?;
+    let class: Option<(NodeId,)> = on_db!(db, p => sqlx::query_as(
+        "SELECT node_id FROM role_assignments WHERE person_id = $1 AND role = 'student' LIMIT 1",
+    ).bind(student).fetch_optional(p).await)?;
+    let heads = class.is_some_and(|(c,)| {
+        cx.actor
+            .grants_of(Role::HeadTeacher)
+            .any(|g| g.node_id == c)
+    });
+    let allowed = cx.actor.person_id == guardian
+        || heads
+        || authz::administers(db, cx.actor, child.org_id).await?;
+    if !allowed {
+        return Err(AppError::NotFound("directory.person_not_found"));
+    }
+    let mut tx = cx.begin().await?;
+    let n = on_tx!(&mut tx, c => sqlx::query(
+        "DELETE FROM role_assignments WHERE person_id = $1 AND role = 'guardian' AND student_id = $2",
+    ).bind(guardian).bind(student).execute(c).await.map(|r| r.rows_affected()))?;
+    if n == 0 {
+        return Err(AppError::NotFound("directory.role_not_found"));
+    }
+    on_tx!(&mut tx, c => sqlx::query(
+        "UPDATE family_members SET is_guardian = FALSE WHERE student_id = $1 AND person_id = $2",
+    ).bind(student).bind(guardian).execute(c).await.map(|r| r.rows_affected()))?;
+    crate::changes::record(
+        &mut tx,
+        cx.now,
+        child.org_id,
+        crate::changes::Entity::of_role("guardian"),
+        guardian.0,
+    )
+    .await?;
+    cx.audit(
+        &mut tx,
+        AuditEvent::new("guardian.unbind")
+            .object("person", student)
+            .node(child.org_id)
+            .detail(serde_json::json!({ "guardian": guardian })),
+    )
+    .await?;
+    tx.commit().await
+}

@@ -19,6 +19,8 @@ struct Panel {
     unread_alerts: i64,
     guardian: bool,
     staff: bool,
+    /// The classes the viewer heads (their guardian-binding pages).
+    headed: Vec<(kernel::NodeId, String)>,
 }
 
 pub async fn panel(state: &AppState, session: &Session) -> AppResult<Option<String>> {
@@ -37,6 +39,15 @@ pub async fn panel(state: &AppState, session: &Session) -> AppResult<Option<Stri
         .into_iter()
         .filter(|l| l.state == "pending" || (guardian && l.ends_on >= cx.today()))
         .collect();
+    let mut headed = Vec::new();
+    for g in a.grants_of(Role::HeadTeacher) {
+        headed.push((
+            g.node_id,
+            crate::scope::label(cx.db(), g.node_id)
+                .await?
+                .unwrap_or_default(),
+        ));
+    }
     let panel = Panel {
         ctx: PageCtx::for_session(session),
         notices: inbox.received,
@@ -47,6 +58,7 @@ pub async fn panel(state: &AppState, session: &Session) -> AppResult<Option<Stri
         unread_alerts: crate::notifications::unread(cx.db(), a.person_id).await?,
         guardian,
         staff,
+        headed,
     };
     Ok(Some(panel.render().map_err(AppError::internal)?))
 }

@@ -5,6 +5,7 @@
 //! `/messages`, `/spaces`; every countable action is recorded in the kernel's fact record.
 
 pub mod attendance;
+pub mod binding;
 pub mod demo;
 pub mod home;
 pub mod leave;
@@ -35,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .merge(notifications::routes())
         .merge(space::routes())
         .merge(safety::routes())
+        .merge(binding::routes())
 }
 
 /// The module's part of the OpenAPI document.

@@ -257,6 +257,9 @@ async fn every_page_renders_for_its_roles_and_the_api_gives_the_inbox() {
     let admin = app.login("school_admin").await;
     let (s, _) = page(&app, &admin, &format!("/attendance/stats/{school}")).await;
     assert_eq!(s, StatusCode::OK);
+    let (s, bind) = page(&app, &t, &format!("/bind/class/{class}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(bind.contains("<svg"), "the class's QR code");
     let (s, rates) = page(&app, &admin, &format!("/spaces/rates/{school}")).await;
     assert_eq!(s, StatusCode::OK);
     assert!(

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod attendance;
+mod binding;
 mod helpers;
 mod http;
 mod leave;
