@@ -12,6 +12,7 @@ pub mod leave;
 pub mod messages;
 pub mod notices;
 pub mod notifications;
+pub mod routine;
 pub mod safety;
 pub mod scope;
 pub mod space;
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .merge(space::routes())
         .merge(safety::routes())
         .merge(binding::routes())
+        .merge(routine::routes())
 }
 
 /// The module's part of the OpenAPI document.

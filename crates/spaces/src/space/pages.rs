@@ -40,6 +40,8 @@ struct MinePage {
     admin: Vec<(NodeId, String)>,
     /// The regions the viewer administers (their word lists).
     regions: Vec<(NodeId, String)>,
+    /// The schools the viewer administers (their teaching routine check).
+    schools: Vec<(NodeId, String)>,
 }
 
 async fn node_entry(cx: &Ctx<'_>, node: NodeId, kind: Kind, may_open: bool) -> AppResult<Entry> {
@@ -126,6 +128,11 @@ pub async fn mine(page: Page, Query(q): Query<Done>) -> AppResult<Response> {
         .filter(|g| matches!(g.node_kind.as_str(), "province" | "city" | "district"))
         .filter_map(|g| admin.iter().find(|(n, _)| *n == g.node_id).cloned())
         .collect();
+    let schools = a
+        .grants_of(Role::Admin)
+        .filter(|g| g.node_kind == "school")
+        .filter_map(|g| admin.iter().find(|(n, _)| *n == g.node_id).cloned())
+        .collect();
     Ok(render(&MinePage {
         ctx: page.ctx().with_notice(q.done.as_deref()),
         own,
@@ -133,6 +140,7 @@ pub async fn mine(page: Page, Query(q): Query<Done>) -> AppResult<Response> {
         others,
         admin,
         regions,
+        schools,
     }))
 }
 

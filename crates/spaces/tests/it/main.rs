@@ -11,5 +11,6 @@ mod http;
 mod leave;
 mod messages;
 mod notices;
+mod routine;
 mod safety;
 mod space;
