@@ -64,6 +64,14 @@ pub async fn latest(db: &Db, person: PersonId, limit: i64) -> AppResult<Vec<Noti
     ).bind(person).bind(limit).fetch_all(p).await)?)
 }
 
+/// How many of a person's notifications are unread (the bell's count).
+pub async fn unread(db: &Db, person: PersonId) -> AppResult<i64> {
+    let (n,): (i64,) = on_db!(db, p => sqlx::query_as(
+        "SELECT COUNT(*) FROM notifications WHERE person_id = $1 AND read_at IS NULL",
+    ).bind(person).fetch_one(p).await)?;
+    Ok(n)
+}
+
 /// Marks all of a person's notifications read.
 pub async fn mark_all_read(db: &Db, person: PersonId, now: DateTime<Utc>) -> AppResult<()> {
     on_db!(db, p => sqlx::query(

@@ -55,7 +55,7 @@ pub async fn panel(state: &AppState, session: &Session) -> AppResult<Option<Stri
         leave,
         unread_messages: crate::messages::unread(cx.db(), a.person_id).await?,
         alerts: kernel::notify::latest(cx.db(), a.person_id, 3).await?,
-        unread_alerts: crate::notifications::unread(cx.db(), a.person_id).await?,
+        unread_alerts: kernel::notify::unread(cx.db(), a.person_id).await?,
         guardian,
         staff,
         headed,

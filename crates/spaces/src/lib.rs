@@ -27,6 +27,14 @@ pub static CATALOGUES: kernel::i18n::Catalogues = kernel::i18n::Catalogues {
     en: include_str!("../locales/en.toml"),
 };
 
+/// A text sent outside the platform (WeCom, DingTalk …), in the platform's default language:
+/// one notification goes to many people at once, whatever language each reads the pages in.
+pub fn outside_text(key: &str, args: &[(&str, &str)]) -> String {
+    // The runner may enqueue before the routes are built (a notice queued before a restart).
+    kernel::i18n::register(&CATALOGUES);
+    kernel::i18n::tf(kernel::Locale::default(), key, args)
+}
+
 /// The module's pages and API.
 pub fn routes() -> Router<AppState> {
     kernel::i18n::register(&CATALOGUES);

@@ -7,7 +7,7 @@ use axum::extract::Query;
 use axum::response::Response;
 use kernel::notify::{self, Notification};
 use kernel::outbox::{self, Channel, Settings};
-use kernel::{AppError, AppResult, FieldErrors, Locale, on_db};
+use kernel::{AppError, AppResult, FieldErrors, Locale};
 use serde::Deserialize;
 use web::{CsrfForm, Page, PageCtx, redirect, render};
 
@@ -19,14 +19,6 @@ pub fn text(locale: Locale, n: &Notification) -> String {
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     kernel::i18n::tf(locale, &n.kind, &args)
-}
-
-/// How many notifications the person has not seen.
-pub async fn unread(db: &kernel::Db, person: kernel::PersonId) -> AppResult<i64> {
-    let (n,): (i64,) = on_db!(db, p => sqlx::query_as(
-        "SELECT COUNT(*) FROM notifications WHERE person_id = $1 AND read_at IS NULL",
-    ).bind(person).fetch_one(p).await)?;
-    Ok(n)
 }
 
 #[derive(Template)]

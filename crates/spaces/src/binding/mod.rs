@@ -220,14 +220,6 @@ pub async fn decide(cx: &Ctx<'_>, id: uuid::Uuid, approve: bool) -> AppResult<No
     Ok(class)
 }
 
-/// The class a guardian's code points at, for the form's confirmation line.
-pub async fn class_of_code(db: &kernel::Db, code: &str) -> AppResult<Option<NodeId>> {
-    let row: Option<(NodeId,)> = on_db!(db, p => sqlx::query_as(
-        "SELECT class_id FROM class_codes WHERE code = $1",
-    ).bind(code.trim().to_uppercase()).fetch_optional(p).await)?;
-    Ok(row.map(|r| r.0))
-}
-
 pub fn routes() -> axum::Router<kernel::AppState> {
     use axum::routing::{get, post};
     axum::Router::new()

@@ -79,9 +79,6 @@ impl Leave {
             &self.ends_half,
         )
     }
-    pub fn covers(&self, day: NaiveDate) -> bool {
-        self.starts_on <= day && day <= self.ends_on
-    }
     pub fn symptom_list(&self) -> Vec<&str> {
         self.symptoms.split(',').filter(|s| !s.is_empty()).collect()
     }

@@ -426,7 +426,10 @@ pub async fn post(
             &kernel::outbox::Message {
                 kind: "message",
                 dedup_key: &format!("message:{mid}"),
-                title: &format!("{} 的消息", cx.actor.name),
+                title: &crate::outside_text(
+                    "outbox_text.message_title",
+                    &[("name", &cx.actor.name)],
+                ),
                 body: &excerpt,
                 link: Some(&format!("/messages/{id}")),
             },

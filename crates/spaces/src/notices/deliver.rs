@@ -123,7 +123,10 @@ async fn deliver(state: &AppState, id: NoticeId) -> AppResult<()> {
             kind: "notice",
             dedup_key: &format!("notice:{id}"),
             title: &title,
-            body: &format!("{sender_name}：{excerpt}"),
+            body: &crate::outside_text(
+                "outbox_text.notice_body",
+                &[("sender", &sender_name), ("text", &excerpt)],
+            ),
             link: Some(&format!("/notices/{id}")),
         },
     )

@@ -384,8 +384,11 @@ pub async fn remind(cx: &Ctx<'_>, id: NoticeId) -> AppResult<u64> {
         &kernel::outbox::Message {
             kind: "notice",
             dedup_key: &format!("notice_reminder:{id}:{}", cx.now.timestamp()),
-            title: &format!("提醒：{}", notice.title),
-            body: &format!("{} 提醒您查看并确认这条通知", notice.sender_name),
+            title: &crate::outside_text("outbox_text.reminder_title", &[("title", &notice.title)]),
+            body: &crate::outside_text(
+                "outbox_text.reminder_body",
+                &[("sender", &notice.sender_name)],
+            ),
             link: Some(&link),
         },
     )

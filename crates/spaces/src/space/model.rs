@@ -36,10 +36,6 @@ impl Kind {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
-    /// A person's space (the others are a node's).
-    pub fn personal(self) -> bool {
-        matches!(self, Self::Teacher | Self::Student | Self::Guardian)
-    }
     /// The plans' opening target, in percent: every institution, school, class and teacher;
     /// half of students and guardians.
     pub fn target_percent(self) -> i64 {

@@ -197,12 +197,15 @@ pub async fn get(cx: &Ctx<'_>, id: PostId) -> AppResult<(Space, Column, Post)> {
     let space = super::find(cx.db(), post.space_id)
         .await?
         .ok_or(AppError::NotFound("spaces.post_not_found"))?;
-    let column = super::column(cx, &space, post.column_id)
-        .await
-        .map_err(|_| AppError::NotFound("spaces.post_not_found"))?;
+    let readable = access::readable(cx, &space).await?;
+    let column = super::columns_readable(cx, &space, &readable)
+        .await?
+        .into_iter()
+        .find(|c| c.id == post.column_id)
+        .ok_or(AppError::NotFound("spaces.post_not_found"))?;
     let v = Visibility::parse(&post.visibility).unwrap_or(Visibility::Private);
     let mine = post.author_id == cx.actor.person_id;
-    if !mine && !access::can_view(cx, &space, v).await? {
+    if !mine && !readable.contains(&v) {
         return Err(AppError::NotFound("spaces.post_not_found"));
     }
     // A held post: its author, and the moderators above the space.

@@ -155,8 +155,12 @@ async fn guessing_is_limited_to_five_failures_a_day() {
     // A renewed code makes the old one useless.
     let (renewed, _) = binding::code(&h.cx(&teacher), class, true).await.unwrap();
     assert_ne!(renewed, code);
+    let e = binding::request(&h.cx(&teacher), &code, "王子涵", "1234", "51")
+        .await
+        .unwrap_err();
     assert_eq!(
-        binding::class_of_code(&h.state.db, &code).await.unwrap(),
-        None
+        fields(e)[0].1,
+        "binding.error.code",
+        "the old code no longer works"
     );
 }
