@@ -8,8 +8,11 @@
 
 mod api;
 pub mod dingtalk;
+pub mod email;
 pub mod fake;
+pub mod sms;
 mod token;
+pub mod web_push;
 pub mod wecom;
 
 use chrono::{DateTime, Utc};
@@ -20,6 +23,9 @@ use std::time::Duration;
 
 /// A notification as a channel sends it.
 pub struct Outgoing<'a> {
+    /// What is notified (the outbox row's key): sent along where the provider takes a
+    /// reference (SMS `OutId`, the e-mail's `Message-ID`, Web Push's `Topic`).
+    pub key: &'a str,
     pub title: &'a str,
     pub body: &'a str,
     /// The full address of the page it links to.
@@ -33,6 +39,8 @@ pub struct SendError {
     pub retry: bool,
     /// The provider asked us to slow down.
     pub rate_limited: bool,
+    /// The address is no longer valid (a Web Push subscription the browser dropped): removed.
+    pub gone: bool,
 }
 
 impl SendError {
@@ -46,13 +54,25 @@ impl SendError {
             message,
             retry: true,
             rate_limited: false,
+            gone: false,
         }
     }
     pub fn permanent(message: String) -> Self {
         Self {
-            message,
             retry: false,
-            rate_limited: false,
+            ..Self::retry(message)
+        }
+    }
+    pub fn rate_limited(message: String) -> Self {
+        Self {
+            rate_limited: true,
+            ..Self::retry(message)
+        }
+    }
+    pub fn gone(message: String) -> Self {
+        Self {
+            gone: true,
+            ..Self::permanent(message)
         }
     }
     /// A provider's error code: rate limits and "busy" are tried again, the rest is not.
@@ -62,6 +82,7 @@ impl SendError {
             message: format!("{what}: errcode {code} {msg}"),
             retry: limited || code == busy,
             rate_limited: limited,
+            gone: false,
         }
     }
 }
@@ -70,26 +91,41 @@ impl SendError {
 pub struct Adapters {
     pub wecom: Option<wecom::WeCom>,
     pub dingtalk: Option<dingtalk::DingTalk>,
+    pub sms: Option<sms::Sms>,
+    pub email: Option<email::Email>,
+    pub web_push: Option<web_push::WebPush>,
 }
 
 impl Adapters {
-    pub fn from_config(config: &kernel::Config) -> Self {
+    /// The configured channels' adapters, or what is wrong with their configuration.
+    pub fn from_config(config: &kernel::Config) -> Result<Self, String> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
             .build()
             .unwrap_or_default();
-        Self {
-            wecom: config
-                .notify
-                .wecom
-                .clone()
-                .map(|c| wecom::WeCom::new(c, http.clone())),
-            dingtalk: config
-                .notify
+        let n = &config.notify;
+        let host = url::Url::parse(&config.base_url())
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| "localhost".into());
+        Ok(Self {
+            wecom: n.wecom.clone().map(|c| wecom::WeCom::new(c, http.clone())),
+            dingtalk: n
                 .dingtalk
                 .clone()
                 .map(|c| dingtalk::DingTalk::new(c, http.clone())),
-        }
+            sms: n.sms.clone().map(|c| sms::Sms::new(c, http.clone())),
+            email: n
+                .email
+                .as_ref()
+                .map(|c| email::Email::new(c, &host))
+                .transpose()?,
+            web_push: n
+                .web_push
+                .clone()
+                .map(|c| web_push::WebPush::new(c, http.clone()))
+                .transpose()?,
+        })
     }
 
     async fn send(
@@ -98,9 +134,22 @@ impl Adapters {
         m: &Outgoing<'_>,
         address: &str,
     ) -> Result<String, SendError> {
-        match (channel, &self.wecom, &self.dingtalk) {
-            (Channel::Wecom, Some(w), _) => w.send(m, address).await,
-            (Channel::Dingtalk, _, Some(d)) => d.send(m, address).await,
+        match (channel, self) {
+            (Channel::Wecom, Self { wecom: Some(a), .. }) => a.send(m, address).await,
+            (
+                Channel::Dingtalk,
+                Self {
+                    dingtalk: Some(a), ..
+                },
+            ) => a.send(m, address).await,
+            (Channel::Sms, Self { sms: Some(a), .. }) => a.send(m, address).await,
+            (Channel::Email, Self { email: Some(a), .. }) => a.send(m, address).await,
+            (
+                Channel::WebPush,
+                Self {
+                    web_push: Some(a), ..
+                },
+            ) => a.send(m, address).await,
             _ => Err(SendError::retry(format!(
                 "{} is not configured on this node",
                 channel.as_str()
@@ -108,9 +157,12 @@ impl Adapters {
         }
     }
 
-    /// Whether the provider drops a repeated message itself.
+    /// Whether the provider drops a repeated message itself (Web Push: while it waits).
     fn drops_repeats(channel: Channel) -> bool {
-        matches!(channel, Channel::Wecom | Channel::Dingtalk)
+        matches!(
+            channel,
+            Channel::Wecom | Channel::Dingtalk | Channel::WebPush
+        )
     }
 }
 
@@ -228,10 +280,12 @@ async fn deliver_one(
                  WHERE channel = $1 AND person_id = $2 AND dedup_key = $3", at, Some("quiet hours")).await;
         }
     }
-    let address: Option<(String,)> = on_db!(&state.db, p => sqlx::query_as(
-        "SELECT address FROM channel_addresses WHERE person_id = $1 AND channel = $2 ORDER BY created_at LIMIT 1",
-    ).bind(row.person_id).bind(channel.as_str()).fetch_optional(p).await)?;
-    let Some((address,)) = address else {
+    // Web Push goes to every browser the person subscribed on; the others to their first address.
+    let limit = if channel == Channel::WebPush { 20 } else { 1 };
+    let addresses: Vec<(String,)> = on_db!(&state.db, p => sqlx::query_as(
+        "SELECT address FROM channel_addresses WHERE person_id = $1 AND channel = $2 ORDER BY created_at LIMIT $3",
+    ).bind(row.person_id).bind(channel.as_str()).bind(limit).fetch_all(p).await)?;
+    if addresses.is_empty() {
         return record(
             state,
             channel,
@@ -242,7 +296,7 @@ async fn deliver_one(
             Some("no address"),
         )
         .await;
-    };
+    }
     // The provider shows a full address (the public URL, or the listen address without one).
     let url = format!(
         "{}{}",
@@ -250,11 +304,32 @@ async fn deliver_one(
         row.link.as_deref().unwrap_or("/")
     );
     let m = Outgoing {
+        key: &row.dedup_key,
         title: &row.title,
         body: &row.body,
         url,
     };
-    match adapters.send(channel, &m, &address).await {
+    let mut sent: Vec<String> = Vec::new();
+    let mut error: Option<SendError> = None;
+    for (address,) in &addresses {
+        match adapters.send(channel, &m, address).await {
+            Ok(id) => sent.push(id),
+            Err(e) => {
+                if e.gone {
+                    // The browser dropped the subscription: forget it.
+                    on_db!(&state.db, p => sqlx::query(
+                        "DELETE FROM channel_addresses WHERE person_id = $1 AND channel = $2 AND address = $3",
+                    ).bind(row.person_id).bind(channel.as_str()).bind(address).execute(p).await.map(|r| r.rows_affected()))?;
+                }
+                error.get_or_insert(e);
+            }
+        }
+    }
+    let outcome = match error {
+        Some(e) if sent.is_empty() => Err(e),
+        _ => Ok(sent.join(" ")),
+    };
+    match outcome {
         Ok(id) => {
             metrics::counter!("outbox_sent_total", "channel" => channel.as_str()).increment(1);
             record(state, channel, row,
@@ -287,7 +362,13 @@ pub async fn runner(state: AppState) {
     if state.config.notify.channels().is_empty() {
         return;
     }
-    let adapters = Arc::new(Adapters::from_config(&state.config));
+    let adapters = match Adapters::from_config(&state.config) {
+        Ok(a) => Arc::new(a),
+        Err(e) => {
+            tracing::error!(error = %e, "the outbox cannot deliver: its channels' configuration is wrong");
+            return;
+        }
+    };
     let mut tick =
         tokio::time::interval(Duration::from_millis(state.config.notify.poll_ms.max(100)));
     loop {

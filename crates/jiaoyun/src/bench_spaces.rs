@@ -131,7 +131,8 @@ async fn bench(
         recipients as f64 / expand.as_secs_f64().max(1e-9)
     );
     // The outbox's delivery through the fake WeCom for as long as a scenario lasts.
-    let adapters = channels::Adapters::from_config(&state.config);
+    let adapters =
+        channels::Adapters::from_config(&state.config).map_err(kernel::AppError::internal)?;
     let t = Instant::now();
     let _ = tokio::time::timeout(duration, channels::deliver_due(state, &adapters)).await;
     let elapsed = t.elapsed().as_secs_f64();

@@ -57,6 +57,8 @@ enum Command {
     /// the PostgreSQL grants that protect it.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Print a new VAPID key pair for Web Push (`notify.web_push`): give every node the same.
+    WebPushKeys,
 }
 
 fn main() -> ExitCode {
@@ -66,6 +68,20 @@ fn main() -> ExitCode {
         return match import::check(cmd) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
+            Err(e) => {
+                eprintln!("jiaoyun: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if let Command::WebPushKeys = cli.command {
+        return match channels::web_push::generate_keys() {
+            Ok((public, private)) => {
+                println!(
+                    "[notify.web_push]\npublic_key = \"{public}\"\nprivate_key = \"{private}\"\nsubject = \"mailto:ops@example.cn\""
+                );
+                ExitCode::SUCCESS
+            }
             Err(e) => {
                 eprintln!("jiaoyun: {e}");
                 ExitCode::FAILURE
@@ -165,6 +181,8 @@ async fn run(command: Command, mut config: Config) -> Result<bool, Box<dyn std::
             let db = connect(&config).await?;
             return import::students(AppState::new(db, config, Clock::System), cmd).await;
         }
+        // Answered in `main` without the configuration.
+        Command::WebPushKeys => {}
     }
     Ok(true)
 }

@@ -309,6 +309,8 @@ pub fn router(state: AppState) -> Router {
 
 /// Runs the server until SIGTERM or Ctrl-C, finishing requests in flight.
 pub async fn serve(state: AppState) -> AppResult<()> {
+    // A notification channel configured wrongly stops the start, not the first delivery.
+    channels::Adapters::from_config(&state.config).map_err(kernel::AppError::internal)?;
     let listener = TcpListener::bind(&state.config.listen)
         .await
         .map_err(kernel::AppError::internal)?;

@@ -160,6 +160,12 @@ pub struct NotifyConfig {
     pub wecom: Option<WeComConfig>,
     /// DingTalk (钉钉) work notices.
     pub dingtalk: Option<DingTalkConfig>,
+    /// Text messages through a Chinese SMS provider (Alibaba Cloud or Tencent Cloud).
+    pub sms: Option<SmsConfig>,
+    /// E-mail through an SMTP server.
+    pub email: Option<EmailConfig>,
+    /// Web Push (the browsers' push services) with the platform's VAPID key pair.
+    pub web_push: Option<WebPushConfig>,
     /// Attempts before a notification is given up.
     pub max_attempts: u32,
     /// The first retry waits this long; each failure doubles it (at most an hour).
@@ -175,6 +181,9 @@ impl Default for NotifyConfig {
         Self {
             wecom: None,
             dingtalk: None,
+            sms: None,
+            email: None,
+            web_push: None,
             max_attempts: 6,
             retry_base_seconds: 30,
             rate_per_second: 20,
@@ -193,6 +202,15 @@ impl NotifyConfig {
         }
         if self.dingtalk.is_some() {
             out.push(Channel::Dingtalk);
+        }
+        if self.sms.is_some() {
+            out.push(Channel::Sms);
+        }
+        if self.email.is_some() {
+            out.push(Channel::Email);
+        }
+        if self.web_push.is_some() {
+            out.push(Channel::WebPush);
         }
         out
     }
@@ -227,6 +245,81 @@ pub struct DingTalkConfig {
 
 fn dingtalk_api() -> String {
     "https://oapi.dingtalk.com".into()
+}
+
+/// The SMS providers whose request shapes the outbox speaks.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsProvider {
+    /// Alibaba Cloud SMS (`SendSms`, RPC style, signature v1 HMAC-SHA1).
+    Aliyun,
+    /// Tencent Cloud SMS (`SendSms`, API 3.0, TC3-HMAC-SHA256).
+    Tencent,
+}
+
+/// An SMS account: the provider, its access key, the approved signature (签名) and the approved
+/// template whose one variable (`title`; Tencent: the first parameter) carries the notification's
+/// title; Tencent also needs the SMS application's id and a region.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsConfig {
+    pub provider: SmsProvider,
+    pub access_key_id: String,
+    pub access_key_secret: crate::secret::Secret,
+    pub sign_name: String,
+    pub template: String,
+    /// Tencent: the `SmsSdkAppId`.
+    #[serde(default)]
+    pub app_id: Option<String>,
+    /// Tencent: the region (`ap-guangzhou` unless set).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// The API's address: the provider's public one unless a test or a proxy says otherwise.
+    #[serde(default)]
+    pub api: Option<String>,
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// STARTTLS, required (port 587).
+    #[default]
+    Starttls,
+    /// None: only for a relay on the same machine or a test.
+    None,
+}
+
+/// An SMTP server the platform sends e-mail through.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailConfig {
+    pub host: String,
+    /// 465 with `tls`, 587 with `starttls`, 25 with `none`, unless set.
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub tls: SmtpTls,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<crate::secret::Secret>,
+    /// The sender: `教云 <noreply@edu.example.cn>` or a bare address.
+    pub from: String,
+}
+
+/// The platform's VAPID key pair (RFC 8292), P-256, each base64url as `jiaoyun web-push-keys`
+/// prints them; the same on every node (browsers' subscriptions are bound to the public key),
+/// and a contact the push services can write to.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebPushConfig {
+    pub public_key: String,
+    pub private_key: crate::secret::Secret,
+    /// `mailto:` or `https:` address of the platform's operator.
+    pub subject: String,
 }
 
 /// The resource library: its search index and the targets teachers are measured against.

@@ -35,6 +35,56 @@ pub fn outside_text(key: &str, args: &[(&str, &str)]) -> String {
     kernel::i18n::tf(kernel::Locale::default(), key, args)
 }
 
+/// Tells a person in the platform (the bell: the catalogue's `key` filled with `args`) and on
+/// every channel outside it they are reached on and have not turned `kind` off for, with the
+/// same text in the platform's language, once per person and `dedup`.
+#[allow(clippy::too_many_arguments)]
+pub async fn tell(
+    state: &AppState,
+    tx: &mut kernel::Tx,
+    person: kernel::PersonId,
+    kind: &str,
+    key: &str,
+    object: uuid::Uuid,
+    link: &str,
+    args: serde_json::Value,
+    dedup: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> kernel::AppResult<()> {
+    let pairs: Vec<(String, String)> = args
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let text = outside_text(key, &refs);
+    kernel::notify::send(tx, person, key, Some(object), Some(link), args, now).await?;
+    kernel::outbox::enqueue(
+        state,
+        tx,
+        now,
+        kernel::outbox::To::One(person),
+        &kernel::outbox::Message {
+            kind,
+            dedup_key: dedup,
+            title: &text,
+            body: &text,
+            link: Some(link),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 /// The module's pages and API.
 pub fn routes() -> Router<AppState> {
     kernel::i18n::register(&CATALOGUES);

@@ -45,7 +45,7 @@ pub async fn list(page: Page) -> AppResult<Response> {
 }
 
 /// The kinds of notification a person can turn off per channel.
-pub const KINDS: [&str; 2] = ["notice", "message"];
+pub const KINDS: &[&str] = &["notice", "message", "leave", "attendance", "comment"];
 
 #[derive(Template)]
 #[template(path = "notification_settings.html")]
@@ -53,11 +53,32 @@ struct SettingsPage {
     ctx: PageCtx,
     channels: Vec<Channel>,
     settings: Settings,
-    kinds: [&'static str; 2],
+    kinds: &'static [&'static str],
+    /// Web Push is on: the platform's public key, for this browser's subscription.
+    push_key: Option<String>,
     errors: FieldErrors,
 }
 
 impl SettingsPage {
+    /// The channels an address is typed for (a browser subscribes itself).
+    fn typed(&self) -> Vec<Channel> {
+        self.channels
+            .iter()
+            .copied()
+            .filter(|c| *c != Channel::WebPush)
+            .collect()
+    }
+    /// An address as shown: a browser's subscription by its push service's host.
+    fn shown(&self, channel: &str, address: &str) -> String {
+        if channel != Channel::WebPush.as_str() {
+            return address.to_owned();
+        }
+        serde_json::from_str::<serde_json::Value>(address)
+            .ok()
+            .and_then(|v| v["endpoint"].as_str().and_then(|e| url::Url::parse(e).ok()))
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
     fn on(&self, kind: &str, channel: &Channel) -> bool {
         !self
             .settings
@@ -92,6 +113,13 @@ async fn settings_page(
         channels: cx.state.config.notify.channels(),
         settings: outbox::settings(cx.db(), cx.actor.person_id).await?,
         kinds: KINDS,
+        push_key: cx
+            .state
+            .config
+            .notify
+            .web_push
+            .as_ref()
+            .map(|w| w.public_key.clone()),
         errors,
     }))
 }

@@ -84,6 +84,29 @@
         });
     });
   });
+  // Web Push on this device (the notification settings page): the browser subscribes with the
+  // platform's public key and the subscription is saved as one more address of the person.
+  var push = document.getElementById('push-subscribe');
+  function bytes(b64) {
+    var s = atob(b64.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - b64.length % 4) % 4));
+    var a = new Uint8Array(s.length);
+    for (var i = 0; i < s.length; i++) a[i] = s.charCodeAt(i);
+    return a;
+  }
+  if (push && 'PushManager' in window && navigator.serviceWorker) {
+    push.hidden = false;
+    push.addEventListener('click', function () {
+      Notification.requestPermission().then(function (p) {
+        if (p !== 'granted') throw new Error('denied');
+        return navigator.serviceWorker.ready;
+      }).then(function (reg) {
+        return reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: bytes(push.dataset.key) });
+      }).then(function (sub) {
+        document.getElementById('push-address').value = JSON.stringify(sub);
+        document.getElementById('push-form').submit();
+      }).catch(function () { push.textContent = push.dataset.failed; });
+    });
+  }
   banner(queued().length);
   flush();
   window.addEventListener('online', flush);

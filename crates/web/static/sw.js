@@ -3,7 +3,8 @@
 // offline (network first, the last copy when the network is gone), shows Web Push
 // notifications, and forgets every copy at logout.
 'use strict';
-const CACHE = 'jy-pages-v1';
+// A new name whenever a file of SHELL changes: the new worker replaces the old copies.
+const CACHE = 'jy-pages-v2';
 const SHELL = ['/static/app.css', '/static/icon.svg', '/static/pwa.js'];
 // The pages worth reading offline: home, notices, messages, leave, spaces, notifications.
 const KEEP = /^\/(notices|messages|leave|spaces|notifications)?(\/[^/]*)*$/;

@@ -79,7 +79,8 @@ async fn world(dead_wecom: bool) -> World {
                 .unwrap();
         }
     }
-    let adapters = channels::Adapters::from_config(&state.config);
+    let adapters =
+        channels::Adapters::from_config(&state.config).expect("the channels are configured");
     World {
         state,
         wecom,
@@ -90,7 +91,7 @@ async fn world(dead_wecom: bool) -> World {
     }
 }
 
-async fn actor(state: &AppState, username: &str) -> Actor {
+pub(crate) async fn actor(state: &AppState, username: &str) -> Actor {
     let (id,): (PersonId,) = on_db!(&state.db, p => sqlx::query_as(
         "SELECT person_id FROM accounts WHERE username = $1",
     ).bind(username).fetch_one(p).await)
@@ -101,8 +102,8 @@ async fn actor(state: &AppState, username: &str) -> Actor {
         .unwrap()
 }
 
-async fn send_notice(w: &World, title: &str) -> kernel::NoticeId {
-    let teacher = actor(&w.state, "teacher").await;
+pub(crate) async fn send_notice(state: &AppState, title: &str) -> kernel::NoticeId {
+    let teacher = actor(state, "teacher").await;
     let class = teacher
         .grants_of(kernel::Role::HeadTeacher)
         .next()
@@ -110,7 +111,7 @@ async fn send_notice(w: &World, title: &str) -> kernel::NoticeId {
         .node_id;
     let meta = RequestMeta::cli();
     let id = spaces::notices::send(
-        &Ctx::new(&w.state, &teacher, &meta),
+        &Ctx::new(state, &teacher, &meta),
         NewNotice {
             kind: "notice".into(),
             title: title.into(),
@@ -125,14 +126,14 @@ async fn send_notice(w: &World, title: &str) -> kernel::NoticeId {
     )
     .await
     .unwrap();
-    spaces::notices::deliver::deliver_queued(&w.state)
+    spaces::notices::deliver::deliver_queued(state)
         .await
         .unwrap();
     id
 }
 
-async fn states(w: &World, key: &str) -> Vec<(String, String, i64)> {
-    kernel::outbox::status(&w.state.db, key)
+pub(crate) async fn states(state: &AppState, key: &str) -> Vec<(String, String, i64)> {
+    kernel::outbox::status(&state.db, key)
         .await
         .unwrap()
         .into_iter()
@@ -144,10 +145,10 @@ async fn states(w: &World, key: &str) -> Vec<(String, String, i64)> {
 async fn a_class_notice_reaches_each_guardian_once_per_channel_through_expiring_tokens() {
     let w = world(false).await;
     w.wecom.with(|f| f.token_uses = 3);
-    let id = send_notice(&w, "运动会通知").await;
+    let id = send_notice(&w.state, "运动会通知").await;
     let key = format!("notice:{id}");
     assert_eq!(
-        states(&w, &key).await,
+        states(&w.state, &key).await,
         [
             ("dingtalk".into(), "pending".into(), 4),
             ("wecom".into(), "pending".into(), 8)
@@ -156,7 +157,7 @@ async fn a_class_notice_reaches_each_guardian_once_per_channel_through_expiring_
     );
     channels::deliver_due(&w.state, &w.adapters).await.unwrap();
     assert_eq!(
-        states(&w, &key).await,
+        states(&w.state, &key).await,
         [
             ("dingtalk".into(), "sent".into(), 4),
             ("wecom".into(), "sent".into(), 8)
@@ -201,7 +202,7 @@ async fn rate_limits_and_quiet_hours_make_rows_wait_and_a_dead_channel_holds_up_
     kernel::outbox::set_quiet_hours(&Ctx::new(&w.state, &quiet, &meta), "09:00", "11:00")
         .await
         .unwrap();
-    let id = send_notice(&w, "家长会通知").await;
+    let id = send_notice(&w.state, "家长会通知").await;
     let key = format!("notice:{id}");
     channels::deliver_due(&w.state, &w.adapters).await.unwrap();
     // DingTalk went on while WeCom was unreachable; one DingTalk send was refused as over the
@@ -256,7 +257,7 @@ async fn rate_limits_and_quiet_hours_make_rows_wait_and_a_dead_channel_holds_up_
         channels::deliver_due(&w.state, &w.adapters).await.unwrap();
     }
     assert_eq!(
-        states(&w, &key).await,
+        states(&w.state, &key).await,
         [
             ("dingtalk".into(), "sent".into(), 4),
             ("wecom".into(), "failed".into(), 8)
@@ -281,10 +282,10 @@ async fn an_interrupted_send_is_sent_again_and_counted_and_opt_outs_are_kept() {
     )
     .await
     .unwrap();
-    let id = send_notice(&w, "秋游通知").await;
+    let id = send_notice(&w.state, "秋游通知").await;
     let key = format!("notice:{id}");
     assert_eq!(
-        states(&w, &key).await[0],
+        states(&w.state, &key).await[0],
         ("dingtalk".into(), "pending".into(), 3)
     );
     // A node took a row and died before recording the outcome.

@@ -9,7 +9,7 @@ use crate::scope;
 use chrono::NaiveDate;
 use kernel::audit::AuditEvent;
 use kernel::facts::{self, Fact};
-use kernel::{AppError, AppResult, Ctx, FieldErrors, NodeId, PersonId, notify, on_db, on_tx};
+use kernel::{AppError, AppResult, Ctx, FieldErrors, NodeId, PersonId, on_db, on_tx};
 use serde::Serialize;
 
 /// The share of a class's or school's students absent through illness on one day at which the
@@ -183,13 +183,16 @@ pub async fn take(
                 .map(|x| x.1.clone())
                 .unwrap_or_default();
             for g in scope::guardians(cx.db(), *s).await? {
-                notify::send(
+                crate::tell(
+                    cx.state,
                     &mut tx,
                     g,
+                    "attendance",
                     "notice.absence_unexplained",
-                    Some(s.0),
-                    Some("/leave/new"),
+                    s.0,
+                    "/leave/new",
                     serde_json::json!({ "student": name, "day": day.to_string() }),
+                    &format!("absence:{s}:{day}"),
                     cx.now,
                 )
                 .await?;
@@ -303,13 +306,16 @@ async fn alert(
         on_tx!(tx, c => sqlx::query_as(sql).bind(school).fetch_all(&mut *c).await)?;
     let link = format!("/attendance/stats/{school}?day={day}");
     for (a,) in admins {
-        notify::send(
+        crate::tell(
+            cx.state,
             tx,
             a,
+            "attendance",
             "notice.illness_alert",
-            Some(node.0),
-            Some(&link),
+            node.0,
+            &link,
             serde_json::json!({ "name": name, "day": day.to_string(), "count": sick }),
+            &format!("illness_alert:{node}:{day}"),
             cx.now,
         )
         .await?;

@@ -8,9 +8,7 @@ use crate::scope;
 use chrono::{DateTime, NaiveDate, Utc};
 use kernel::audit::AuditEvent;
 use kernel::facts::{self, Fact};
-use kernel::{
-    AppError, AppResult, Ctx, FieldErrors, LeaveId, NodeId, PersonId, notify, on_db, on_tx,
-};
+use kernel::{AppError, AppResult, Ctx, FieldErrors, LeaveId, NodeId, PersonId, on_db, on_tx};
 use serde::{Deserialize, Serialize};
 
 /// The symptoms a guardian can tick for an illness (what schools track during epidemics).
@@ -169,13 +167,16 @@ pub async fn request(cx: &Ctx<'_>, n: NewLeave) -> AppResult<LeaveId> {
      .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     let link = format!("/leave/{id}");
     for head in head_teachers(cx.db(), child.class_id).await? {
-        notify::send(
+        crate::tell(
+            cx.state,
             &mut tx,
             head,
+            "leave",
             "notice.leave_requested",
-            Some(id.0),
-            Some(&link),
+            id.0,
+            &link,
             serde_json::json!({ "student": child.name }),
+            &format!("leave:{id}"),
             cx.now,
         )
         .await?;
@@ -311,30 +312,37 @@ pub async fn decide(cx: &Ctx<'_>, id: LeaveId, approve: bool, note: &str) -> App
     }
     let link = format!("/leave/{id}");
     let args = serde_json::json!({ "student": l.student_name });
-    notify::send(
+    let decided = if approve {
+        "notice.leave_approved"
+    } else {
+        "notice.leave_declined"
+    };
+    crate::tell(
+        cx.state,
         &mut tx,
         l.requested_by,
-        if approve {
-            "notice.leave_approved"
-        } else {
-            "notice.leave_declined"
-        },
-        Some(id.0),
-        Some(&link),
+        "leave",
+        decided,
+        id.0,
+        &link,
         args.clone(),
+        &format!("{decided}:{id}"),
         cx.now,
     )
     .await?;
     if approve {
         for t in scope::teachers(cx.db(), l.class_id).await? {
             if t != cx.actor.person_id {
-                notify::send(
+                crate::tell(
+                    cx.state,
                     &mut tx,
                     t,
+                    "leave",
                     "notice.leave_for_teachers",
-                    Some(id.0),
-                    Some(&link),
+                    id.0,
+                    &link,
                     args.clone(),
+                    &format!("leave_approved:{id}"),
                     cx.now,
                 )
                 .await?;

@@ -274,13 +274,16 @@ pub async fn comment(cx: &Ctx<'_>, id: PostId, body: &str) -> AppResult<PostComm
     )
     .await?;
     if post.author_id != cx.actor.person_id && state == "published" {
-        kernel::notify::send(
+        crate::tell(
+            cx.state,
             &mut tx,
             post.author_id,
+            "comment",
             "notice.space_comment",
-            Some(id.0),
-            Some(&format!("/spaces/posts/{id}")),
+            id.0,
+            &format!("/spaces/posts/{id}"),
             serde_json::json!({ "title": post.title }),
+            &format!("comment:{cid}"),
             cx.now,
         )
         .await?;

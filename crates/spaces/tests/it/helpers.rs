@@ -16,8 +16,14 @@ pub struct Home {
 impl Home {
     /// The demo region without the home-school demo: each test writes what it reads.
     pub async fn start() -> Home {
+        Self::start_with(|_| {}).await
+    }
+
+    /// The demo region with the configuration changed by `configure`.
+    pub async fn start_with(configure: impl FnOnce(&mut kernel::Config)) -> Home {
         let db = test_db(&[&spaces::SCHEMA]).await.expect("test database");
-        let config = testkit::config(&db.url);
+        let mut config = testkit::config(&db.url);
+        configure(&mut config);
         let state = AppState::new(db.db.clone(), config, Clock::System);
         assert!(directory::demo::load(&state).await.expect("demo region"));
         kernel::i18n::register(&spaces::CATALOGUES);

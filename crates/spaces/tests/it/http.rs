@@ -376,12 +376,20 @@ async fn a_guardian_sets_quiet_hours_an_account_and_what_goes_where() {
             agent_id: 1,
             api: "http://127.0.0.1:9".into(),
         });
+        c.notify.web_push = Some(kernel::config::WebPushConfig {
+            public_key: "BPushPublicKey".into(),
+            private_key: kernel::secret::Secret::new("p"),
+            subject: "mailto:ops@jy.example.cn".into(),
+        });
     })
     .await;
     let g = app.login("guardian").await;
     let (s, text) = page(&app, &g, "/notifications/settings").await;
     assert_eq!(s, StatusCode::OK);
     assert!(text.contains("企业微信"));
+    // This browser subscribes itself with the platform's key; nobody types a subscription.
+    assert!(text.contains(r#"id="push-subscribe" data-key="BPushPublicKey""#));
+    assert!(!text.contains(r#"<option value="web_push">"#));
     let (s, text) = post(
         &app,
         &g,
@@ -425,7 +433,21 @@ async fn a_guardian_sets_quiet_hours_an_account_and_what_goes_where() {
     )
     .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
-    // Messages stay on WeCom, notices go off.
+    let subscription = r#"{"endpoint":"https://fcm.googleapis.com/fcm/send/dpH5lCsTSSM","keys":{"p256dh":"BCVxsr7N_eNgVRqvHtD0zTZsEc6","auth":"BTBZMqHH6r4Tts7J_aSIgg"}}"#;
+    let (s, _) = post(
+        &app,
+        &g,
+        "/notifications/settings/address",
+        &[("channel", "web_push"), ("address", subscription)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, text) = page(&app, &g, "/notifications/settings").await;
+    assert!(
+        text.contains("浏览器推送: <span translate=\"no\">fcm.googleapis.com</span>"),
+        "shown by its push service"
+    );
+    // Messages stay on WeCom, notices and the rest go off.
     let (s, _) = post(
         &app,
         &g,
@@ -440,9 +462,19 @@ async fn a_guardian_sets_quiet_hours_an_account_and_what_goes_where() {
         .unwrap();
     assert_eq!(
         settings.addresses,
-        [("wecom".to_owned(), "ZhangSan".to_owned())]
+        [
+            ("web_push".to_owned(), subscription.to_owned()),
+            ("wecom".to_owned(), "ZhangSan".to_owned())
+        ]
     );
-    assert_eq!(settings.off, [("notice".to_owned(), "wecom".to_owned())]);
+    let mut off: Vec<String> = settings
+        .off
+        .iter()
+        .filter(|(_, c)| c == "wecom")
+        .map(|(k, _)| k.clone())
+        .collect();
+    off.sort();
+    assert_eq!(off, ["attendance", "comment", "leave", "notice"]);
     assert_eq!(
         settings.quiet,
         Some(("21:00".to_owned(), "07:00".to_owned()))

@@ -84,6 +84,71 @@ async fn a_guardian_asks_the_head_teacher_approves_and_the_teachers_are_told() {
 }
 
 #[tokio::test]
+async fn leave_requests_and_decisions_reach_people_outside_the_platform_too() {
+    let h = Home::start_with(|c| {
+        c.notify.wecom = Some(kernel::config::WeComConfig {
+            corp_id: "wwcorp".into(),
+            secret: kernel::secret::Secret::new("s"),
+            agent_id: 1,
+            api: "http://127.0.0.1:9".into(),
+        });
+    })
+    .await;
+    let guardian = h.actor("guardian").await;
+    let teacher = h.actor("teacher").await;
+    for (a, id) in [(&guardian, "parent01"), (&teacher, "teacher01")] {
+        kernel::outbox::add_address(&h.cx(a), kernel::outbox::Channel::Wecom, id)
+            .await
+            .unwrap();
+    }
+    // The guardian does not want leave news on WeCom... then changes their mind.
+    let g = h.cx(&guardian);
+    kernel::outbox::set_preference(&g, "leave", kernel::outbox::Channel::Wecom, false)
+        .await
+        .unwrap();
+    let student = child(&h).await;
+    let first = leave::request(&g, request(student, g.today()))
+        .await
+        .unwrap();
+    leave::decide(&h.cx(&teacher), first, false, "请到校后补交病历")
+        .await
+        .unwrap();
+    kernel::outbox::set_preference(&g, "leave", kernel::outbox::Channel::Wecom, true)
+        .await
+        .unwrap();
+    let second = leave::request(&g, request(student, g.today() + chrono::Duration::days(3)))
+        .await
+        .unwrap();
+    leave::decide(&h.cx(&teacher), second, true, "")
+        .await
+        .unwrap();
+    let rows: Vec<(kernel::PersonId, String, String, String)> =
+        kernel::on_db!(&h.state.db, p => sqlx::query_as(
+        "SELECT person_id, kind, dedup_key, title FROM outbox ORDER BY created_at, dedup_key",
+    ).fetch_all(p).await)
+        .unwrap();
+    let to_teacher: Vec<_> = rows.iter().filter(|r| r.0 == teacher.person_id).collect();
+    assert_eq!(
+        to_teacher.len(),
+        2,
+        "the head teacher hears of each request: {rows:?}"
+    );
+    assert!(
+        to_teacher
+            .iter()
+            .all(|r| r.1 == "leave" && r.3.contains("请假"))
+    );
+    let to_guardian: Vec<_> = rows.iter().filter(|r| r.0 == guardian.person_id).collect();
+    assert_eq!(
+        to_guardian.len(),
+        1,
+        "only the decision after the guardian turned leave news back on: {rows:?}"
+    );
+    assert_eq!(to_guardian[0].2, format!("notice.leave_approved:{second}"));
+    assert!(to_guardian[0].3.contains("批准"), "{rows:?}");
+}
+
+#[tokio::test]
 async fn bad_requests_say_which_field_is_wrong_and_store_nothing() {
     let h = Home::start().await;
     let guardian = h.actor("guardian").await;
