@@ -149,12 +149,101 @@ pub async fn load(state: &AppState) -> AppResult<()> {
         crate::safety::add_words(&ca, city, "约架，网贷", "hold").await?;
     }
     spaces(state, &t, &g, &sa, class).await?;
+    activities(state, &t, &district_admin, class, district).await?;
+    // The district's excellent-space selection, taking nominations: the head teacher's space
+    // is nominated by the school.
+    let d = Ctx::new(state, &district_admin, &meta);
+    let year = directory::import::classes::school_year(d.today());
+    let award = crate::awards::create(
+        &d,
+        &crate::awards::NewAward {
+            node_id: district.to_string(),
+            title: "上城区优秀网络学习空间评选".into(),
+            school_year: year.to_string(),
+            weights: crate::awards::DEFAULT_WEIGHTS
+                .iter()
+                .map(i64::to_string)
+                .collect(),
+            prizes: "10".into(),
+            judges: "school_admin".into(),
+        },
+    )
+    .await?;
+    if let Some(ts) =
+        crate::space::of_person(&state.db, teacher.person_id, crate::space::Kind::Teacher).await?
+    {
+        crate::awards::nominate(
+            &sa,
+            award,
+            &ts.id.to_string(),
+            "坚持写教学反思，栏目内容完整。",
+        )
+        .await?;
+    }
     // Yesterday's attendance, one pupil late.
     let students = crate::scope::students(&state.db, class).await?;
     if let Some((late, _)) = students.get(3) {
         let yesterday = t.today() - chrono::Duration::days(1);
         crate::attendance::take(&t, class, yesterday, &[(*late, "late".to_owned())]).await?;
     }
+    Ok(())
+}
+
+/// Two themed activities: the district's safety activity, where the demo student has posted a
+/// work, and the demo class's parent–child reading activity, waiting for the guardian's.
+async fn activities(
+    state: &AppState,
+    teacher: &Ctx<'_>,
+    district_admin: &kernel::Actor,
+    class: kernel::NodeId,
+    district: kernel::NodeId,
+) -> AppResult<()> {
+    use crate::activities::{self, NewActivity, NewWork};
+    let meta = RequestMeta::cli();
+    let d = Ctx::new(state, district_admin, &meta);
+    let today = teacher.today();
+    let safety = activities::create(
+        &d,
+        &NewActivity {
+            node_id: district.to_string(),
+            title: "交通安全小卫士手抄报征集".into(),
+            theme: "safety".into(),
+            description: "围绕“上学路上的交通安全”制作一份手抄报，写清楚一条你最想提醒同学的安全知识。\n评选办法：内容 50 分，创意 30 分，书写 20 分。".into(),
+            starts_on: (today - chrono::Duration::days(7)).to_string(),
+            ends_on: (today + chrono::Duration::days(21)).to_string(),
+            participants: "students".into(),
+        },
+    )
+    .await?;
+    if let Some(student) = actor(state, "student").await? {
+        let s = Ctx::new(state, &student, &meta);
+        activities::submit(
+            &s,
+            safety,
+            &NewWork {
+                title: "过马路要走斑马线".into(),
+                body: "红灯停，绿灯行，黄灯亮了等一等。\n过马路前先左右看，不在马路上追跑打闹。"
+                    .into(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    activities::create(
+        teacher,
+        &NewActivity {
+            node_id: class.to_string(),
+            title: "亲子共读一本书".into(),
+            theme: "family".into(),
+            description:
+                "和孩子一起读一本喜欢的书，写几句读后感，也可以把朗读视频上传到资源库后附上地址。"
+                    .into(),
+            starts_on: today.to_string(),
+            ends_on: (today + chrono::Duration::days(30)).to_string(),
+            participants: "families".into(),
+        },
+    )
+    .await?;
     Ok(())
 }
 

@@ -21,6 +21,8 @@ struct Panel {
     staff: bool,
     /// The classes the viewer heads (their guardian-binding pages).
     headed: Vec<(kernel::NodeId, String)>,
+    /// Open themed activities waiting for the viewer's (or their child's) work.
+    activities: Vec<crate::activities::Activity>,
 }
 
 pub async fn panel(state: &AppState, session: &Session) -> AppResult<Option<String>> {
@@ -39,6 +41,11 @@ pub async fn panel(state: &AppState, session: &Session) -> AppResult<Option<Stri
         .into_iter()
         .filter(|l| l.state == "pending" || (guardian && l.ends_on >= cx.today()))
         .collect();
+    let activities = if guardian || a.has_role(Role::Student) {
+        crate::activities::to_do(&cx, 3).await?
+    } else {
+        Vec::new()
+    };
     let mut headed = Vec::new();
     for g in a.grants_of(Role::HeadTeacher) {
         headed.push((
@@ -59,6 +66,7 @@ pub async fn panel(state: &AppState, session: &Session) -> AppResult<Option<Stri
         guardian,
         staff,
         headed,
+        activities,
     };
     Ok(Some(panel.render().map_err(AppError::internal)?))
 }

@@ -4,7 +4,9 @@
 //! teacher, student and guardian. Pages under `/notices`, `/leave`, `/attendance`,
 //! `/messages`, `/spaces`; every countable action is recorded in the kernel's fact record.
 
+pub mod activities;
 pub mod attendance;
+pub mod awards;
 pub mod binding;
 pub mod demo;
 pub mod home;
@@ -89,6 +91,8 @@ pub async fn tell(
 pub fn routes() -> Router<AppState> {
     kernel::i18n::register(&CATALOGUES);
     notices::routes()
+        .merge(activities::pages::routes())
+        .merge(awards::pages::routes())
         .merge(leave::routes())
         .merge(attendance::routes())
         .merge(messages::routes())
@@ -139,6 +143,9 @@ pub const FACT_KINDS: &[&str] = &[
     "space.column_filled",
     "space.comment",
     "space.visit",
+    "activity.created",
+    "activity.work",
+    "space.nominated",
 ];
 
 /// How the audit log names this module's objects.

@@ -45,7 +45,14 @@ pub async fn list(page: Page) -> AppResult<Response> {
 }
 
 /// The kinds of notification a person can turn off per channel.
-pub const KINDS: &[&str] = &["notice", "message", "leave", "attendance", "comment"];
+pub const KINDS: &[&str] = &[
+    "notice",
+    "message",
+    "leave",
+    "attendance",
+    "comment",
+    "activity",
+];
 
 #[derive(Template)]
 #[template(path = "notification_settings.html")]

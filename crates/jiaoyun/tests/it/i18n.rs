@@ -154,6 +154,18 @@ fn every_key_in_use_is_translated() {
         ]
         .map(|r| format!("messages.relation_{r}")),
     );
+    dynamic.extend(spaces::activities::THEMES.map(|t| format!("activities.theme.{t}")));
+    dynamic
+        .extend(spaces::activities::PARTICIPANTS.map(|p| format!("activities.participants.{p}")));
+    dynamic.extend(spaces::activities::AWARDS.map(|a| format!("activities.award.{a}")));
+    dynamic.extend(
+        spaces::notifications::KINDS
+            .iter()
+            .map(|k| format!("notifications.kind.{k}")),
+    );
+    dynamic.extend(
+        kernel::outbox::Channel::ALL.map(|c| format!("notifications.channel.{}", c.as_str())),
+    );
     for key in dynamic {
         if !has_key(&key) {
             missing.push(format!("(built at run time): {key}"));

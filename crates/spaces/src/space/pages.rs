@@ -191,6 +191,8 @@ struct ShowPage {
     space: Space,
     columns: Vec<Shown>,
     owner: bool,
+    /// Excellent-space titles won: (selection, its title, organiser, school year).
+    awards: Vec<(crate::awards::AwardId, String, String, i64)>,
 }
 
 impl ShowPage {
@@ -231,6 +233,7 @@ pub async fn show(
     Ok(render(&ShowPage {
         ctx: page.ctx().with_notice(q.done.as_deref()),
         owner: access::owns(&cx, &space).await?,
+        awards: crate::awards::won(cx.db(), space.id).await?,
         space,
         columns,
     }))

@@ -299,10 +299,12 @@ async fn a_teacher_writes_in_their_space_and_a_guardian_comments_in_the_class_co
     let app = TestApp::start().await;
     let t = app.login("teacher").await;
     let (_, mine) = page(&app, &t, "/spaces").await;
+    // The first link to a space itself (the page also links activities and selections).
     let space = mine
         .split("href=\"/spaces/")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
+        .skip(1)
+        .filter_map(|r| r.split('"').next())
+        .find(|id| id.parse::<uuid::Uuid>().is_ok())
         .unwrap()
         .to_owned();
     let (s, home) = page(&app, &t, &format!("/spaces/{space}")).await;
@@ -474,9 +476,78 @@ async fn a_guardian_sets_quiet_hours_an_account_and_what_goes_where() {
         .map(|(k, _)| k.clone())
         .collect();
     off.sort();
-    assert_eq!(off, ["attendance", "comment", "leave", "notice"]);
+    assert_eq!(
+        off,
+        ["activity", "attendance", "comment", "leave", "notice"]
+    );
     assert_eq!(
         settings.quiet,
         Some(("21:00".to_owned(), "07:00".to_owned()))
     );
+}
+
+#[tokio::test]
+async fn a_guardian_posts_a_work_to_the_class_activity_and_the_head_teacher_judges_it() {
+    let app = TestApp::start().await;
+    let g = app.login("guardian").await;
+    // The first screen points at the class's reading activity, waiting for the family's work.
+    let (_, home) = page(&app, &g, "/").await;
+    assert!(home.contains(r#"id="activities-to-do""#), "{home}");
+    assert!(home.contains("亲子共读一本书"));
+    let (id,): (uuid::Uuid,) = on_db!(&app.state.db, p => sqlx::query_as(
+        "SELECT id FROM theme_activities WHERE title = '亲子共读一本书'",
+    ).fetch_one(p).await)
+    .unwrap();
+    let path = format!("/spaces/activities/{id}");
+    let (s, text) = page(&app, &g, &path).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(text.contains(r#"id="submit""#));
+    // An empty title is named on the form; then the work goes in.
+    let (s, text) = post(
+        &app,
+        &g,
+        &format!("{path}/works"),
+        &[("title", ""), ("body", "我们读了《小王子》。")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(text.contains("请填写名称"), "{text}");
+    let (s, to) = post(
+        &app,
+        &g,
+        &format!("{path}/works"),
+        &[
+            ("title", "《小王子》读后感"),
+            ("body", "我们读了《小王子》。"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(to.contains("done=work_posted"));
+    let (_, home) = page(&app, &g, "/").await;
+    assert!(!home.contains("亲子共读一本书"), "nothing left to post");
+    // The head teacher features it and gives it a prize; the guardian cannot.
+    let (wid,): (uuid::Uuid,) = on_db!(&app.state.db, p => sqlx::query_as(
+        "SELECT id FROM theme_activity_works WHERE activity_id = $1",
+    ).bind(id).fetch_one(p).await)
+    .unwrap();
+    let judge = format!("/spaces/activities/works/{wid}/judge");
+    let form = [
+        ("activity", id.to_string()),
+        ("featured", "1".into()),
+        ("award", "second".into()),
+        ("score", "88".into()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, _) = post(&app, &g, &judge, &form).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let t = app.login("teacher").await;
+    let (s, _) = post(&app, &t, &judge, &form).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, text) = page(&app, &t, &path).await;
+    assert!(text.contains("二等奖") && text.contains(r#"id="publish""#));
+    // Another school's administrator cannot open it.
+    let other = app.login("school2_admin").await;
+    let (s, _) = page(&app, &other, &path).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
 }

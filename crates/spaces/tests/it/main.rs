@@ -4,7 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod activities;
 mod attendance;
+mod awards;
 mod binding;
 mod helpers;
 mod http;
