@@ -14,6 +14,7 @@ pub mod leave;
 pub mod messages;
 pub mod notices;
 pub mod notifications;
+pub mod photos;
 pub mod routine;
 pub mod safety;
 pub mod scope;
@@ -93,6 +94,7 @@ pub fn routes() -> Router<AppState> {
     notices::routes()
         .merge(activities::pages::routes())
         .merge(awards::pages::routes())
+        .merge(photos::routes())
         .merge(leave::routes())
         .merge(attendance::routes())
         .merge(messages::routes())

@@ -150,6 +150,31 @@ pub async fn remove_all(store: &Store, prefix: &Path) {
     }
 }
 
+/// Stores a small whole content (a photo) under its SHA-256, once per hash; the hash.
+pub async fn put_small(state: &AppState, data: Bytes) -> AppResult<String> {
+    use sha2::Digest;
+    let hash: String = sha2::Sha256::digest(&data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    store(state)?
+        .put(&blob_key(&hash), data.into())
+        .await
+        .map_err(err)?;
+    Ok(hash)
+}
+
+/// Reads a small whole content stored with [`put_small`].
+pub async fn get_small(state: &AppState, hash: &str) -> AppResult<Bytes> {
+    store(state)?
+        .get(&blob_key(hash))
+        .await
+        .map_err(err)?
+        .bytes()
+        .await
+        .map_err(err)
+}
+
 /// Reads `range` of an object whole (small ranges only: headers, directories, trailers).
 pub async fn read_range(
     store: &Store,

@@ -3,8 +3,8 @@
 //! with a description, dates and its participants (students, families or teachers below the
 //! organiser). Participants post one work each while it is open (text, and a library resource
 //! such as a video); the word list checks it. The organisers feature works, judge them (an
-//! award and a score) and publish the results, and the authors are told. A minor's work is
-//! shown within their school only. The plans ask for at least one activity per school per
+//! award and a score) and publish the results, and the authors are told. A child's work is
+//! shown beyond their class only as far as a guardian allows. The plans ask for at least one activity per school per
 //! term: every activity and work is a fact.
 
 pub mod pages;
@@ -380,8 +380,9 @@ pub async fn get(cx: &Ctx<'_>, id: ActivityId) -> AppResult<Activity> {
 }
 
 /// The works of an activity the actor may see: the organisers see all; others see published
-/// works of their own school (a minor's work never leaves it), teachers' works, and their own
-/// (or their children's) even while held. Featured first, then by award, then newest.
+/// teachers' works, a child's work within the child's class and beyond it as far as a guardian
+/// allows (`photos::consent`: the class only by default), and their own (or their children's)
+/// even while held. Featured first, then by award, then newest.
 pub async fn works(cx: &Ctx<'_>, a: &Activity) -> AppResult<Vec<Work>> {
     let rows: Vec<Work> = on_db!(cx.db(), p => sqlx::query_as(
         "SELECT w.id, w.activity_id, w.author_id, au.name AS author, w.student_id, st.name AS student, w.node_id,
@@ -396,27 +397,28 @@ pub async fn works(cx: &Ctx<'_>, a: &Activity) -> AppResult<Vec<Work>> {
         .into_iter()
         .map(|c| c.student_id)
         .collect();
-    let mut schools: HashMap<NodeId, bool> = HashMap::new();
+    let mut seen: HashMap<NodeId, bool> = HashMap::new();
     let mut out = Vec::new();
     for w in rows {
         let own = w.author_id == cx.actor.person_id
             || w.student_id
                 .is_some_and(|s| s == cx.actor.person_id || children.contains(&s));
+        // A child's work: within their class always; beyond it as far as a guardian allows.
         let visible = organiser
             || own
             || w.state == "published"
-                && match (w.student_id, w.school_id) {
-                    (None, _) => true,
-                    (Some(_), school) => {
-                        let school = school.unwrap_or(w.node_id);
-                        match schools.get(&school) {
-                            Some(v) => *v,
-                            None => {
-                                let v = belongs(cx, school).await?;
-                                schools.insert(school, v);
-                                v
-                            }
-                        }
+                && match w.student_id {
+                    None => true,
+                    Some(student) => {
+                        let school = w.school_id.unwrap_or(w.node_id);
+                        let distance = if belongs_cached(cx, &mut seen, w.node_id).await? {
+                            "class"
+                        } else if belongs_cached(cx, &mut seen, school).await? {
+                            "school"
+                        } else {
+                            "region"
+                        };
+                        crate::photos::shown_at(cx.db(), student, distance).await?
                     }
                 };
         if visible {
@@ -436,6 +438,20 @@ pub async fn works(cx: &Ctx<'_>, a: &Activity) -> AppResult<Vec<Work>> {
             .then(y.created_at.cmp(&x.created_at))
     });
     Ok(out)
+}
+
+/// [`belongs`], remembered per node for one listing.
+async fn belongs_cached(
+    cx: &Ctx<'_>,
+    seen: &mut HashMap<NodeId, bool>,
+    node: NodeId,
+) -> AppResult<bool> {
+    if let Some(v) = seen.get(&node) {
+        return Ok(*v);
+    }
+    let v = belongs(cx, node).await?;
+    seen.insert(node, v);
+    Ok(v)
 }
 
 /// Who the actor may post a work as in this activity: (student, the class it is shown in) —

@@ -42,6 +42,8 @@ struct MinePage {
     regions: Vec<(NodeId, String)>,
     /// The schools the viewer administers (their teaching routine check).
     schools: Vec<(NodeId, String)>,
+    /// A guardian decides how far their children may be shown.
+    guardian: bool,
 }
 
 async fn node_entry(cx: &Ctx<'_>, node: NodeId, kind: Kind, may_open: bool) -> AppResult<Entry> {
@@ -141,6 +143,7 @@ pub async fn mine(page: Page, Query(q): Query<Done>) -> AppResult<Response> {
         admin,
         regions,
         schools,
+        guardian: page.session.actor.has_role(Role::Guardian),
     }))
 }
 
@@ -403,10 +406,17 @@ struct PostPage {
     post: Post,
     comments: Vec<Comment>,
     may_comment: bool,
+    /// The photos the viewer may see.
+    photos: Vec<crate::photos::Photo>,
+    /// The author adds photos; in a class's space they tag the class's students shown.
+    author: bool,
+    students: Vec<(kernel::PersonId, String)>,
+    /// The post is read beyond the class (children's consent applies).
+    beyond_class: bool,
     errors: FieldErrors,
 }
 
-async fn post_page(
+pub async fn post_page(
     page: &Page,
     id: PostId,
     errors: FieldErrors,
@@ -415,11 +425,21 @@ async fn post_page(
     let cx = page.cx();
     let (space, column, post) = posts::get(&cx, id).await?;
     let ctx = page.ctx().with_notice(done);
+    let author = post.author_id == cx.actor.person_id;
+    let students = if author && space.kind() == Kind::Class {
+        crate::scope::students(cx.db(), space.node_id).await?
+    } else {
+        Vec::new()
+    };
     Ok(render(&PostPage {
         column_title: column_title(&ctx, &column),
         ctx,
         comments: posts::comments(&cx, id).await?,
         may_comment: access::may_comment(&cx, &space).await?,
+        photos: crate::photos::visible(&cx, &space, &post).await?,
+        beyond_class: matches!(post.visibility.as_str(), "school" | "region"),
+        author,
+        students,
         space,
         post,
         errors,

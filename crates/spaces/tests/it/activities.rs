@@ -1,6 +1,6 @@
 //! Themed activities: organised where one administers or heads a class, checked field by
-//! field; one work per child (or student, or teacher) while open; a minor's work shown in their
-//! school only; held works kept from others; judging, results and the authors told; facts.
+//! field; one work per child (or student, or teacher) while open; a child's work shown beyond
+//! their class only as far as a guardian allows; held works kept from others; judging, results and the authors told; facts.
 
 use crate::helpers::{Home, fields};
 use kernel::AppError;
@@ -156,7 +156,8 @@ async fn a_class_activity_takes_one_work_per_child_and_the_head_teacher_judges_a
 }
 
 #[tokio::test]
-async fn a_district_activity_shows_a_minors_work_in_their_school_only_and_holds_listed_words() {
+async fn a_district_activity_shows_a_childs_work_as_far_as_a_guardian_allows_and_holds_listed_words()
+ {
     let h = Home::start().await;
     let district_admin = h.actor("district_admin").await;
     let d = h.cx(&district_admin);
@@ -196,4 +197,10 @@ async fn a_district_activity_shows_a_minors_work_in_their_school_only_and_holds_
     let seen = activities::get(&o, id).await.unwrap();
     assert!(activities::works(&o, &seen).await.unwrap().is_empty());
     assert_eq!(activities::works(&d, &a).await.unwrap().len(), 1);
+    // Once the child's guardian allows the region, the district sees it.
+    let guardian = h.actor("guardian").await;
+    spaces::photos::set_consent(&h.cx(&guardian), student.person_id, "region")
+        .await
+        .unwrap();
+    assert_eq!(activities::works(&o, &seen).await.unwrap().len(), 1);
 }

@@ -551,3 +551,75 @@ async fn a_guardian_posts_a_work_to_the_class_activity_and_the_head_teacher_judg
     let (s, _) = page(&app, &other, &path).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_teacher_adds_a_photo_to_a_class_post_and_it_is_served_without_its_gps() {
+    let app = TestApp::start().await;
+    let t = app.login("teacher").await;
+    let (post,): (uuid::Uuid,) = on_db!(&app.state.db, p => sqlx::query_as(
+        "SELECT id FROM space_posts WHERE title = '秋游照片分享'",
+    ).fetch_one(p).await)
+    .unwrap();
+    let path = format!("/spaces/posts/{post}");
+    let (_, text) = page(&app, &t, &path).await;
+    assert!(text.contains(r#"id="add-photos""#));
+    let csrf = app.csrf(&t).await;
+    let jpeg = include_bytes!("../fixtures/gps.jpg").to_vec();
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .part(
+            "photo",
+            reqwest::multipart::Part::bytes(jpeg)
+                .file_name("IMG_0001.jpg")
+                .mime_str("image/jpeg")
+                .unwrap(),
+        );
+    let r = t
+        .post(app.url(&format!("{path}/photos")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // Not a photo: named on the form.
+    let form = reqwest::multipart::Form::new().text("csrf", csrf).part(
+        "photo",
+        reqwest::multipart::Part::bytes(b"%PDF-1.7".to_vec()).file_name("a.pdf"),
+    );
+    let r = t
+        .post(app.url(&format!("{path}/photos")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("只能上传 JPG 或 PNG 照片"));
+    let (_, text) = page(&app, &t, &path).await;
+    let src = text
+        .split("src=\"/spaces/photos/")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    // The guardian of the class sees it; another school's administrator cannot fetch it.
+    let g = app.login("guardian").await;
+    let r = g
+        .get(app.url(&format!("/spaces/photos/{src}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    let body = r.bytes().await.unwrap();
+    assert!(
+        !body.windows(4).any(|w| w == b"Exif"),
+        "stored without its EXIF"
+    );
+    let other = app.login("school2_admin").await;
+    let r = other
+        .get(app.url(&format!("/spaces/photos/{src}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}

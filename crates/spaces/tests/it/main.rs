@@ -13,6 +13,7 @@ mod http;
 mod leave;
 mod messages;
 mod notices;
+mod photos;
 mod routine;
 mod safety;
 mod space;
