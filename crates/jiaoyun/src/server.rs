@@ -402,7 +402,7 @@ async fn maintenance(state: AppState) {
 
 pub async fn run_maintenance(state: &AppState) {
     let now = state.clock.now();
-    let jobs: [(&str, AppResult<u64>); 6] = [
+    let jobs: [(&str, AppResult<u64>); 7] = [
         ("audit_anchor", crate::audit::daily_anchor(state).await),
         ("audit_retention", crate::audit::archive_due(state).await),
         (
@@ -417,6 +417,10 @@ pub async fn run_maintenance(state: &AppState) {
         (
             "login_challenge_cleanup",
             identity::mfa::purge_challenges(&state.db, now).await,
+        ),
+        (
+            "message_retention",
+            spaces::messages::retention::purge(state, now).await,
         ),
     ];
     for (job, result) in jobs {

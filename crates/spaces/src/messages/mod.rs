@@ -4,6 +4,7 @@
 //! report a conversation; the school's administrators review it (audited).
 
 pub mod pages;
+pub mod retention;
 
 use crate::scope;
 use chrono::{DateTime, Utc};
@@ -528,6 +529,10 @@ pub fn routes() -> axum::Router<kernel::AppState> {
         .route("/messages", get(pages::list))
         .route("/messages/new", get(pages::new_form).post(pages::start))
         .route("/messages/reported", get(pages::reported))
+        .route(
+            "/messages/retention",
+            get(pages::retention).post(pages::save_retention),
+        )
         .route("/messages/{id}", get(pages::show).post(pages::post))
         .route("/messages/{id}/report", post(pages::report))
 }

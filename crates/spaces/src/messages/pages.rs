@@ -179,3 +179,68 @@ pub async fn reported(page: Page) -> AppResult<Response> {
         reported,
     }))
 }
+
+#[derive(Template)]
+#[template(path = "messages/retention.html")]
+struct RetentionPage {
+    ctx: PageCtx,
+    schools: Vec<(kernel::NodeId, String, Option<i64>)>,
+    errors: kernel::FieldErrors,
+}
+
+#[derive(Deserialize)]
+pub struct DoneQuery {
+    done: Option<String>,
+}
+
+async fn retention_page(
+    page: &Page,
+    errors: kernel::FieldErrors,
+    done: Option<&str>,
+) -> AppResult<Response> {
+    if !page.actor().has_role(kernel::Role::Admin) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(render(&RetentionPage {
+        ctx: page.ctx().with_notice(done),
+        schools: super::retention::schools(&page.cx()).await?,
+        errors,
+    }))
+}
+
+pub async fn retention(
+    page: Page,
+    axum::extract::Query(q): axum::extract::Query<DoneQuery>,
+) -> AppResult<Response> {
+    retention_page(&page, kernel::FieldErrors::new(), q.done.as_deref()).await
+}
+
+#[derive(Deserialize)]
+pub struct RetentionForm {
+    school: String,
+    #[serde(default)]
+    days: String,
+}
+
+pub async fn save_retention(
+    page: Page,
+    CsrfForm(f): CsrfForm<RetentionForm>,
+) -> AppResult<Response> {
+    let school = web::parse_id::<kernel::NodeId>(&f.school)?;
+    let days = match f.days.trim() {
+        "" => Ok(None),
+        d => d
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| AppError::field("days", "messages.error.retention")),
+    };
+    let result = match days {
+        Ok(days) => super::retention::set(&page.cx(), school, days).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Ok(redirect("/messages/retention?done=retention_saved")),
+        Err(AppError::Invalid(errors)) => retention_page(&page, errors, None).await,
+        Err(e) => Err(e),
+    }
+}

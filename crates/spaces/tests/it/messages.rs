@@ -162,3 +162,76 @@ async fn a_reported_conversation_is_reviewed_by_the_school_and_the_review_is_aud
         Err(AppError::NotFound(_))
     ));
 }
+
+#[tokio::test]
+async fn a_schools_retention_removes_old_conversations_but_keeps_reported_and_recent_ones() {
+    let h = Home::start().await;
+    let guardian = h.actor("guardian").await;
+    let g = h.cx(&guardian);
+    let contacts = messages::contacts(&g).await.unwrap();
+    let (head, maths) = (contacts[0].person_id, contacts[1].person_id);
+    let old = messages::start(&g, &[head], None).await.unwrap();
+    messages::post(&g, old, "去年的消息", None).await.unwrap();
+    let reported = messages::start(&g, &[maths], None).await.unwrap();
+    messages::post(&g, reported, "被举报的消息", None)
+        .await
+        .unwrap();
+    messages::report(&g, reported, "内容不当").await.unwrap();
+    // Both were last written to 100 days ago.
+    let long_ago = g.now - chrono::Duration::days(100);
+    kernel::on_db!(&h.state.db, p => sqlx::query("UPDATE conversations SET last_message_at = $1")
+        .bind(long_ago).execute(p).await.map(|_| ()))
+    .unwrap();
+    let teacher = h.actor("teacher").await;
+    let recent = messages::start(&h.cx(&teacher), &[maths], None)
+        .await
+        .unwrap();
+    messages::post(&h.cx(&teacher), recent, "明天教研", None)
+        .await
+        .unwrap();
+    // Only the school's administrators set it, within 30 days to 10 years.
+    let school = h.actor("school_admin").await;
+    let sa = h.cx(&school);
+    let school_id = school.grants[0].node_id;
+    assert!(matches!(
+        messages::retention::set(&h.cx(&teacher), school_id, Some(90)).await,
+        Err(AppError::NotFound(_))
+    ));
+    assert_eq!(
+        fields(
+            messages::retention::set(&sa, school_id, Some(7))
+                .await
+                .unwrap_err()
+        ),
+        [("days".to_owned(), "messages.error.retention".to_owned())]
+    );
+    // Nothing goes before a retention is set.
+    assert_eq!(
+        messages::retention::purge(&h.state, g.now).await.unwrap(),
+        0
+    );
+    messages::retention::set(&sa, school_id, Some(90))
+        .await
+        .unwrap();
+    assert_eq!(
+        messages::retention::purge(&h.state, g.now).await.unwrap(),
+        1
+    );
+    assert_eq!(h.count("SELECT COUNT(*) FROM conversations").await, 2);
+    assert_eq!(
+        h.count("SELECT COUNT(*) FROM messages WHERE body = '去年的消息'")
+            .await,
+        0
+    );
+    assert_eq!(
+        h.count("SELECT COUNT(*) FROM messages WHERE body = '被举报的消息'")
+            .await,
+        1,
+        "a reported conversation waits for its review"
+    );
+    assert_eq!(
+        h.count("SELECT COUNT(*) FROM audit_log WHERE action = 'conversation.retention'")
+            .await,
+        1
+    );
+}

@@ -30,7 +30,10 @@ fn gps_and_other_metadata_are_removed_and_the_image_kept() {
     // The compressed image is byte for byte the same: only the metadata segments went.
     let scan = |b: &[u8]| b[b.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap()..].to_vec();
     assert_eq!(scan(&clean), scan(JPEG));
-    assert!(JPEG.len() - clean.len() > 100, "the two metadata segments are gone");
+    assert!(
+        JPEG.len() - clean.len() > 100,
+        "the two metadata segments are gone"
+    );
     let (clean, kind) = photos::strip(Bytes::from_static(PNG)).unwrap();
     assert_eq!(kind, "image/png");
     assert!(contains(PNG, b"eXIf") && contains(PNG, b"tEXt"));

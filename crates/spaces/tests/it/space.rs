@@ -198,7 +198,7 @@ async fn bulk_opening_and_the_rates_against_the_targets() {
     let admin = h.actor("school_admin").await;
     let a = h.cx(&admin);
     let school = admin.admin_nodes()[0];
-    let before = rates::of_node(&a, school).await.unwrap();
+    let before = rates::of_node(&a, school, None).await.unwrap();
     let teachers = before
         .total
         .rates
@@ -223,7 +223,7 @@ async fn bulk_opening_and_the_rates_against_the_targets() {
         0,
         "nothing twice"
     );
-    let after = rates::of_node(&a, school).await.unwrap();
+    let after = rates::of_node(&a, school, None).await.unwrap();
     let by = |k: Kind| {
         after
             .total
@@ -239,17 +239,27 @@ async fn bulk_opening_and_the_rates_against_the_targets() {
     assert_eq!(h.facts("space.opened").await, 45);
     // The district sees its schools; a teacher sees no rates.
     let district = h.actor("district_admin").await;
-    let d = rates::of_node(&h.cx(&district), district.admin_nodes()[0])
+    let d = rates::of_node(&h.cx(&district), district.admin_nodes()[0], None)
         .await
         .unwrap();
     assert_eq!(d.below.len(), 2, "the district's two schools");
     let teacher = h.actor("teacher").await;
     assert!(matches!(
-        rates::of_node(&h.cx(&teacher), school).await,
+        rates::of_node(&h.cx(&teacher), school, None).await,
         Err(AppError::NotFound(_))
     ));
+    // Counted for the term in progress: the due day is 20 September of its school year, and
+    // spaces opened today were on time only if today is not past it.
+    let due = chrono::NaiveDate::from_ymd_opt(after.term.school_year as i32, 9, 20).unwrap();
+    assert_eq!(after.due, due);
+    let teachers = by(Kind::Teacher);
     assert_eq!(
-        rates::due(chrono::NaiveDate::from_ymd_opt(2027, 3, 1).unwrap()).to_string(),
-        "2026-09-20"
+        teachers.by_due,
+        if a.today() <= due { teachers.opened } else { 0 }
     );
+    // A term the region never set is refused and named.
+    let e = rates::of_node(&a, school, Some((after.term.school_year - 5, 1)))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AppError::Invalid(_)), "{e:?}");
 }
