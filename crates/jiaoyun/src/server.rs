@@ -254,6 +254,11 @@ pub fn router(state: AppState) -> Router {
             resources::upload_routes(),
             usize::try_from(state.config.files.max_file_bytes).unwrap_or(usize::MAX),
         ))
+        // Notices and messages with attachments, photos in posts.
+        .merge(web::upload::upload_limit(
+            spaces::upload_routes(),
+            spaces::attachments::UPLOAD_LIMIT,
+        ))
         // Pushes from lower instances have theirs.
         .merge(web::upload::upload_limit(
             directory::exchange::push_routes(),

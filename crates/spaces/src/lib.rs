@@ -5,6 +5,7 @@
 //! `/messages`, `/spaces`; every countable action is recorded in the kernel's fact record.
 
 pub mod activities;
+pub mod attachments;
 pub mod attendance;
 pub mod awards;
 pub mod binding;
@@ -88,6 +89,16 @@ pub async fn tell(
     Ok(())
 }
 
+/// The forms that take files (notices and messages with attachments, photos): served under
+/// their own body limit, [`attachments::UPLOAD_LIMIT`].
+pub fn upload_routes() -> Router<AppState> {
+    use axum::routing::post;
+    Router::new()
+        .route("/notices/new", post(notices::pages::create))
+        .route("/messages/{id}", post(messages::pages::post))
+        .route("/spaces/posts/{id}/photos", post(photos::upload))
+}
+
 /// The module's pages and API.
 pub fn routes() -> Router<AppState> {
     kernel::i18n::register(&CATALOGUES);
@@ -95,6 +106,7 @@ pub fn routes() -> Router<AppState> {
         .merge(activities::pages::routes())
         .merge(awards::pages::routes())
         .merge(photos::routes())
+        .merge(attachments::routes())
         .merge(leave::routes())
         .merge(attendance::routes())
         .merge(messages::routes())

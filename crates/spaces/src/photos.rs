@@ -390,14 +390,10 @@ pub async fn save_consent(
     Ok(web::redirect("/spaces/consent?done=consent_saved"))
 }
 
+/// The pages (the upload is among [`crate::upload_routes`]).
 pub fn routes() -> axum::Router<kernel::AppState> {
-    use axum::routing::{get, post};
-    let upload_route = axum::Router::new().route("/spaces/posts/{id}/photos", post(upload));
+    use axum::routing::get;
     axum::Router::new()
         .route("/spaces/photos/{id}", get(photo))
         .route("/spaces/consent", get(consent_page).post(save_consent))
-        .merge(web::upload::upload_limit(
-            upload_route,
-            MAX_BYTES * MAX_PER_POST as usize + 64 * 1024,
-        ))
 }

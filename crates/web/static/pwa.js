@@ -66,10 +66,16 @@
   }
   document.querySelectorAll('form[data-offline="queue"]').forEach(function (form) {
     form.addEventListener('submit', function (event) {
+      // Files cannot wait in the offline queue: a form with files chosen is sent as it is.
+      var withFiles = Array.prototype.some.call(form.querySelectorAll('input[type="file"]'),
+        function (i) { return i.files && i.files.length > 0; });
+      if (withFiles) return;
       event.preventDefault();
       var k = form.querySelector('input[name="client_key"]');
       if (k && !k.value) k.value = key();
-      var body = new URLSearchParams(new FormData(form)).toString();
+      var params = new URLSearchParams();
+      new FormData(form).forEach(function (v, k) { if (typeof v === 'string') params.append(k, v); });
+      var body = params.toString();
       fetch(form.action, { method: 'POST', body: new URLSearchParams(body), credentials: 'same-origin' })
         .then(function (r) {
           if (r.status >= 500) throw new Error('server');

@@ -4,7 +4,7 @@
 // notifications, and forgets every copy at logout.
 'use strict';
 // A new name whenever a file of SHELL changes: the new worker replaces the old copies.
-const CACHE = 'jy-pages-v3';
+const CACHE = 'jy-pages-v4';
 const SHELL = ['/static/app.css', '/static/icon.svg', '/static/pwa.js'];
 // The pages worth reading offline: home, notices, messages, leave, spaces, notifications.
 const KEEP = /^\/(notices|messages|leave|spaces|notifications)?(\/[^/]*)*$/;

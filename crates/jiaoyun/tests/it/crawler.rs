@@ -28,6 +28,8 @@ const BUDGETS: &[(&str, u64)] = &[];
 /// protocols and products that have no Chinese name in use.
 const ALLOWED_WORDS: &[&str] = &[
     "PDF",
+    "JPG",
+    "PNG",
     "XLSX",
     "XLS",
     "CSV",

@@ -373,16 +373,28 @@ pub async fn post(
     body: &str,
     client_key: Option<&str>,
 ) -> AppResult<MessageId> {
+    post_with(cx, id, body, client_key, Vec::new()).await
+}
+
+/// [`post`] with attachments; a message of files alone needs no text.
+pub async fn post_with(
+    cx: &Ctx<'_>,
+    id: ConversationId,
+    body: &str,
+    client_key: Option<&str>,
+    files: Vec<crate::attachments::NewFile>,
+) -> AppResult<MessageId> {
     if !is_member(cx, id).await? {
         return Err(AppError::NotFound("spaces.conversation_not_found"));
     }
     let body = body.trim();
     let mut f = FieldErrors::new();
-    if body.is_empty() {
+    if body.is_empty() && files.is_empty() {
         f.add("body", "messages.error.body_required");
     } else if body.chars().count() > BODY_MAX {
         f.add("body", "messages.error.body_too_long");
     }
+    let files = crate::attachments::check(files, &mut f);
     f.into_result()?;
     let key = client_key
         .map(str::trim)
@@ -401,12 +413,14 @@ pub async fn post(
     let last_other: Option<(PersonId,)> = on_db!(cx.db(), p => sqlx::query_as(
         "SELECT sender_id FROM messages WHERE conversation_id = $1 ORDER BY created_at DESC LIMIT 1",
     ).bind(id).fetch_optional(p).await)?;
+    let files = crate::attachments::upload(cx, files).await?;
     let mid = MessageId::new();
     let mut tx = cx.begin().await?;
     on_tx!(&mut tx, c => sqlx::query(
         "INSERT INTO messages (id, conversation_id, sender_id, body, client_key, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
     ).bind(mid).bind(id).bind(cx.actor.person_id).bind(body).bind(key).bind(cx.now)
      .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    crate::attachments::store(cx, &mut tx, crate::attachments::Owner::Message(mid), files).await?;
     on_tx!(&mut tx, c => sqlx::query(
         "UPDATE conversations SET last_message_at = $2 WHERE id = $1",
     ).bind(id).bind(cx.now).execute(&mut *c).await.map(|r| r.rows_affected()))?;
@@ -533,6 +547,6 @@ pub fn routes() -> axum::Router<kernel::AppState> {
             "/messages/retention",
             get(pages::retention).post(pages::save_retention),
         )
-        .route("/messages/{id}", get(pages::show).post(pages::post))
+        .route("/messages/{id}", get(pages::show))
         .route("/messages/{id}/report", post(pages::report))
 }

@@ -92,10 +92,18 @@ struct ShowPage {
     ctx: PageCtx,
     thread: Thread,
     me: PersonId,
+    files: Vec<(kernel::MessageId, crate::attachments::Attachment)>,
     errors: FieldErrors,
 }
 
 impl ShowPage {
+    fn files_of(&self, m: &kernel::MessageId) -> Vec<&crate::attachments::Attachment> {
+        self.files
+            .iter()
+            .filter(|(id, _)| id == m)
+            .map(|(_, a)| a)
+            .collect()
+    }
     fn others(&self) -> String {
         self.thread
             .members
@@ -116,30 +124,35 @@ pub async fn show(
     Ok(render(&ShowPage {
         ctx: page.ctx().with_notice(q.done.as_deref()),
         me: page.actor().person_id,
+        files: crate::attachments::of_conversation(page.cx().db(), id).await?,
         thread,
         errors: FieldErrors::new(),
     }))
 }
 
-#[derive(Deserialize)]
-pub struct PostForm {
-    body: String,
-    #[serde(default)]
-    client_key: Option<String>,
-}
-
+/// `POST /messages/{id}`: a message, with attachments (multipart) or without (the offline
+/// queue sends URL-encoded forms).
 pub async fn post(
     page: Page,
     IdPath(id): IdPath<ConversationId>,
-    CsrfForm(f): CsrfForm<PostForm>,
+    crate::attachments::FilesForm(fields, files): crate::attachments::FilesForm,
 ) -> AppResult<Response> {
     let cx = page.cx();
-    match super::post(&cx, id, &f.body, f.client_key.as_deref()).await {
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
+    };
+    let key = Some(get("client_key")).filter(|k| !k.is_empty());
+    match super::post_with(&cx, id, get("body"), key, files).await {
         Ok(_) => Ok(redirect(&format!("/messages/{id}#latest"))),
         Err(AppError::Invalid(errors)) => Ok(render(&ShowPage {
             ctx: page.ctx(),
             me: page.actor().person_id,
             thread: super::open(&cx, id).await?,
+            files: crate::attachments::of_conversation(cx.db(), id).await?,
             errors,
         })),
         Err(e) => Err(e),

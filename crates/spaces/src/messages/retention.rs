@@ -81,6 +81,10 @@ pub async fn purge(state: &AppState, now: DateTime<Utc>) -> AppResult<u64> {
         let mut tx = state.db.begin().await?;
         let pick = "SELECT id FROM conversations WHERE school_id = $1 AND last_message_at < $2 AND reported_at IS NULL";
         for sql in [
+            format!(
+                "DELETE FROM attachments WHERE owner_kind = 'message' AND owner_id IN
+                 (SELECT id FROM messages WHERE conversation_id IN ({pick}))"
+            ),
             format!("DELETE FROM messages WHERE conversation_id IN ({pick})"),
             format!("DELETE FROM conversation_members WHERE conversation_id IN ({pick})"),
         ] {

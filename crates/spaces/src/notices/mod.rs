@@ -14,7 +14,7 @@ use kernel::{NodeId, NoticeId, PersonId};
 use serde::{Deserialize, Serialize};
 
 pub use read::{confirm, inbox, open, reply};
-pub use send::{NewNotice, send};
+pub use send::{NewNotice, send, send_with};
 
 /// Whose guardians, students or staff a target reaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -77,7 +77,7 @@ pub fn routes() -> axum::Router<kernel::AppState> {
     use axum::routing::{get, post};
     axum::Router::new()
         .route("/notices", get(pages::list))
-        .route("/notices/new", get(pages::new_form).post(pages::create))
+        .route("/notices/new", get(pages::new_form))
         .route("/notices/{id}", get(pages::show))
         .route("/notices/{id}/confirm", post(pages::confirm))
         .route("/notices/{id}/reply", post(pages::reply))

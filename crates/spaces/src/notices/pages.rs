@@ -111,9 +111,10 @@ fn parse_target(s: &str) -> Option<Target> {
     })
 }
 
+/// `POST /notices/new`: the form, with attachments (multipart) or without.
 pub async fn create(
     page: Page,
-    CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
+    crate::attachments::FilesForm(fields, files): crate::attachments::FilesForm,
 ) -> AppResult<Response> {
     if !may_send(&page) {
         return Err(AppError::Forbidden);
@@ -150,7 +151,7 @@ pub async fn create(
             .collect(),
     };
     let cx = page.cx();
-    match super::send(&cx, input).await {
+    match super::send_with(&cx, input, files).await {
         Ok(id) => Ok(redirect(&format!("/notices/{id}?done=notice_sent"))),
         Err(AppError::Invalid(errors)) => {
             let choices = scope::addressable(&cx).await?;
@@ -176,6 +177,7 @@ struct ShowPage {
     receipts: Option<Vec<ClassReceipts>>,
     /// Delivery outside the platform, per channel and state (for those who see the read list).
     delivery: Vec<kernel::outbox::Status>,
+    files: Vec<crate::attachments::Attachment>,
     errors: FieldErrors,
 }
 
@@ -203,8 +205,14 @@ async fn show_with(
     } else {
         Vec::new()
     };
+    let files = crate::attachments::of(
+        page.cx().db(),
+        crate::attachments::Owner::Notice(opened.notice.id),
+    )
+    .await?;
     Ok(render(&ShowPage {
         ctx: page.ctx().with_notice(done),
+        files,
         notice: opened.notice,
         receipt: opened.receipt,
         receipts: opened.receipts,

@@ -89,8 +89,19 @@ async fn common_node(cx: &Ctx<'_>, targets: &[Target]) -> AppResult<NodeId> {
 }
 
 /// Sends a notice: stored now, recipients worked out by the runner within seconds.
-pub async fn send(cx: &Ctx<'_>, mut n: NewNotice) -> AppResult<NoticeId> {
-    check(&n).into_result()?;
+pub async fn send(cx: &Ctx<'_>, n: NewNotice) -> AppResult<NoticeId> {
+    send_with(cx, n, Vec::new()).await
+}
+
+/// [`send`] with attachments, checked with the rest of the form.
+pub async fn send_with(
+    cx: &Ctx<'_>,
+    mut n: NewNotice,
+    files: Vec<crate::attachments::NewFile>,
+) -> AppResult<NoticeId> {
+    let mut f = check(&n);
+    let files = crate::attachments::check(files, &mut f);
+    f.into_result()?;
     n.targets.dedup();
     for t in &n.targets {
         if directory::nodes::find(cx.db(), t.node_id).await?.is_none() {
@@ -112,6 +123,7 @@ pub async fn send(cx: &Ctx<'_>, mut n: NewNotice) -> AppResult<NoticeId> {
         .as_deref()
         .map(str::trim)
         .filter(|p| !p.is_empty());
+    let files = crate::attachments::upload(cx, files).await?;
     let mut tx = cx.begin().await?;
     on_tx!(&mut tx, c => sqlx::query(
         "INSERT INTO notices (id, sender_id, node_id, kind, title, body, needs_confirm, reply_prompt, state, created_at)
@@ -119,6 +131,7 @@ pub async fn send(cx: &Ctx<'_>, mut n: NewNotice) -> AppResult<NoticeId> {
     ).bind(id).bind(cx.actor.person_id).bind(node).bind(&n.kind).bind(n.title.trim())
      .bind(n.body.trim()).bind(n.needs_confirm).bind(prompt).bind(cx.now)
      .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    crate::attachments::store(cx, &mut tx, crate::attachments::Owner::Notice(id), files).await?;
     for t in &n.targets {
         on_tx!(&mut tx, c => sqlx::query(
             "INSERT INTO notice_targets (notice_id, node_id, audience) VALUES ($1, $2, $3)

@@ -117,7 +117,7 @@ const SETUP: testkit::Setup = testkit::Setup {
             state,
             shutdown,
             spaces::routes().merge(directory::routes()),
-            axum::Router::new(),
+            web::upload::upload_limit(spaces::upload_routes(), spaces::attachments::UPLOAD_LIMIT),
             runners,
         ))
     },

@@ -623,3 +623,126 @@ async fn a_teacher_adds_a_photo_to_a_class_post_and_it_is_served_without_its_gps
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_notice_and_a_message_carry_attachments_that_only_their_readers_download() {
+    let app = TestApp::start().await;
+    let (class,): (kernel::NodeId,) = on_db!(&app.state.db, p => sqlx::query_as(
+        "SELECT r.node_id FROM role_assignments r JOIN accounts a ON a.person_id = r.person_id
+         WHERE a.username = 'teacher' AND r.role = 'head_teacher'",
+    ).fetch_one(p).await)
+    .unwrap();
+    let t = app.login("teacher").await;
+    let form = |csrf: String, file: (&str, Vec<u8>)| {
+        reqwest::multipart::Form::new()
+            .text("csrf", csrf)
+            .text("kind", "notice")
+            .text("title", "期末考试安排")
+            .text("body", "请家长查看附件中的考试时间表。")
+            .text("target", format!("{class}:guardians"))
+            .part(
+                "attachments",
+                reqwest::multipart::Part::bytes(file.1).file_name(file.0.to_owned()),
+            )
+            .part(
+                "attachments",
+                reqwest::multipart::Part::bytes(include_bytes!("../fixtures/gps.jpg").to_vec())
+                    .file_name("考场.jpg"),
+            )
+    };
+    // A program is refused and named; nothing is sent.
+    let csrf = app.csrf(&t).await;
+    let r = t
+        .post(app.url("/notices/new"))
+        .multipart(form(csrf.clone(), ("setup.exe", b"MZ\x90\x00".to_vec())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("只能上传 PDF") && text.contains("setup.exe"),
+        "{text}"
+    );
+    let (none,): (i64,) = on_db!(&app.state.db, p => sqlx::query_as(
+        "SELECT COUNT(*) FROM notices WHERE title = '期末考试安排'",
+    ).fetch_one(p).await)
+    .unwrap();
+    assert_eq!(none, 0);
+    let pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n".to_vec();
+    let r = t
+        .post(app.url("/notices/new"))
+        .multipart(form(csrf, ("考试时间表.pdf", pdf.clone())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let notice = r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    // The guardian sees both and downloads them; the photo without its GPS.
+    let g = app.login("guardian").await;
+    let (_, text) = page(&app, &g, &notice).await;
+    assert!(text.contains("考试时间表.pdf") && text.contains("考场.jpg"));
+    let links: Vec<String> = text
+        .split("href=\"/attachments/")
+        .skip(1)
+        .filter_map(|r| r.split('"').next())
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(links.len(), 2);
+    let r = g
+        .get(app.url(&format!("/attachments/{}", links[0])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+    assert_eq!(r.bytes().await.unwrap().to_vec(), pdf);
+    let r = g
+        .get(app.url(&format!("/attachments/{}", links[1])))
+        .send()
+        .await
+        .unwrap();
+    let photo = r.bytes().await.unwrap();
+    assert!(photo.starts_with(&[0xFF, 0xD8]) && !photo.windows(4).any(|w| w == b"Exif"));
+    // Another school's administrator cannot.
+    let other = app.login("school2_admin").await;
+    let r = other
+        .get(app.url(&format!("/attachments/{}", links[0])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // A message of a file alone, from the guardian to the head teacher.
+    let (conversation,): (uuid::Uuid,) = on_db!(&app.state.db, p => sqlx::query_as(
+        "SELECT c.id FROM conversations c JOIN conversation_members m ON m.conversation_id = c.id
+         JOIN accounts a ON a.person_id = m.person_id WHERE a.username = 'guardian' LIMIT 1",
+    ).fetch_one(p).await)
+    .unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", app.csrf(&g).await)
+        .text("body", "")
+        .part(
+            "attachments",
+            reqwest::multipart::Part::bytes(b"fever 38.5".to_vec()).file_name("体温记录.txt"),
+        );
+    let r = g
+        .post(app.url(&format!("/messages/{conversation}")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, text) = page(&app, &t, &format!("/messages/{conversation}")).await;
+    assert!(text.contains("体温记录.txt"), "the head teacher sees it");
+}
