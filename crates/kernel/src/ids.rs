@@ -5,6 +5,9 @@ pub trait Id: std::str::FromStr + Send {
     fn not_found() -> &'static str;
 }
 
+/// Declares entity ids (a module declares its own: `kernel::id_type!(ActivityId =>
+/// "spaces.activity_not_found")`); the caller needs `serde`, `sqlx`, `utoipa` and `uuid`.
+#[macro_export]
 macro_rules! id_type {
     ($($(#[$doc:meta])* $name:ident => $not_found:literal),* $(,)?) => {$(
         $(#[$doc])*
@@ -25,7 +28,7 @@ macro_rules! id_type {
             }
         }
 
-        impl crate::ids::Id for $name {
+        impl $crate::ids::Id for $name {
             /// The error code when an id of this kind is unknown, foreign or malformed.
             fn not_found() -> &'static str {
                 $not_found

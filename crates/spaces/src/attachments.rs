@@ -10,7 +10,10 @@ use img_parts::Bytes;
 use kernel::{AppError, AppResult, Ctx, FieldErrors, MessageId, NoticeId, Tx, on_db, on_tx};
 use serde::Serialize;
 
-crate::activities::local_id!(AttachmentId, "spaces.attachment_not_found");
+kernel::id_type!(
+    /// A notice's or message's attachment.
+    AttachmentId => "spaces.attachment_not_found",
+);
 
 pub const MAX_FILES: usize = 5;
 pub const MAX_BYTES: usize = 20 * 1024 * 1024;
@@ -69,23 +72,20 @@ impl Attachment {
 pub struct FilesForm(pub Vec<(String, String)>, pub Vec<NewFile>);
 
 impl axum::extract::FromRequest<kernel::AppState> for FilesForm {
-    type Rejection = AppError;
+    type Rejection = Response;
 
     async fn from_request(
         req: axum::extract::Request,
         state: &kernel::AppState,
     ) -> Result<Self, Self::Rejection> {
-        let session = {
-            let (mut parts, body) = req.into_parts();
-            let session = <web::Session as axum::extract::FromRequestParts<kernel::AppState>>::from_request_parts(
-                &mut parts, state,
-            )
+        use axum::extract::FromRequestParts;
+        use axum::response::IntoResponse;
+        let (mut parts, body) = req.into_parts();
+        let session = web::Session::from_request_parts(&mut parts, state)
             .await
-            .map_err(axum::response::IntoResponse::into_response);
-            (session, axum::extract::Request::from_parts(parts, body))
-        };
-        let (session, req) = session;
-        let session = session.map_err(|_| AppError::Unauthenticated)?;
+            .map_err(IntoResponse::into_response)?;
+        let req = axum::extract::Request::from_parts(parts, body);
+        let broken = || AppError::field("attachments", "attachments.error.broken").into_response();
         let multipart = req
             .headers()
             .get(axum::http::header::CONTENT_TYPE)
@@ -94,14 +94,14 @@ impl axum::extract::FromRequest<kernel::AppState> for FilesForm {
         let (fields, files) = if multipart {
             let form = Multipart::from_request(req, state)
                 .await
-                .map_err(|_| AppError::field("attachments", "attachments.error.broken"))?;
-            read_form(form).await?
+                .map_err(|_| broken())?;
+            read_form(form).await.map_err(IntoResponse::into_response)?
         } else {
             let body = axum::body::Bytes::from_request(req, state)
                 .await
-                .map_err(|_| AppError::field("attachments", "attachments.error.broken"))?;
+                .map_err(|_| broken())?;
             let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
-                .map_err(|_| AppError::field("body", "error.invalid_form"))?;
+                .map_err(|_| AppError::BadRequest("invalid_form").into_response())?;
             (fields, Vec::new())
         };
         let csrf = fields
@@ -109,7 +109,9 @@ impl axum::extract::FromRequest<kernel::AppState> for FilesForm {
             .find(|(k, _)| k == "csrf")
             .map(|(_, v)| v.as_str())
             .unwrap_or_default();
-        session.verify_csrf(csrf)?;
+        session
+            .verify_csrf(csrf)
+            .map_err(IntoResponse::into_response)?;
         Ok(Self(fields, files))
     }
 }

@@ -18,7 +18,10 @@ use kernel::audit::AuditEvent;
 use kernel::{AppError, AppResult, Ctx, FieldErrors, PersonId, PostId, Role, on_db, on_tx};
 use serde::Serialize;
 
-crate::activities::local_id!(PhotoId, "spaces.photo_not_found");
+kernel::id_type!(
+    /// A post's photo.
+    PhotoId => "spaces.photo_not_found",
+);
 
 /// How far a guardian lets their child be shown, narrowest first.
 pub const SCOPES: [&str; 3] = ["class", "school", "region"];

@@ -21,40 +21,12 @@ use kernel::{
 use serde::Serialize;
 use std::collections::HashMap;
 
-macro_rules! local_id {
-    ($name:ident, $not_found:literal) => {
-        #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, sqlx::Type,
-        )]
-        #[sqlx(transparent)]
-        #[serde(transparent)]
-        pub struct $name(pub uuid::Uuid);
-
-        impl kernel::ids::Id for $name {
-            fn not_found() -> &'static str {
-                $not_found
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                self.0.fmt(f)
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = uuid::Error;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                s.trim().parse().map(Self)
-            }
-        }
-    };
-}
-
-pub(crate) use local_id;
-
-local_id!(ActivityId, "spaces.activity_not_found");
-local_id!(WorkId, "spaces.work_not_found");
+kernel::id_type!(
+    /// A themed activity.
+    ActivityId => "spaces.activity_not_found",
+    /// A work posted to a themed activity.
+    WorkId => "spaces.work_not_found",
+);
 
 /// The themes: culture, safety, the five aspects of education (德智体美劳), parent–child,
 /// reading, and anything else.
@@ -343,18 +315,34 @@ async fn posted(cx: &Ctx<'_>, id: ActivityId, student: Option<PersonId>) -> AppR
 
 /// Open activities the actor can still post a work to (the home page's reminder).
 pub async fn to_do(cx: &Ctx<'_>, limit: usize) -> AppResult<Vec<Activity>> {
-    let today = cx.today();
-    let mut out = Vec::new();
-    for a in list(cx, 20).await? {
-        if out.len() >= limit || !a.open_on(today) {
-            continue;
+    // One query per child (or for the student): the open activities above their class for
+    // their kind of participant, without a work for them yet (the home page's budget).
+    let mut whom: Vec<(PersonId, NodeId, &str)> = cx
+        .actor
+        .grants_of(Role::Student)
+        .map(|g| (cx.actor.person_id, g.node_id, "students"))
+        .collect();
+    if cx.actor.has_role(Role::Guardian) {
+        for c in scope::children(cx).await? {
+            whom.push((c.student_id, c.class_id, "families"));
         }
-        let mut waiting = false;
-        for (student, _, _) in entrants(cx, &a).await? {
-            waiting |= !posted(cx, a.id, student).await?;
-        }
-        if waiting {
-            out.push(a);
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM theme_activities a JOIN org_nodes n ON n.id = a.node_id
+         WHERE a.state = 'open' AND a.starts_on <= $1 AND a.ends_on >= $1 AND a.participants = $2
+           AND a.node_id IN (SELECT ancestor_id FROM org_closure WHERE descendant_id = $3)
+           AND NOT EXISTS (SELECT 1 FROM theme_activity_works w WHERE w.activity_id = a.id AND w.student_id = $4)
+         ORDER BY a.ends_on LIMIT $5"
+    );
+    let mut out: Vec<Activity> = Vec::new();
+    for (student, class, participants) in whom {
+        let rows: Vec<Activity> = on_db!(cx.db(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(cx.today()).bind(participants).bind(class).bind(student).bind(limit as i64)
+            .fetch_all(p).await)?;
+        for a in rows {
+            if out.len() < limit && !out.iter().any(|o| o.id == a.id) {
+                out.push(a);
+            }
         }
     }
     Ok(out)

@@ -17,7 +17,10 @@ use kernel::{
 };
 use serde::{Deserialize, Serialize};
 
-crate::activities::local_id!(AwardId, "spaces.award_not_found");
+kernel::id_type!(
+    /// An excellent-space selection.
+    AwardId => "spaces.award_not_found",
+);
 
 /// The criteria: the panel's score of the content, and four measures of use.
 pub const CRITERIA: [&str; 5] = ["content", "columns", "posts", "visits", "comments"];
