@@ -1,8 +1,10 @@
 //! Learning spaces and home-school communication (网络学习空间, 家校互通): notices with read
 //! receipts, guardians' leave requests and a class's daily attendance, messages between
-//! teachers, guardians and students, and the learning spaces of every region, school, class,
-//! teacher, student and guardian. Pages under `/notices`, `/leave`, `/attendance`,
-//! `/messages`, `/spaces`; every countable action is recorded in the kernel's fact record.
+//! teachers, guardians and students (with attachments and a school's retention), and the
+//! learning spaces of every region, school, class, teacher, student and guardian, with themed
+//! activities, the excellent-space selection, photos and guardians' consent. Pages under
+//! `/notices`, `/leave`, `/attendance`, `/messages`, `/spaces`; every countable action is
+//! recorded in the kernel's fact record.
 
 pub mod activities;
 pub mod attachments;
@@ -175,6 +177,18 @@ pub const AUDIT_NAMES: &[kernel::audit::names::ObjectName] = &[
     kernel::audit::names::ObjectName {
         kind: "conversation",
         sql: "SELECT COALESCE(title, '') FROM conversations WHERE id = $1",
+    },
+    kernel::audit::names::ObjectName {
+        kind: "theme_activity",
+        sql: "SELECT title FROM theme_activities WHERE id = $1",
+    },
+    kernel::audit::names::ObjectName {
+        kind: "theme_activity_work",
+        sql: "SELECT title FROM theme_activity_works WHERE id = $1",
+    },
+    kernel::audit::names::ObjectName {
+        kind: "space_award",
+        sql: "SELECT title FROM space_awards WHERE id = $1",
     },
 ];
 
