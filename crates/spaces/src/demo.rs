@@ -7,14 +7,11 @@
 //! on the first screen.
 
 use crate::notices::{Audience, NewNotice, Target};
-use kernel::{Actor, AppResult, AppState, Ctx, PersonId, RequestMeta, actor::Via, on_db};
+use kernel::{Actor, AppResult, AppState, Ctx, RequestMeta, actor::Via, on_db};
 
 async fn actor(state: &AppState, username: &str) -> AppResult<Option<Actor>> {
-    let id: Option<(PersonId,)> = on_db!(&state.db, p => sqlx::query_as(
-        "SELECT person_id FROM accounts WHERE username = $1",
-    ).bind(username).fetch_optional(p).await)?;
-    match id {
-        Some((id,)) => Actor::load(&state.db, id, Via::Session).await,
+    match identity::accounts::find_by_username(&state.db, username).await? {
+        Some(a) => Actor::load(&state.db, a.person_id, Via::Session).await,
         None => Ok(None),
     }
 }

@@ -12,9 +12,7 @@ use crate::scope;
 use crate::space::{self, Space};
 use chrono::{DateTime, Utc};
 use kernel::audit::AuditEvent;
-use kernel::{
-    AppError, AppResult, Ctx, FieldErrors, NodeId, PersonId, Role, SpaceId, on_db, on_tx,
-};
+use kernel::{AppError, AppResult, Ctx, FieldErrors, NodeId, PersonId, SpaceId, on_db, on_tx};
 use serde::{Deserialize, Serialize};
 
 kernel::id_type!(
@@ -85,24 +83,13 @@ pub struct NewAward {
 }
 
 /// The nodes where the actor may open a selection: the schools, districts and cities they
-/// administer.
+/// administer (of the units they organise activities for, those above a class).
 pub async fn organisable(cx: &Ctx<'_>) -> AppResult<Vec<scope::Addressable>> {
-    let mut out = Vec::new();
-    for g in cx.actor.grants_of(Role::Admin) {
-        let kind: Option<(String,)> = on_db!(cx.db(), p => sqlx::query_as(
-            "SELECT kind FROM org_nodes WHERE id = $1",
-        ).bind(g.node_id).fetch_optional(p).await)?;
-        if let Some((kind,)) = kind
-            && matches!(kind.as_str(), "school" | "district" | "city" | "province")
-        {
-            out.push(scope::Addressable {
-                id: g.node_id,
-                label: scope::label(cx.db(), g.node_id).await?.unwrap_or_default(),
-                kind,
-            });
-        }
-    }
-    Ok(out)
+    Ok(crate::activities::organisable(cx)
+        .await?
+        .into_iter()
+        .filter(|o| matches!(o.kind.as_str(), "school" | "district" | "city" | "province"))
+        .collect())
 }
 
 /// Opens a selection; every field is checked and named.
@@ -153,11 +140,12 @@ pub async fn create(cx: &Ctx<'_>, input: &NewAward) -> AppResult<AwardId> {
         .split(|c: char| c.is_whitespace() || c == ',' || c == '，' || c == '、')
         .filter(|s| !s.is_empty())
     {
-        let found: Option<(PersonId,)> = on_db!(cx.db(), p => sqlx::query_as(
-            "SELECT a.person_id FROM accounts a JOIN persons p ON p.id = a.person_id AND p.active = TRUE WHERE a.username = $1",
-        ).bind(name).fetch_optional(p).await)?;
+        let found = identity::accounts::find_by_username(cx.db(), name)
+            .await?
+            .filter(|a| a.person_active)
+            .map(|a| a.person_id);
         match found {
-            Some((p,)) if !judges.contains(&p) => judges.push(p),
+            Some(p) if !judges.contains(&p) => judges.push(p),
             Some(_) => {}
             None => unknown.push(name.to_owned()),
         }

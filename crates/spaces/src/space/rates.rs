@@ -54,6 +54,8 @@ pub struct Rates {
     pub below: Vec<Row>,
     /// The term counted.
     pub term: resources::stats::terms::TermRef,
+    /// The region's terms (none: the calendar's).
+    pub terms: Vec<resources::stats::terms::TermRef>,
     /// The day the targets are due in the term's school year.
     pub due: NaiveDate,
 }
@@ -145,6 +147,7 @@ pub async fn of_node(cx: &Ctx<'_>, node: NodeId, term: Option<(i64, i64)>) -> Ap
         },
         below,
         term,
+        terms,
         due: due_day,
     })
 }
@@ -185,7 +188,7 @@ pub async fn page(
     let cx = page.cx();
     let asked = q.term.as_deref().and_then(resources::stats::terms::parse);
     let rates = of_node(&cx, node, asked).await?;
-    let mut terms = resources::stats::terms::of_node(cx.db(), node).await?;
+    let mut terms = rates.terms.clone();
     if terms.is_empty() {
         let mut day = cx.today();
         for _ in 0..4 {
