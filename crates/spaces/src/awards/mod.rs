@@ -220,10 +220,7 @@ async fn visible(cx: &Ctx<'_>, a: &Award) -> AppResult<bool> {
     if crate::space::access::belongs(cx, a.node_id).await? {
         return Ok(true);
     }
-    Ok(judges_of(cx.db(), a.id)
-        .await?
-        .iter()
-        .any(|j| j.0 == cx.actor.person_id))
+    judges(cx, a).await
 }
 
 pub async fn get(cx: &Ctx<'_>, id: AwardId) -> AppResult<Award> {
@@ -256,13 +253,9 @@ pub async fn judges(cx: &Ctx<'_>, a: &Award) -> AppResult<bool> {
         .any(|j| j.0 == cx.actor.person_id))
 }
 
-/// The panel's names.
-pub async fn panel(cx: &Ctx<'_>, a: &Award) -> AppResult<Vec<String>> {
-    Ok(judges_of(cx.db(), a.id)
-        .await?
-        .into_iter()
-        .map(|j| j.1)
-        .collect())
+/// The panel: each judge and their name.
+pub async fn panel(cx: &Ctx<'_>, a: &Award) -> AppResult<Vec<(PersonId, String)>> {
+    judges_of(cx.db(), a.id).await
 }
 
 /// Nominates a space below the selection's node while nominations are open: by an

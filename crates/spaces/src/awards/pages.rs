@@ -112,7 +112,7 @@ struct ShowPage {
     weights: Vec<i64>,
     criteria: [&'static str; 5],
     nominees: Vec<Nominee>,
-    panel: Vec<String>,
+    panel: Vec<(kernel::PersonId, String)>,
     runs: bool,
     judge: bool,
     errors: FieldErrors,
@@ -133,7 +133,8 @@ async fn show_page(
     let cx = page.cx();
     let a = super::get(&cx, id).await?;
     let runs = super::runs(&cx, &a).await?;
-    let judge = super::judges(&cx, &a).await?;
+    let panel = super::panel(&cx, &a).await?;
+    let judge = panel.iter().any(|j| j.0 == cx.actor.person_id);
     let mut nominees = super::nominees(&cx, &a).await?;
     // Before the results, only the organisers and the panel see the scores and ranking; the
     // others see the nominees.
@@ -147,7 +148,7 @@ async fn show_page(
         ctx: page.ctx().with_notice(done),
         weights: a.weight_list(),
         criteria: CRITERIA,
-        panel: super::panel(&cx, &a).await?,
+        panel,
         nominees,
         runs,
         judge,
