@@ -684,7 +684,11 @@ async fn a_notice_and_a_message_carry_attachments_that_only_their_readers_downlo
         .next()
         .unwrap()
         .to_owned();
-    // The guardian sees both and downloads them; the photo without its GPS.
+    // Delivered (the runner may not have passed yet), the guardian sees both and downloads
+    // them; the photo without its GPS.
+    spaces::notices::deliver::deliver_queued(&app.state)
+        .await
+        .unwrap();
     let g = app.login("guardian").await;
     let (_, text) = page(&app, &g, &notice).await;
     assert!(text.contains("考试时间表.pdf") && text.contains("考场.jpg"));
