@@ -119,3 +119,52 @@ pub async fn mine(cx: &Ctx<'_>, page: &PageQuery) -> AppResult<Paged<ResourceIte
     )
     .await
 }
+
+/// The resources the actor sees that are for any of `catalog` (a chapter and the nodes below
+/// it, see [`crate::catalog::tree::subtree_ids`]), the best first, at most `limit` (a lesson
+/// plan's choice of resources to place into its steps).
+pub async fn on_catalog(
+    cx: &Ctx<'_>,
+    catalog: &[kernel::CatalogId],
+    limit: i64,
+) -> AppResult<Vec<ResourceItem>> {
+    let viewer = Viewer::of(cx.db(), cx.actor).await?;
+    viewer.require_reader()?;
+    let mut out: Vec<ResourceItem> = Vec::new();
+    let (me, nodes) = viewer.filter_params();
+    let visible = viewer.filter_sql(1);
+    let first = if viewer.system { 1 } else { 2 + nodes.len() };
+    // Chunks keep SQLite's variable limit; each is ordered, the whole is sorted again below.
+    for chunk in catalog.chunks(400) {
+        let marks: Vec<String> = (0..chunk.len())
+            .map(|i| format!("${}", first + i))
+            .collect();
+        let sql = format!(
+            "SELECT {COLUMNS}, au.name AS author_name, o.name AS org_name
+             FROM resources r JOIN persons au ON au.id = r.author_id JOIN org_nodes o ON o.id = r.org_id
+             WHERE r.deleted_at IS NULL AND ({visible}) AND r.id IN
+               (SELECT resource_id FROM resource_catalog WHERE catalog_id IN ({}))
+             ORDER BY r.quality DESC, r.id LIMIT {limit}",
+            marks.join(", ")
+        );
+        let rows: Vec<ResourceItem> = on_db!(cx.db(), p => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+            if !viewer.system {
+                q = q.bind(me);
+                for n in &nodes {
+                    q = q.bind(*n);
+                }
+            }
+            for c in chunk {
+                q = q.bind(*c);
+            }
+            q.fetch_all(p).await
+        })?;
+        out.extend(rows);
+    }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|i| seen.insert(i.resource.id));
+    out.sort_by(|a, b| b.resource.quality.total_cmp(&a.resource.quality));
+    out.truncate(usize::try_from(limit).unwrap_or(0));
+    Ok(out)
+}
