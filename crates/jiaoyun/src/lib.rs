@@ -21,9 +21,11 @@ pub static SCHEMAS: &[&kernel::Schema] = &[
     &directory::SCHEMA,
     &resources::SCHEMA,
     &spaces::SCHEMA,
+    &teaching::SCHEMA,
 ];
 
-/// Loads the demo into an empty database: the region, the library, the home-school life.
+/// Loads the demo into an empty database: the region, the library, the home-school life,
+/// teaching.
 /// Returns `false` (and loads nothing) if the database holds a region already.
 pub async fn load_demo(state: &kernel::AppState) -> kernel::AppResult<bool> {
     if !directory::demo::load(state).await? {
@@ -31,6 +33,7 @@ pub async fn load_demo(state: &kernel::AppState) -> kernel::AppResult<bool> {
     }
     resources::demo::load(state).await?;
     spaces::demo::load(state).await?;
+    teaching::demo::load(state).await?;
     Ok(true)
 }
 

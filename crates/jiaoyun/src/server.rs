@@ -223,6 +223,7 @@ pub fn router(state: AppState) -> Router {
     names.register(resources::AUDIT_NAMES);
     names.register(sso::AUDIT_NAMES);
     names.register(spaces::AUDIT_NAMES);
+    names.register(teaching::AUDIT_NAMES);
     let timeout = Duration::from_secs(state.config.request_timeout_seconds);
     let body_limit_bytes = state.config.max_body_bytes;
     let x_request_id = HeaderName::from_static("x-request-id");
@@ -239,6 +240,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sso::routes())
         .merge(resources::routes())
         .merge(spaces::routes())
+        .merge(teaching::routes())
         .route("/api/v1/openapi.json", get(openapi_json))
         .route("/api/docs", get(api_docs))
         .route("/healthz", get(healthz))

@@ -49,6 +49,7 @@ fn literal_keys(text: &str, sections: &[String]) -> Vec<String> {
 #[test]
 fn every_key_in_use_is_translated() {
     kernel::i18n::register(&spaces::CATALOGUES);
+    kernel::i18n::register(&teaching::CATALOGUES);
     let mut sections: Vec<String> = Vec::new();
     for c in kernel::i18n::registered() {
         let catalogue: toml::Table = toml::from_str(c.zh_cn).unwrap();
@@ -69,6 +70,7 @@ fn every_key_in_use_is_translated() {
                 .iter()
                 .any(|ext| key.ends_with(ext))
                 || spaces::FACT_KINDS.contains(&key.as_str())
+                || teaching::FACT_KINDS.contains(&key.as_str())
             {
                 continue;
             }
@@ -166,6 +168,13 @@ fn every_key_in_use_is_translated() {
     dynamic.extend(
         kernel::outbox::Channel::ALL.map(|c| format!("notifications.channel.{}", c.as_str())),
     );
+    dynamic.extend(
+        teaching::lesson_prep::SECTIONS
+            .iter()
+            .chain(&["process"])
+            .map(|s| format!("lesson_prep.section.{s}")),
+    );
+    dynamic.extend(["school", "district", "city"].map(|l| format!("lesson_prep.pending.{l}")));
     for key in dynamic {
         if !has_key(&key) {
             missing.push(format!("(built at run time): {key}"));

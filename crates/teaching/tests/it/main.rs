@@ -1,0 +1,10 @@
+//! Teaching on a real database with the demo region and library: SQLite by default,
+//! PostgreSQL when TEST_DATABASE_URL is set. Service tests call the module's functions as the
+//! demo's people; `http` drives its pages on a `TestApp`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod classroom;
+mod helpers;
+mod http;
+mod lesson_prep;
