@@ -256,6 +256,8 @@ pub fn router(state: AppState) -> Router {
             resources::upload_routes(),
             usize::try_from(state.config.files.max_file_bytes).unwrap_or(usize::MAX),
         ))
+        // The knowledge points' spreadsheet import.
+        .merge(web::upload::upload_limit(teaching::upload_routes(), state.config.max_upload_bytes))
         // Notices and messages with attachments, photos in posts.
         .merge(web::upload::upload_limit(
             spaces::upload_routes(),

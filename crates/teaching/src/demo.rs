@@ -69,6 +69,7 @@ fn draft(chapter: &str, reflection: &str, resources: &[kernel::ResourceId]) -> D
 
 /// Loads the demo once (does nothing if there are plans already, or no demo region).
 pub async fn load(state: &AppState) -> AppResult<()> {
+    crate::knowledge::import::demo(state).await?;
     let (n,): (i64,) = on_db!(&state.db, p => sqlx::query_as("SELECT COUNT(*) FROM lesson_plans").fetch_one(p).await)?;
     if n > 0 {
         return Ok(());

@@ -1,11 +1,13 @@
 //! Teaching (备课, 授课, 作业, 测评): lesson preparation from the library; classroom mode (the
 //! plan's slides, a timer, the random picker, quick questions, each lesson taught recorded);
-//! the scoring of the question bank's item types. Pages under `/teaching`; every countable action is recorded in
+//! knowledge points per stage and subject (by hand or from a spreadsheet); the scoring of the
+//! question bank's item types. Pages under `/teaching`; every countable action is recorded in
 //! the kernel's fact record.
 
 pub mod classroom;
 pub mod demo;
 pub mod items;
+pub mod knowledge;
 pub mod lesson_prep;
 
 use axum::Router;
@@ -21,7 +23,16 @@ pub static CATALOGUES: kernel::i18n::Catalogues = kernel::i18n::Catalogues {
 /// The module's pages.
 pub fn routes() -> Router<AppState> {
     kernel::i18n::register(&CATALOGUES);
-    lesson_prep::pages::routes().merge(classroom::pages::routes())
+    lesson_prep::pages::routes()
+        .merge(classroom::pages::routes())
+        .merge(knowledge::pages::routes())
+}
+
+/// The forms that take a spreadsheet (the knowledge points' import): served under the
+/// spreadsheet upload limit.
+pub fn upload_routes() -> Router<AppState> {
+    kernel::i18n::register(&CATALOGUES);
+    knowledge::pages::upload_routes()
 }
 
 /// The kinds of facts this module records in the kernel's fact record.
@@ -37,6 +48,10 @@ pub const AUDIT_NAMES: &[kernel::audit::names::ObjectName] = &[
     kernel::audit::names::ObjectName {
         kind: "lesson_plan",
         sql: "SELECT title FROM lesson_plans WHERE id = $1",
+    },
+    kernel::audit::names::ObjectName {
+        kind: "knowledge_point",
+        sql: "SELECT path FROM knowledge_points WHERE id = $1",
     },
     kernel::audit::names::ObjectName {
         kind: "classroom_session",

@@ -21,6 +21,8 @@ CREATE TABLE lesson_plans (
     -- shared to the library: the teaching_design resource and the version shared
     resource_id UUID REFERENCES resources (id),
     shared_version BIGINT,
+    -- the courseware made from it: a courseware resource, new versions of it after
+    courseware_id UUID REFERENCES resources (id),
     created_at TIMESTAMPTZ NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL,
     deleted_at TIMESTAMPTZ

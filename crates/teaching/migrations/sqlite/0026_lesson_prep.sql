@@ -21,6 +21,8 @@ CREATE TABLE lesson_plans (
     -- shared to the library: the teaching_design resource and the version shared
     resource_id BLOB REFERENCES resources (id),
     shared_version BIGINT,
+    -- the courseware made from it: a courseware resource, new versions of it after
+    courseware_id BLOB REFERENCES resources (id),
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     deleted_at TEXT

@@ -6,6 +6,7 @@
 //! `teaching_design` resource through the library's review, and a colleague who sees that
 //! resource starts a plan of their own from it.
 
+pub mod courseware;
 pub mod pages;
 pub mod share;
 pub mod write;
@@ -55,6 +56,8 @@ pub struct Plan {
     pub based_on_version: Option<i64>,
     pub resource_id: Option<ResourceId>,
     pub shared_version: Option<i64>,
+    /// The courseware made from it, in the library.
+    pub courseware_id: Option<ResourceId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// The author's name, the class (`一年级(1)班`) and the chapter's name.
@@ -67,7 +70,7 @@ pub struct Plan {
 }
 
 const PLAN_COLUMNS: &str = "l.id, l.school_id, l.author_id, l.class_id, l.subject, l.catalog_id, \
-     l.title, l.version, l.based_on, l.based_on_version, l.resource_id, l.shared_version, \
+     l.title, l.version, l.based_on, l.based_on_version, l.resource_id, l.shared_version, l.courseware_id, \
      l.created_at, l.updated_at, p.name AS author, g.name || c.name AS class_name, k.name AS chapter";
 
 const PLAN_FROM: &str = "FROM lesson_plans l JOIN persons p ON p.id = l.author_id \

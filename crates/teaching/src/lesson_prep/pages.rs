@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
         .route("/teaching/plans/{id}/edit", get(edit))
         .route("/teaching/plans/{id}/share", post(share_plan))
         .route("/teaching/plans/{id}/copy", post(copy))
+        .route("/teaching/plans/{id}/courseware", post(courseware))
         .route("/teaching/plans/{id}/delete", post(delete))
         .route("/teaching/shared/{id}", get(shared))
 }
@@ -503,6 +504,8 @@ struct ShowPage {
     own: bool,
     /// The shared resource's state: (id, scope, waiting at a level).
     library: Option<(ResourceId, String, Option<String>)>,
+    /// The courseware made from it: (id, version).
+    courseware: Option<(ResourceId, i64)>,
     /// Other classes of the author's in the plan's subject (to copy it there).
     classes: Vec<TaughtClass>,
     /// The plan it was started from, if the viewer may open it.
@@ -546,6 +549,13 @@ async fn show(
             .map(|r| (r.id, r.scope.clone(), r.pending_level.clone())),
         None => None,
     };
+    let courseware = match plan.courseware_id {
+        Some(rid) => resources::library::resource::find(cx.db(), rid)
+            .await?
+            .filter(|r| r.deleted_at.is_none())
+            .map(|r| (r.id, r.version)),
+        None => None,
+    };
     let classes = if own {
         progress::taught_by(&cx)
             .await?
@@ -570,6 +580,7 @@ async fn show(
         versions,
         own,
         library,
+        courseware,
         classes,
         source,
         sections_before: [SECTIONS[0], SECTIONS[1], SECTIONS[2]],
@@ -590,6 +601,18 @@ async fn share_plan(
         ))),
         Err(e) => Err(e),
     }
+}
+
+/// `POST /teaching/plans/{id}/courseware`: the plan's slides made into courseware.
+async fn courseware(
+    page: Page,
+    IdPath(id): IdPath<PlanId>,
+    CsrfForm(_): CsrfForm<CsrfToken>,
+) -> AppResult<Response> {
+    super::courseware::save(&page.cx(), id).await?;
+    Ok(redirect(&format!(
+        "/teaching/plans/{id}?done=courseware_made"
+    )))
 }
 
 #[derive(Deserialize)]

@@ -55,6 +55,14 @@ pub fn document(plan: &Plan, c: &Content) -> String {
     out
 }
 
+/// A title made fit for a file name (no path separators or characters Windows refuses).
+pub fn file_stem(title: &str) -> String {
+    title
+        .chars()
+        .filter(|c| !"\\/:*?\"<>|《》".contains(*c))
+        .collect()
+}
+
 /// Shares the author's plan (its latest version) to the library and sends it to the school's
 /// review; a plan shared before becomes a new version of the same resource. The resource.
 pub async fn share(cx: &Ctx<'_>, id: PlanId) -> AppResult<ResourceRow> {
@@ -67,14 +75,7 @@ pub async fn share(cx: &Ctx<'_>, id: PlanId) -> AppResult<ResourceRow> {
     }
     let content = super::content(cx, &plan, None).await?;
     let text = document(&plan, &content);
-    let name = format!(
-        "{}.txt",
-        content
-            .title
-            .chars()
-            .filter(|c| !"\\/:*?\"<>|《》".contains(*c))
-            .collect::<String>()
-    );
+    let name = format!("{}.txt", file_stem(&content.title));
     let stream = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(text))]);
     let (upload, _) = resources::files::upload::store_stream(cx, &name, stream).await?;
     let description: String = content.objectives.chars().take(200).collect();

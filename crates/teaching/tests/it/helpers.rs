@@ -117,7 +117,7 @@ const SETUP: testkit::Setup = testkit::Setup {
             state,
             shutdown,
             teaching::routes().merge(resources::routes()),
-            axum::Router::new(),
+            web::upload::upload_limit(teaching::upload_routes(), 10 * 1024 * 1024),
             runners,
         ))
     },

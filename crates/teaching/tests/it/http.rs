@@ -148,6 +148,13 @@ async fn a_teacher_writes_a_plan_through_the_pages() {
     assert_eq!(s, StatusCode::OK);
     assert!(body.contains("已被保存过"), "{body}");
 
+    // Made into courseware: a PPTX in the teacher's library, linked from the plan.
+    let (s, to) = post(&app, &c, &format!("{path}/courseware"), &[]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(to.ends_with("done=courseware_made"));
+    let (_, show) = page(&app, &c, &to).await;
+    assert!(show.contains("id=\"courseware-link\""));
+
     // Shared to the library: waiting for the school.
     let (s, to) = post(&app, &c, &format!("{path}/share"), &[]).await;
     assert_eq!(s, StatusCode::SEE_OTHER);
@@ -321,4 +328,87 @@ async fn a_lesson_is_taught_from_the_plan_and_the_class_answers_on_phones() {
         StatusCode::FORBIDDEN,
         "the classroom answer page is for students"
     );
+}
+
+#[tokio::test]
+async fn knowledge_points_are_read_by_teachers_and_imported_by_the_city() {
+    let app = TestApp::start().await;
+    let t = app.login("teacher").await;
+    let (s, body) = page(&app, &t, "/teaching/knowledge").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        body.contains("汉字笔画") && body.contains("kp-d3"),
+        "the demo tree"
+    );
+    assert!(
+        !body.contains("id=\"import\""),
+        "a teacher does not maintain it"
+    );
+
+    let c = app.login("city_admin").await;
+    let (s, body) = page(&app, &c, "/teaching/knowledge").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("id=\"import\""));
+    let region = {
+        let at = body.find("name=\"region_id\" value=\"").unwrap() + 24;
+        body[at..at + body[at..].find('"').unwrap()].to_owned()
+    };
+    let send = |name: &'static str, text: &'static str| {
+        let (app, c, region) = (&app, &c, region.clone());
+        async move {
+            let csrf = app.csrf(c).await;
+            let form = reqwest::multipart::Form::new()
+                .text("csrf", csrf)
+                .text("region_id", region)
+                .part(
+                    "file",
+                    reqwest::multipart::Part::bytes(text.as_bytes().to_vec()).file_name(name),
+                );
+            let r = c
+                .post(app.url("/teaching/knowledge/import"))
+                .multipart(form)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let (s, body) = send(
+        "物理.csv",
+        "学段,学科,一级知识点,二级知识点\n初中,物理,声现象,声音的产生\n",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(
+        body.contains("id=\"imported\"") && body.contains("新增知识点 2 个"),
+        "{body}"
+    );
+    let (s, body) = send(
+        "错.csv",
+        "学段,学科,一级知识点,二级知识点\n初中,物理,,声音的产生\n",
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body.contains("错.csv：第 2 行 C 列（一级知识点）"),
+        "{body}"
+    );
+    let (s, _) = page(&app, &c, "/teaching/knowledge/template.xlsx").await;
+    assert_eq!(s, StatusCode::OK);
+    // A teacher's import is refused.
+    let csrf = app.csrf(&t).await;
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf)
+        .text("region_id", region.clone())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("a.csv"),
+        );
+    let r = t
+        .post(app.url("/teaching/knowledge/import"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }

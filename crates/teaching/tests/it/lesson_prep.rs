@@ -431,3 +431,110 @@ async fn the_demo_gives_the_teacher_a_plan_and_a_colleagues_design() {
     assert_eq!(shared.len(), 1);
     assert_eq!(shared[0].resource.scope, "school");
 }
+
+/// The PPTX of a courseware resource, its slides' XML joined.
+async fn slides_of(t: &Teach, r: &resources::model::ResourceRow) -> (Vec<u8>, String) {
+    let bytes = resources::files::store::get_small(&t.state, r.blob_hash.as_deref().unwrap())
+        .await
+        .unwrap()
+        .to_vec();
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes.clone())).unwrap();
+    let mut xml = String::new();
+    for i in 1.. {
+        let Ok(mut f) = z.by_name(&format!("ppt/slides/slide{i}.xml")) else {
+            break;
+        };
+        std::io::Read::read_to_string(&mut f, &mut xml).unwrap();
+    }
+    (bytes, xml)
+}
+
+#[tokio::test]
+async fn a_plan_becomes_courseware_in_the_library_and_new_versions_of_it() {
+    let t = Teach::start().await;
+    let teacher = t.actor("teacher").await;
+    let cx = t.cx(&teacher);
+    let (_, links) = chapter(&t).await;
+    let id = write::create(&cx, &place(&t).await, &draft("识字三", &links[..1]), None)
+        .await
+        .unwrap();
+    let r = teaching::lesson_prep::courseware::save(&cx, id)
+        .await
+        .unwrap();
+    assert_eq!(r.kind, "courseware");
+    assert_eq!(r.scope, "private", "the author shares it when ready");
+    assert!(r.file_name.as_deref().unwrap().ends_with(".pptx"));
+    let (_, xml) = slides_of(&t, &r).await;
+    assert!(xml.contains("识字三") && xml.contains("导入") && xml.contains("练习"));
+    assert!(xml.contains("5 分钟"), "a step's minutes are on its slide");
+    let plan = teaching::lesson_prep::get(&cx, id).await.unwrap();
+    assert_eq!(plan.courseware_id, Some(r.id));
+
+    write::save(&cx, id, 1, &draft("识字三（修改）", &links[..1]))
+        .await
+        .unwrap();
+    let again = teaching::lesson_prep::courseware::save(&cx, id)
+        .await
+        .unwrap();
+    assert_eq!(again.id, r.id, "the same resource");
+    assert_eq!(again.version, r.version + 1);
+    let (_, xml) = slides_of(&t, &again).await;
+    assert!(xml.contains("识字三（修改）"));
+
+    let admin = t.actor("school_admin").await;
+    let e = teaching::lesson_prep::courseware::save(&t.cx(&admin), id)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AppError::Forbidden), "{e:?}");
+}
+
+#[tokio::test]
+#[ignore = "needs LibreOffice (CI installs it)"]
+async fn libreoffice_opens_the_courseware() {
+    let t = Teach::start().await;
+    let teacher = t.actor("teacher").await;
+    let cx = t.cx(&teacher);
+    let id = write::create(&cx, &place(&t).await, &draft("勾股定理", &[]), None)
+        .await
+        .unwrap();
+    assert!(
+        resources::files::preview::soffice(&t.state).is_some(),
+        "soffice on the PATH"
+    );
+    let r = teaching::lesson_prep::courseware::save(&cx, id)
+        .await
+        .unwrap();
+    // The demo library's own office files wait for their previews too: convert until ours.
+    let hash = r.blob_hash.clone().unwrap();
+    for _ in 0..50 {
+        let blob = resources::files::blob::find(&t.state.db, &hash)
+            .await
+            .unwrap()
+            .unwrap();
+        if blob.preview_state != "pending" {
+            break;
+        }
+        resources::files::preview::run_once(&t.state, chrono::Utc::now())
+            .await
+            .unwrap();
+    }
+    let blob = resources::files::blob::find(&t.state.db, &hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(blob.preview_state, "ready");
+    let s = resources::files::store::store(&t.state).unwrap();
+    let pdf = s
+        .get(&resources::files::store::preview_key(&hash))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let text = resources::files::extract::from_bytes(
+        "application/pdf",
+        resources::files::sniff::Category::Pdf,
+        &pdf,
+    );
+    assert!(text.contains("勾股定理") && text.contains("导入"), "{text}");
+}

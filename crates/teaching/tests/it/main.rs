@@ -7,4 +7,5 @@
 mod classroom;
 mod helpers;
 mod http;
+mod knowledge;
 mod lesson_prep;

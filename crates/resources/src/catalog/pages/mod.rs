@@ -4,7 +4,7 @@
 
 mod browse;
 mod choose;
-mod import;
+pub mod import;
 mod progress;
 
 pub use import::{Staged, receive as receive_upload};
