@@ -186,6 +186,108 @@ pub async fn load(state: &AppState) -> AppResult<()> {
         questions::answer(&at(state, &student, &meta, 1), q, Some(1), "").await?;
     }
     classroom::end(&tcx, lesson).await?;
+    items(state, &teacher, &meta).await?;
+    Ok(())
+}
+
+/// The demo teacher's items in the school's bank, on the demo's knowledge points.
+async fn items(state: &AppState, teacher: &Actor, meta: &RequestMeta) -> AppResult<()> {
+    use crate::items::bank::{self, Place};
+    use crate::items::form::Draft;
+    let cx = at(state, teacher, meta, 2);
+    let mut points = Vec::new();
+    for r in resources::catalog::tree::regions_for(&state.db, teacher).await? {
+        points.extend(crate::knowledge::tree(&state.db, r, "primary", "13", false).await?);
+    }
+    let point = |name: &str| {
+        points
+            .iter()
+            .filter(|p| p.name == name)
+            .map(|p| p.id)
+            .collect::<Vec<_>>()
+    };
+    let d = |kind: &str, stem: &str, choices: &str, answer: &str, explanation: &str| Draft {
+        kind: kind.into(),
+        stem: stem.into(),
+        choices: choices.into(),
+        answer: answer.into(),
+        explanation: explanation.into(),
+        points: "2".into(),
+        difficulty: "2".into(),
+        source: "原创".into(),
+        ..Default::default()
+    };
+    let list = [
+        (
+            d(
+                "single",
+                "“天”字的声调是第几声？",
+                "第一声\n第二声\n第三声\n第四声",
+                "A",
+                "tiān，第一声。",
+            ),
+            "声调",
+        ),
+        (
+            d(
+                "pinyin",
+                "给“马”字注音：（　）",
+                "",
+                "mǎ",
+                "马 mǎ，第三声。",
+            ),
+            "声调",
+        ),
+        (
+            d(
+                "blanks",
+                "“人”字一共有 ____ 画。",
+                "",
+                "2|两|二",
+                "撇、捺，共两画。",
+            ),
+            "基本笔画",
+        ),
+        (
+            d(
+                "true_false",
+                "“木”字的第一笔是横。",
+                "",
+                "对",
+                "木：横、竖、撇、点。",
+            ),
+            "笔顺规则",
+        ),
+        (
+            d(
+                "matching",
+                "把字和拼音连起来。",
+                "天 = tiān\n地 = dì\n人 = rén",
+                "",
+                "",
+            ),
+            "生字认读",
+        ),
+        (
+            d(
+                "multiple",
+                "下面哪些是单韵母？",
+                "a\nai\no\ne",
+                "ACD",
+                "ai 是复韵母。",
+            ),
+            "韵母",
+        ),
+    ];
+    for (draft, kp) in list {
+        let place = Place {
+            stage: "primary".into(),
+            subject: "13".into(),
+            catalog_id: None,
+            points: point(kp),
+        };
+        bank::create(&cx, &draft, &place).await?;
+    }
     Ok(())
 }
 

@@ -26,6 +26,7 @@ pub fn routes() -> Router<AppState> {
     lesson_prep::pages::routes()
         .merge(classroom::pages::routes())
         .merge(knowledge::pages::routes())
+        .merge(items::pages::routes())
 }
 
 /// The forms that take a spreadsheet (the knowledge points' import): served under the
@@ -48,6 +49,10 @@ pub const AUDIT_NAMES: &[kernel::audit::names::ObjectName] = &[
     kernel::audit::names::ObjectName {
         kind: "lesson_plan",
         sql: "SELECT title FROM lesson_plans WHERE id = $1",
+    },
+    kernel::audit::names::ObjectName {
+        kind: "item",
+        sql: "SELECT substr(stem, 1, 40) FROM items WHERE id = $1",
     },
     kernel::audit::names::ObjectName {
         kind: "knowledge_point",

@@ -85,6 +85,7 @@ const ALLOWED_WORDS: &[&str] = &[
     "WeCom",
     "DingTalk",
     "NIST",
+    "LaTeX",
 ];
 
 /// Pages per role at most, and pages of one shape (the same path with other ids).
@@ -231,6 +232,10 @@ async fn user_data_words(app: &TestApp) -> Vec<String> {
         "SELECT name FROM applications",
         "SELECT description FROM applications",
         "SELECT title FROM excellent_lists",
+        "SELECT stem FROM items",
+        "SELECT options FROM items",
+        "SELECT answer_key FROM items",
+        "SELECT explanation FROM items",
     ];
     let mut words = HashSet::new();
     for q in queries {

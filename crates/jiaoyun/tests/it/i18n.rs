@@ -175,6 +175,27 @@ fn every_key_in_use_is_translated() {
             .map(|s| format!("lesson_prep.section.{s}")),
     );
     dynamic.extend(["school", "district", "city"].map(|l| format!("lesson_prep.pending.{l}")));
+    for k in teaching::items::form::KINDS {
+        dynamic.push(format!("items.kind.{k}"));
+        dynamic.push(format!("items.hint.{k}"));
+        if !matches!(k, "matching" | "ordering") {
+            dynamic.push(format!("items.answer.{k}"));
+        }
+    }
+    dynamic.extend(
+        ["single", "multiple", "matching", "ordering"].map(|k| format!("items.choices.{k}")),
+    );
+    dynamic.extend(
+        [
+            "all_or_nothing",
+            "half_if_subset",
+            "proportional",
+            "per_option",
+        ]
+        .map(|p| format!("items.partial.{p}")),
+    );
+    dynamic.extend(["blanks", "ordering"].map(|k| format!("items.any_order.{k}")));
+    dynamic.extend((1..=5).map(|d| format!("items.difficulty.{d}")));
     for key in dynamic {
         if !has_key(&key) {
             missing.push(format!("(built at run time): {key}"));

@@ -1,4 +1,10 @@
-//! Items of the question bank (题库): their types, keys and scoring.
+//! The question bank (题库): a school's items on chapters and knowledge points, written by type
+//! in the editor, shown with their mathematics as MathML, and marked by rule where the type
+//! allows.
 
+pub mod bank;
+pub mod form;
+pub mod math;
 pub mod normalise;
+pub mod pages;
 pub mod score;

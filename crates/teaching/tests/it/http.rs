@@ -412,3 +412,63 @@ async fn knowledge_points_are_read_by_teachers_and_imported_by_the_city() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_teacher_writes_an_item_with_a_formula_and_tries_it() {
+    let app = TestApp::start().await;
+    let c = app.login("teacher").await;
+    let (s, form) = page(&app, &c, "/teaching/items/new?kind=blanks").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        form.contains("name=\"point_ids\""),
+        "the demo's knowledge points to choose"
+    );
+    let point = {
+        let at = form.find("name=\"point_ids\" value=\"").unwrap() + 23;
+        form[at..at + form[at..].find('"').unwrap()].to_owned()
+    };
+    let fields = [
+        ("kind", "blanks"),
+        ("stage", "primary"),
+        ("subject", "13"),
+        ("stem", "若 $x^2 = 4$ 且 $x > 0$，则 x = ____。"),
+        ("answer", "=2"),
+        ("explanation", "$\\sqrt{4} = 2$"),
+        ("points", "3"),
+        ("difficulty", "2"),
+        ("source", "原创"),
+        ("point_ids", point.as_str()),
+    ];
+    let (s, to) = post(&app, &c, "/teaching/items", &fields).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{to}");
+    let path = to.split('?').next().unwrap().to_owned();
+    let (s, show) = page(&app, &c, &path).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        show.contains("<math") && show.contains("<msup>"),
+        "MathML, not TeX"
+    );
+    assert!(!show.contains("$x^2"), "no raw TeX left");
+    let (s, tried) = post(&app, &c, &format!("{path}/try"), &[("text", "２")]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(tried.contains("回答正确，得 3 分"), "{tried}");
+    let (_, tried) = post(&app, &c, &format!("{path}/try"), &[("text", "-2")]).await;
+    assert!(tried.contains("得 0 分"));
+    // A missing answer comes back on its field, with the stem kept.
+    let mut bad = fields.to_vec();
+    bad[4] = ("answer", "");
+    let (s, body) = post(&app, &c, "/teaching/items", &bad).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        body.contains("每个空写一行答案") && body.contains("若 $x^2 = 4$"),
+        "{body}"
+    );
+    let (s, list) = page(&app, &c, "/teaching/items").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(list.contains(&path));
+    let student = app.login("student").await;
+    let (s, _) = page(&app, &student, &path).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = page(&app, &student, "/teaching/items").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}

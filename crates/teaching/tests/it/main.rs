@@ -7,5 +7,6 @@
 mod classroom;
 mod helpers;
 mod http;
+mod items;
 mod knowledge;
 mod lesson_prep;

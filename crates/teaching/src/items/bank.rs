@@ -1,0 +1,307 @@
+//! The school's question bank: items written by its teachers, on a chapter and knowledge
+//! points, read by every teacher of the school, changed only by their author (each change a new
+//! version number, refused when another change came first).
+
+use super::form::{self, Draft, Options};
+use super::score::Key;
+use crate::knowledge::{self, PointId};
+use chrono::{DateTime, Utc};
+use kernel::audit::AuditEvent;
+use kernel::{
+    AppError, AppResult, CatalogId, Ctx, FieldErrors, NodeId, PersonId, Role, on_db, on_tx,
+};
+use serde::Serialize;
+
+kernel::id_type!(
+    /// An item of the question bank.
+    ItemId => "teaching.item_not_found",
+);
+
+pub const NOT_FOUND: &str = "teaching.item_not_found";
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Item {
+    pub id: ItemId,
+    pub school_id: NodeId,
+    pub author_id: PersonId,
+    pub stage: String,
+    pub subject: String,
+    pub kind: String,
+    pub stem: String,
+    pub options: String,
+    pub answer_key: String,
+    pub explanation: String,
+    pub points: i64,
+    pub difficulty: i64,
+    pub source: String,
+    pub catalog_id: Option<CatalogId>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[sqlx(default)]
+    pub author: String,
+}
+
+impl Item {
+    pub fn options(&self) -> Options {
+        serde_json::from_str(&self.options).unwrap_or_default()
+    }
+    pub fn key(&self) -> Key {
+        serde_json::from_str(&self.answer_key).unwrap_or(Key::Manual)
+    }
+    /// The points as shown: `2`, `2.5`.
+    pub fn points_text(&self) -> String {
+        let p = self.points as f64 / 100.0;
+        format!("{p}")
+    }
+}
+
+const COLUMNS: &str = "i.id, i.school_id, i.author_id, i.stage, i.subject, i.kind, i.stem, i.options, \
+     i.answer_key, i.explanation, i.points, i.difficulty, i.source, i.catalog_id, i.version, \
+     i.created_at, i.updated_at, p.name AS author";
+
+/// The school the actor teaches in (items are the school's), if any.
+pub fn school_of(cx: &Ctx<'_>) -> Option<NodeId> {
+    cx.actor
+        .grants
+        .iter()
+        .any(|g| matches!(g.role, Role::Teacher | Role::HeadTeacher))
+        .then_some(cx.actor.org_id)
+}
+
+/// Where an item is: its stage and subject (as the editor names them), chapter and points.
+#[derive(Debug, Clone, Default)]
+pub struct Place {
+    pub stage: String,
+    pub subject: String,
+    pub catalog_id: Option<CatalogId>,
+    pub points: Vec<PointId>,
+}
+
+/// Checks the place: a known stage and subject, a chapter of that subject the actor sees, and
+/// knowledge points of that stage and subject in a region the actor uses.
+async fn check_place(
+    cx: &Ctx<'_>,
+    p: &Place,
+    e: &mut FieldErrors,
+) -> AppResult<Option<(String, String)>> {
+    let stage = resources::catalog::model::parse_stage(&p.stage);
+    let subject = stage.and_then(|s| resources::catalog::model::parse_subject(&p.subject, s));
+    let Some((stage, (subject, _))) = stage.zip(subject) else {
+        e.add("subject", "error.catalog.unknown_subject");
+        return Ok(None);
+    };
+    if let Some(c) = p.catalog_id {
+        let ok = match resources::catalog::tree::find(cx.db(), c).await? {
+            Some(n) => {
+                n.subject.as_deref() == Some(subject.as_str())
+                    && resources::catalog::tree::is_visible_to(cx.db(), cx.actor, &n).await?
+            }
+            None => false,
+        };
+        if !ok {
+            e.add("catalog_id", "error.teaching.chapter");
+        }
+    }
+    let regions = resources::catalog::tree::regions_for(cx.db(), cx.actor).await?;
+    for id in &p.points {
+        let ok = knowledge::find(cx.db(), *id).await?.is_some_and(|k| {
+            regions.contains(&k.region_id) && k.stage == stage.as_str() && k.subject == subject
+        });
+        if !ok {
+            e.add("points_ids", "error.teaching.item_point");
+            break;
+        }
+    }
+    Ok(Some((stage.as_str().to_owned(), subject)))
+}
+
+async fn write_points(tx: &mut kernel::Tx, id: ItemId, points: &[PointId]) -> AppResult<()> {
+    on_tx!(tx, t => sqlx::query("DELETE FROM item_points WHERE item_id = $1")
+        .bind(id).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+    let mut seen = Vec::new();
+    for p in points {
+        if seen.contains(p) {
+            continue;
+        }
+        seen.push(*p);
+        on_tx!(tx, t => sqlx::query("INSERT INTO item_points (item_id, point_id) VALUES ($1, $2)")
+            .bind(id).bind(*p).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}
+
+/// Checks everything, returning the stored form of the draft.
+async fn checked(
+    cx: &Ctx<'_>,
+    d: &Draft,
+    p: &Place,
+) -> AppResult<(String, String, Options, Key, i64)> {
+    let mut e = FieldErrors::new();
+    let place = check_place(cx, p, &mut e).await?;
+    let body = match form::check(d) {
+        Ok(b) => Some(b),
+        Err(f) => {
+            e.0.extend(f.0);
+            None
+        }
+    };
+    e.into_result()?;
+    let (Some((stage, subject)), Some((options, key)), Some(points)) =
+        (place, body, form::points(&d.points))
+    else {
+        return Err(AppError::internal("a checked item"));
+    };
+    Ok((stage, subject, options, key, points))
+}
+
+/// Adds an item to the actor's school's bank.
+pub async fn create(cx: &Ctx<'_>, d: &Draft, p: &Place) -> AppResult<ItemId> {
+    let school = school_of(cx).ok_or(AppError::Forbidden)?;
+    let (stage, subject, options, key, points) = checked(cx, d, p).await?;
+    let id = ItemId::new();
+    let mut tx = cx.begin().await?;
+    on_tx!(&mut tx, t => sqlx::query(
+        "INSERT INTO items (id, school_id, author_id, stage, subject, kind, stem, options, answer_key, explanation,
+                            points, difficulty, source, catalog_id, version, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $15)",
+    ).bind(id).bind(school).bind(cx.actor.person_id).bind(&stage).bind(&subject).bind(&d.kind)
+     .bind(d.stem.trim()).bind(serde_json::to_string(&options).map_err(AppError::internal)?)
+     .bind(serde_json::to_string(&key).map_err(AppError::internal)?).bind(d.explanation.trim())
+     .bind(points).bind(d.difficulty.trim().parse::<i64>().unwrap_or(3)).bind(d.source.trim())
+     .bind(p.catalog_id).bind(cx.now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+    write_points(&mut tx, id, &p.points).await?;
+    cx.audit(
+        &mut tx,
+        AuditEvent::new("item.create")
+            .object("item", id)
+            .node(school)
+            .detail(serde_json::json!({ "kind": d.kind, "subject": subject })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Changes the author's item; `expected` is the version they started from.
+pub async fn update(
+    cx: &Ctx<'_>,
+    id: ItemId,
+    expected: i64,
+    d: &Draft,
+    p: &Place,
+) -> AppResult<()> {
+    let item = get(cx, id).await?;
+    if item.author_id != cx.actor.person_id {
+        return Err(AppError::Forbidden);
+    }
+    let (stage, subject, options, key, points) = checked(cx, d, p).await?;
+    let mut tx = cx.begin().await?;
+    let n = on_tx!(&mut tx, t => sqlx::query(
+        "UPDATE items SET stage = $3, subject = $4, kind = $5, stem = $6, options = $7, answer_key = $8,
+                explanation = $9, points = $10, difficulty = $11, source = $12, catalog_id = $13,
+                version = version + 1, updated_at = $14
+         WHERE id = $1 AND version = $2 AND deleted_at IS NULL",
+    ).bind(id).bind(expected).bind(&stage).bind(&subject).bind(&d.kind).bind(d.stem.trim())
+     .bind(serde_json::to_string(&options).map_err(AppError::internal)?)
+     .bind(serde_json::to_string(&key).map_err(AppError::internal)?).bind(d.explanation.trim())
+     .bind(points).bind(d.difficulty.trim().parse::<i64>().unwrap_or(3)).bind(d.source.trim())
+     .bind(p.catalog_id).bind(cx.now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+    if n != 1 {
+        let mut f = FieldErrors::new();
+        f.add("version", "error.teaching.item_changed");
+        return Err(AppError::Conflict("teaching.item_changed", f));
+    }
+    write_points(&mut tx, id, &p.points).await?;
+    cx.audit(
+        &mut tx,
+        AuditEvent::new("item.update")
+            .object("item", id)
+            .node(item.school_id)
+            .detail(serde_json::json!({ "version": expected + 1 })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The item, for the teachers of its school and the administrators above it (404 for others).
+pub async fn get(cx: &Ctx<'_>, id: ItemId) -> AppResult<Item> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM items i JOIN persons p ON p.id = i.author_id WHERE i.id = $1 AND i.deleted_at IS NULL"
+    );
+    let item: Option<Item> = on_db!(cx.db(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_optional(p).await)?;
+    match item {
+        Some(i)
+            if school_of(cx) == Some(i.school_id)
+                || kernel::authz::administers(cx.db(), cx.actor, i.school_id).await? =>
+        {
+            Ok(i)
+        }
+        _ => Err(AppError::NotFound(NOT_FOUND)),
+    }
+}
+
+/// The item's knowledge points.
+pub async fn points_of(db: &kernel::Db, id: ItemId) -> AppResult<Vec<knowledge::Point>> {
+    let mut out = Vec::new();
+    let ids: Vec<(PointId,)> = on_db!(db, p => sqlx::query_as(
+        "SELECT point_id FROM item_points WHERE item_id = $1",
+    ).bind(id).fetch_all(p).await)?;
+    for (pid,) in ids {
+        if let Some(k) = knowledge::find(db, pid).await? {
+            out.push(k);
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+/// A filter of the school's bank.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct Filter {
+    pub subject: String,
+    pub kind: String,
+    pub point: String,
+    pub mine: String,
+}
+
+/// The school's items, the latest changed first (at most 200).
+pub async fn list(cx: &Ctx<'_>, f: &Filter) -> AppResult<Vec<Item>> {
+    let school = school_of(cx).ok_or(AppError::Forbidden)?;
+    let point: Option<PointId> = f.point.parse().ok();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM items i JOIN persons p ON p.id = i.author_id
+         WHERE i.school_id = $1 AND i.deleted_at IS NULL
+           AND ($2 = '' OR i.subject = $2) AND ($3 = '' OR i.kind = $3)
+           AND ($4 IS NULL OR i.id IN (SELECT item_id FROM item_points WHERE point_id = $4))
+           AND ($5 = FALSE OR i.author_id = $6)
+         ORDER BY i.updated_at DESC, i.id DESC LIMIT 200"
+    );
+    Ok(
+        on_db!(cx.db(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(school).bind(&f.subject).bind(&f.kind).bind(point).bind(!f.mine.is_empty())
+        .bind(cx.actor.person_id).fetch_all(p).await)?,
+    )
+}
+
+/// Deletes the author's item (kept, gone from the bank).
+pub async fn delete(cx: &Ctx<'_>, id: ItemId) -> AppResult<()> {
+    let item = get(cx, id).await?;
+    if item.author_id != cx.actor.person_id {
+        return Err(AppError::Forbidden);
+    }
+    let mut tx = cx.begin().await?;
+    on_tx!(&mut tx, t => sqlx::query("UPDATE items SET deleted_at = $2 WHERE id = $1")
+        .bind(id).bind(cx.now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+    cx.audit(
+        &mut tx,
+        AuditEvent::new("item.delete")
+            .object("item", id)
+            .node(item.school_id),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
