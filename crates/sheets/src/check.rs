@@ -406,6 +406,43 @@ pub fn scan_with<K: RowRules>(
     })
 }
 
+/// A file read for an all-or-nothing import: the header, the good rows, the first problems kept
+/// and how many problems there were in all.
+pub type Collected<R> = (Header, Vec<R>, Vec<Problem>, u64);
+
+/// Every row of a file checked by `K`, for an import that writes all rows or none, keeping the
+/// first `keep` problems. More than `max_rows` data rows refuse the file with `too_many` (a
+/// message key).
+pub fn collect_with<K: RowRules>(
+    path: &Path,
+    max_rows: usize,
+    keep: usize,
+    too_many: &'static str,
+) -> Result<Collected<K::Row>, FileError> {
+    let (mut good, mut problems, mut count, mut rows) = (Vec::new(), Vec::new(), 0u64, 0usize);
+    let mut over = false;
+    let header = scan_with::<K>(path, |_, r| {
+        rows += 1;
+        if rows > max_rows {
+            over = true;
+            return ControlFlow::Break(());
+        }
+        match r {
+            Ok(row) => good.push(row),
+            Err(ps) => {
+                count += ps.len() as u64;
+                let room = keep.saturating_sub(problems.len());
+                problems.extend(ps.into_iter().take(room));
+            }
+        }
+        ControlFlow::Continue(())
+    })?;
+    if over {
+        return Err(FileError::NoHeaderOf(too_many));
+    }
+    Ok((header, good, problems, count))
+}
+
 /// Checks every row of a file (without the database), keeping the first `keep` problems and
 /// counting the rest, so a file of any length is checked in bounded memory.
 pub fn check_with<K: RowRules>(path: &Path, keep: usize) -> Result<FileCheck, FileError> {

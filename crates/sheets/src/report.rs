@@ -37,6 +37,16 @@ pub fn column_notes(header: &Header, locale: kernel::Locale) -> Vec<String> {
         .collect()
 }
 
+/// Why a file could not be used at all, in words (the missing columns named).
+pub fn file_message(e: &FileError, locale: kernel::Locale) -> String {
+    match e {
+        FileError::MissingHeaders { key, headers } => {
+            kernel::i18n::tf(locale, key, &[("columns", &headers.join("、"))])
+        }
+        other => kernel::i18n::t(locale, &other.key()).to_owned(),
+    }
+}
+
 /// A problem in words: "第 12 行 D 列（出生日期）“2013-02-30”：日期不存在（如 2 月 30 日）。"
 pub fn describe(headers: &[String], p: &Problem, locale: kernel::Locale) -> String {
     use kernel::i18n::{t, tf};

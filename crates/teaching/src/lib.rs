@@ -29,11 +29,11 @@ pub fn routes() -> Router<AppState> {
         .merge(items::pages::routes())
 }
 
-/// The forms that take a spreadsheet (the knowledge points' import): served under the
+/// The forms that take a spreadsheet (the knowledge points' and the items' imports): served under the
 /// spreadsheet upload limit.
 pub fn upload_routes() -> Router<AppState> {
     kernel::i18n::register(&CATALOGUES);
-    knowledge::pages::upload_routes()
+    knowledge::pages::upload_routes().merge(items::pages::upload_routes())
 }
 
 /// The kinds of facts this module records in the kernel's fact record.

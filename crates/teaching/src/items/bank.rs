@@ -132,11 +132,7 @@ async fn write_points(tx: &mut kernel::Tx, id: ItemId, points: &[PointId]) -> Ap
 }
 
 /// Checks everything, returning the stored form of the draft.
-async fn checked(
-    cx: &Ctx<'_>,
-    d: &Draft,
-    p: &Place,
-) -> AppResult<(String, String, Options, Key, i64)> {
+async fn checked(cx: &Ctx<'_>, d: &Draft, p: &Place) -> AppResult<Checked> {
     let mut e = FieldErrors::new();
     let place = check_place(cx, p, &mut e).await?;
     let body = match form::check(d) {
@@ -158,28 +154,71 @@ async fn checked(
 /// Adds an item to the actor's school's bank.
 pub async fn create(cx: &Ctx<'_>, d: &Draft, p: &Place) -> AppResult<ItemId> {
     let school = school_of(cx).ok_or(AppError::Forbidden)?;
-    let (stage, subject, options, key, points) = checked(cx, d, p).await?;
-    let id = ItemId::new();
+    let c = checked(cx, d, p).await?;
     let mut tx = cx.begin().await?;
-    on_tx!(&mut tx, t => sqlx::query(
-        "INSERT INTO items (id, school_id, author_id, stage, subject, kind, stem, options, answer_key, explanation,
-                            points, difficulty, source, catalog_id, version, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $15)",
-    ).bind(id).bind(school).bind(cx.actor.person_id).bind(&stage).bind(&subject).bind(&d.kind)
-     .bind(d.stem.trim()).bind(serde_json::to_string(&options).map_err(AppError::internal)?)
-     .bind(serde_json::to_string(&key).map_err(AppError::internal)?).bind(d.explanation.trim())
-     .bind(points).bind(d.difficulty.trim().parse::<i64>().unwrap_or(3)).bind(d.source.trim())
-     .bind(p.catalog_id).bind(cx.now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
-    write_points(&mut tx, id, &p.points).await?;
+    let id = insert(cx, &mut tx, school, d, p, &c).await?;
     cx.audit(
         &mut tx,
         AuditEvent::new("item.create")
             .object("item", id)
             .node(school)
-            .detail(serde_json::json!({ "kind": d.kind, "subject": subject })),
+            .detail(serde_json::json!({ "kind": d.kind, "subject": c.1 })),
     )
     .await?;
     tx.commit().await?;
+    Ok(id)
+}
+
+/// Adds checked items to the actor's school's bank in one transaction (an import's rows), with
+/// one audit record; every item is checked again and the first problem refuses them all.
+pub async fn create_all<'d>(
+    cx: &Ctx<'_>,
+    items: impl Iterator<Item = (&'d Draft, &'d Place)>,
+    file_name: &str,
+) -> AppResult<u64> {
+    let school = school_of(cx).ok_or(AppError::Forbidden)?;
+    let mut all = Vec::new();
+    for (d, p) in items {
+        let c = checked(cx, d, p).await?;
+        all.push((d, p, c));
+    }
+    let mut tx = cx.begin().await?;
+    for (d, p, c) in &all {
+        insert(cx, &mut tx, school, d, p, c).await?;
+    }
+    cx.audit(
+        &mut tx,
+        AuditEvent::new("item.import")
+            .object("node", school)
+            .node(school)
+            .detail(serde_json::json!({ "file": file_name, "items": all.len() })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(all.len() as u64)
+}
+
+type Checked = (String, String, Options, Key, i64);
+
+async fn insert(
+    cx: &Ctx<'_>,
+    tx: &mut kernel::Tx,
+    school: NodeId,
+    d: &Draft,
+    p: &Place,
+    (stage, subject, options, key, points): &Checked,
+) -> AppResult<ItemId> {
+    let id = ItemId::new();
+    on_tx!(tx, t => sqlx::query(
+        "INSERT INTO items (id, school_id, author_id, stage, subject, kind, stem, options, answer_key, explanation,
+                            points, difficulty, source, catalog_id, version, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $15)",
+    ).bind(id).bind(school).bind(cx.actor.person_id).bind(stage).bind(subject).bind(&d.kind)
+     .bind(d.stem.trim()).bind(serde_json::to_string(options).map_err(AppError::internal)?)
+     .bind(serde_json::to_string(key).map_err(AppError::internal)?).bind(d.explanation.trim())
+     .bind(*points).bind(d.difficulty.trim().parse::<i64>().unwrap_or(3)).bind(d.source.trim())
+     .bind(p.catalog_id).bind(cx.now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+    write_points(tx, id, &p.points).await?;
     Ok(id)
 }
 

@@ -35,6 +35,31 @@ pub const OPTION_MAX: usize = 500;
 pub const OPTIONS_MAX: usize = 10;
 pub const LINES_MAX: usize = 20;
 
+/// Every message key [`check`] gives, so a spreadsheet's problem can name it.
+const ERROR_KEYS: [&str; 12] = [
+    "error.teaching.item_stem",
+    "error.teaching.item_points",
+    "error.teaching.item_difficulty",
+    "error.teaching.item_source",
+    "error.teaching.item_explanation",
+    "error.teaching.item_choices",
+    "error.teaching.item_letters",
+    "error.teaching.item_true_false",
+    "error.teaching.item_blanks",
+    "error.teaching.item_blank_line",
+    "error.teaching.item_pairs",
+    "error.teaching.item_kind",
+];
+
+/// The static form of a message key [`check`] gave.
+pub fn error_key(key: &str) -> &'static str {
+    ERROR_KEYS
+        .iter()
+        .find(|k| **k == key)
+        .copied()
+        .unwrap_or("error.teaching.item_kind")
+}
+
 /// What students see besides the stem.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Options {

@@ -4,6 +4,7 @@
 
 pub mod bank;
 pub mod form;
+pub mod import;
 pub mod math;
 pub mod normalise;
 pub mod pages;

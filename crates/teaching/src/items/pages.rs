@@ -24,6 +24,61 @@ pub fn routes() -> Router<AppState> {
         .route("/teaching/items/{id}/edit", get(edit))
         .route("/teaching/items/{id}/try", post(try_it))
         .route("/teaching/items/{id}/delete", post(delete))
+        .route("/teaching/items/template.xlsx", get(template))
+}
+
+/// The spreadsheet import: served under the spreadsheet upload limit.
+pub fn upload_routes() -> Router<AppState> {
+    Router::new().route("/teaching/items/import", post(upload))
+}
+
+/// `POST /teaching/items/import`: a spreadsheet of items, all or nothing.
+async fn upload(page: Page, form: axum::extract::Multipart) -> AppResult<Response> {
+    use super::import::{self, ImportError};
+    use axum::response::IntoResponse;
+    let staged = resources::catalog::pages::import::receive(&page.state, form).await?;
+    page.session
+        .verify_csrf(staged.field("csrf").unwrap_or_default())?;
+    let cx = page.cx();
+    let (status, imported, rejected) = match staged.file_name.clone() {
+        None => (
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            Some(import::Rejected {
+                file_name: String::new(),
+                file_error: Some(page.ctx().t("error.import.no_file").to_owned()),
+                problem_count: 1,
+                problems: Vec::new(),
+            }),
+        ),
+        Some(name) => match import::run(&cx, &name, &staged.path).await {
+            Ok(done) => (axum::http::StatusCode::OK, Some(done), None),
+            Err(ImportError::Rejected(r)) => {
+                (axum::http::StatusCode::UNPROCESSABLE_ENTITY, None, Some(r))
+            }
+            Err(ImportError::App(e)) => return Err(e),
+        },
+    };
+    let filter = Filter::default();
+    Ok((
+        status,
+        render(&ListPage {
+            ctx: page.ctx(),
+            items: bank::list(&cx, &filter).await?,
+            filter,
+            kinds: KINDS,
+            subjects: subjects(&cx).await?,
+            imported,
+            rejected,
+        }),
+    )
+        .into_response())
+}
+
+/// The import's template.
+async fn template(_session: web::Session) -> AppResult<Response> {
+    let file = super::import::template()?;
+    Ok(web::attachment(&file.name, file.content_type, file.bytes))
 }
 
 /// A stage and subject the teacher teaches: (stage code, subject code, subject name).
@@ -55,6 +110,8 @@ struct ListPage {
     filter: Filter,
     kinds: [&'static str; 11],
     subjects: Vec<(String, String, String)>,
+    imported: Option<super::import::Imported>,
+    rejected: Option<super::import::Rejected>,
 }
 
 impl ListPage {
@@ -80,6 +137,8 @@ async fn list(page: Page, Query(q): Query<ListQuery>) -> AppResult<Response> {
         filter: q.filter,
         kinds: KINDS,
         subjects: subjects(&cx).await?,
+        imported: None,
+        rejected: None,
     }))
 }
 

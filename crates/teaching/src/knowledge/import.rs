@@ -18,7 +18,6 @@ use sheets::Value;
 use sheets::check::{self, ColumnKind, FileError, Layout, Problem, RowRules, key, lookup};
 use sheets::report;
 use std::collections::HashMap;
-use std::ops::ControlFlow;
 use std::path::Path;
 
 pub const MAX_ROWS: usize = 20_000;
@@ -262,31 +261,13 @@ impl From<sqlx::Error> for ImportError {
     }
 }
 
-type Read = (check::Header, Vec<PointRow>, Vec<Problem>, u64);
-
-fn read(path: &Path) -> Result<Read, FileError> {
-    let (mut good, mut problems, mut count, mut rows) = (Vec::new(), Vec::new(), 0u64, 0usize);
-    let mut too_many = false;
-    let header = check::scan_with::<Rules>(path, |_, r| {
-        rows += 1;
-        if rows > MAX_ROWS {
-            too_many = true;
-            return ControlFlow::Break(());
-        }
-        match r {
-            Ok(row) => good.push(row),
-            Err(ps) => {
-                count += ps.len() as u64;
-                let room = KEEP_PROBLEMS.saturating_sub(problems.len());
-                problems.extend(ps.into_iter().take(room));
-            }
-        }
-        ControlFlow::Continue(())
-    })?;
-    if too_many {
-        return Err(FileError::NoHeaderOf("error.teaching.point_too_many_rows"));
-    }
-    Ok((header, good, problems, count))
+fn read(path: &Path) -> Result<check::Collected<PointRow>, FileError> {
+    check::collect_with::<Rules>(
+        path,
+        MAX_ROWS,
+        KEEP_PROBLEMS,
+        "error.teaching.point_too_many_rows",
+    )
 }
 
 /// Imports `path` (uploaded as `file_name`) into `region`'s knowledge points: all or nothing.
@@ -305,12 +286,7 @@ pub async fn run(
     let (header, rows, problems, count) = match read {
         Ok(r) => r,
         Err(e) => {
-            let message = match &e {
-                FileError::MissingHeaders { key, headers } => {
-                    kernel::i18n::tf(locale, key, &[("columns", &headers.join("、"))])
-                }
-                other => kernel::i18n::t(locale, &other.key()).to_owned(),
-            };
+            let message = report::file_message(&e, locale);
             return Err(ImportError::Rejected(Rejected {
                 file_name: file_name.to_owned(),
                 file_error: Some(format!("{file_name}：{message}")),

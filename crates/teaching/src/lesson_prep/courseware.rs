@@ -6,7 +6,6 @@
 use super::{Content, Plan, PlanId};
 use kernel::audit::AuditEvent;
 use kernel::{AppError, AppResult, Ctx, Locale, on_tx};
-use resources::library::resource::{self, NewResource, ResourceEdit};
 use resources::model::ResourceRow;
 use std::io::Write;
 
@@ -272,50 +271,24 @@ pub async fn save(cx: &Ctx<'_>, id: PlanId) -> AppResult<ResourceRow> {
     let plan: Plan = super::get_own(cx, id).await?;
     let content = super::content(cx, &plan, None).await?;
     let bytes = pptx(&sheets(&content))?;
-    let name = format!("{}.pptx", super::share::file_stem(&content.title));
-    let stream = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(bytes))]);
-    let (upload, _) = resources::files::upload::store_stream(cx, &name, stream).await?;
     let title = kernel::i18n::tf(
         Locale::default(),
         "lesson_prep.courseware_title",
         &[("title", &content.title)],
     );
-    let existing = match plan.courseware_id {
-        Some(rid) => resource::find(cx.db(), rid)
-            .await?
-            .filter(|r| r.deleted_at.is_none() && r.author_id == cx.actor.person_id),
-        None => None,
-    };
-    let r = match existing {
-        Some(r) => {
-            resource::edit(
-                cx,
-                r.id,
-                ResourceEdit {
-                    version: Some(r.version),
-                    title: Some(title),
-                    upload_id: Some(upload),
-                    ..Default::default()
-                },
-            )
-            .await?
-        }
-        None => {
-            resource::create(
-                cx,
-                NewResource {
-                    title,
-                    description: content.objectives.chars().take(200).collect(),
-                    kind: "courseware".into(),
-                    tags: Vec::new(),
-                    for_students: false,
-                    catalog_ids: vec![plan.catalog_id],
-                    upload_id: Some(upload),
-                },
-            )
-            .await?
-        }
-    };
+    let r = super::share::to_library(
+        cx,
+        &plan,
+        plan.courseware_id,
+        super::share::LibraryFile {
+            name: format!("{}.pptx", super::share::file_stem(&content.title)),
+            bytes,
+            kind: "courseware",
+            title,
+            description: content.objectives.chars().take(200).collect(),
+        },
+    )
+    .await?;
     let mut tx = cx.begin().await?;
     on_tx!(&mut tx, t => sqlx::query(
         "UPDATE lesson_plans SET courseware_id = $2 WHERE id = $1",

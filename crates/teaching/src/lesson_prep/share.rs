@@ -63,6 +63,65 @@ pub fn file_stem(title: &str) -> String {
         .collect()
 }
 
+/// A file the plan puts in the library, and the resource it makes.
+pub(super) struct LibraryFile {
+    pub name: String,
+    pub bytes: Vec<u8>,
+    pub kind: &'static str,
+    pub title: String,
+    pub description: String,
+}
+
+/// Keeps `file` in the library: a new version of `existing` (the author's, not deleted), else
+/// a new private resource on the plan's chapter.
+pub(super) async fn to_library(
+    cx: &Ctx<'_>,
+    plan: &Plan,
+    existing: Option<ResourceId>,
+    file: LibraryFile,
+) -> AppResult<ResourceRow> {
+    let stream =
+        futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(file.bytes))]);
+    let (upload, _) = resources::files::upload::store_stream(cx, &file.name, stream).await?;
+    let existing = match existing {
+        Some(rid) => resource::find(cx.db(), rid)
+            .await?
+            .filter(|r| r.deleted_at.is_none() && r.author_id == cx.actor.person_id),
+        None => None,
+    };
+    match existing {
+        Some(r) => {
+            resource::edit(
+                cx,
+                r.id,
+                ResourceEdit {
+                    version: Some(r.version),
+                    title: Some(file.title),
+                    description: Some(file.description),
+                    upload_id: Some(upload),
+                    ..Default::default()
+                },
+            )
+            .await
+        }
+        None => {
+            resource::create(
+                cx,
+                NewResource {
+                    title: file.title,
+                    description: file.description,
+                    kind: file.kind.into(),
+                    tags: Vec::new(),
+                    for_students: false,
+                    catalog_ids: vec![plan.catalog_id],
+                    upload_id: Some(upload),
+                },
+            )
+            .await
+        }
+    }
+}
+
 /// Shares the author's plan (its latest version) to the library and sends it to the school's
 /// review; a plan shared before becomes a new version of the same resource. The resource.
 pub async fn share(cx: &Ctx<'_>, id: PlanId) -> AppResult<ResourceRow> {
@@ -75,47 +134,19 @@ pub async fn share(cx: &Ctx<'_>, id: PlanId) -> AppResult<ResourceRow> {
     }
     let content = super::content(cx, &plan, None).await?;
     let text = document(&plan, &content);
-    let name = format!("{}.txt", file_stem(&content.title));
-    let stream = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(text))]);
-    let (upload, _) = resources::files::upload::store_stream(cx, &name, stream).await?;
-    let description: String = content.objectives.chars().take(200).collect();
-    let existing = match plan.resource_id {
-        Some(rid) => resource::find(cx.db(), rid)
-            .await?
-            .filter(|r| r.deleted_at.is_none()),
-        None => None,
-    };
-    let r = match existing {
-        Some(r) => {
-            resource::edit(
-                cx,
-                r.id,
-                ResourceEdit {
-                    version: Some(r.version),
-                    title: Some(content.title.clone()),
-                    description: Some(description),
-                    upload_id: Some(upload),
-                    ..Default::default()
-                },
-            )
-            .await?
-        }
-        None => {
-            resource::create(
-                cx,
-                NewResource {
-                    title: content.title.clone(),
-                    description,
-                    kind: "teaching_design".into(),
-                    tags: Vec::new(),
-                    for_students: false,
-                    catalog_ids: vec![plan.catalog_id],
-                    upload_id: Some(upload),
-                },
-            )
-            .await?
-        }
-    };
+    let r = to_library(
+        cx,
+        &plan,
+        plan.resource_id,
+        LibraryFile {
+            name: format!("{}.txt", file_stem(&content.title)),
+            bytes: text.into_bytes(),
+            kind: "teaching_design",
+            title: content.title.clone(),
+            description: content.objectives.chars().take(200).collect(),
+        },
+    )
+    .await?;
     let mut tx = cx.begin().await?;
     on_tx!(&mut tx, t => sqlx::query(
         "UPDATE lesson_plans SET resource_id = $2, shared_version = $3 WHERE id = $1",

@@ -169,3 +169,61 @@ async fn only_the_author_changes_an_item_and_a_stale_change_is_refused() {
     bank::delete(&cx, id).await.unwrap();
     assert!(bank::get(&cx, id).await.is_err());
 }
+
+fn file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("jy-items-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn the_template_imports_and_a_bad_sheet_names_every_problem() {
+    use teaching::items::import::{self, ImportError};
+    let t = Teach::start().await;
+    let teacher = t.actor("teacher").await;
+    let cx = t.cx(&teacher);
+    let _ = place(&t).await;
+    let template = import::template().unwrap();
+    let done = import::run(&cx, "试题.xlsx", &file("试题.xlsx", &template.bytes))
+        .await
+        .unwrap();
+    assert_eq!(done.items, 3);
+    let items = bank::list(&cx, &Filter::default()).await.unwrap();
+    let single = items.iter().find(|i| i.kind == "single").unwrap();
+    assert_eq!(single.key(), Key::Single { correct: 0 });
+    let points = bank::points_of(&t.state.db, single.id).await.unwrap();
+    assert_eq!(points[0].path, "识字与写字 / 汉语拼音 / 声调");
+    assert!(
+        items
+            .iter()
+            .any(|i| i.kind == "blanks" && i.subject == "14")
+    );
+
+    let bad = "学段,学科,题型,题干,选项A,选项B,答案,知识点\n\
+        小学,语文,猜谜题,谜面,,,,\n\
+        小学,语文,单选题,选哪个,甲,乙,C,\n\
+        小学,语文,填空题,____ 和 ____,,,一,\n\
+        小学,语文,判断题,对不对,,,对,识字与写字/不存在的点\n";
+    let Err(ImportError::Rejected(r)) =
+        import::run(&cx, "坏试题.csv", &file("坏试题.csv", bad.as_bytes())).await
+    else {
+        panic!("refused");
+    };
+    let all = r.problems.join("\n");
+    assert_eq!(r.problem_count, 4, "{all}");
+    for want in [
+        "坏试题.csv：第 2 行 C 列（题型）“猜谜题”",
+        "第 3 行 G 列（答案）“C”",
+        "第 4 行 G 列（答案）“一”",
+        "第 5 行 H 列（知识点）",
+    ] {
+        assert!(all.contains(want), "{want} in\n{all}");
+    }
+    assert_eq!(
+        bank::list(&cx, &Filter::default()).await.unwrap().len(),
+        3,
+        "nothing from a refused file"
+    );
+}

@@ -15,10 +15,9 @@ use kernel::audit::AuditEvent;
 use kernel::{AppError, AppResult, CatalogId, Ctx, NodeId, Tx, on_tx};
 use rows::{CatalogRow, Rules};
 use serde::Serialize;
-use sheets::check::{self, FileError, Problem};
+use sheets::check::{self, FileError};
 use sheets::report;
 use std::collections::HashMap;
-use std::ops::ControlFlow;
 use std::path::Path;
 
 /// Rows a catalogue file may have.
@@ -82,39 +81,8 @@ impl From<sqlx::Error> for ImportError {
 }
 
 /// Reads and checks a file without the database.
-fn read(path: &Path) -> Result<(check::Header, Vec<CatalogRow>, Vec<Problem>, u64), FileError> {
-    let (mut good, mut problems, mut count, mut rows) = (Vec::new(), Vec::new(), 0u64, 0usize);
-    let mut too_many = false;
-    let header = check::scan_with::<Rules>(path, |_, r| {
-        rows += 1;
-        if rows > MAX_ROWS {
-            too_many = true;
-            return ControlFlow::Break(());
-        }
-        match r {
-            Ok(row) => good.push(row),
-            Err(ps) => {
-                count += ps.len() as u64;
-                let room = KEEP_PROBLEMS.saturating_sub(problems.len());
-                problems.extend(ps.into_iter().take(room));
-            }
-        }
-        ControlFlow::Continue(())
-    })?;
-    if too_many {
-        return Err(FileError::NoHeaderOf("error.catalog.too_many_rows"));
-    }
-    Ok((header, good, problems, count))
-}
-
-/// The message of a file that could not be used at all.
-fn file_message(e: &FileError, locale: kernel::Locale) -> String {
-    match e {
-        FileError::MissingHeaders { key, headers } => {
-            kernel::i18n::tf(locale, key, &[("columns", &headers.join("、"))])
-        }
-        other => kernel::i18n::t(locale, &other.key()).to_owned(),
-    }
+fn read(path: &Path) -> Result<check::Collected<CatalogRow>, FileError> {
+    check::collect_with::<Rules>(path, MAX_ROWS, KEEP_PROBLEMS, "error.catalog.too_many_rows")
 }
 
 /// Imports `path` (uploaded as `file_name`) into `region`'s catalogue: all or nothing.
@@ -135,7 +103,7 @@ pub async fn run(
         Err(e) => {
             return Err(ImportError::Rejected(Rejected {
                 file_name: file_name.to_owned(),
-                file_error: Some(file_message(&e, locale)),
+                file_error: Some(report::file_message(&e, locale)),
                 problem_count: 1,
                 problems: Vec::new(),
             }));
