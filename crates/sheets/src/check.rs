@@ -35,6 +35,21 @@ pub struct Problem {
     pub accepted: Option<Table>,
 }
 
+impl Problem {
+    /// A problem with one cell (or the row, without a column): its value and the broken rule.
+    pub fn new(row: u32, column: Option<usize>, value: &str, key: &'static str) -> Self {
+        Self {
+            row,
+            column,
+            value: value.to_owned(),
+            key,
+            other_row: None,
+            elsewhere: None,
+            accepted: None,
+        }
+    }
+}
+
 /// A header made comparable: typed-text cleaning, no spaces, no required-marks (★ * ＊) or
 /// notes in brackets (（必填）, (选填)), ASCII lower case.
 pub fn key(header: &str) -> String {

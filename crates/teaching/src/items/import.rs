@@ -6,6 +6,7 @@
 
 use super::bank::{self, Place};
 use super::form::{self, Draft};
+pub use crate::knowledge::import::{ImportError, Rejected};
 use crate::knowledge::{self, PointId};
 use kernel::{AppError, AppResult, Ctx};
 use serde::Serialize;
@@ -62,8 +63,21 @@ impl ColumnKind for Field {
 
 /// The template's columns, in order.
 pub const TEMPLATE: [&str; 15] = [
-    "学段", "学科", "题型", "题干", "选项A", "选项B", "选项C", "选项D", "答案", "解析", "分值",
-    "难度", "来源", "知识点", "选项",
+    "学段",
+    "学科",
+    "题型",
+    "题干",
+    "选项A",
+    "选项B",
+    "选项C",
+    "选项D",
+    "答案",
+    "解析",
+    "分值",
+    "难度",
+    "来源",
+    "知识点",
+    "选项",
 ];
 
 /// The types as teachers write them.
@@ -107,18 +121,6 @@ pub struct ItemRow {
 
 pub struct Rules {
     layout: Layout<Field>,
-}
-
-fn problem(row: u32, column: Option<usize>, value: &str, key: &'static str) -> Problem {
-    Problem {
-        row,
-        column,
-        value: value.to_owned(),
-        key,
-        other_row: None,
-        elsewhere: None,
-        accepted: None,
-    }
 }
 
 impl Rules {
@@ -185,11 +187,22 @@ impl RowRules for Rules {
         let (subject_at, subject_text) = self.cell(cells, Field::Subject);
         let stage = resources::catalog::model::parse_stage(&stage_text);
         if stage.is_none() {
-            ps.push(problem(row, stage_at, &stage_text, "error.catalog.unknown_stage"));
+            ps.push(Problem::new(
+                row,
+                stage_at,
+                &stage_text,
+                "error.catalog.unknown_stage",
+            ));
         }
-        let subject = stage.and_then(|s| resources::catalog::model::parse_subject(&subject_text, s));
+        let subject =
+            stage.and_then(|s| resources::catalog::model::parse_subject(&subject_text, s));
         if stage.is_some() && subject.is_none() {
-            ps.push(problem(row, subject_at, &subject_text, "error.catalog.unknown_subject"));
+            ps.push(Problem::new(
+                row,
+                subject_at,
+                &subject_text,
+                "error.catalog.unknown_subject",
+            ));
         }
         let (kind_at, kind_text) = self.cell(cells, Field::Kind);
         let kind = KIND_NAMES
@@ -198,7 +211,12 @@ impl RowRules for Rules {
             .map(|(_, k)| *k)
             .or_else(|| form::KINDS.iter().copied().find(|k| *k == kind_text));
         if kind.is_none() {
-            ps.push(problem(row, kind_at, &kind_text, "error.teaching.item_kind"));
+            ps.push(Problem::new(
+                row,
+                kind_at,
+                &kind_text,
+                "error.teaching.item_kind",
+            ));
         }
         let (_, mut choices) = self.cell(cells, Field::Choices);
         let lettered: Vec<String> = (0..6)
@@ -216,8 +234,16 @@ impl RowRules for Rules {
             choices,
             answer: self.cell(cells, Field::Answer).1,
             explanation: self.cell(cells, Field::Explanation).1,
-            points: if points.is_empty() { "2".into() } else { points },
-            difficulty: if difficulty.is_empty() { "3".into() } else { difficulty },
+            points: if points.is_empty() {
+                "2".into()
+            } else {
+                points
+            },
+            difficulty: if difficulty.is_empty() {
+                "3".into()
+            } else {
+                difficulty
+            },
             source: self.cell(cells, Field::Source).1,
             ..Default::default()
         };
@@ -227,7 +253,9 @@ impl RowRules for Rules {
             for (field, k) in e.0 {
                 let f = column_of(&field);
                 let at = self.layout.position(f).or_else(|| {
-                    (f == Field::Choices).then(|| self.layout.position(Field::Choice(0))).flatten()
+                    (f == Field::Choices)
+                        .then(|| self.layout.position(Field::Choice(0)))
+                        .flatten()
                 });
                 let value = match f {
                     Field::Stem => draft.stem.clone(),
@@ -239,7 +267,7 @@ impl RowRules for Rules {
                     _ => draft.answer.clone(),
                 };
                 let key: &'static str = form::error_key(&k);
-                ps.push(problem(row, at, &value, key));
+                ps.push(Problem::new(row, at, &value, key));
             }
         }
         let (points_at, knowledge) = self.cell(cells, Field::Knowledge);
@@ -256,7 +284,12 @@ impl RowRules for Rules {
             draft,
             points: knowledge
                 .split(['；', ';', '\n'])
-                .map(|p| p.split(['/', '／']).map(str::trim).collect::<Vec<_>>().join(knowledge::SEP))
+                .map(|p| {
+                    p.split(['/', '／'])
+                        .map(str::trim)
+                        .collect::<Vec<_>>()
+                        .join(knowledge::SEP)
+                })
                 .filter(|p| !p.is_empty())
                 .collect(),
             points_at,
@@ -271,25 +304,13 @@ pub struct Imported {
     pub items: u64,
 }
 
-/// Why nothing was written.
-#[derive(Debug, Clone, Serialize)]
-pub struct Rejected {
-    pub file_name: String,
-    pub file_error: Option<String>,
-    pub problem_count: u64,
-    pub problems: Vec<String>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ImportError {
-    #[error("the file was refused: {} problems", .0.problem_count)]
-    Rejected(Rejected),
-    #[error(transparent)]
-    App(#[from] AppError),
-}
-
 fn read(path: &Path) -> Result<check::Collected<ItemRow>, FileError> {
-    check::collect_with::<Rules>(path, MAX_ROWS, KEEP_PROBLEMS, "error.teaching.item_too_many_rows")
+    check::collect_with::<Rules>(
+        path,
+        MAX_ROWS,
+        KEEP_PROBLEMS,
+        "error.teaching.item_too_many_rows",
+    )
 }
 
 /// Imports `path` (uploaded as `file_name`) into the actor's school's bank: all or nothing.
@@ -323,7 +344,8 @@ pub async fn run(cx: &Ctx<'_>, file_name: &str, path: &Path) -> Result<Imported,
             let k = (r.stage.clone(), r.subject.clone(), path.clone());
             if !by_path.contains_key(&k) {
                 for region in &regions {
-                    let tree = knowledge::tree(cx.db(), *region, &r.stage, &r.subject, false).await?;
+                    let tree =
+                        knowledge::tree(cx.db(), *region, &r.stage, &r.subject, false).await?;
                     for p in tree {
                         by_path.insert((r.stage.clone(), r.subject.clone(), p.path.clone()), p.id);
                     }
@@ -334,7 +356,12 @@ pub async fn run(cx: &Ctx<'_>, file_name: &str, path: &Path) -> Result<Imported,
                 None => {
                     count += 1;
                     if problems.len() < KEEP_PROBLEMS {
-                        problems.push(problem(r.row, r.points_at, path, "error.teaching.item_point_unknown"));
+                        problems.push(Problem::new(
+                            r.row,
+                            r.points_at,
+                            path,
+                            "error.teaching.item_point_unknown",
+                        ));
                     }
                 }
             }
@@ -354,7 +381,12 @@ pub async fn run(cx: &Ctx<'_>, file_name: &str, path: &Path) -> Result<Imported,
             problem_count: count,
             problems: problems
                 .iter()
-                .map(|p| format!("{file_name}：{}", report::describe(&header.headers, p, locale)))
+                .map(|p| {
+                    format!(
+                        "{file_name}：{}",
+                        report::describe(&header.headers, p, locale)
+                    )
+                })
                 .collect(),
         }));
     }
@@ -372,9 +404,57 @@ pub fn template() -> AppResult<directory::export::File> {
         stem: "试题导入模板".into(),
         columns: TEMPLATE.iter().map(|h| (*h, *h)).collect(),
         rows: vec![
-            row(["小学", "语文", "单选题", "“天”字的声调是第几声？", "第一声", "第二声", "第三声", "第四声", "A", "tiān，第一声。", "2", "1", "原创", "识字与写字/汉语拼音/声调", ""]),
-            row(["小学", "数学", "填空题", "3 + 5 = ____", "", "", "", "", "=8", "", "2", "1", "原创", "", ""]),
-            row(["小学", "语文", "判断题", "“人”字有两画。", "", "", "", "", "对", "", "1", "1", "", "", ""]),
+            row([
+                "小学",
+                "语文",
+                "单选题",
+                "“天”字的声调是第几声？",
+                "第一声",
+                "第二声",
+                "第三声",
+                "第四声",
+                "A",
+                "tiān，第一声。",
+                "2",
+                "1",
+                "原创",
+                "识字与写字/汉语拼音/声调",
+                "",
+            ]),
+            row([
+                "小学",
+                "数学",
+                "填空题",
+                "3 + 5 = ____",
+                "",
+                "",
+                "",
+                "",
+                "=8",
+                "",
+                "2",
+                "1",
+                "原创",
+                "",
+                "",
+            ]),
+            row([
+                "小学",
+                "语文",
+                "判断题",
+                "“人”字有两画。",
+                "",
+                "",
+                "",
+                "",
+                "对",
+                "",
+                "1",
+                "1",
+                "",
+                "",
+                "",
+            ]),
         ],
     };
     directory::export::encode(&table, directory::export::Format::Xlsx, false)

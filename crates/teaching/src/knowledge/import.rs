@@ -86,18 +86,6 @@ pub struct Rules {
     seen: HashMap<(String, String, String), u32>,
 }
 
-fn problem(row: u32, column: Option<usize>, value: &str, key: &'static str) -> Problem {
-    Problem {
-        row,
-        column,
-        value: value.to_owned(),
-        key,
-        other_row: None,
-        elsewhere: None,
-        accepted: None,
-    }
-}
-
 impl Rules {
     fn cell(&self, cells: &[Value], f: Field) -> (Option<usize>, String) {
         let pos = self.layout.position(f);
@@ -149,12 +137,12 @@ impl RowRules for Rules {
         let (stage_at, stage_text) = self.cell(cells, Field::Stage);
         let (subject_at, subject_text) = self.cell(cells, Field::Subject);
         let stage = if stage_text.is_empty() {
-            ps.push(problem(row, stage_at, "", "error.catalog.required"));
+            ps.push(Problem::new(row, stage_at, "", "error.catalog.required"));
             None
         } else {
             let s = parse_stage(&stage_text);
             if s.is_none() {
-                ps.push(problem(
+                ps.push(Problem::new(
                     row,
                     stage_at,
                     &stage_text,
@@ -164,13 +152,13 @@ impl RowRules for Rules {
             s
         };
         let subject = if subject_text.is_empty() {
-            ps.push(problem(row, subject_at, "", "error.catalog.required"));
+            ps.push(Problem::new(row, subject_at, "", "error.catalog.required"));
             None
         } else {
             stage.and_then(|st| {
                 let s = parse_subject(&subject_text, st);
                 if s.is_none() {
-                    ps.push(problem(
+                    ps.push(Problem::new(
                         row,
                         subject_at,
                         &subject_text,
@@ -186,18 +174,18 @@ impl RowRules for Rules {
             let (at, text) = self.cell(cells, Field::Level(level));
             if text.is_empty() {
                 if level == 0 {
-                    ps.push(problem(row, at, "", "error.catalog.required"));
+                    ps.push(Problem::new(row, at, "", "error.catalog.required"));
                 }
                 gap.get_or_insert(level);
                 continue;
             }
             if gap.is_some() {
-                ps.push(problem(row, at, &text, "error.teaching.point_gap"));
+                ps.push(Problem::new(row, at, &text, "error.teaching.point_gap"));
                 continue;
             }
             match clean_name(&text) {
                 Ok(n) => names.push(n),
-                Err(k) => ps.push(problem(row, at, &text, k)),
+                Err(k) => ps.push(Problem::new(row, at, &text, k)),
             }
         }
         if !ps.is_empty() {
@@ -210,7 +198,7 @@ impl RowRules for Rules {
         let key = (stage.as_str().to_owned(), subject.clone(), path);
         if let Some(first) = self.seen.get(&key) {
             let at = self.layout.position(Field::Level(names.len() - 1));
-            let mut p = problem(
+            let mut p = Problem::new(
                 row,
                 at,
                 names.last().map_or("", String::as_str),
@@ -238,7 +226,8 @@ pub struct Imported {
     pub unchanged: u64,
 }
 
-/// Why nothing was written: the file as a whole, or its problems in words with their place.
+/// Why nothing of a spreadsheet was written (the knowledge points', the items'): the file as a
+/// whole, or its problems in words with their place.
 #[derive(Debug, Clone, Serialize)]
 pub struct Rejected {
     pub file_name: String,

@@ -151,18 +151,6 @@ pub struct Rules {
     subjects: HashMap<(Stage, String), String>,
 }
 
-fn problem(row: u32, column: Option<usize>, value: &str, key: &'static str) -> Problem {
-    Problem {
-        row,
-        column,
-        value: value.to_owned(),
-        key,
-        other_row: None,
-        elsewhere: None,
-        accepted: None,
-    }
-}
-
 impl Rules {
     fn cell(&self, cells: &[Value], f: Field) -> (Option<usize>, String) {
         let pos = self.layout.position(f);
@@ -212,11 +200,11 @@ impl RowRules for Rules {
         let required = |f: Field, ps: &mut Vec<Problem>| {
             let (pos, text) = self.cell(cells, f);
             if text.is_empty() {
-                ps.push(problem(row, pos, "", "error.catalog.required"));
+                ps.push(Problem::new(row, pos, "", "error.catalog.required"));
             } else if let Err(k) = clean_name(&text)
                 && !matches!(f, F::Stage | F::Subject)
             {
-                ps.push(problem(row, pos, &text, k));
+                ps.push(Problem::new(row, pos, &text, k));
             }
             (pos, text)
         };
@@ -229,7 +217,7 @@ impl RowRules for Rules {
         if !section.is_empty()
             && let Err(k) = clean_name(&section)
         {
-            ps.push(problem(row, section_at, &section, k));
+            ps.push(Problem::new(row, section_at, &section, k));
         }
         let (order_at, order_text) = self.cell(cells, F::Order);
         let order = if order_text.is_empty() {
@@ -238,7 +226,7 @@ impl RowRules for Rules {
             match order_text.parse::<i64>() {
                 Ok(n) if (1..=100_000).contains(&n) => Some(n),
                 _ => {
-                    ps.push(problem(
+                    ps.push(Problem::new(
                         row,
                         order_at,
                         &order_text,
@@ -254,7 +242,7 @@ impl RowRules for Rules {
         } else {
             let s = parse_stage(&stage_text);
             if s.is_none() {
-                ps.push(problem(
+                ps.push(Problem::new(
                     row,
                     stage_at,
                     &stage_text,
@@ -267,7 +255,7 @@ impl RowRules for Rules {
             Some(st) if !subject_text.is_empty() => {
                 let s = parse_subject(&subject_text, st);
                 if s.is_none() {
-                    ps.push(problem(
+                    ps.push(Problem::new(
                         row,
                         subject_at,
                         &subject_text,
@@ -293,7 +281,7 @@ impl RowRules for Rules {
             } else {
                 match grade_in_stage(st, &grade_text) {
                     Some(g) if parsed.is_some_and(|p| p.0 != g) => {
-                        ps.push(problem(
+                        ps.push(Problem::new(
                             row,
                             grade_at,
                             &grade_text,
@@ -303,7 +291,7 @@ impl RowRules for Rules {
                     }
                     Some(g) => Some((g, grade_at, grade_text.clone())),
                     None => {
-                        ps.push(problem(
+                        ps.push(Problem::new(
                             row,
                             grade_at,
                             &grade_text,
@@ -318,7 +306,7 @@ impl RowRules for Rules {
             } else {
                 match parse_term(&term_text) {
                     Some(t) if parsed.is_some_and(|p| p.1.is_some_and(|pt| pt != t)) => {
-                        ps.push(problem(
+                        ps.push(Problem::new(
                             row,
                             term_at,
                             &term_text,
@@ -328,7 +316,7 @@ impl RowRules for Rules {
                     }
                     Some(t) => Some(t),
                     None => {
-                        ps.push(problem(
+                        ps.push(Problem::new(
                             row,
                             term_at,
                             &term_text,
@@ -341,13 +329,13 @@ impl RowRules for Rules {
             match grade {
                 Some((g, at, text)) => match grade_code_in_stage(st, g) {
                     Some(c) => grade_code = Some(c.to_owned()),
-                    None => ps.push(problem(row, at, &text, "error.catalog.grade_stage")),
+                    None => ps.push(Problem::new(row, at, &text, "error.catalog.grade_stage")),
                 },
                 None if parsed.is_none()
                     && grade_text.is_empty()
                     && matches!(st, Stage::Primary | Stage::Junior) =>
                 {
-                    ps.push(problem(
+                    ps.push(Problem::new(
                         row,
                         volume_at,
                         &volume,
@@ -385,7 +373,7 @@ impl RowRules for Rules {
         let volume_path = names[..4].join(" / ");
         match self.volumes.get(&volume_path) {
             Some((g, t, _)) if (g, t) != (&out.grade_code, &out.term) => {
-                return Err(vec![problem(
+                return Err(vec![Problem::new(
                     row,
                     volume_at,
                     &out.volume,
@@ -405,7 +393,7 @@ impl RowRules for Rules {
             } else {
                 self.layout.position(F::Unit)
             };
-            let mut p = problem(
+            let mut p = Problem::new(
                 row,
                 at,
                 names.last().copied().unwrap_or(""),
