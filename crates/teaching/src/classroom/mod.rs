@@ -87,12 +87,16 @@ pub async fn start(cx: &Ctx<'_>, plan: PlanId) -> AppResult<SessionId> {
     if !resources::catalog::progress::teaches(cx, plan.class_id, &plan.subject) {
         return Err(AppError::field("class", "error.teaching.not_your_class"));
     }
-    let open: Vec<(SessionId,)> = on_db!(cx.db(), p => sqlx::query_as(
-        "SELECT id FROM classroom_sessions WHERE teacher_id = $1 AND ended_at IS NULL",
+    let open: Vec<(SessionId, Option<PlanId>)> = on_db!(cx.db(), p => sqlx::query_as(
+        "SELECT id, plan_id FROM classroom_sessions WHERE teacher_id = $1 AND ended_at IS NULL",
     ).bind(cx.actor.person_id).fetch_all(p).await)?;
+    // Starting the plan's lesson again (the back button, a second click) goes on with it.
+    if let Some((same, _)) = open.iter().find(|(_, p)| *p == Some(plan.id)) {
+        return Ok(*same);
+    }
     let id = SessionId::new();
     let mut tx = cx.begin().await?;
-    for (old,) in open {
+    for (old, _) in open {
         if let Some(l) = find(cx.db(), old).await? {
             close(cx, &mut tx, &l).await?;
         }
@@ -121,9 +125,12 @@ pub async fn shown(cx: &Ctx<'_>, lesson: &Lesson, links: &[(ResourceId, i64)]) -
     }
     let mut tx = cx.begin().await?;
     for (rid, version) in links {
+        // Only while the lesson goes on: what is shown after it ended is not counted.
         on_tx!(&mut tx, t => sqlx::query(
             "INSERT INTO classroom_resources (session_id, resource_id, resource_version, shown_at)
-             VALUES ($1, $2, $3, $4) ON CONFLICT (session_id, resource_id) DO NOTHING",
+             SELECT $1, $2, $3, $4 WHERE EXISTS
+               (SELECT 1 FROM classroom_sessions WHERE id = $1 AND ended_at IS NULL)
+             ON CONFLICT (session_id, resource_id) DO NOTHING",
         ).bind(lesson.id).bind(*rid).bind(*version).bind(cx.now)
          .execute(&mut *t).await.map(|r| r.rows_affected()))?;
     }
@@ -250,7 +257,6 @@ pub async fn picks(db: &kernel::Db, id: SessionId) -> AppResult<Vec<Pick>> {
 /// Picks a student of the class at random: nobody twice in a round; when everyone has been
 /// picked a new round starts. `None` for a class without students.
 pub async fn pick(cx: &Ctx<'_>, id: SessionId) -> AppResult<Option<Pick>> {
-    use rand::seq::SliceRandom;
     let l = get_own(cx, id).await?;
     if l.ended_at.is_some() {
         return Err(AppError::Conflict(
@@ -267,6 +273,26 @@ pub async fn pick(cx: &Ctx<'_>, id: SessionId) -> AppResult<Option<Pick>> {
     if students.is_empty() {
         return Ok(None);
     }
+    // Two picks at once: the one that loses the sequence number draws again.
+    for _ in 0..3 {
+        match draw(cx, id, &students).await {
+            Err(AppError::Conflict(..)) => continue,
+            other => return other,
+        }
+    }
+    Err(AppError::Conflict(
+        "teaching.pick_busy",
+        kernel::FieldErrors::new(),
+    ))
+}
+
+/// One draw of the picker (see [`pick`]).
+async fn draw(
+    cx: &Ctx<'_>,
+    id: SessionId,
+    students: &[(PersonId, String)],
+) -> AppResult<Option<Pick>> {
+    use rand::seq::SliceRandom;
     let done = picks(cx.db(), id).await?;
     let round = done.first().map_or(1, |p| p.round);
     let in_round: Vec<PersonId> = done
@@ -288,10 +314,12 @@ pub async fn pick(cx: &Ctx<'_>, id: SessionId) -> AppResult<Option<Pick>> {
         return Ok(None);
     };
     let mut tx = cx.begin().await?;
+    let seq = done.len() as i64 + 1;
     on_tx!(&mut tx, t => sqlx::query(
         "INSERT INTO classroom_picks (session_id, seq, round, student_id, picked_at)
-         VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM classroom_picks WHERE session_id = $1), $2, $3, $4)",
-    ).bind(id).bind(round).bind(student).bind(cx.now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+         VALUES ($1, $2, $3, $4, $5)",
+    ).bind(id).bind(seq).bind(round).bind(student).bind(cx.now).execute(&mut *t).await.map(|r| r.rows_affected()))
+    .map_err(|e| kernel::error::unique_violation(e, "teaching.pick_busy", "pick"))?;
     tx.commit().await?;
     Ok(Some(Pick {
         student_id: student,

@@ -238,7 +238,7 @@ async fn teach_page(
     let cx = page.cx();
     let content = match lesson.plan_id {
         Some(pid) => {
-            let plan = lesson_prep::find(cx.db(), pid)
+            let plan = lesson_prep::find_any(cx.db(), pid)
                 .await?
                 .ok_or(AppError::NotFound(super::NOT_FOUND))?;
             lesson_prep::content(&cx, &plan, lesson.plan_version).await?
@@ -298,12 +298,16 @@ async fn record(page: &Page, lesson: Lesson, own: bool, done: Option<&str>) -> A
     let rows: Vec<(ResourceId, i64)> = kernel::on_db!(cx.db(), p => sqlx::query_as(
         "SELECT resource_id, resource_version FROM classroom_resources WHERE session_id = $1 ORDER BY shown_at",
     ).bind(lesson.id).fetch_all(p).await)?;
+    let viewer = resources::access::Viewer::of(cx.db(), cx.actor).await?;
     let mut resources = Vec::new();
     for (rid, v) in rows {
-        let title = resources::library::resource::find(cx.db(), rid)
-            .await?
-            .map(|r| r.title)
-            .unwrap_or_default();
+        let title = match resources::library::resource::find(cx.db(), rid).await? {
+            Some(r) if resources::access::may_view(cx.db(), cx.actor, &viewer, &r).await? => {
+                r.title
+            }
+            Some(_) => page.ctx().t("lesson_prep.resource_hidden").to_owned(),
+            None => page.ctx().t("lesson_prep.resource_gone").to_owned(),
+        };
         resources.push((rid, title, v));
     }
     let mut questions = Vec::new();

@@ -197,14 +197,27 @@ pub async fn answer(
         }
         None
     };
-    let choice = if q.options > 0 { choice } else { None };
+    let (choice, text) = if q.options > 0 {
+        (choice, "")
+    } else {
+        (None, text)
+    };
     let mut tx = cx.begin().await?;
-    on_tx!(&mut tx, t => sqlx::query(
+    // Written only while the question is open and its lesson goes on, checked in the write.
+    let n = on_tx!(&mut tx, t => sqlx::query(
         "INSERT INTO classroom_answers (question_id, student_id, choice, text, correct, answered_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
+         SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS
+           (SELECT 1 FROM classroom_questions q JOIN classroom_sessions s ON s.id = q.session_id
+            WHERE q.id = $1 AND q.closed_at IS NULL AND s.ended_at IS NULL)
          ON CONFLICT (question_id, student_id) DO UPDATE SET choice = $3, text = $4, correct = $5, answered_at = $6",
     ).bind(id).bind(cx.actor.person_id).bind(choice).bind(text).bind(correct).bind(cx.now)
      .execute(&mut *t).await.map(|r| r.rows_affected()))?;
+    if n == 0 {
+        return Err(AppError::Conflict(
+            "teaching.question_closed",
+            FieldErrors::new(),
+        ));
+    }
     tx.commit().await?;
     Ok(())
 }

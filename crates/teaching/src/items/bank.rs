@@ -60,13 +60,33 @@ const COLUMNS: &str = "i.id, i.school_id, i.author_id, i.stage, i.subject, i.kin
      i.answer_key, i.explanation, i.points, i.difficulty, i.source, i.catalog_id, i.version, \
      i.created_at, i.updated_at, p.name AS author";
 
-/// The school the actor teaches in (items are the school's), if any.
-pub fn school_of(cx: &Ctx<'_>) -> Option<NodeId> {
-    cx.actor
+/// The schools of the classes the actor teaches (items are a school's), their own school first.
+pub async fn schools_of(cx: &Ctx<'_>) -> AppResult<Vec<NodeId>> {
+    let mut out: Vec<NodeId> = Vec::new();
+    for g in cx
+        .actor
         .grants
         .iter()
-        .any(|g| matches!(g.role, Role::Teacher | Role::HeadTeacher))
-        .then_some(cx.actor.org_id)
+        .filter(|g| matches!(g.role, Role::Teacher | Role::HeadTeacher))
+    {
+        let school: Option<(Option<NodeId>,)> = on_db!(cx.db(), p => sqlx::query_as(
+            "SELECT school_id FROM org_nodes WHERE id = $1",
+        ).bind(g.node_id).fetch_optional(p).await)?;
+        if let Some((Some(s),)) = school
+            && !out.contains(&s)
+        {
+            out.push(s);
+        }
+    }
+    if let Some(i) = out.iter().position(|s| *s == cx.actor.org_id) {
+        out.swap(0, i);
+    }
+    Ok(out)
+}
+
+/// The school whose bank the actor writes to: where they teach (their own school first).
+pub async fn school_of(cx: &Ctx<'_>) -> AppResult<Option<NodeId>> {
+    Ok(schools_of(cx).await?.first().copied())
 }
 
 /// Where an item is: its stage and subject (as the editor names them), chapter and points.
@@ -153,7 +173,7 @@ async fn checked(cx: &Ctx<'_>, d: &Draft, p: &Place) -> AppResult<Checked> {
 
 /// Adds an item to the actor's school's bank.
 pub async fn create(cx: &Ctx<'_>, d: &Draft, p: &Place) -> AppResult<ItemId> {
-    let school = school_of(cx).ok_or(AppError::Forbidden)?;
+    let school = school_of(cx).await?.ok_or(AppError::Forbidden)?;
     let c = checked(cx, d, p).await?;
     let mut tx = cx.begin().await?;
     let id = insert(cx, &mut tx, school, d, p, &c).await?;
@@ -176,7 +196,7 @@ pub async fn create_all<'d>(
     items: impl Iterator<Item = (&'d Draft, &'d Place)>,
     file_name: &str,
 ) -> AppResult<u64> {
-    let school = school_of(cx).ok_or(AppError::Forbidden)?;
+    let school = school_of(cx).await?.ok_or(AppError::Forbidden)?;
     let mut all = Vec::new();
     for (d, p) in items {
         let c = checked(cx, d, p).await?;
@@ -272,7 +292,7 @@ pub async fn get(cx: &Ctx<'_>, id: ItemId) -> AppResult<Item> {
     let item: Option<Item> = on_db!(cx.db(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_optional(p).await)?;
     match item {
         Some(i)
-            if school_of(cx) == Some(i.school_id)
+            if schools_of(cx).await?.contains(&i.school_id)
                 || kernel::authz::administers(cx.db(), cx.actor, i.school_id).await? =>
         {
             Ok(i)
@@ -308,7 +328,7 @@ pub struct Filter {
 
 /// The school's items, the latest changed first (at most 200).
 pub async fn list(cx: &Ctx<'_>, f: &Filter) -> AppResult<Vec<Item>> {
-    let school = school_of(cx).ok_or(AppError::Forbidden)?;
+    let school = school_of(cx).await?.ok_or(AppError::Forbidden)?;
     let point: Option<PointId> = f.point.parse().ok();
     let sql = format!(
         "SELECT {COLUMNS} FROM items i JOIN persons p ON p.id = i.author_id
@@ -332,8 +352,11 @@ pub async fn delete(cx: &Ctx<'_>, id: ItemId) -> AppResult<()> {
         return Err(AppError::Forbidden);
     }
     let mut tx = cx.begin().await?;
-    on_tx!(&mut tx, t => sqlx::query("UPDATE items SET deleted_at = $2 WHERE id = $1")
+    let n = on_tx!(&mut tx, t => sqlx::query("UPDATE items SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL")
         .bind(id).bind(cx.now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+    if n == 0 {
+        return Err(AppError::NotFound(NOT_FOUND));
+    }
     cx.audit(
         &mut tx,
         AuditEvent::new("item.delete")

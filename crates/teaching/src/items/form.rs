@@ -167,12 +167,14 @@ pub fn blanks_in(stem: &str) -> usize {
         + stem.matches("(  )").count()
 }
 
-/// A stable order for the right side of a matching item that is not the written one.
+/// A random order of `n` entries that is not the written one (for two or more), stored with
+/// the item so its key follows it.
 fn shuffled(n: usize) -> Vec<usize> {
-    // Reversed, then rotated by one: never the identity for two or more entries.
-    let mut v: Vec<usize> = (0..n).rev().collect();
-    if n > 2 {
-        v.rotate_left(1);
+    use rand::seq::SliceRandom;
+    let mut v: Vec<usize> = (0..n).collect();
+    let mut rng = rand::thread_rng();
+    while n > 1 && v.iter().enumerate().all(|(i, x)| i == *x) {
+        v.shuffle(&mut rng);
     }
     v
 }

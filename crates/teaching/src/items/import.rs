@@ -315,7 +315,7 @@ fn read(path: &Path) -> Result<check::Collected<ItemRow>, FileError> {
 
 /// Imports `path` (uploaded as `file_name`) into the actor's school's bank: all or nothing.
 pub async fn run(cx: &Ctx<'_>, file_name: &str, path: &Path) -> Result<Imported, ImportError> {
-    if bank::school_of(cx).is_none() {
+    if bank::school_of(cx).await?.is_none() {
         return Err(AppError::Forbidden.into());
     }
     let locale = cx.actor.locale;
@@ -337,12 +337,15 @@ pub async fn run(cx: &Ctx<'_>, file_name: &str, path: &Path) -> Result<Imported,
     // The knowledge points by path, in the regions the teacher uses.
     let regions = resources::catalog::tree::regions_for(cx.db(), cx.actor).await?;
     let mut by_path: HashMap<(String, String, String), PointId> = HashMap::new();
+    let mut loaded: Vec<(String, String)> = Vec::new();
     let mut places = Vec::new();
     for r in &rows {
         let mut ids = Vec::new();
         for path in &r.points {
             let k = (r.stage.clone(), r.subject.clone(), path.clone());
-            if !by_path.contains_key(&k) {
+            let subject = (r.stage.clone(), r.subject.clone());
+            if !loaded.contains(&subject) {
+                loaded.push(subject);
                 for region in &regions {
                     let tree =
                         knowledge::tree(cx.db(), *region, &r.stage, &r.subject, false).await?;

@@ -313,6 +313,8 @@ pub async fn run(
         *e = (*e).max(position);
         by_key.insert((stage, subject, path), id);
     }
+    let before: std::collections::HashSet<(String, String, String)> =
+        by_key.keys().cloned().collect();
     let (mut created, mut unchanged) = (0u64, 0u64);
     for r in &rows {
         let mut parent: Option<PointId> = None;
@@ -320,7 +322,7 @@ pub async fn run(
             let path = r.names[..depth].join(SEP);
             let key = (r.stage.clone(), r.subject.clone(), path.clone());
             if let Some(id) = by_key.get(&key) {
-                if depth == r.names.len() {
+                if depth == r.names.len() && before.contains(&key) {
                     unchanged += 1;
                 }
                 parent = Some(*id);

@@ -126,12 +126,14 @@ pub async fn subjects(db: &Db, regions: &[NodeId]) -> AppResult<Vec<Subject>> {
 
 /// Inserts a point (inside an import or an addition).
 pub(crate) async fn insert(tx: &mut Tx, p: &Point) -> AppResult<()> {
+    // Two additions of one path at once: the second is told the point is there.
     on_tx!(tx, t => sqlx::query(
         "INSERT INTO knowledge_points (id, region_id, stage, subject, parent_id, name, path, depth, position, active, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     ).bind(p.id).bind(p.region_id).bind(&p.stage).bind(&p.subject).bind(p.parent_id).bind(&p.name)
      .bind(&p.path).bind(p.depth).bind(p.position).bind(p.active).bind(p.created_at).bind(p.updated_at)
-     .execute(&mut *t).await.map(|r| r.rows_affected()))?;
+     .execute(&mut *t).await.map(|r| r.rows_affected()))
+    .map_err(|e| kernel::error::unique_violation(e, "teaching.point_exists", "name"))?;
     Ok(())
 }
 

@@ -135,7 +135,8 @@ pub struct Step {
 pub struct Link {
     pub resource_id: ResourceId,
     pub resource_version: i64,
-    /// The resource's title now (empty if it is gone) and kind.
+    /// The resource's title now (empty if it is gone or the reader may not open it) and kind
+    /// (empty if it is gone).
     pub title: String,
     pub kind: String,
     /// Whether the viewer may open it (else its title is shown without a link).
@@ -156,6 +157,14 @@ pub struct VersionInfo {
 /// A plan row, whoever asks (`None` if there is none or it was deleted).
 pub async fn find(db: &kernel::Db, id: PlanId) -> AppResult<Option<Plan>> {
     let sql = format!("SELECT {PLAN_COLUMNS} {PLAN_FROM} WHERE l.id = $1 AND l.deleted_at IS NULL");
+    Ok(
+        on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_optional(p).await)?,
+    )
+}
+
+/// A plan row even if it was deleted (a lesson taught from it still shows its slides).
+pub async fn find_any(db: &kernel::Db, id: PlanId) -> AppResult<Option<Plan>> {
+    let sql = format!("SELECT {PLAN_COLUMNS} {PLAN_FROM} WHERE l.id = $1");
     Ok(
         on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_optional(p).await)?,
     )
@@ -245,7 +254,13 @@ pub async fn content(cx: &Ctx<'_>, plan: &Plan, version: Option<i64>) -> AppResu
         let entry = match row {
             Some(r) if r.deleted_at.is_none() => {
                 let visible = resources::access::may_view(cx.db(), cx.actor, &viewer, &r).await?;
-                (r.title.clone(), r.kind.clone(), visible, r.version)
+                // A resource the reader may not open is not named to them.
+                let title = if visible {
+                    r.title.clone()
+                } else {
+                    String::new()
+                };
+                (title, r.kind.clone(), visible, r.version)
             }
             _ => (String::new(), String::new(), false, 0),
         };

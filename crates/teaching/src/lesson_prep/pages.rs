@@ -138,11 +138,16 @@ async fn candidates(cx: &Ctx<'_>, chapter: CatalogId, draft: &Draft) -> AppResul
             kind: i.resource.kind,
         })
         .collect();
+    let viewer = resources::access::Viewer::of(cx.db(), cx.actor).await?;
     for id in draft.steps.iter().flat_map(|s| &s.resources) {
         if out.iter().any(|c| c.id == *id) {
             continue;
         }
-        if let Some(r) = resources::library::resource::find(cx.db(), *id).await? {
+        // Placed before, or posted: offered again only if the author may still use it.
+        if let Some(r) = resources::library::resource::find(cx.db(), *id).await?
+            && r.deleted_at.is_none()
+            && resources::access::may_view(cx.db(), cx.actor, &viewer, &r).await?
+        {
             out.push(Candidate {
                 id: r.id,
                 title: r.title,

@@ -39,7 +39,7 @@ pub fn document(plan: &Plan, c: &Content) -> String {
             out.push_str(&s.content);
             out.push('\n');
         }
-        for link in &s.links {
+        for link in s.links.iter().filter(|k| !k.title.is_empty()) {
             out.push_str(&format!(
                 "{}《{}》\n",
                 t("lesson_prep.resource_prefix"),
@@ -126,15 +126,31 @@ pub(super) async fn to_library(
 /// review; a plan shared before becomes a new version of the same resource. The resource.
 pub async fn share(cx: &Ctx<'_>, id: PlanId) -> AppResult<ResourceRow> {
     let plan = super::get_own(cx, id).await?;
-    if plan.resource_id.is_some() && plan.shared_version == Some(plan.version) {
-        return Err(AppError::Conflict(
-            "teaching.plan_shared",
-            kernel::FieldErrors::new(),
-        ));
+    let shared = || AppError::Conflict("teaching.plan_shared", kernel::FieldErrors::new());
+    if plan.shared_version == Some(plan.version) {
+        // Shared at this version already: only its review can be missing (a failure after
+        // the write), and is asked again.
+        if let Some(rid) = plan.resource_id
+            && let Some(r) = resource::find(cx.db(), rid).await?
+            && r.deleted_at.is_none()
+            && r.scope() == Scope::Private
+            && r.pending().is_none()
+        {
+            return submit(cx, &r).await;
+        }
+        return Err(shared());
+    }
+    // This version is claimed first, so two shares at once make one resource.
+    let claimed = on_db!(cx.db(), p => sqlx::query(
+        "UPDATE lesson_plans SET shared_version = $2
+         WHERE id = $1 AND (shared_version IS NULL OR shared_version <> $2)",
+    ).bind(id).bind(plan.version).execute(p).await.map(|r| r.rows_affected()))?;
+    if claimed == 0 {
+        return Err(shared());
     }
     let content = super::content(cx, &plan, None).await?;
     let text = document(&plan, &content);
-    let r = to_library(
+    let written = to_library(
         cx,
         &plan,
         plan.resource_id,
@@ -146,7 +162,17 @@ pub async fn share(cx: &Ctx<'_>, id: PlanId) -> AppResult<ResourceRow> {
             description: content.objectives.chars().take(200).collect(),
         },
     )
-    .await?;
+    .await;
+    let r = match written {
+        Ok(r) => r,
+        Err(e) => {
+            // The claim is given back, so sharing again tries again.
+            let _ = on_db!(cx.db(), p => sqlx::query(
+                "UPDATE lesson_plans SET shared_version = $3 WHERE id = $1 AND shared_version = $2",
+            ).bind(id).bind(plan.version).bind(plan.shared_version).execute(p).await.map(|r| r.rows_affected()));
+            return Err(e);
+        }
+    };
     let mut tx = cx.begin().await?;
     on_tx!(&mut tx, t => sqlx::query(
         "UPDATE lesson_plans SET resource_id = $2, shared_version = $3 WHERE id = $1",
@@ -173,18 +199,23 @@ pub async fn share(cx: &Ctx<'_>, id: PlanId) -> AppResult<ResourceRow> {
     .await?;
     tx.commit().await?;
     if r.scope() == Scope::Private && r.pending().is_none() {
-        return review::submit(
-            cx,
-            r.id,
-            ReviewInput {
-                version: r.version,
-                comment: String::new(),
-                score: None,
-            },
-        )
-        .await;
+        return submit(cx, &r).await;
     }
     Ok(r)
+}
+
+/// Sends the shared resource to the school's review.
+async fn submit(cx: &Ctx<'_>, r: &ResourceRow) -> AppResult<ResourceRow> {
+    review::submit(
+        cx,
+        r.id,
+        ReviewInput {
+            version: r.version,
+            comment: String::new(),
+            score: None,
+        },
+    )
+    .await
 }
 
 /// A plan someone else shared, as the actor sees it: the plan and the resource it became.

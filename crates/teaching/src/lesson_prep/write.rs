@@ -398,9 +398,12 @@ fn strip(c: &Content) -> Content {
 pub async fn delete(cx: &Ctx<'_>, id: PlanId) -> AppResult<()> {
     let plan = super::get_own(cx, id).await?;
     let mut tx = cx.begin().await?;
-    on_tx!(&mut tx, t => sqlx::query(
-        "UPDATE lesson_plans SET deleted_at = $2 WHERE id = $1",
+    let n = on_tx!(&mut tx, t => sqlx::query(
+        "UPDATE lesson_plans SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL",
     ).bind(id).bind(cx.now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+    if n == 0 {
+        return Err(AppError::NotFound(super::NOT_FOUND));
+    }
     cx.audit(
         &mut tx,
         AuditEvent::new("lesson_plan.delete")

@@ -95,11 +95,17 @@ async fn a_lesson_is_counted_once_and_with_resources_only_when_one_was_shown() {
     assert_eq!(t.facts("teaching.taught_with_resources").await, 1);
     assert_eq!(classroom::this_month(&cx).await.unwrap(), (1, 1));
 
-    // A lesson that shows no resource counts as taught, not as taught with resources; a new
-    // lesson ends the one still going on.
+    // A lesson that shows no resource counts as taught, not as taught with resources. The
+    // same plan started again goes on with its lesson; another plan ends the one going on.
     let bare = plan(&t, false).await;
     let first = classroom::start(&cx, bare).await.unwrap();
-    let second = classroom::start(&cx, bare).await.unwrap();
+    assert_eq!(
+        classroom::start(&cx, bare).await.unwrap(),
+        first,
+        "a second click goes on"
+    );
+    let other = plan(&t, false).await;
+    let second = classroom::start(&cx, other).await.unwrap();
     assert!(classroom::get(&cx, first).await.unwrap().ended_at.is_some());
     assert!(
         classroom::get(&cx, second)

@@ -68,6 +68,13 @@ async fn a_good_file_is_imported_once_and_read_as_a_tree() {
     let subjects = knowledge::subjects(&t.state.db, &regions).await.unwrap();
     assert!(subjects.iter().any(|s| s.subject == "14" && s.points == 7));
     assert_eq!(testkit_audit(&t, "knowledge.import").await, 2);
+    // A parent named after its child in the same file was made by this import: not unchanged.
+    let path = file(
+        "几何.csv",
+        "学段,学科,一级知识点,二级知识点\n初中,数学,图形,三角形\n初中,数学,图形,\n",
+    );
+    let done = import::run(&cx, city, "几何.csv", &path).await.unwrap();
+    assert_eq!((done.created, done.unchanged), (2, 0));
 }
 
 async fn testkit_audit(t: &Teach, action: &str) -> i64 {
