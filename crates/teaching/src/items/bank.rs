@@ -69,10 +69,10 @@ pub async fn schools_of(cx: &Ctx<'_>) -> AppResult<Vec<NodeId>> {
         .iter()
         .filter(|g| matches!(g.role, Role::Teacher | Role::HeadTeacher))
     {
-        let school: Option<(Option<NodeId>,)> = on_db!(cx.db(), p => sqlx::query_as(
-            "SELECT school_id FROM org_nodes WHERE id = $1",
-        ).bind(g.node_id).fetch_optional(p).await)?;
-        if let Some((Some(s),)) = school
+        let school = directory::nodes::find(cx.db(), g.node_id)
+            .await?
+            .and_then(|n| n.school_id);
+        if let Some(s) = school
             && !out.contains(&s)
         {
             out.push(s);

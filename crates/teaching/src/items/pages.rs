@@ -11,7 +11,7 @@ use axum::Router;
 use axum::extract::Query;
 use axum::response::Response;
 use axum::routing::{get, post};
-use kernel::{AppError, AppResult, AppState, CatalogId, Ctx, FieldErrors, on_db};
+use kernel::{AppError, AppResult, AppState, CatalogId, Ctx, FieldErrors};
 use resources::catalog::progress;
 use serde::Deserialize;
 use web::{CsrfForm, CsrfToken, IdPath, Page, PageCtx, redirect, render};
@@ -85,11 +85,15 @@ async fn template(_session: web::Session) -> AppResult<Response> {
 async fn subjects(cx: &Ctx<'_>) -> AppResult<Vec<(String, String, String)>> {
     let mut out: Vec<(String, String, String)> = Vec::new();
     for t in progress::taught_by(cx).await? {
-        let stage: Option<(Option<String>,)> = on_db!(cx.db(), p => sqlx::query_as(
-            "SELECT COALESCE(c.stages, g.stages) FROM org_nodes c LEFT JOIN org_nodes g ON g.id = c.parent_id
-             WHERE c.id = $1",
-        ).bind(t.class_id).fetch_optional(p).await)?;
-        let Some(stage) = stage.and_then(|s| s.0) else {
+        // A class's stage is its own, else its grade's.
+        let Some(class) = directory::nodes::find(cx.db(), t.class_id).await? else {
+            continue;
+        };
+        let grade = match class.parent_id {
+            Some(g) => directory::nodes::find(cx.db(), g).await?,
+            None => None,
+        };
+        let Some(stage) = class.stages.or(grade.and_then(|g| g.stages)) else {
             continue;
         };
         if !out
