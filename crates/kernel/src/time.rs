@@ -103,6 +103,26 @@ impl Zone {
     pub fn name(self) -> &'static str {
         self.0.name()
     }
+
+    /// The value of a `<input type="datetime-local">` for a moment: `2026-12-06T19:28`.
+    pub fn input(self, t: DateTime<Utc>) -> String {
+        self.local(t).format("%Y-%m-%dT%H:%M").to_string()
+    }
+
+    /// A local time as a form sends it (`2026-12-06T19:28`, `2026-12-06 19:28`, with or without
+    /// seconds), as a moment.
+    pub fn parse_input(self, s: &str) -> Option<DateTime<Utc>> {
+        let s = s.trim();
+        [
+            "%Y-%m-%dT%H:%M",
+            "%Y-%m-%d %H:%M",
+            "%Y-%m-%dT%H:%M:%S",
+            "%Y-%m-%d %H:%M:%S",
+        ]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
+        .and_then(|l| self.at(l))
+    }
 }
 
 #[cfg(test)]
@@ -132,6 +152,10 @@ mod tests {
         let urumqi: Zone = "Asia/Urumqi".parse().unwrap();
         assert_eq!(urumqi.minute(t), "2026-12-06 17:28");
         assert!("Mars/Olympus".parse::<Zone>().is_err());
+        assert_eq!(z.input(t), "2026-12-06T19:28");
+        assert_eq!(z.parse_input("2026-12-06T19:28"), Some(t));
+        assert_eq!(z.parse_input(" 2026-12-06 19:28:00 "), Some(t));
+        assert_eq!(z.parse_input("2026-12-06"), None);
         let c: crate::Config = toml::from_str("time_zone = \"Asia/Urumqi\"").unwrap();
         assert_eq!(c.time_zone, urumqi);
     }

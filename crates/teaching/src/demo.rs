@@ -187,6 +187,7 @@ pub async fn load(state: &AppState) -> AppResult<()> {
     }
     classroom::end(&tcx, lesson).await?;
     items(state, &teacher, &meta).await?;
+    crate::assignments::demo::load(state, &teacher, class).await?;
     Ok(())
 }
 

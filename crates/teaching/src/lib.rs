@@ -4,6 +4,7 @@
 //! question bank's item types. Pages under `/teaching`; every countable action is recorded in
 //! the kernel's fact record.
 
+pub mod assignments;
 pub mod classroom;
 pub mod demo;
 pub mod items;
@@ -27,13 +28,16 @@ pub fn routes() -> Router<AppState> {
         .merge(classroom::pages::routes())
         .merge(knowledge::pages::routes())
         .merge(items::pages::routes())
+        .merge(assignments::routes())
 }
 
 /// The forms that take a spreadsheet (the knowledge points' and the items' imports): served under the
 /// spreadsheet upload limit.
 pub fn upload_routes() -> Router<AppState> {
     kernel::i18n::register(&CATALOGUES);
-    knowledge::pages::upload_routes().merge(items::pages::upload_routes())
+    knowledge::pages::upload_routes()
+        .merge(items::pages::upload_routes())
+        .merge(assignments::upload_routes())
 }
 
 /// The kinds of facts this module records in the kernel's fact record.
@@ -42,6 +46,10 @@ pub const FACT_KINDS: &[&str] = &[
     "lesson_prep.shared",
     "teaching.lesson_taught",
     "teaching.taught_with_resources",
+    "teaching.assignment_set",
+    "teaching.work_submitted",
+    "teaching.test_taken",
+    "teaching.work_graded",
 ];
 
 /// How the audit log names this module's objects.
@@ -59,6 +67,15 @@ pub const AUDIT_NAMES: &[kernel::audit::names::ObjectName] = &[
         sql: "SELECT path FROM knowledge_points WHERE id = $1",
     },
     kernel::audit::names::ObjectName {
+        kind: "assignment",
+        sql: "SELECT title FROM assignments WHERE id = $1",
+    },
+    kernel::audit::names::ObjectName {
+        kind: "submission",
+        sql: "SELECT p.name || ' · ' || a.title FROM submissions s JOIN persons p ON p.id = s.student_id
+              JOIN assignments a ON a.id = s.assignment_id WHERE s.id = $1",
+    },
+    kernel::audit::names::ObjectName {
         kind: "classroom_session",
         sql: "SELECT title FROM classroom_sessions WHERE id = $1",
     },
@@ -74,7 +91,8 @@ pub async fn label(db: &Db, node: NodeId) -> AppResult<String> {
     Ok(rows.into_iter().map(|r| r.0).collect::<Vec<_>>().join(" "))
 }
 
-/// The module's tables: lesson plans and their versions, lessons taught.
+/// The module's tables: lesson plans and their versions, lessons taught, knowledge points, the
+/// question bank, assignments with their submissions, answers, marks and the gradebook's totals.
 pub static SCHEMA: kernel::Schema = kernel::schema!("teaching", [&resources::SCHEMA]);
 
 #[cfg(test)]

@@ -196,6 +196,32 @@ fn every_key_in_use_is_translated() {
     );
     dynamic.extend(["blanks", "ordering"].map(|k| format!("items.any_order.{k}")));
     dynamic.extend((1..=5).map(|d| format!("items.difficulty.{d}")));
+    dynamic.extend(
+        teaching::assignments::KINDS
+            .iter()
+            .map(|k| format!("assignments.kind.{k}")),
+    );
+    dynamic.extend(
+        teaching::assignments::CATEGORIES
+            .iter()
+            .map(|k| format!("assignments.category.{k}")),
+    );
+    dynamic.extend(
+        teaching::assignments::LATE_POLICIES
+            .iter()
+            .map(|k| format!("assignments.late.{k}")),
+    );
+    // The reasons a piece of work takes no answers, shown as their error's text.
+    dynamic.extend(
+        [
+            "already_submitted",
+            "not_open",
+            "time_over",
+            "not_started",
+            "past_due",
+        ]
+        .map(|c| format!("error.teaching.{c}")),
+    );
     for key in dynamic {
         if !has_key(&key) {
             missing.push(format!("(built at run time): {key}"));

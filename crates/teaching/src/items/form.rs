@@ -36,7 +36,9 @@ pub const OPTIONS_MAX: usize = 10;
 pub const LINES_MAX: usize = 20;
 
 /// Every message key [`check`] gives, so a spreadsheet's problem can name it.
-const ERROR_KEYS: [&str; 12] = [
+const ERROR_KEYS: [&str; 14] = [
+    "error.teaching.item_rubric",
+    "error.teaching.item_rubric_points",
     "error.teaching.item_stem",
     "error.teaching.item_points",
     "error.teaching.item_difficulty",
@@ -71,6 +73,92 @@ pub struct Options {
     pub left: Vec<String>,
     #[serde(default)]
     pub right: Vec<String>,
+    /// Items a teacher marks: the rubric's criteria.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rubric: Vec<Criterion>,
+}
+
+/// A criterion of a rubric (评分标准) and its levels with their points (hundredths).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Criterion {
+    pub name: String,
+    pub levels: Vec<(String, i64)>,
+}
+
+impl Criterion {
+    pub fn max(&self) -> i64 {
+        self.levels.iter().map(|l| l.1).max().unwrap_or(0)
+    }
+    /// `内容切题：优=6，良=4，差=2`, as the editor writes it.
+    pub fn line(&self) -> String {
+        format!(
+            "{}：{}",
+            self.name,
+            self.levels
+                .iter()
+                .map(|(l, p)| format!("{l}={}", *p as f64 / 100.0))
+                .collect::<Vec<_>>()
+                .join("，")
+        )
+    }
+    pub fn level_text(&self, i: &usize) -> String {
+        self.levels
+            .get(*i)
+            .map(|(l, p)| format!("{l} {}", *p as f64 / 100.0))
+            .unwrap_or_default()
+    }
+}
+
+pub const CRITERIA_MAX: usize = 8;
+pub const LEVELS_MAX: usize = 6;
+
+/// A rubric as written: one criterion per line, `内容切题：优=6，良=4，差=2` (`:` and `,`, `、`
+/// and `;` too). Each criterion has 2–6 levels; the criteria's best levels together may not
+/// exceed the item's points.
+pub fn rubric(text: &str, points: Option<i64>) -> Result<Vec<Criterion>, &'static str> {
+    let mut out: Vec<Criterion> = Vec::new();
+    for line in lines(text) {
+        let (name, levels) = line
+            .split_once(['：', ':'])
+            .ok_or("error.teaching.item_rubric")?;
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 40 || out.iter().any(|c| c.name == name) {
+            return Err("error.teaching.item_rubric");
+        }
+        let mut ls = Vec::new();
+        for part in levels.split(['，', ',', '、', ';', '；']) {
+            let part = part.trim();
+            if part.is_empty() {
+                continue;
+            }
+            let (l, p) = part
+                .split_once(['=', '＝'])
+                .ok_or("error.teaching.item_rubric")?;
+            let l = l.trim();
+            let p = super::normalise::number(p).ok_or("error.teaching.item_rubric")?;
+            let h = (p * 100.0).round() as i64;
+            if l.is_empty() || l.chars().count() > 20 || !(0..=10_000).contains(&h) {
+                return Err("error.teaching.item_rubric");
+            }
+            ls.push((l.to_owned(), h));
+        }
+        if !(2..=LEVELS_MAX).contains(&ls.len()) {
+            return Err("error.teaching.item_rubric");
+        }
+        out.push(Criterion {
+            name: name.to_owned(),
+            levels: ls,
+        });
+    }
+    if out.len() > CRITERIA_MAX {
+        return Err("error.teaching.item_rubric");
+    }
+    if let Some(p) = points
+        && out.iter().map(Criterion::max).sum::<i64>() > p
+    {
+        return Err("error.teaching.item_rubric_points");
+    }
+    Ok(out)
 }
 
 /// The editor's fields.
@@ -89,6 +177,8 @@ pub struct Draft {
     pub points: String,
     pub difficulty: String,
     pub source: String,
+    /// Items a teacher marks: the rubric, one criterion per line.
+    pub rubric: String,
 }
 
 fn lines(s: &str) -> Vec<String> {
@@ -322,7 +412,13 @@ pub fn check(d: &Draft) -> Result<(Options, Key), FieldErrors> {
                 })
             }
         }
-        "short_answer" | "essay" | "dictation" | "writing" => Some(Key::Manual),
+        "short_answer" | "essay" | "dictation" | "writing" => {
+            match rubric(&d.rubric, points(&d.points)) {
+                Ok(r) => options.rubric = r,
+                Err(k) => e.add("rubric", k),
+            }
+            Some(Key::Manual)
+        }
         _ => {
             e.add("kind", "error.teaching.item_kind");
             None
@@ -332,6 +428,47 @@ pub fn check(d: &Draft) -> Result<(Options, Key), FieldErrors> {
         Some(k) if e.is_empty() => Ok((options, k)),
         _ => Err(e),
     }
+}
+
+/// An answer as a form posts it: the fields `{prefix}choice` (option indexes), `{prefix}value`
+/// (`true`/`false`), `{prefix}text` (one per blank, or the written answer), `{prefix}pair` and
+/// `{prefix}order` (indexes, in order). `None` when a true/false item got no value.
+pub fn answer_from(
+    kind: &str,
+    pairs: &[(String, String)],
+    prefix: &str,
+) -> Option<super::score::Answer> {
+    use super::score::Answer;
+    let all = |k: &str| {
+        let name = format!("{prefix}{k}");
+        pairs
+            .iter()
+            .filter(|(f, _)| *f == name)
+            .map(|(_, v)| v.clone())
+            .collect::<Vec<_>>()
+    };
+    Some(match kind {
+        "single" | "multiple" => Answer::Choice {
+            chosen: all("choice")
+                .iter()
+                .filter_map(|c| c.parse().ok())
+                .collect(),
+        },
+        "true_false" => Answer::TrueFalse {
+            value: all("value").first()? == "true",
+        },
+        "blanks" | "pinyin" => Answer::Texts { texts: all("text") },
+        "matching" => Answer::Pairs {
+            pairs: all("pair").iter().map(|p| p.parse().ok()).collect(),
+        },
+        "ordering" => Answer::Order {
+            order: all("order").iter().filter_map(|p| p.parse().ok()).collect(),
+        },
+        _ => Answer::Written {
+            text: all("text").join("\n"),
+            photos: Vec::new(),
+        },
+    })
 }
 
 #[cfg(test)]

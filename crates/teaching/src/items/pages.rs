@@ -458,6 +458,12 @@ fn draft_of(i: &Item) -> Draft {
         points: i.points_text(),
         difficulty: i.difficulty.to_string(),
         source: i.source.clone(),
+        rubric: o
+            .rubric
+            .iter()
+            .map(super::form::Criterion::line)
+            .collect::<Vec<_>>()
+            .join("\n"),
     }
 }
 
@@ -606,39 +612,6 @@ async fn show(
     show_page(&page, id, None, q.done.as_deref()).await
 }
 
-/// An answer as the try form posts it.
-fn answer_of(kind: &str, pairs: &[(String, String)]) -> Answer {
-    let all = |k: &str| {
-        pairs
-            .iter()
-            .filter(|(f, _)| f == k)
-            .map(|(_, v)| v.clone())
-            .collect::<Vec<_>>()
-    };
-    match kind {
-        "single" | "multiple" => Answer::Choice {
-            chosen: all("choice")
-                .iter()
-                .filter_map(|c| c.parse().ok())
-                .collect(),
-        },
-        "true_false" => Answer::TrueFalse {
-            value: all("value").first().is_some_and(|v| v == "true"),
-        },
-        "blanks" | "pinyin" => Answer::Texts { texts: all("text") },
-        "matching" => Answer::Pairs {
-            pairs: all("pair").iter().map(|p| p.parse().ok()).collect(),
-        },
-        "ordering" => Answer::Order {
-            order: all("order").iter().filter_map(|p| p.parse().ok()).collect(),
-        },
-        _ => Answer::Written {
-            text: all("text").join("\n"),
-            photos: Vec::new(),
-        },
-    }
-}
-
 /// `POST /teaching/items/{id}/try`: the answer marked as a student's would be.
 async fn try_it(
     page: Page,
@@ -646,7 +619,8 @@ async fn try_it(
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let item = bank::get(&page.cx(), id).await?;
-    let answer = answer_of(&item.kind, &pairs);
+    let answer = super::form::answer_from(&item.kind, &pairs, "")
+        .unwrap_or(Answer::Choice { chosen: Vec::new() });
     let marked = score::mark(&item.key(), item.points as f64 / 100.0, &answer);
     show_page(&page, id, Some(marked), None).await
 }

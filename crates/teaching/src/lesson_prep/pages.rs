@@ -86,7 +86,7 @@ pub struct Chapter {
 
 /// The units and sections of the volume the class studies in the subject this term, and
 /// where the class is now (preselected).
-async fn chapters(
+pub(crate) async fn chapters(
     cx: &Ctx<'_>,
     class: NodeId,
     subject: &str,
@@ -120,8 +120,13 @@ pub struct Candidate {
     pub kind: String,
 }
 
-/// The library's resources on the chapter (and the unit it is in), and those already placed.
-async fn candidates(cx: &Ctx<'_>, chapter: CatalogId, draft: &Draft) -> AppResult<Vec<Candidate>> {
+/// The library's resources on the chapter (and the unit it is in), and those already placed
+/// that the author may still use.
+pub(crate) async fn candidates(
+    cx: &Ctx<'_>,
+    chapter: CatalogId,
+    placed: &[ResourceId],
+) -> AppResult<Vec<Candidate>> {
     let mut nodes = resources::catalog::tree::subtree_ids(cx.db(), chapter).await?;
     if let Some(n) = resources::catalog::tree::find(cx.db(), chapter).await?
         && let Some(parent) = n.parent_id
@@ -139,7 +144,7 @@ async fn candidates(cx: &Ctx<'_>, chapter: CatalogId, draft: &Draft) -> AppResul
         })
         .collect();
     let viewer = resources::access::Viewer::of(cx.db(), cx.actor).await?;
-    for id in draft.steps.iter().flat_map(|s| &s.resources) {
+    for id in placed {
         if out.iter().any(|c| c.id == *id) {
             continue;
         }
@@ -240,7 +245,14 @@ async fn form_page(
     let (chapters, now) = chapters(&cx, class.class_id, &class.subject).await?;
     let chapter = chapter.or(now);
     let candidates = match chapter {
-        Some(c) => candidates(&cx, c, &draft).await?,
+        Some(c) => {
+            let placed: Vec<ResourceId> = draft
+                .steps
+                .iter()
+                .flat_map(|s| s.resources.iter().copied())
+                .collect();
+            candidates(&cx, c, &placed).await?
+        }
         None => Vec::new(),
     };
     let rows = draft.steps.len() + BLANK_ROWS + extra;

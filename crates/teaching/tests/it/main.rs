@@ -4,9 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod assignments;
 mod classroom;
 mod helpers;
 mod http;
+mod http_assignments;
 mod items;
 mod knowledge;
 mod lesson_prep;

@@ -1,0 +1,628 @@
+//! The student's and the guardian's pages: the homework list, doing a piece of work on a phone
+//! (answers, photos of paper work, the micro-lesson of a flipped task, the minutes spent), the
+//! returned work with its marks, comments and the teacher's pen; a guardian's view of their
+//! child's returned results.
+
+use super::grade::{self, Mark};
+use super::photos::{self, Photo, PhotoId};
+use super::{Assignment, AssignmentId, Part, Submission, WHOLE, work};
+use crate::items::score::Answer;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::{get, post};
+use bytes::Bytes;
+use kernel::{AppError, AppResult, AppState, Ctx, FieldErrors, PersonId, ResourceId, Role, on_db};
+use serde::Deserialize;
+use web::{CsrfForm, IdPath, Page, PageCtx, redirect, render};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/teaching/homework", get(list))
+        .route("/teaching/homework/{id}", get(show).post(save))
+        .route("/teaching/homework/{id}/minutes", post(minutes))
+        .route("/teaching/homework/{id}/watched", post(watched))
+        .route("/teaching/homework/{id}/files/{resource}", get(file))
+        .route("/teaching/photos/{id}", get(photo))
+        .route("/teaching/photos/{id}/delete", post(remove_photo))
+        .route("/teaching/results", get(results))
+        .route("/static/homework.js", get(script))
+}
+
+pub fn upload_routes() -> Router<AppState> {
+    Router::new().route("/teaching/homework/{id}/photos", post(upload))
+}
+
+const SCRIPT: &str = include_str!("../../static/homework.js");
+
+async fn script() -> impl axum::response::IntoResponse {
+    use axum::http::header;
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        SCRIPT,
+    )
+}
+
+/// A line of a student's list: the work and where they are with it.
+pub struct Row {
+    pub a: Assignment,
+    pub s: Submission,
+    pub class: String,
+}
+
+#[derive(Template)]
+#[template(path = "assignments/homework_list.html")]
+struct ListPage {
+    ctx: PageCtx,
+    todo: Vec<Row>,
+    done: Vec<Row>,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+/// The student's work: open and not handed in (the nearest due first), then handed in (the
+/// latest first).
+pub async fn mine(cx: &Ctx<'_>, student: PersonId) -> AppResult<(Vec<Row>, Vec<Row>)> {
+    let sql = format!(
+        "SELECT {} FROM submissions s JOIN persons p ON p.id = s.student_id
+         JOIN assignments a ON a.id = s.assignment_id
+         WHERE s.student_id = $1 AND a.deleted_at IS NULL AND (a.opens_at <= $2 OR a.kind = 'test')
+         ORDER BY a.due_at DESC LIMIT 300",
+        super::SUBMISSION_COLUMNS
+    );
+    let subs: Vec<Submission> = on_db!(cx.db(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(student).bind(cx.now).fetch_all(p).await)?;
+    let (mut todo, mut done) = (Vec::new(), Vec::new());
+    for s in subs {
+        let Some(a) = super::find(cx.db(), s.assignment_id).await? else {
+            continue;
+        };
+        let row = Row {
+            class: crate::label(cx.db(), s.class_id).await?,
+            a,
+            s,
+        };
+        if row.s.submitted_at.is_none()
+            && work::closed(&row.a, &row.s, cx.now) != Some("teaching.past_due")
+        {
+            todo.push(row);
+        } else {
+            done.push(row);
+        }
+    }
+    todo.reverse();
+    Ok((todo, done))
+}
+
+async fn list(page: Page) -> AppResult<Response> {
+    let cx = page.cx();
+    if !cx.actor.has_role(Role::Student) {
+        return Err(AppError::Forbidden);
+    }
+    let (todo, done) = mine(&cx, cx.actor.person_id).await?;
+    Ok(render(&ListPage {
+        ctx: page.ctx(),
+        todo,
+        done,
+        now: cx.now,
+    }))
+}
+
+/// One item as the student sees it: in the order of their layout, choices in theirs, with the
+/// answer saved so far, and once returned its mark.
+pub struct Question {
+    pub number: usize,
+    pub part: Part,
+    pub stem: String,
+    /// (shown index, rendered text) in the order shown.
+    pub choices: Vec<(usize, String)>,
+    pub blanks: usize,
+    pub answer: Option<Answer>,
+    /// The saved choices as shown indexes.
+    pub chosen: Vec<usize>,
+    pub photos: Vec<Photo>,
+    pub mark: Option<Mark>,
+    pub explanation: String,
+    pub manual: bool,
+}
+
+impl Question {
+    fn prefix(&self) -> String {
+        format!("a{}.", self.part.position)
+    }
+    fn is_chosen(&self, i: &usize) -> bool {
+        self.chosen.contains(i)
+    }
+    fn value_is(&self, v: bool) -> bool {
+        matches!(self.answer, Some(Answer::TrueFalse { value }) if value == v)
+    }
+    fn text(&self, i: &usize) -> String {
+        match &self.answer {
+            Some(Answer::Texts { texts }) => texts.get(*i).cloned().unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
+    fn written(&self) -> String {
+        match &self.answer {
+            Some(Answer::Written { text, .. }) => text.clone(),
+            _ => String::new(),
+        }
+    }
+    fn pair_is(&self, left: &usize, right: &usize) -> bool {
+        matches!(&self.answer, Some(Answer::Pairs { pairs }) if pairs.get(*left).copied().flatten() == Some(*right))
+    }
+    fn order_is(&self, place: &usize, entry: &usize) -> bool {
+        matches!(&self.answer, Some(Answer::Order { order }) if order.get(*place) == Some(entry))
+    }
+    fn letter(&self, i: &usize) -> char {
+        char::from(b'A' + u8::try_from(*i).unwrap_or(0))
+    }
+    fn mark_text(&self) -> String {
+        self.mark
+            .as_ref()
+            .map(Mark::points_text)
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "assignments/homework.html")]
+struct WorkPage {
+    ctx: PageCtx,
+    a: Assignment,
+    s: Submission,
+    questions: Vec<Question>,
+    whole_photos: Vec<Photo>,
+    whole_mark: Option<Mark>,
+    attached: Vec<super::Attached>,
+    lesson: Option<super::Attached>,
+    /// Answers may be given now; or why not.
+    open: bool,
+    closed: Option<&'static str>,
+    /// Results shown (returned to the student).
+    returned: bool,
+    remaining: Option<i64>,
+    errors: FieldErrors,
+}
+
+impl WorkPage {
+    fn kind_key(&self) -> String {
+        format!("assignments.kind.{}", self.a.kind)
+    }
+}
+
+/// The questions of a submission in the student's order.
+pub async fn questions(
+    cx: &Ctx<'_>,
+    a: &Assignment,
+    s: &Submission,
+    show_marks: bool,
+) -> AppResult<(Vec<Question>, Vec<Photo>, Option<Mark>)> {
+    let parts = super::parts(cx.db(), a.id).await?;
+    let answers = grade::answers(cx.db(), s.id).await?;
+    let photos = photos::of(cx.db(), s.id).await?;
+    let history = if show_marks {
+        grade::history(cx.db(), s.id).await?
+    } else {
+        Vec::new()
+    };
+    let latest = grade::latest(&history);
+    let layout = s.layout();
+    let order: Vec<i64> = if layout.order.len() == parts.len() {
+        layout.order.clone()
+    } else {
+        parts.iter().map(|p| p.position).collect()
+    };
+    let mut out = Vec::new();
+    for (n, pos) in order.iter().enumerate() {
+        let Some(p) = parts.iter().find(|p| p.position == *pos) else {
+            continue;
+        };
+        let o = p.options();
+        let shown: Vec<usize> = layout
+            .choices
+            .get(usize::try_from(*pos).unwrap_or(0))
+            .filter(|c| c.len() == o.choices.len())
+            .cloned()
+            .unwrap_or_else(|| (0..o.choices.len()).collect());
+        let answer = answers.iter().find(|x| x.0 == *pos).map(|x| x.1.clone());
+        let chosen = match &answer {
+            Some(Answer::Choice { chosen }) => shown
+                .iter()
+                .enumerate()
+                .filter(|(_, stored)| chosen.contains(stored))
+                .map(|(i, _)| i)
+                .collect(),
+            _ => Vec::new(),
+        };
+        let blanks = match p.key() {
+            crate::items::score::Key::Blanks { blanks, .. } => blanks.len(),
+            crate::items::score::Key::Pinyin { accepted } => accepted.len(),
+            _ => 0,
+        };
+        out.push(Question {
+            number: n + 1,
+            stem: crate::items::math::render(&p.stem),
+            choices: shown
+                .iter()
+                .enumerate()
+                .map(|(i, stored)| {
+                    (
+                        i,
+                        o.choices
+                            .get(*stored)
+                            .map(|c| crate::items::math::render(c))
+                            .unwrap_or_default(),
+                    )
+                })
+                .collect(),
+            blanks,
+            chosen,
+            answer,
+            photos: photos
+                .iter()
+                .filter(|f| f.position == *pos)
+                .cloned()
+                .collect(),
+            mark: latest
+                .iter()
+                .find(|m| m.position == *pos)
+                .map(|m| (*m).clone()),
+            explanation: if show_marks {
+                crate::items::math::render(&p.explanation)
+            } else {
+                String::new()
+            },
+            manual: p.manual(),
+            part: p.clone(),
+        });
+    }
+    let whole = photos
+        .iter()
+        .filter(|f| f.position == WHOLE)
+        .cloned()
+        .collect();
+    let whole_mark = latest
+        .iter()
+        .find(|m| m.position == WHOLE)
+        .map(|m| (*m).clone());
+    Ok((out, whole, whole_mark))
+}
+
+async fn work_page(
+    page: &Page,
+    id: AssignmentId,
+    errors: FieldErrors,
+    done: Option<&str>,
+) -> AppResult<Response> {
+    let cx = page.cx();
+    let (a, mut s) = work::open(&cx, id).await?;
+    // A test whose time ran out is handed in with what was saved.
+    if a.is_test() && s.submitted_at.is_none() && work::close_expired(&cx, &a).await? > 0 {
+        (_, s) = work::open(&cx, id).await?;
+    }
+    let returned = s.returned_at.is_some();
+    let (questions, whole_photos, whole_mark) = questions(&cx, &a, &s, returned).await?;
+    let attached = super::attached(cx.db(), id).await?;
+    let lesson = attached
+        .iter()
+        .find(|r| Some(r.resource_id) == a.lesson_resource_id)
+        .cloned();
+    let closed = work::closed(&a, &s, cx.now);
+    let remaining = s.ends_at.map(|e| (e - cx.now).num_seconds().max(0));
+    Ok(render(&WorkPage {
+        ctx: page.ctx().with_notice(done),
+        attached: attached
+            .into_iter()
+            .filter(|r| Some(r.resource_id) != a.lesson_resource_id)
+            .collect(),
+        lesson,
+        open: closed.is_none(),
+        closed,
+        returned,
+        remaining,
+        questions,
+        whole_photos,
+        whole_mark,
+        a,
+        s,
+        errors,
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct Done {
+    done: Option<String>,
+}
+
+async fn show(
+    page: Page,
+    IdPath(id): IdPath<AssignmentId>,
+    Query(q): Query<Done>,
+) -> AppResult<Response> {
+    work_page(&page, id, FieldErrors::new(), q.done.as_deref()).await
+}
+
+/// The answers a form posts, in stored terms (the shown choices mapped back through the
+/// student's layout).
+fn posted_answers(
+    parts: &[Part],
+    s: &Submission,
+    pairs: &[(String, String)],
+) -> Vec<(i64, Answer)> {
+    let layout = s.layout();
+    let mut out = Vec::new();
+    for p in parts {
+        let prefix = format!("a{}.", p.position);
+        if !pairs.iter().any(|(k, _)| k.starts_with(&prefix)) && p.kind != "true_false" {
+            continue;
+        }
+        let Some(mut answer) = crate::items::form::answer_from(&p.kind, pairs, &prefix) else {
+            continue;
+        };
+        if let Answer::Choice { chosen } = &mut answer
+            && let Some(map) = layout
+                .choices
+                .get(usize::try_from(p.position).unwrap_or(0))
+                .filter(|m| !m.is_empty())
+        {
+            *chosen = chosen.iter().filter_map(|i| map.get(*i).copied()).collect();
+            chosen.sort_unstable();
+        }
+        out.push((p.position, answer));
+    }
+    out
+}
+
+/// `POST /teaching/homework/{id}`: saves the answers; with `action=submit` hands the work in
+/// (with the minutes spent, `minutes`).
+async fn save(
+    page: Page,
+    IdPath(id): IdPath<AssignmentId>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let cx = page.cx();
+    let (a, s) = work::open(&cx, id).await?;
+    let parts = super::parts(cx.db(), a.id).await?;
+    let answers = posted_answers(&parts, &s, &pairs);
+    let one = |k: &str| {
+        pairs
+            .iter()
+            .find(|(f, _)| f == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let minutes = match work::parse_minutes(&one("minutes")) {
+        Ok(m) => m,
+        Err(key) => {
+            let mut e = FieldErrors::new();
+            e.add("minutes", key);
+            return work_page(&page, id, e, None).await;
+        }
+    };
+    if !answers.is_empty() {
+        match work::save(&cx, id, &answers).await {
+            Ok(_) => {}
+            Err(AppError::Invalid(e)) => return work_page(&page, id, e, None).await,
+            Err(e) => return Err(e),
+        }
+    }
+    if one("action") == "submit" {
+        work::submit(&cx, id, minutes).await?;
+        return Ok(redirect(&format!("/teaching/homework/{id}?done=submitted")));
+    }
+    Ok(redirect(&format!(
+        "/teaching/homework/{id}?done=work_saved"
+    )))
+}
+
+#[derive(Deserialize)]
+pub struct MinutesForm {
+    minutes: String,
+}
+
+async fn minutes(
+    page: Page,
+    IdPath(id): IdPath<AssignmentId>,
+    CsrfForm(f): CsrfForm<MinutesForm>,
+) -> AppResult<Response> {
+    match work::parse_minutes(&f.minutes) {
+        Ok(Some(m)) => {
+            work::report_minutes(&page.cx(), id, m).await?;
+            Ok(redirect(&format!(
+                "/teaching/homework/{id}?done=minutes_saved"
+            )))
+        }
+        _ => {
+            let mut e = FieldErrors::new();
+            e.add("minutes", "error.teaching.minutes");
+            work_page(&page, id, e, None).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct WatchedForm {
+    #[serde(default)]
+    seconds: f64,
+    #[serde(default)]
+    duration: f64,
+}
+
+/// `POST /teaching/homework/{id}/watched`: the micro-lesson's progress (sent by the page's
+/// script as the video plays; 204).
+async fn watched(
+    page: Page,
+    IdPath(id): IdPath<AssignmentId>,
+    CsrfForm(f): CsrfForm<WatchedForm>,
+) -> AppResult<Response> {
+    let to = |v: f64| if v.is_finite() { v as i64 } else { 0 };
+    work::watched(&page.cx(), id, to(f.seconds), to(f.duration)).await?;
+    Ok(axum::response::IntoResponse::into_response(
+        axum::http::StatusCode::NO_CONTENT,
+    ))
+}
+
+/// An attached resource's file, for the students the work is set to (and its graders): inline
+/// with range requests, so a micro-lesson plays and seeks. Opening the micro-lesson counts as
+/// opened.
+async fn file(
+    page: Page,
+    Path((id, resource)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let cx = page.cx();
+    let id: AssignmentId = id
+        .parse()
+        .map_err(|_| AppError::NotFound(super::NOT_FOUND))?;
+    let resource: ResourceId = resource
+        .parse()
+        .map_err(|_| AppError::NotFound(super::NOT_FOUND))?;
+    let a = match work::open(&cx, id).await {
+        Ok((a, _)) => a,
+        Err(_) => super::get(&cx, id).await?.0,
+    };
+    if !super::attached(cx.db(), a.id)
+        .await?
+        .iter()
+        .any(|r| r.resource_id == resource)
+    {
+        return Err(AppError::NotFound(super::NOT_FOUND));
+    }
+    let r = resources::library::resource::find(cx.db(), resource)
+        .await?
+        .filter(|r| r.deleted_at.is_none())
+        .ok_or(AppError::NotFound("resources.no_file"))?;
+    let hash = r
+        .blob_hash
+        .clone()
+        .ok_or(AppError::NotFound("resources.no_file"))?;
+    let b = resources::files::blob::find(cx.db(), &hash)
+        .await?
+        .ok_or(AppError::NotFound("resources.no_file"))?;
+    let name = r.file_name.clone().unwrap_or_else(|| r.title.clone());
+    resources::files::serve::respond_blob(
+        cx.state,
+        &b,
+        &headers,
+        resources::files::serve::Disposition::inline(&name),
+    )
+    .await
+}
+
+async fn photo(page: Page, IdPath(id): IdPath<PhotoId>) -> AppResult<Response> {
+    photos::serve(&page.cx(), id).await
+}
+
+async fn remove_photo(
+    page: Page,
+    IdPath(id): IdPath<PhotoId>,
+    CsrfForm(_): CsrfForm<web::CsrfToken>,
+) -> AppResult<Response> {
+    let a = photos::remove(&page.cx(), id).await?;
+    Ok(redirect(&format!(
+        "/teaching/homework/{a}?done=photo_removed"
+    )))
+}
+
+/// `POST /teaching/homework/{id}/photos` (multipart): the CSRF token, `position` (an item's,
+/// or -1 for the work as a whole) and the photos (`photo`, several).
+async fn upload(
+    page: Page,
+    IdPath(id): IdPath<AssignmentId>,
+    mut form: axum::extract::Multipart,
+) -> AppResult<Response> {
+    let limit = u64::try_from(spaces::photos::MAX_BYTES).unwrap_or(u64::MAX)
+        * photos::MAX_PER_ANSWER as u64;
+    let bad = |e| web::upload::multipart_error(e, limit, "photo", "photos.error.broken");
+    let (mut csrf, mut position, mut files) = (String::new(), WHOLE, Vec::<Bytes>::new());
+    while let Some(field) = form.next_field().await.map_err(bad)? {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.map_err(bad)?,
+            Some("position") => {
+                position = field
+                    .text()
+                    .await
+                    .map_err(bad)?
+                    .trim()
+                    .parse()
+                    .unwrap_or(WHOLE);
+            }
+            Some("photo") => {
+                let data = field.bytes().await.map_err(bad)?;
+                if !data.is_empty() {
+                    files.push(data);
+                }
+            }
+            _ => {}
+        }
+    }
+    page.session.verify_csrf(&csrf)?;
+    match photos::add(&page.cx(), id, position, files).await {
+        Ok(_) => Ok(redirect(&format!(
+            "/teaching/homework/{id}?done=photos_added#q{position}"
+        ))),
+        Err(AppError::Invalid(e)) => work_page(&page, id, e, None).await,
+        Err(e) => Err(e),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results: a student's own returned work, a guardian's child's.
+
+#[derive(Deserialize)]
+pub struct ResultsQuery {
+    student: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "assignments/results.html")]
+struct ResultsPage {
+    ctx: PageCtx,
+    /// The guardian's children to choose from: (id, name).
+    children: Vec<(PersonId, String)>,
+    student: Option<(PersonId, String)>,
+    rows: Vec<Row>,
+}
+
+async fn results(page: Page, Query(q): Query<ResultsQuery>) -> AppResult<Response> {
+    let cx = page.cx();
+    let children: Vec<(PersonId, String)> = directory::classes::my_children(&cx)
+        .await?
+        .into_iter()
+        .map(|c| (c.person_id, c.name))
+        .collect();
+    let me = cx.actor.has_role(Role::Student);
+    if children.is_empty() && !me {
+        return Err(AppError::Forbidden);
+    }
+    let wanted: Option<PersonId> = q.student.as_deref().and_then(|s| s.parse().ok());
+    let student = match wanted {
+        Some(w) => Some(
+            children
+                .iter()
+                .find(|c| c.0 == w)
+                .cloned()
+                .ok_or(AppError::NotFound("directory.person_not_found"))?,
+        ),
+        None if me => None,
+        None => children.first().cloned(),
+    };
+    let who = student.as_ref().map_or(cx.actor.person_id, |s| s.0);
+    let (todo, done) = mine(&cx, who).await?;
+    let rows: Vec<Row> = done
+        .into_iter()
+        .chain(todo)
+        .filter(|r| r.s.returned_at.is_some())
+        .collect();
+    Ok(render(&ResultsPage {
+        ctx: page.ctx(),
+        children,
+        student,
+        rows,
+    }))
+}

@@ -1,0 +1,283 @@
+//! A student's work: opening it, saving answers as they are given, handing it in (marked at
+//! once where the rules allow), saying how long it took, and for a flipped task how much of the
+//! micro-lesson was watched. The server's clock decides: an answer after the due time (or a
+//! test's end) is refused and says so, unless late work is accepted.
+
+use super::{Assignment, AssignmentId, Part, Submission, find, grade, parts, submission_of};
+use crate::items::score::Answer;
+use chrono::{DateTime, Utc};
+use kernel::audit::AuditEvent;
+use kernel::facts::{self, Fact};
+use kernel::{AppError, AppResult, Ctx, FieldErrors, on_tx};
+
+pub const TEXT_MAX: usize = 5_000;
+pub const TEXTS_MAX: usize = 20;
+
+/// The work set to the actor, once it is open (a test shows before its start, to wait for it).
+pub async fn open(cx: &Ctx<'_>, id: AssignmentId) -> AppResult<(Assignment, Submission)> {
+    let a = find(cx.db(), id)
+        .await?
+        .ok_or(AppError::NotFound(super::NOT_FOUND))?;
+    let s = submission_of(cx.db(), id, cx.actor.person_id)
+        .await?
+        .ok_or(AppError::NotFound(super::NOT_FOUND))?;
+    if a.opens_at > cx.now && !a.is_test() {
+        return Err(AppError::NotFound(super::NOT_FOUND));
+    }
+    Ok((a, s))
+}
+
+/// Why an answer cannot be taken now, if it cannot.
+pub fn closed(a: &Assignment, s: &Submission, now: DateTime<Utc>) -> Option<&'static str> {
+    if s.submitted_at.is_some() {
+        return Some("teaching.already_submitted");
+    }
+    if now < a.opens_at {
+        return Some("teaching.not_open");
+    }
+    if let Some(end) = s.ends_at
+        && now > end
+    {
+        return Some("teaching.time_over");
+    }
+    if a.is_test() && s.started_at.is_none() {
+        return Some("teaching.not_started");
+    }
+    if now > a.due_at && (a.late_policy == "refuse" || a.is_test()) {
+        return Some("teaching.past_due");
+    }
+    None
+}
+
+fn refused(code: &'static str) -> AppError {
+    AppError::Conflict(code, FieldErrors::new())
+}
+
+/// Checks an answer's shape against its item: the right kind of answer, sizes within bounds.
+pub fn check_answer(p: &Part, a: &Answer) -> Result<(), &'static str> {
+    let ok = match (p.kind.as_str(), a) {
+        ("single" | "multiple", Answer::Choice { chosen }) => {
+            let n = p.options().choices.len();
+            chosen.iter().all(|c| *c < n) && (p.kind == "multiple" || chosen.len() <= 1)
+        }
+        ("true_false", Answer::TrueFalse { .. }) => true,
+        ("blanks" | "pinyin", Answer::Texts { texts }) => {
+            texts.len() <= TEXTS_MAX && texts.iter().all(|t| t.chars().count() <= 200)
+        }
+        ("matching", Answer::Pairs { pairs }) => {
+            let o = p.options();
+            pairs.len() <= o.left.len() && pairs.iter().flatten().all(|r| *r < o.right.len())
+        }
+        ("ordering", Answer::Order { order }) => {
+            let n = p.options().choices.len();
+            order.len() <= n && order.iter().all(|i| *i < n)
+        }
+        (_, Answer::Written { text, photos }) => {
+            p.manual() && text.chars().count() <= TEXT_MAX && photos.is_empty()
+        }
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err("error.teaching.answer_shape")
+    }
+}
+
+/// Whether an answer says anything (an empty form field is no answer).
+pub fn is_given(a: &Answer) -> bool {
+    match a {
+        Answer::Choice { chosen } => !chosen.is_empty(),
+        Answer::TrueFalse { .. } => true,
+        Answer::Texts { texts } => texts.iter().any(|t| !t.trim().is_empty()),
+        Answer::Pairs { pairs } => pairs.iter().any(Option::is_some),
+        Answer::Order { order } => !order.is_empty(),
+        Answer::Written { text, photos } => !text.trim().is_empty() || !photos.is_empty(),
+    }
+}
+
+/// Saves answers (position → answer), each replacing the one before; an empty one removes
+/// it. Returns how many were saved. Refused once the work is closed to answers.
+pub async fn save(cx: &Ctx<'_>, id: AssignmentId, given: &[(i64, Answer)]) -> AppResult<usize> {
+    let (a, s) = open(cx, id).await?;
+    if let Some(code) = closed(&a, &s, cx.now) {
+        return Err(refused(code));
+    }
+    let parts = parts(cx.db(), a.id).await?;
+    let mut e = FieldErrors::new();
+    for (pos, ans) in given {
+        match parts.iter().find(|p| p.position == *pos) {
+            Some(p) => {
+                if let Err(k) = check_answer(p, ans) {
+                    e.add(&format!("answer.{pos}"), k);
+                }
+            }
+            None => e.add(&format!("answer.{pos}"), "error.teaching.answer_shape"),
+        }
+    }
+    e.into_result()?;
+    let mut tx = cx.begin().await?;
+    // Saved only while open: the check runs again inside the write (a hand-in or the end of a
+    // test between the two is not overtaken).
+    let open_now = on_tx!(&mut tx, t => sqlx::query(
+        "UPDATE submissions SET started_at = COALESCE(started_at, $2) WHERE id = $1 AND submitted_at IS NULL
+           AND (ends_at IS NULL OR ends_at >= $2)",
+    ).bind(s.id).bind(cx.now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+    if open_now == 0 {
+        return Err(refused("teaching.time_over"));
+    }
+    let mut n = 0;
+    for (pos, ans) in given {
+        if is_given(ans) {
+            let json = serde_json::to_string(ans).map_err(AppError::internal)?;
+            on_tx!(&mut tx, t => sqlx::query(
+                "INSERT INTO answers (submission_id, position, response, saved_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (submission_id, position) DO UPDATE SET response = excluded.response, saved_at = excluded.saved_at",
+            ).bind(s.id).bind(*pos).bind(&json).bind(cx.now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+        } else {
+            on_tx!(&mut tx, t => sqlx::query("DELETE FROM answers WHERE submission_id = $1 AND position = $2")
+                .bind(s.id).bind(*pos).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+        }
+        n += 1;
+    }
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// Minutes as a student reports them: 0–600.
+pub fn parse_minutes(s: &str) -> Result<Option<i64>, &'static str> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    match s.parse::<i64>() {
+        Ok(m) if (0..=600).contains(&m) => Ok(Some(m)),
+        _ => Err("error.teaching.minutes"),
+    }
+}
+
+/// Hands the work in: marked at once where the rules allow, late if after the due time
+/// (refused when late work is not taken). The minutes spent are the student's own word.
+pub async fn submit(cx: &Ctx<'_>, id: AssignmentId, minutes: Option<i64>) -> AppResult<()> {
+    let (a, s) = open(cx, id).await?;
+    if let Some(code) = closed(&a, &s, cx.now) {
+        return Err(refused(code));
+    }
+    hand_in(cx, &a, &s, cx.now, minutes).await
+}
+
+/// Hands a submission in at `at` (its own hand-in, or a test's end passing).
+pub async fn hand_in(
+    cx: &Ctx<'_>,
+    a: &Assignment,
+    s: &Submission,
+    at: DateTime<Utc>,
+    minutes: Option<i64>,
+) -> AppResult<()> {
+    let parts = parts(cx.db(), a.id).await?;
+    let late = at > a.due_at;
+    let mut tx = cx.begin().await?;
+    let changed = on_tx!(&mut tx, t => sqlx::query(
+        "UPDATE submissions SET submitted_at = $2, late = $3, minutes_spent = COALESCE($4, minutes_spent),
+             started_at = COALESCE(started_at, $2)
+         WHERE id = $1 AND submitted_at IS NULL",
+    ).bind(s.id).bind(at).bind(late).bind(minutes).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+    if changed == 0 {
+        return Err(refused("teaching.already_submitted"));
+    }
+    let answers = grade::answers(cx.db(), s.id).await?;
+    let photos = super::photos::positions(cx.db(), s.id).await?;
+    grade::auto_mark(&mut tx, &parts, s, &answers, &photos, cx.now).await?;
+    grade::rescore(&mut tx, a, s.id).await?;
+    let kind = if a.is_test() {
+        "teaching.test_taken"
+    } else {
+        "teaching.work_submitted"
+    };
+    facts::record(
+        &mut tx,
+        cx.now,
+        Fact::once(
+            kind,
+            s.class_id,
+            Some(s.student_id),
+            s.id.0,
+            format!("{kind}:{}", s.id),
+        ),
+    )
+    .await?;
+    cx.audit(
+        &mut tx,
+        AuditEvent::new("submission.hand_in")
+            .object("submission", s.id)
+            .node(s.class_id)
+            .detail(serde_json::json!({ "late": late })),
+    )
+    .await?;
+    tx.commit().await
+}
+
+/// Hands in every attempt of a test whose time is over (the server's end passed without a
+/// hand-in): at its end, with the answers saved by then. Safe to repeat.
+pub async fn close_expired(cx: &Ctx<'_>, a: &Assignment) -> AppResult<usize> {
+    let mut n = 0;
+    for s in super::submissions(cx.db(), a.id).await? {
+        if s.submitted_at.is_some() {
+            continue;
+        }
+        let end = match s.ends_at {
+            Some(e) => e,
+            None if a.is_test() => a.due_at,
+            None => continue,
+        };
+        if end < cx.now {
+            match hand_in(cx, a, &s, end, None).await {
+                Ok(()) => n += 1,
+                Err(AppError::Conflict("teaching.already_submitted", _)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// The student's word on the minutes spent, also after handing in.
+pub async fn report_minutes(cx: &Ctx<'_>, id: AssignmentId, minutes: i64) -> AppResult<()> {
+    let (_, s) = open(cx, id).await?;
+    let mut tx = cx.begin().await?;
+    on_tx!(&mut tx, t => sqlx::query("UPDATE submissions SET minutes_spent = $2 WHERE id = $1")
+        .bind(s.id).bind(minutes).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+    tx.commit().await
+}
+
+/// A flipped task's micro-lesson: opened (`seconds` 0), or watched up to `seconds` of
+/// `duration`. The furthest point is kept.
+pub async fn watched(cx: &Ctx<'_>, id: AssignmentId, seconds: i64, duration: i64) -> AppResult<()> {
+    let (a, s) = open(cx, id).await?;
+    if a.lesson_resource_id.is_none() {
+        return Err(AppError::NotFound(super::NOT_FOUND));
+    }
+    let duration = duration.clamp(0, 24 * 3600);
+    let seconds = seconds.clamp(0, duration.max(0));
+    let mut tx = cx.begin().await?;
+    on_tx!(&mut tx, t => sqlx::query(
+        "UPDATE submissions SET lesson_opened_at = COALESCE(lesson_opened_at, $2),
+             watched_seconds = CASE WHEN watched_seconds < $3 THEN $3 ELSE watched_seconds END,
+             lesson_seconds = CASE WHEN lesson_seconds < $4 THEN $4 ELSE lesson_seconds END
+         WHERE id = $1",
+    ).bind(s.id).bind(cx.now).bind(seconds).bind(duration).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+    tx.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minutes_as_reported() {
+        assert_eq!(parse_minutes(""), Ok(None));
+        assert_eq!(parse_minutes("35"), Ok(Some(35)));
+        assert!(parse_minutes("-3").is_err());
+        assert!(parse_minutes("601").is_err());
+    }
+}
