@@ -68,6 +68,19 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// A test for a whole grade: every student presses start within one second, then saves
+    /// answers for a minute (about 1,000 a second): start latency, saves/s and their latency,
+    /// answers lost (counted in the database), peak memory.
+    Exam {
+        #[arg(long, default_value_t = 3_000)]
+        students: usize,
+        /// Answers each student saves.
+        #[arg(long, default_value_t = 20)]
+        answers: usize,
+        /// The window the answers are spread over.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+    },
     Resources {
         #[arg(long, default_value_t = 1_000_000)]
         resources: u64,
@@ -93,11 +106,11 @@ pub enum Scale {
 }
 
 pub(crate) struct Shape {
-    districts: usize,
-    schools_per_district: usize,
-    classes_per_school: usize,
-    teachers_per_school: usize,
-    students_per_class: usize,
+    pub(crate) districts: usize,
+    pub(crate) schools_per_district: usize,
+    pub(crate) classes_per_school: usize,
+    pub(crate) teachers_per_school: usize,
+    pub(crate) students_per_class: usize,
 }
 
 impl Scale {
@@ -180,6 +193,11 @@ pub async fn run(config: Config, cmd: BenchCommand) -> AppResult<()> {
             concurrency,
             seconds,
         } => return crate::bench_spaces::run(config, scale, concurrency, seconds).await,
+        BenchCommand::Exam {
+            students,
+            answers,
+            seconds,
+        } => return crate::bench_exam::run(config, students, answers, seconds).await,
         BenchCommand::Resources {
             resources,
             seconds,

@@ -346,6 +346,7 @@ pub async fn serve_on(
     let exchange = tokio::spawn(directory::exchange::push::runner(state.clone()));
     let library = tokio::spawn(resources::runner(state.clone()));
     let home_school = tokio::spawn(spaces::runner(state.clone()));
+    let teaching = tokio::spawn(teaching::runner(state.clone()));
     let outbox = tokio::spawn(channels::runner(state.clone()));
     let chainer = tokio::spawn(crate::audit::chainer(state.clone()));
     let metrics = match state.config.metrics_listen.clone() {
@@ -369,6 +370,7 @@ pub async fn serve_on(
     exchange.abort();
     library.abort();
     home_school.abort();
+    teaching.abort();
     outbox.abort();
     chainer.abort();
     if let Some(m) = metrics {

@@ -40,6 +40,19 @@ pub fn upload_routes() -> Router<AppState> {
         .merge(assignments::upload_routes())
 }
 
+/// The module's background work on every node: tests whose time ran out are handed in with
+/// the answers saved by then (each once, whichever node gets there first).
+pub async fn runner(state: AppState) {
+    loop {
+        match assignments::work::close_expired(&state, None).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(attempts = n, "tests handed in at their end"),
+            Err(e) => tracing::error!(error = %e, "handing in ended tests failed"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(15)).await;
+    }
+}
+
 /// The kinds of facts this module records in the kernel's fact record.
 pub const FACT_KINDS: &[&str] = &[
     "lesson_prep.written",

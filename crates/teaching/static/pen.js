@@ -14,6 +14,13 @@
     var NS = "http://www.w3.org/2000/svg";
     var current = null, line = null;
     box.classList.add("drawing");
+    // The strokes as the form holds them (a page back with errors keeps the unsaved ones).
+    while (svg.firstChild) svg.removeChild(svg.firstChild);
+    strokes.forEach(function (s) {
+      var l = document.createElementNS(NS, "polyline");
+      l.setAttribute("points", s.map(function (p) { return p[0] + "," + p[1]; }).join(" "));
+      svg.appendChild(l);
+    });
     function save() { field.value = JSON.stringify(strokes); }
     function point(ev) {
       var r = svg.getBoundingClientRect();

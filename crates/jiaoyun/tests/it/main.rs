@@ -8,6 +8,7 @@ mod api;
 mod browser;
 mod browser_home;
 mod browser_library;
+mod browser_teaching;
 mod cli;
 mod crawler;
 mod fuzz_seeds;

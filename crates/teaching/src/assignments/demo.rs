@@ -166,6 +166,7 @@ async fn mark(cx: &Ctx<'_>, id: AssignmentId, share: f64) -> AppResult<()> {
                     "注意笔顺，“地”字少写了一个字。".into()
                 },
                 reason: String::new(),
+                seen: None,
             });
         }
         grade::mark(cx, s.id, &given).await?;

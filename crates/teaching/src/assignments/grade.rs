@@ -201,6 +201,11 @@ pub struct Given {
     pub rubric: Vec<(String, String)>,
     pub comment: String,
     pub reason: String,
+    /// The `seq` of the mark the teacher was shown (0: none yet). A field equal to what was
+    /// shown is left alone; a changed field over a mark that moved since is refused, so a form
+    /// opened earlier never reverts a colleague's newer mark. `None`: compared with the
+    /// current mark.
+    pub seen: Option<i64>,
 }
 
 /// Points as a teacher types them, in hundredths: 0 to `max`.
@@ -262,12 +267,18 @@ pub async fn mark(cx: &Ctx<'_>, id: SubmissionId, given: &[Given]) -> AppResult<
             );
         }
         let rubric = serde_json::to_string(&g.rubric).map_err(AppError::internal)?;
-        let now = current.iter().find(|m| m.position == g.position);
-        let unchanged = now.is_some_and(|m| {
-            m.points == points && m.comment == g.comment.trim() && m.rubric == rubric
-        });
-        // An empty box over a mark waiting for a teacher changes nothing either.
-        if unchanged || (points.is_none() && g.comment.trim().is_empty() && g.rubric.is_empty()) {
+        // What the teacher was shown: the mark they saw, or the current one.
+        let shown = match g.seen {
+            Some(seq) => before
+                .iter()
+                .find(|m| m.position == g.position && m.seq == seq),
+            None => current.iter().find(|m| m.position == g.position).copied(),
+        };
+        let unchanged = match shown {
+            Some(m) => m.points == points && m.comment == g.comment.trim() && m.rubric == rubric,
+            None => points.is_none() && g.comment.trim().is_empty() && g.rubric.is_empty(),
+        };
+        if unchanged {
             continue;
         }
         rows.push((
@@ -276,6 +287,7 @@ pub async fn mark(cx: &Ctx<'_>, id: SubmissionId, given: &[Given]) -> AppResult<
             rubric,
             g.comment.trim(),
             g.reason.trim(),
+            g.seen,
         ));
     }
     e.into_result()?;
@@ -284,7 +296,20 @@ pub async fn mark(cx: &Ctx<'_>, id: SubmissionId, given: &[Given]) -> AppResult<
     }
     let mut tx = cx.begin().await?;
     let seq = lock(&mut tx, id).await?;
-    for (position, points, rubric, comment, reason) in &rows {
+    // Under the lock: a mark that moved since the teacher saw it is not overwritten.
+    let mut moved = FieldErrors::new();
+    for (position, _, _, _, _, seen) in &rows {
+        if let Some(seen) = seen {
+            let (last,): (Option<i64>,) = on_tx!(&mut tx, t => sqlx::query_as(
+                "SELECT MAX(seq) FROM marks WHERE submission_id = $1 AND position = $2",
+            ).bind(id).bind(*position).fetch_one(&mut *t).await)?;
+            if last.unwrap_or(0) > *seen {
+                moved.add(&format!("points.{position}"), "error.teaching.mark_changed");
+            }
+        }
+    }
+    moved.into_result()?;
+    for (position, points, rubric, comment, reason, _) in &rows {
         insert(
             &mut tx,
             id,
@@ -315,26 +340,156 @@ pub async fn mark(cx: &Ctx<'_>, id: SubmissionId, given: &[Given]) -> AppResult<
     Ok(rows.len())
 }
 
+/// Marks typed from paper, a row per student (the fast entry of a printed test or workbook):
+/// `rows` are (submission, [(position, points as typed)]). A row left empty is skipped (the
+/// student was away); a row filled in part names its empty cells; every cell is checked before
+/// anything is written. Work not handed in online counts as handed in on paper now. Cells equal
+/// to the current mark change nothing. One transaction, one audit record. Returns the rows
+/// written.
+pub async fn enter(
+    cx: &Ctx<'_>,
+    id: super::AssignmentId,
+    rows: &[(SubmissionId, Vec<(i64, String)>)],
+) -> AppResult<usize> {
+    let a = super::get_graded(cx, id).await?;
+    let subs = super::visible_submissions(cx, &a, super::Access::Grade).await?;
+    let parts = super::parts(cx.db(), id).await?;
+    let positions: Vec<(i64, i64)> = if parts.is_empty() {
+        vec![(WHOLE, a.total_points)]
+    } else {
+        parts.iter().map(|p| (p.position, p.points)).collect()
+    };
+    let mut e = FieldErrors::new();
+    let mut todo = Vec::new();
+    for (sub, cells) in rows {
+        let Some(s) = subs.iter().find(|x| x.id == *sub) else {
+            return Err(AppError::NotFound(super::SUBMISSION_NOT_FOUND));
+        };
+        let typed = |pos: i64| {
+            cells
+                .iter()
+                .find(|c| c.0 == pos)
+                .map(|c| c.1.trim())
+                .unwrap_or_default()
+        };
+        if positions.iter().all(|(p, _)| typed(*p).is_empty()) {
+            continue;
+        }
+        let current = latest_points(cx.db(), s.id).await?;
+        let mut marks = Vec::new();
+        for (pos, max) in &positions {
+            let field = format!("m.{}.{pos}", s.id);
+            let t = typed(*pos);
+            if t.is_empty() {
+                e.add(&field, "error.teaching.entry_missing");
+                continue;
+            }
+            match parse_points(t, *max) {
+                Some(p) if current.iter().any(|c| c.0 == *pos && c.1 == Some(p)) => {}
+                Some(p) => marks.push((*pos, p)),
+                None => e.add(&field, "error.teaching.mark_points"),
+            }
+        }
+        if !marks.is_empty() || s.submitted_at.is_none() {
+            todo.push((s, marks));
+        }
+    }
+    e.into_result()?;
+    let mut tx = cx.begin().await?;
+    for (s, marks) in &todo {
+        let seq = lock(&mut tx, s.id).await?;
+        if s.submitted_at.is_none() {
+            let handed = on_tx!(&mut tx, t => sqlx::query(
+                "UPDATE submissions SET submitted_at = $2, started_at = COALESCE(started_at, $2), late = FALSE
+                 WHERE id = $1 AND submitted_at IS NULL",
+            ).bind(s.id).bind(cx.now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+            if handed == 1 {
+                let kind = if a.is_test() {
+                    "teaching.test_taken"
+                } else {
+                    "teaching.work_submitted"
+                };
+                facts::record(
+                    &mut tx,
+                    cx.now,
+                    Fact::once(
+                        kind,
+                        s.class_id,
+                        Some(s.student_id),
+                        s.id.0,
+                        format!("{kind}:{}", s.id),
+                    ),
+                )
+                .await?;
+            }
+        }
+        for (pos, p) in marks {
+            insert(
+                &mut tx,
+                s.id,
+                seq,
+                *pos,
+                Some(*p),
+                "entry",
+                "[]",
+                "",
+                "",
+                Some(cx.actor.person_id),
+                cx.now,
+            )
+            .await?;
+        }
+        rescore(&mut tx, &a, s.id).await?;
+    }
+    cx.audit(
+        &mut tx,
+        AuditEvent::new("submission.enter")
+            .object("assignment", id)
+            .node(a.school_id)
+            .detail(serde_json::json!({ "rows": todo.len() })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(todo.len())
+}
+
+/// The latest points of each position of a submission.
+async fn latest_points(db: &kernel::Db, id: SubmissionId) -> AppResult<Vec<(i64, Option<i64>)>> {
+    Ok(latest(&history(db, id).await?)
+        .into_iter()
+        .map(|m| (m.position, m.points))
+        .collect())
+}
+
 pub const FEEDBACK_MAX: usize = 2_000;
 
 /// Returns marked work to the student with feedback: the student and their guardians see the
-/// result and are told. Work still waiting for a mark is refused.
+/// result and are told. Work still waiting for a mark is refused (checked again under the
+/// submission's lock); a test's results go out together, once the test is released.
 pub async fn give_back(cx: &Ctx<'_>, id: SubmissionId, feedback: &str) -> AppResult<()> {
     let (a, s) = graded_submission(cx, id).await?;
     let feedback = feedback.trim();
     if feedback.chars().count() > FEEDBACK_MAX {
         return Err(AppError::field("feedback", "error.teaching.feedback"));
     }
-    if !s.graded() {
+    if a.is_test() && a.released_at.is_none() {
+        return Err(AppError::Conflict(
+            "teaching.not_released",
+            FieldErrors::new(),
+        ));
+    }
+    let mut tx = cx.begin().await?;
+    lock(&mut tx, id).await?;
+    let changed = on_tx!(&mut tx, t => sqlx::query(
+        "UPDATE submissions SET feedback = $2, returned_at = COALESCE(returned_at, $3)
+         WHERE id = $1 AND submitted_at IS NOT NULL AND pending = 0 AND score IS NOT NULL",
+    ).bind(id).bind(feedback).bind(cx.now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+    if changed == 0 {
         return Err(AppError::Conflict(
             "teaching.not_graded",
             FieldErrors::new(),
         ));
     }
-    let mut tx = cx.begin().await?;
-    on_tx!(&mut tx, t => sqlx::query(
-        "UPDATE submissions SET feedback = $2, returned_at = COALESCE(returned_at, $3) WHERE id = $1",
-    ).bind(id).bind(feedback).bind(cx.now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
     if s.returned_at.is_none() {
         tell_returned(cx, &mut tx, &a, &s).await?;
     }
@@ -395,23 +550,32 @@ async fn tell_returned(cx: &Ctx<'_>, tx: &mut Tx, a: &Assignment, s: &Submission
     Ok(())
 }
 
-/// Releases an assignment's results: every marked submission is returned at once (a test's
-/// results all together); those still waiting are returned when they are marked and given
-/// back. Returns how many were returned now.
+/// Releases an assignment's results in the classes the actor marks: every marked submission
+/// there is returned at once (a test's results all together); work still waiting is returned
+/// when it is marked and given back. The author's release releases the assignment (a test's
+/// late-marked work may then be given back one by one). Returns how many were returned now.
 pub async fn release(cx: &Ctx<'_>, id: super::AssignmentId) -> AppResult<usize> {
-    let a = super::get_graded(cx, id).await?;
-    let subs = super::submissions(cx.db(), id).await?;
+    let (a, access) = super::get(cx, id).await?;
+    if access != super::Access::Grade {
+        return Err(AppError::NotFound(super::NOT_FOUND));
+    }
+    let subs = super::visible_submissions(cx, &a, access).await?;
     let mut tx = cx.begin().await?;
-    on_tx!(&mut tx, t => sqlx::query(
-        "UPDATE assignments SET released_at = COALESCE(released_at, $2) WHERE id = $1",
-    ).bind(id).bind(cx.now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+    if a.author_id == cx.actor.person_id {
+        on_tx!(&mut tx, t => sqlx::query(
+            "UPDATE assignments SET released_at = COALESCE(released_at, $2) WHERE id = $1",
+        ).bind(id).bind(cx.now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+    } else if a.is_test() && a.released_at.is_none() {
+        return Err(AppError::Conflict(
+            "teaching.not_released",
+            FieldErrors::new(),
+        ));
+    }
     let mut n = 0;
-    for s in subs
-        .iter()
-        .filter(|s| s.graded() && s.returned_at.is_none())
-    {
+    for s in subs.iter().filter(|s| s.returned_at.is_none()) {
         let changed = on_tx!(&mut tx, t => sqlx::query(
-            "UPDATE submissions SET returned_at = $2 WHERE id = $1 AND returned_at IS NULL",
+            "UPDATE submissions SET returned_at = $2 WHERE id = $1 AND returned_at IS NULL
+               AND submitted_at IS NOT NULL AND pending = 0 AND score IS NOT NULL",
         ).bind(s.id).bind(cx.now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
         if changed == 1 {
             tell_returned(cx, &mut tx, &a, s).await?;
@@ -430,28 +594,18 @@ pub async fn release(cx: &Ctx<'_>, id: super::AssignmentId) -> AppResult<usize> 
     Ok(n)
 }
 
-/// The next submission after `after` that is handed in and not yet returned (marking goes
+/// The next of `subs` after `after` that is handed in and not yet returned (marking goes
 /// student by student in the class's order), wrapping around.
-pub async fn next_to_mark(
-    db: &kernel::Db,
-    a: super::AssignmentId,
-    after: Option<SubmissionId>,
-) -> AppResult<Option<SubmissionId>> {
-    let all = super::submissions(db, a).await?;
-    let todo: Vec<&Submission> = all
-        .iter()
-        .filter(|s| s.submitted_at.is_some() && s.returned_at.is_none())
-        .collect();
+pub fn next_to_mark(subs: &[Submission], after: Option<SubmissionId>) -> Option<SubmissionId> {
     let start = after
-        .and_then(|x| all.iter().position(|s| s.id == x))
+        .and_then(|x| subs.iter().position(|s| s.id == x))
         .map_or(0, |i| i + 1);
-    Ok(all
-        .iter()
+    subs.iter()
         .cycle()
         .skip(start)
-        .take(all.len())
-        .find(|s| todo.iter().any(|t| t.id == s.id) && Some(s.id) != after)
-        .map(|s| s.id))
+        .take(subs.len())
+        .find(|s| s.submitted_at.is_some() && s.returned_at.is_none() && Some(s.id) != after)
+        .map(|s| s.id)
 }
 
 #[cfg(test)]

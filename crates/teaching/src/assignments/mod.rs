@@ -217,18 +217,26 @@ pub enum Access {
     Read,
 }
 
-/// Whether the actor marks an assignment's work: its author, or a teacher of its subject in
-/// one of its classes (or their head teacher).
+/// The classes of an assignment whose work the actor marks: a teacher of its subject (or the
+/// head teacher) marks their own classes' work; its author, while they still teach one of its
+/// classes, marks all of it. Empty for anyone else.
+pub async fn graded_classes(cx: &Ctx<'_>, a: &Assignment) -> AppResult<Vec<NodeId>> {
+    let all = classes_of(cx.db(), a.id).await?;
+    let taught: Vec<NodeId> = all
+        .iter()
+        .copied()
+        .filter(|c| resources::catalog::progress::teaches(cx, *c, &a.subject))
+        .collect();
+    Ok(if a.author_id == cx.actor.person_id && !taught.is_empty() {
+        all
+    } else {
+        taught
+    })
+}
+
+/// Whether the actor marks any of an assignment's work (see [`graded_classes`]).
 pub async fn grades(cx: &Ctx<'_>, a: &Assignment) -> AppResult<bool> {
-    if a.author_id == cx.actor.person_id {
-        return Ok(true);
-    }
-    for class in classes_of(cx.db(), a.id).await? {
-        if resources::catalog::progress::teaches(cx, class, &a.subject) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    Ok(!graded_classes(cx, a).await?.is_empty())
 }
 
 /// The assignment for those who mark it or read it (404 for anyone else).
@@ -313,7 +321,8 @@ pub async fn submissions(db: &kernel::Db, id: AssignmentId) -> AppResult<Vec<Sub
     )
 }
 
-/// A submission and its assignment for those who mark it (404 for anyone else).
+/// A submission and its assignment for those who mark its class's work (404 for anyone else,
+/// a teacher of another class of the same assignment included).
 pub async fn graded_submission(
     cx: &Ctx<'_>,
     id: SubmissionId,
@@ -321,10 +330,31 @@ pub async fn graded_submission(
     let s = find_submission(cx.db(), id)
         .await?
         .ok_or(AppError::NotFound(SUBMISSION_NOT_FOUND))?;
-    let a = get_graded(cx, s.assignment_id)
-        .await
-        .map_err(|_| AppError::NotFound(SUBMISSION_NOT_FOUND))?;
+    let a = find(cx.db(), s.assignment_id)
+        .await?
+        .ok_or(AppError::NotFound(SUBMISSION_NOT_FOUND))?;
+    if !graded_classes(cx, &a).await?.contains(&s.class_id) {
+        return Err(AppError::NotFound(SUBMISSION_NOT_FOUND));
+    }
     Ok((a, s))
+}
+
+/// The submissions the actor sees of an assignment: those of the classes they mark, or all
+/// for an administrator who reads it.
+pub async fn visible_submissions(
+    cx: &Ctx<'_>,
+    a: &Assignment,
+    access: Access,
+) -> AppResult<Vec<Submission>> {
+    let all = submissions(cx.db(), a.id).await?;
+    if access == Access::Read {
+        return Ok(all);
+    }
+    let classes = graded_classes(cx, a).await?;
+    Ok(all
+        .into_iter()
+        .filter(|s| classes.contains(&s.class_id))
+        .collect())
 }
 
 /// Who reads a submission's results: the student, their guardians (once returned), its
@@ -341,18 +371,12 @@ pub async fn may_read_submission(cx: &Ctx<'_>, a: &Assignment, s: &Submission) -
     {
         return Ok(true);
     }
-    Ok(grades(cx, a).await? || kernel::authz::administers(cx.db(), cx.actor, a.school_id).await?)
+    Ok(graded_classes(cx, a).await?.contains(&s.class_id)
+        || kernel::authz::administers(cx.db(), cx.actor, a.school_id).await?)
 }
 
 /// The assignments the actor set or marks, the latest due first.
 pub async fn mine(cx: &Ctx<'_>, limit: i64) -> AppResult<Vec<(Assignment, Counts)>> {
-    let classes: Vec<NodeId> = cx
-        .actor
-        .grants
-        .iter()
-        .filter(|g| matches!(g.role, Role::Teacher | Role::HeadTeacher))
-        .map(|g| g.node_id)
-        .collect();
     let sql = format!(
         "SELECT DISTINCT {COLUMNS} {FROM} LEFT JOIN assignment_classes ac ON ac.assignment_id = a.id
          WHERE a.deleted_at IS NULL AND (a.author_id = $1 OR ac.class_id IN (SELECT node_id FROM role_assignments
@@ -363,8 +387,8 @@ pub async fn mine(cx: &Ctx<'_>, limit: i64) -> AppResult<Vec<(Assignment, Counts
         .bind(cx.actor.person_id).fetch_all(p).await)?;
     let mut out = Vec::new();
     for a in rows {
-        // A colleague's work in a class shows only to those who mark it there.
-        if a.author_id != cx.actor.person_id && !classes.is_empty() && !grades(cx, &a).await? {
+        // Only work the actor marks (an author who no longer teaches its classes does not).
+        if !grades(cx, &a).await? {
             continue;
         }
         let c = counts(cx.db(), a.id).await?;

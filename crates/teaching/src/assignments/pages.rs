@@ -31,6 +31,11 @@ pub fn routes() -> Router<AppState> {
         .route("/teaching/assignments/new", get(new))
         .route("/teaching/assignments/{id}", get(show))
         .route("/teaching/assignments/{id}/release", post(release))
+        .route("/teaching/assignments/{id}/paper", get(paper))
+        .route(
+            "/teaching/assignments/{id}/entry",
+            get(entry).post(save_entry),
+        )
         .route("/teaching/assignments/{id}/delete", post(delete))
         .route("/teaching/submissions/{id}", get(mark_page).post(mark))
         .route("/teaching/gradebook", get(book))
@@ -413,8 +418,9 @@ async fn show(
     let cx = page.cx();
     let (a, access) = super::get(&cx, id).await?;
     if a.is_test() {
-        super::work::close_expired(&cx, &a).await?;
+        super::work::close_expired(cx.state, Some(a.id)).await?;
     }
+    let subs = super::visible_submissions(&cx, &a, access).await?;
     let mut classes = Vec::new();
     for c in super::classes_of(cx.db(), id).await? {
         classes.push(crate::label(cx.db(), c).await?);
@@ -434,9 +440,9 @@ async fn show(
         parts,
         attached: super::attached(cx.db(), id).await?,
         classes,
-        subs: super::submissions(cx.db(), id).await?,
+        next: grade::next_to_mark(&subs, None),
+        subs,
         counts: super::counts(cx.db(), id).await?,
-        next: grade::next_to_mark(cx.db(), id, None).await?,
         a,
     }))
 }
@@ -462,6 +468,222 @@ async fn delete(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Paper: the test printed for a class without devices, and its marks typed a row per student.
+
+/// One item on the printed paper.
+pub struct PaperItem {
+    pub number: usize,
+    pub part: Part,
+    pub stem: String,
+    pub choices: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "assignments/paper.html")]
+struct PaperPage {
+    ctx: PageCtx,
+    a: Assignment,
+    school: String,
+    items: Vec<PaperItem>,
+}
+
+impl PaperPage {
+    fn letter(&self, i: &usize) -> char {
+        char::from(b'A' + u8::try_from(*i).unwrap_or(0))
+    }
+}
+
+async fn paper(page: Page, IdPath(id): IdPath<AssignmentId>) -> AppResult<Response> {
+    let cx = page.cx();
+    let (a, _) = super::get(&cx, id).await?;
+    let items = super::parts(cx.db(), id)
+        .await?
+        .into_iter()
+        .enumerate()
+        .map(|(n, p)| PaperItem {
+            number: n + 1,
+            stem: crate::items::math::render(&p.stem),
+            choices: p
+                .options()
+                .choices
+                .iter()
+                .map(|c| crate::items::math::render(c))
+                .collect(),
+            part: p,
+        })
+        .collect();
+    Ok(render(&PaperPage {
+        ctx: page.ctx(),
+        school: crate::label(cx.db(), a.school_id).await?,
+        a,
+        items,
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct EntryQuery {
+    class: Option<String>,
+    done: Option<String>,
+}
+
+/// A student's row in the entry grid.
+pub struct EntryRow {
+    pub s: Submission,
+    /// Per column: the cell's current points.
+    pub cells: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "assignments/entry.html")]
+struct EntryPage {
+    ctx: PageCtx,
+    a: Assignment,
+    /// The classes to choose from: (id, name), and the one shown.
+    classes: Vec<(NodeId, String)>,
+    class: NodeId,
+    /// The columns: (position, number shown, full marks).
+    columns: Vec<(i64, String, String)>,
+    rows: Vec<EntryRow>,
+    posted: Vec<(String, String)>,
+    errors: FieldErrors,
+}
+
+impl EntryPage {
+    fn value(&self, r: &EntryRow, i: &usize) -> String {
+        let (pos, _, _) = &self.columns[*i];
+        self.posted
+            .iter()
+            .find(|(k, _)| *k == format!("m.{}.{pos}", r.s.id))
+            .map_or_else(|| r.cells[*i].clone(), |(_, v)| v.clone())
+    }
+    fn field(&self, r: &EntryRow, i: &usize) -> String {
+        format!("m.{}.{}", r.s.id, self.columns[*i].0)
+    }
+    fn label(&self, i: &usize) -> &str {
+        &self.columns[*i].1
+    }
+}
+
+async fn entry_page(
+    page: &Page,
+    id: AssignmentId,
+    class: Option<NodeId>,
+    posted: Vec<(String, String)>,
+    errors: FieldErrors,
+    done: Option<&str>,
+) -> AppResult<Response> {
+    let cx = page.cx();
+    let a = super::get_graded(&cx, id).await?;
+    let graded = super::graded_classes(&cx, &a).await?;
+    let class = class
+        .filter(|c| graded.contains(c))
+        .or(graded.first().copied())
+        .ok_or(AppError::NotFound(super::NOT_FOUND))?;
+    let mut classes = Vec::new();
+    for c in &graded {
+        classes.push((*c, crate::label(cx.db(), *c).await?));
+    }
+    let parts = super::parts(cx.db(), id).await?;
+    let columns: Vec<(i64, String, String)> = if parts.is_empty() {
+        vec![(
+            WHOLE,
+            page.ctx().t("assignments.whole").to_owned(),
+            a.total_text(),
+        )]
+    } else {
+        parts
+            .iter()
+            .enumerate()
+            .map(|(n, p)| (p.position, (n + 1).to_string(), p.points_text()))
+            .collect()
+    };
+    let mut rows = Vec::new();
+    for s in super::visible_submissions(&cx, &a, Access::Grade)
+        .await?
+        .into_iter()
+        .filter(|s| s.class_id == class)
+    {
+        let latest = grade::history(cx.db(), s.id).await?;
+        let latest = grade::latest(&latest);
+        let cells = columns
+            .iter()
+            .map(|(pos, _, _)| {
+                latest
+                    .iter()
+                    .find(|m| m.position == *pos)
+                    .map(|m| m.points_text())
+                    .unwrap_or_default()
+            })
+            .collect();
+        rows.push(EntryRow { s, cells });
+    }
+    Ok(render(&EntryPage {
+        ctx: page.ctx().with_notice(done),
+        a,
+        classes,
+        class,
+        columns,
+        rows,
+        posted,
+        errors,
+    }))
+}
+
+async fn entry(
+    page: Page,
+    IdPath(id): IdPath<AssignmentId>,
+    Query(q): Query<EntryQuery>,
+) -> AppResult<Response> {
+    let class = q.class.as_deref().and_then(|c| c.parse().ok());
+    entry_page(
+        &page,
+        id,
+        class,
+        Vec::new(),
+        FieldErrors::new(),
+        q.done.as_deref(),
+    )
+    .await
+}
+
+/// `POST /teaching/assignments/{id}/entry`: the grid's cells `m.{submission}.{position}`.
+async fn save_entry(
+    page: Page,
+    IdPath(id): IdPath<AssignmentId>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let cx = page.cx();
+    let class: Option<NodeId> = pairs
+        .iter()
+        .find(|(k, _)| k == "class")
+        .and_then(|(_, v)| v.parse().ok());
+    let mut rows: Vec<(SubmissionId, Vec<(i64, String)>)> = Vec::new();
+    for (k, v) in &pairs {
+        let Some(rest) = k.strip_prefix("m.") else {
+            continue;
+        };
+        let Some((sub, pos)) = rest.split_once('.') else {
+            continue;
+        };
+        let (Ok(sub), Ok(pos)) = (sub.parse::<SubmissionId>(), pos.parse::<i64>()) else {
+            continue;
+        };
+        match rows.iter_mut().find(|r| r.0 == sub) {
+            Some(r) => r.1.push((pos, v.clone())),
+            None => rows.push((sub, vec![(pos, v.clone())])),
+        }
+    }
+    match grade::enter(&cx, id, &rows).await {
+        Ok(_) => Ok(redirect(&format!(
+            "/teaching/assignments/{id}/entry?class={}&done=entered",
+            class.map(|c| c.to_string()).unwrap_or_default()
+        ))),
+        Err(AppError::Invalid(e)) => entry_page(&page, id, class, pairs, e, None).await,
+        Err(e) => Err(e),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Marking.
 
 /// One answer on the marking page.
@@ -478,25 +700,11 @@ pub struct Marking {
 }
 
 impl Marking {
-    fn points_value(&self) -> String {
-        self.latest
-            .as_ref()
-            .map(Mark::points_text)
-            .unwrap_or_default()
-    }
-    fn comment(&self) -> String {
-        self.latest
-            .as_ref()
-            .map(|m| m.comment.clone())
-            .unwrap_or_default()
+    fn seen(&self) -> i64 {
+        self.latest.as_ref().map_or(0, |m| m.seq)
     }
     fn waits(&self) -> bool {
         self.latest.as_ref().is_none_or(|m| m.points.is_none())
-    }
-    fn level_chosen(&self, criterion: &str, level: &str) -> bool {
-        self.latest
-            .as_ref()
-            .is_some_and(|m| m.levels().iter().any(|(c, l)| c == criterion && l == level))
     }
 }
 
@@ -514,6 +722,10 @@ struct MarkPage {
     of: usize,
     previous: Option<SubmissionId>,
     next: Option<SubmissionId>,
+    /// A test's results go out together: no returning one by one before its release.
+    may_return: bool,
+    /// The form as posted, when it comes back with errors.
+    posted: Vec<(String, String)>,
     errors: FieldErrors,
 }
 
@@ -528,6 +740,76 @@ impl MarkPage {
                 .map(|a| a.number.to_string())
                 .unwrap_or_default()
         }
+    }
+    fn posted(&self, field: &str) -> Option<&str> {
+        self.posted
+            .iter()
+            .find(|(k, _)| k == field)
+            .map(|(_, v)| v.as_str())
+    }
+    /// A field's value: as posted when the form came back, else from the latest mark.
+    fn points_value(&self, m: &Marking) -> String {
+        self.posted(&format!("points.{}", m.part.position))
+            .map(str::to_owned)
+            .unwrap_or_else(|| m.latest.as_ref().map(Mark::points_text).unwrap_or_default())
+    }
+    fn comment(&self, m: &Marking) -> String {
+        self.posted(&format!("comment.{}", m.part.position))
+            .map(str::to_owned)
+            .unwrap_or_else(|| {
+                m.latest
+                    .as_ref()
+                    .map(|x| x.comment.clone())
+                    .unwrap_or_default()
+            })
+    }
+    fn reason(&self, m: &Marking) -> String {
+        self.posted(&format!("reason.{}", m.part.position))
+            .unwrap_or_default()
+            .to_owned()
+    }
+    fn feedback(&self) -> String {
+        self.posted("feedback")
+            .map_or_else(|| self.s.feedback.clone(), str::to_owned)
+    }
+    fn level_chosen(&self, m: &Marking, criterion: &str, level: &str) -> bool {
+        let field = format!("level.{}.{criterion}", m.part.position);
+        if !self.posted.is_empty() {
+            return self.posted(&field) == Some(level);
+        }
+        m.latest
+            .as_ref()
+            .is_some_and(|x| x.levels().iter().any(|(c, l)| c == criterion && l == level))
+    }
+    /// A hidden field's value: as posted when the form came back, else `shown`.
+    fn kept(&self, field: &str, shown: String) -> String {
+        self.posted(field).map_or(shown, str::to_owned)
+    }
+    fn seen(&self, m: &Marking) -> String {
+        self.kept(&format!("seen.{}", m.part.position), m.seen().to_string())
+    }
+    fn points_was(&self, m: &Marking) -> String {
+        self.kept(
+            &format!("points_was.{}", m.part.position),
+            m.latest.as_ref().map(Mark::points_text).unwrap_or_default(),
+        )
+    }
+    fn levels_was(&self, m: &Marking) -> String {
+        self.kept(
+            &format!("levels_was.{}", m.part.position),
+            m.latest
+                .as_ref()
+                .map(|x| x.rubric.clone())
+                .unwrap_or_else(|| "[]".to_owned()),
+        )
+    }
+    fn strokes(&self, p: &Photo) -> String {
+        self.posted(&format!("annotation.{}", p.id))
+            .map_or_else(|| p.annotation_json(), str::to_owned)
+    }
+    fn strokes_was(&self, p: &Photo) -> String {
+        self.posted(&format!("annotation_was.{}", p.id))
+            .map_or_else(|| p.annotation_json(), str::to_owned)
     }
 }
 
@@ -564,6 +846,7 @@ pub fn answer_words(p: &Part, a: Option<&Answer>) -> String {
 async fn mark_page_of(
     page: &Page,
     id: SubmissionId,
+    posted: Vec<(String, String)>,
     errors: FieldErrors,
     done: Option<&str>,
 ) -> AppResult<Response> {
@@ -631,7 +914,7 @@ async fn mark_page_of(
             points: a.total_points,
         },
     });
-    let all = super::submissions(cx.db(), a.id).await?;
+    let all = super::visible_submissions(&cx, &a, Access::Grade).await?;
     let handed: Vec<&Submission> = all.iter().filter(|x| x.submitted_at.is_some()).collect();
     let place = handed.iter().position(|x| x.id == id).map_or(0, |i| i + 1);
     let previous = place
@@ -641,13 +924,15 @@ async fn mark_page_of(
     Ok(render(&MarkPage {
         ctx: page.ctx().with_notice(done),
         class: crate::label(cx.db(), s.class_id).await?,
-        next: grade::next_to_mark(cx.db(), a.id, Some(id)).await?,
+        next: grade::next_to_mark(&all, Some(id)),
         of: handed.len(),
+        may_return: !a.is_test() || a.released_at.is_some(),
         place,
         previous,
         answers: shown,
         whole,
         history,
+        posted,
         a,
         s,
         errors,
@@ -659,12 +944,79 @@ async fn mark_page(
     IdPath(id): IdPath<SubmissionId>,
     Query(q): Query<Done>,
 ) -> AppResult<Response> {
-    mark_page_of(&page, id, FieldErrors::new(), q.done.as_deref()).await
+    mark_page_of(&page, id, Vec::new(), FieldErrors::new(), q.done.as_deref()).await
 }
 
-/// `POST /teaching/submissions/{id}`: the marks (`points.{pos}`, `comment.{pos}`,
-/// `reason.{pos}`, `level.{pos}.{criterion}`), the pen's strokes (`annotation.{photo}`), the
-/// feedback; `action` = `save`, `return` (give it back) or `next` (give it back and go on).
+/// The marks a marking form posts: per item `points.{pos}`, `comment.{pos}`, `reason.{pos}`,
+/// `level.{pos}.{criterion}`, and `seen.{pos}` (the seq of the mark shown) with the levels
+/// shown (`levels_was.{pos}`). Rubric levels changed and points not: the levels' sum.
+fn given_marks(parts: &[Part], pairs: &[(String, String)]) -> Vec<Given> {
+    let one = |k: &str| {
+        pairs
+            .iter()
+            .find(|(f, _)| f == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let mut positions: Vec<i64> = parts.iter().map(|p| p.position).collect();
+    if parts.is_empty() {
+        positions.push(WHOLE);
+    }
+    let mut given = Vec::new();
+    for pos in positions {
+        if !pairs.iter().any(|(k, _)| *k == format!("points.{pos}")) {
+            continue;
+        }
+        let prefix = format!("level.{pos}.");
+        let rubric: Vec<(String, String)> = pairs
+            .iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix(&prefix)
+                    .filter(|_| !v.is_empty())
+                    .map(|c| (c.to_owned(), v.clone()))
+            })
+            .collect();
+        let criteria = parts
+            .iter()
+            .find(|p| p.position == pos)
+            .map(|p| p.options().rubric)
+            .unwrap_or_default();
+        let levels_sum = || -> String {
+            let sum: i64 = rubric
+                .iter()
+                .filter_map(|(c, l)| {
+                    criteria
+                        .iter()
+                        .find(|x| x.name == *c)
+                        .and_then(|x| x.levels.iter().find(|v| v.0 == *l))
+                        .map(|v| v.1)
+                })
+                .sum();
+            super::points_text(sum)
+        };
+        let mut points = one(&format!("points.{pos}"));
+        let levels_now = serde_json::to_string(&rubric).unwrap_or_default();
+        let levels_changed = !rubric.is_empty() && levels_now != one(&format!("levels_was.{pos}"));
+        let points_kept = points.trim() == one(&format!("points_was.{pos}")).trim();
+        if !rubric.is_empty() && (points.trim().is_empty() || (levels_changed && points_kept)) {
+            points = levels_sum();
+        }
+        given.push(Given {
+            position: pos,
+            points,
+            rubric,
+            comment: one(&format!("comment.{pos}")),
+            reason: one(&format!("reason.{pos}")),
+            seen: one(&format!("seen.{pos}")).parse().ok(),
+        });
+    }
+    given
+}
+
+/// `POST /teaching/submissions/{id}`: the marks (see [`given_marks`]), the pen's strokes
+/// (`annotation.{photo}`, with `annotation_was.{photo}` as shown), the feedback; `action` =
+/// `save`, `return` (give it back) or `next` (give it back and go on). Everything is checked
+/// before anything is written; a form with errors comes back as posted.
 async fn mark(
     page: Page,
     IdPath(id): IdPath<SubmissionId>,
@@ -680,85 +1032,57 @@ async fn mark(
             .unwrap_or_default()
     };
     let parts = super::parts(cx.db(), a.id).await?;
-    let mut positions: Vec<i64> = parts.iter().map(|p| p.position).collect();
-    if parts.is_empty() {
-        positions.push(WHOLE);
-    }
-    let mut given = Vec::new();
-    for pos in positions {
-        if !pairs.iter().any(|(k, _)| *k == format!("points.{pos}")) {
+    let given = given_marks(&parts, &pairs);
+    let mut errors = FieldErrors::new();
+    // The pen: checked first, written after the marks, only where it was used.
+    let mut pens = Vec::new();
+    for (k, v) in &pairs {
+        let Some(photo) = k.strip_prefix("annotation.") else {
+            continue;
+        };
+        let Ok(photo) = photo.parse::<PhotoId>() else {
+            continue;
+        };
+        let was = one(&format!("annotation_was.{photo}"));
+        if *v == was {
             continue;
         }
-        let rubric_prefix = format!("level.{pos}.");
-        let rubric: Vec<(String, String)> = pairs
-            .iter()
-            .filter_map(|(k, v)| {
-                k.strip_prefix(&rubric_prefix)
-                    .filter(|_| !v.is_empty())
-                    .map(|c| (c.to_owned(), v.clone()))
-            })
-            .collect();
-        let mut points = one(&format!("points.{pos}"));
-        // Rubric levels chosen and no points typed: the levels' sum.
-        if points.trim().is_empty() && !rubric.is_empty() {
-            let criteria = parts
-                .iter()
-                .find(|p| p.position == pos)
-                .map(|p| p.options().rubric)
-                .unwrap_or_default();
-            let sum: f64 = rubric
-                .iter()
-                .filter_map(|(c, l)| {
-                    criteria
-                        .iter()
-                        .find(|x| x.name == *c)
-                        .and_then(|x| x.levels.iter().find(|v| v.0 == *l))
-                        .map(|v| v.1 as f64 / 100.0)
-                })
-                .sum();
-            points = format!("{sum}");
-        }
-        given.push(Given {
-            position: pos,
-            points,
-            rubric,
-            comment: one(&format!("comment.{pos}")),
-            reason: one(&format!("reason.{pos}")),
-        });
-    }
-    let mut errors = FieldErrors::new();
-    // The pen first: it never depends on the marks.
-    for (k, v) in &pairs {
-        if let Some(photo) = k.strip_prefix("annotation.") {
-            let Ok(photo) = photo.parse::<PhotoId>() else {
-                continue;
-            };
-            match photos::parse_strokes(v) {
-                Ok(strokes) => {
-                    photos::annotate(&cx, photo, &strokes).await?;
-                }
-                Err(key) => errors.add(k, key),
-            }
-        }
-    }
-    if let Err(e) = grade::mark(&cx, id, &given).await {
-        match e {
-            AppError::Invalid(f) => errors.0.extend(f.0),
-            other => return Err(other),
+        match photos::parse_strokes(v) {
+            Ok(strokes) => pens.push((photo, strokes, was)),
+            Err(key) => errors.add(k, key),
         }
     }
     if !errors.is_empty() {
-        return mark_page_of(&page, id, errors, None).await;
+        return mark_page_of(&page, id, pairs, errors, None).await;
+    }
+    if let Err(e) = grade::mark(&cx, id, &given).await {
+        match e {
+            AppError::Invalid(f) => return mark_page_of(&page, id, pairs, f, None).await,
+            other => return Err(other),
+        }
+    }
+    for (photo, strokes, was) in &pens {
+        match photos::annotate(&cx, *photo, strokes, was).await {
+            Ok(_) => {}
+            Err(AppError::Invalid(f)) => errors.0.extend(f.0),
+            Err(e) => return Err(e),
+        }
+    }
+    if !errors.is_empty() {
+        return mark_page_of(&page, id, pairs, errors, None).await;
     }
     let action = one("action");
     let feedback = one("feedback");
     if action == "return" || action == "next" {
         match grade::give_back(&cx, id, &feedback).await {
             Ok(()) => {}
-            Err(AppError::Conflict("teaching.not_graded", _)) => {
+            Err(AppError::Conflict(
+                code @ ("teaching.not_graded" | "teaching.not_released"),
+                _,
+            )) => {
                 let mut f = FieldErrors::new();
-                f.add("feedback", "error.teaching.not_graded");
-                return mark_page_of(&page, id, f, None).await;
+                f.add("feedback", &format!("error.{code}"));
+                return mark_page_of(&page, id, pairs, f, None).await;
             }
             Err(e) => return Err(e),
         }
@@ -766,7 +1090,8 @@ async fn mark(
         grade::give_back(&cx, id, &feedback).await?;
     }
     if action == "next" {
-        return Ok(match grade::next_to_mark(cx.db(), a.id, Some(id)).await? {
+        let all = super::visible_submissions(&cx, &a, Access::Grade).await?;
+        return Ok(match grade::next_to_mark(&all, Some(id)) {
             Some(n) => redirect(&format!("/teaching/submissions/{n}?done=returned")),
             None => redirect(&format!("/teaching/assignments/{}?done=all_marked", a.id)),
         });

@@ -98,27 +98,28 @@ pub async fn add(
     } else {
         parts.iter().any(|p| p.position == position && p.manual())
     };
+    let field = format!("photo.{position}");
     if !fits {
-        return Err(AppError::field("photo", "error.teaching.photo_position"));
+        return Err(AppError::field(&field, "error.teaching.photo_position"));
     }
     let mut f = FieldErrors::new();
     let (existing,): (i64,) = on_db!(cx.db(), p => sqlx::query_as(
         "SELECT COUNT(*) FROM answer_photos WHERE submission_id = $1 AND position = $2",
     ).bind(s.id).bind(position).fetch_one(p).await)?;
     if files.is_empty() {
-        f.add("photo", "photos.error.none");
+        f.add(&field, "photos.error.none");
     } else if existing + files.len() as i64 > MAX_PER_ANSWER {
-        f.add("photo", "error.teaching.photos_many");
+        f.add(&field, "error.teaching.photos_many");
     }
     let mut clean = Vec::new();
     for data in files {
         if data.len() > spaces::photos::MAX_BYTES {
-            f.add("photo", "photos.error.too_large");
+            f.add(&field, "photos.error.too_large");
             continue;
         }
         match spaces::photos::strip(data) {
             Ok(c) => clean.push(c),
-            Err(key) => f.add("photo", key),
+            Err(key) => f.add(&field, key),
         }
     }
     f.into_result()?;
@@ -132,9 +133,15 @@ pub async fn add(
         ));
     }
     let mut tx = cx.begin().await?;
-    on_tx!(&mut tx, t => sqlx::query(
-        "UPDATE submissions SET started_at = COALESCE(started_at, $2) WHERE id = $1",
+    // Taken only while the work takes answers: checked again inside the write, so a photo
+    // never lands after the hand-in marked its item.
+    let open_now = on_tx!(&mut tx, t => sqlx::query(
+        "UPDATE submissions SET started_at = COALESCE(started_at, $2) WHERE id = $1
+           AND submitted_at IS NULL AND (ends_at IS NULL OR ends_at >= $2)",
     ).bind(s.id).bind(cx.now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+    if open_now == 0 {
+        return Err(AppError::Conflict("teaching.time_over", FieldErrors::new()));
+    }
     for (hash, kind, bytes) in &stored {
         on_tx!(&mut tx, t => sqlx::query(
             "INSERT INTO answer_photos (id, submission_id, position, blob_hash, content_type, bytes, created_at)
@@ -222,8 +229,14 @@ pub fn parse_strokes(json: &str) -> Result<Strokes, &'static str> {
         .collect()
 }
 
-/// The teacher's pen on a photo: the strokes replace those before; audited.
-pub async fn annotate(cx: &Ctx<'_>, id: PhotoId, strokes: &Strokes) -> AppResult<SubmissionId> {
+/// The teacher's pen on a photo: the strokes replace those before, unless someone else's pen
+/// changed them since the teacher's page showed `was` (a field error then); audited.
+pub async fn annotate(
+    cx: &Ctx<'_>,
+    id: PhotoId,
+    strokes: &Strokes,
+    was: &str,
+) -> AppResult<SubmissionId> {
     let (photo, _) = find(cx.db(), id)
         .await?
         .ok_or(AppError::NotFound(NOT_FOUND))?;
@@ -237,9 +250,20 @@ pub async fn annotate(cx: &Ctx<'_>, id: PhotoId, strokes: &Strokes) -> AppResult
         return Ok(s.id);
     }
     let mut tx = cx.begin().await?;
-    on_tx!(&mut tx, t => sqlx::query(
-        "UPDATE answer_photos SET annotation = $2, annotated_by = $3, annotated_at = $4 WHERE id = $1",
-    ).bind(id).bind(&json).bind(cx.actor.person_id).bind(cx.now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+    // Compared with what was shown inside the write: of two pens on one photo, the later
+    // page does not erase the earlier strokes.
+    let was = (was != "[]" && !was.is_empty()).then_some(was);
+    let changed = on_tx!(&mut tx, t => sqlx::query(
+        "UPDATE answer_photos SET annotation = $2, annotated_by = $3, annotated_at = $4
+         WHERE id = $1 AND (annotation = $5 OR (annotation IS NULL AND $5 IS NULL))",
+    ).bind(id).bind(&json).bind(cx.actor.person_id).bind(cx.now).bind(was)
+     .execute(&mut *t).await.map(|r| r.rows_affected()))?;
+    if changed == 0 {
+        return Err(AppError::field(
+            &format!("annotation.{id}"),
+            "error.teaching.annotation_changed",
+        ));
+    }
     cx.audit(
         &mut tx,
         AuditEvent::new("submission.annotate")

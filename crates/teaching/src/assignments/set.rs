@@ -263,8 +263,11 @@ async fn check(cx: &Ctx<'_>, d: &Draft) -> AppResult<Checked> {
     }
     let mut resources_ = Vec::new();
     let mut ids: Vec<ResourceId> = d.lesson_resource_id.into_iter().collect();
-    ids.extend(d.resources.iter().copied());
-    ids.dedup();
+    for r in &d.resources {
+        if !ids.contains(r) {
+            ids.push(*r);
+        }
+    }
     if ids.len() > RESOURCES_MAX {
         e.add("resources", "error.teaching.too_many_links");
     }
@@ -391,6 +394,12 @@ pub async fn create(cx: &Ctx<'_>, d: &Draft) -> AppResult<(AssignmentId, Vec<loa
         ).bind(id).bind(*r).bind(*v).bind(pos as i64).execute(&mut *t).await.map(|r| r.rows_affected()))?;
     }
     let shuffle = d.kind == "test";
+    // A test whose window is its time limit starts for everyone at its opening: each attempt
+    // carries its end from now on, and opening it is a read.
+    let together = c
+        .time_limit
+        .is_some_and(|m| (c.due - c.opens).num_minutes() <= m);
+    let ends = together.then_some(c.due);
     let mut students = 0;
     for t in &c.targets {
         on_tx!(&mut tx, x => sqlx::query(
@@ -402,7 +411,7 @@ pub async fn create(cx: &Ctx<'_>, d: &Draft) -> AppResult<(AssignmentId, Vec<loa
                 shuffle && d.shuffle_items,
                 shuffle && d.shuffle_options,
             );
-            insert_submission(&mut tx, id, *s, t.class, &l).await?;
+            insert_submission(&mut tx, id, *s, t.class, &l, ends).await?;
             students += 1;
         }
         facts::record(
@@ -452,14 +461,15 @@ pub async fn insert_submission(
     student: PersonId,
     class: NodeId,
     layout: &Layout,
+    ends_at: Option<DateTime<Utc>>,
 ) -> AppResult<SubmissionId> {
     let sid = SubmissionId::new();
     let layout = serde_json::to_string(layout).map_err(AppError::internal)?;
     on_tx!(tx, x => sqlx::query(
-        "INSERT INTO submissions (id, assignment_id, student_id, class_id, layout, late, watched_seconds,
+        "INSERT INTO submissions (id, assignment_id, student_id, class_id, layout, ends_at, late, watched_seconds,
              lesson_seconds, left_page, pending, feedback, version)
-         VALUES ($1, $2, $3, $4, $5, FALSE, 0, 0, 0, 0, '', 1)",
-    ).bind(sid).bind(assignment).bind(student).bind(class).bind(&layout)
+         VALUES ($1, $2, $3, $4, $5, $6, FALSE, 0, 0, 0, 0, '', 1)",
+    ).bind(sid).bind(assignment).bind(student).bind(class).bind(&layout).bind(ends_at)
      .execute(&mut *x).await.map(|r| r.rows_affected()))?;
     Ok(sid)
 }

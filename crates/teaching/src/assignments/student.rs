@@ -19,16 +19,34 @@ use serde::Deserialize;
 use web::{CsrfForm, IdPath, Page, PageCtx, redirect, render};
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/teaching/homework", get(list))
+    // A test's storm (a whole grade opening it, then answering): served first come, first
+    // served, a few at a time, rather than every request at once slowing all of them.
+    let storm = Router::new()
         .route("/teaching/homework/{id}", get(show).post(save))
+        .route("/teaching/homework/{id}/start", post(start))
+        .route("/teaching/homework/{id}/answer", post(answer))
+        .route_layer(axum::middleware::from_fn(in_turn));
+    Router::new()
+        .merge(storm)
+        .route("/teaching/homework", get(list))
         .route("/teaching/homework/{id}/minutes", post(minutes))
+        .route("/teaching/homework/{id}/left", post(left))
         .route("/teaching/homework/{id}/watched", post(watched))
         .route("/teaching/homework/{id}/files/{resource}", get(file))
         .route("/teaching/photos/{id}", get(photo))
         .route("/teaching/photos/{id}/delete", post(remove_photo))
         .route("/teaching/results", get(results))
         .route("/static/homework.js", get(script))
+}
+
+/// How many of a test's page views and answers a node serves at once; the rest wait their turn
+/// in order (a fair semaphore), so the first to arrive are served first.
+pub const IN_TURN: usize = 48;
+static TURNS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(IN_TURN);
+
+async fn in_turn(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let _turn = TURNS.acquire().await;
+    next.run(req).await
 }
 
 pub fn upload_routes() -> Router<AppState> {
@@ -183,9 +201,14 @@ struct WorkPage {
     /// Answers may be given now; or why not.
     open: bool,
     closed: Option<&'static str>,
+    /// A test that may be started now.
+    may_start: bool,
     /// Results shown (returned to the student).
     returned: bool,
+    /// A started test's seconds left, by the server's clock.
     remaining: Option<i64>,
+    /// A test not open yet: seconds to its start.
+    starts_in: Option<i64>,
     errors: FieldErrors,
 }
 
@@ -202,9 +225,22 @@ pub async fn questions(
     s: &Submission,
     show_marks: bool,
 ) -> AppResult<(Vec<Question>, Vec<Photo>, Option<Mark>)> {
-    let parts = super::parts(cx.db(), a.id).await?;
-    let answers = grade::answers(cx.db(), s.id).await?;
-    let photos = photos::of(cx.db(), s.id).await?;
+    let cached = work::with_parts(cx.state, a.id).await?;
+    let parts: &[Part] = cached.as_ref().map_or(&[], |c| c.1.as_slice());
+    // An attempt not started has no answer and no photo (saving either starts it): the first
+    // page of a test the whole grade opens at once reads nothing more.
+    let started = s.started_at.is_some();
+    let answers = if started {
+        grade::answers(cx.db(), s.id).await?
+    } else {
+        Vec::new()
+    };
+    // Photos go only with items a teacher marks (or work without items).
+    let photos = if started && (parts.is_empty() || parts.iter().any(Part::manual)) {
+        photos::of(cx.db(), s.id).await?
+    } else {
+        Vec::new()
+    };
     let history = if show_marks {
         grade::history(cx.db(), s.id).await?
     } else {
@@ -302,18 +338,41 @@ async fn work_page(
     let cx = page.cx();
     let (a, mut s) = work::open(&cx, id).await?;
     // A test whose time ran out is handed in with what was saved.
-    if a.is_test() && s.submitted_at.is_none() && work::close_expired(&cx, &a).await? > 0 {
+    if s.submitted_at.is_none()
+        && s.ends_at.is_some_and(|e| e < cx.now)
+        && work::close_expired(cx.state, Some(a.id)).await? > 0
+    {
         (_, s) = work::open(&cx, id).await?;
     }
     let returned = s.returned_at.is_some();
-    let (questions, whole_photos, whole_mark) = questions(&cx, &a, &s, returned).await?;
-    let attached = super::attached(cx.db(), id).await?;
+    let (mut questions, mut whole_photos, whole_mark) = questions(&cx, &a, &s, returned).await?;
+    // A test's items show once it is started (or open, for a test that starts together),
+    // never before.
+    if a.is_test() && ((s.started_at.is_none() && s.ends_at.is_none()) || cx.now < a.opens_at) {
+        questions.clear();
+    }
+    // The teacher's pen shows with the results, not before.
+    if !returned {
+        for p in questions
+            .iter_mut()
+            .flat_map(|q| q.photos.iter_mut())
+            .chain(whole_photos.iter_mut())
+        {
+            p.annotation = None;
+        }
+    }
+    let attached = work::with_parts(cx.state, id)
+        .await?
+        .map(|c| c.2.clone())
+        .unwrap_or_default();
     let lesson = attached
         .iter()
         .find(|r| Some(r.resource_id) == a.lesson_resource_id)
         .cloned();
     let closed = work::closed(&a, &s, cx.now);
     let remaining = s.ends_at.map(|e| (e - cx.now).num_seconds().max(0));
+    let starts_in = (a.is_test() && s.submitted_at.is_none() && a.opens_at > cx.now)
+        .then(|| (a.opens_at - cx.now).num_seconds());
     Ok(render(&WorkPage {
         ctx: page.ctx().with_notice(done),
         attached: attached
@@ -322,9 +381,16 @@ async fn work_page(
             .collect(),
         lesson,
         open: closed.is_none(),
+        may_start: a.is_test()
+            && s.started_at.is_none()
+            && s.ends_at.is_none()
+            && s.submitted_at.is_none()
+            && a.opens_at <= cx.now
+            && cx.now < a.due_at,
         closed,
         returned,
         remaining,
+        starts_in,
         questions,
         whole_photos,
         whole_mark,
@@ -357,13 +423,14 @@ fn posted_answers(
     let layout = s.layout();
     let mut out = Vec::new();
     for p in parts {
+        // Each question's form carries `a{pos}.shown`: a question shown and left empty (every
+        // box unticked, no value) clears its answer.
         let prefix = format!("a{}.", p.position);
-        if !pairs.iter().any(|(k, _)| k.starts_with(&prefix)) && p.kind != "true_false" {
+        if !pairs.iter().any(|(k, _)| k.starts_with(&prefix)) {
             continue;
         }
-        let Some(mut answer) = crate::items::form::answer_from(&p.kind, pairs, &prefix) else {
-            continue;
-        };
+        let mut answer = crate::items::form::answer_from(&p.kind, pairs, &prefix)
+            .unwrap_or(Answer::Choice { chosen: Vec::new() });
         if let Answer::Choice { chosen } = &mut answer
             && let Some(map) = layout
                 .choices
@@ -378,17 +445,25 @@ fn posted_answers(
     out
 }
 
+/// Saves the answers a form posts, if any (a form of the work: the whole work, a photo's
+/// upload or removal); field errors as the work page shows them.
+async fn save_posted(cx: &Ctx<'_>, id: AssignmentId, pairs: &[(String, String)]) -> AppResult<()> {
+    let (ap, s) = work::open_with_parts(cx, id).await?;
+    let answers = posted_answers(&ap.1, &s, pairs);
+    if !answers.is_empty() && work::closed(&ap.0, &s, cx.now).is_none() {
+        work::save(cx, id, &answers).await?;
+    }
+    Ok(())
+}
+
 /// `POST /teaching/homework/{id}`: saves the answers; with `action=submit` hands the work in
-/// (with the minutes spent, `minutes`).
+/// (with the minutes spent, `minutes`). The answers are saved first, whatever else is wrong.
 async fn save(
     page: Page,
     IdPath(id): IdPath<AssignmentId>,
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let cx = page.cx();
-    let (a, s) = work::open(&cx, id).await?;
-    let parts = super::parts(cx.db(), a.id).await?;
-    let answers = posted_answers(&parts, &s, &pairs);
     let one = |k: &str| {
         pairs
             .iter()
@@ -396,6 +471,11 @@ async fn save(
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
+    match save_posted(&cx, id, &pairs).await {
+        Ok(()) => {}
+        Err(AppError::Invalid(e)) => return work_page(&page, id, e, None).await,
+        Err(e) => return Err(e),
+    }
     let minutes = match work::parse_minutes(&one("minutes")) {
         Ok(m) => m,
         Err(key) => {
@@ -404,13 +484,6 @@ async fn save(
             return work_page(&page, id, e, None).await;
         }
     };
-    if !answers.is_empty() {
-        match work::save(&cx, id, &answers).await {
-            Ok(_) => {}
-            Err(AppError::Invalid(e)) => return work_page(&page, id, e, None).await,
-            Err(e) => return Err(e),
-        }
-    }
     if one("action") == "submit" {
         work::submit(&cx, id, minutes).await?;
         return Ok(redirect(&format!("/teaching/homework/{id}?done=submitted")));
@@ -418,6 +491,72 @@ async fn save(
     Ok(redirect(&format!(
         "/teaching/homework/{id}?done=work_saved"
     )))
+}
+
+/// `POST /teaching/homework/{id}/start`: starts a test (the server's clock starts).
+async fn start(
+    page: Page,
+    IdPath(id): IdPath<AssignmentId>,
+    CsrfForm(_): CsrfForm<web::CsrfToken>,
+) -> AppResult<Response> {
+    work::start(&page.cx(), id).await?;
+    Ok(redirect(&format!("/teaching/homework/{id}")))
+}
+
+/// `POST /teaching/homework/{id}/answer`: one question's answer as it is given (the page's
+/// script; `position` and the question's fields). 204 when saved; 409 or 422 with the reason
+/// in words when it is not (the time is over, the answer's form is wrong).
+async fn answer(
+    page: Page,
+    IdPath(id): IdPath<AssignmentId>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    use axum::response::IntoResponse;
+    let cx = page.cx();
+    let ctx = page.ctx();
+    let position: Option<i64> = pairs
+        .iter()
+        .find(|(k, _)| k == "position")
+        .and_then(|(_, v)| v.parse().ok());
+    let (ap, s) = work::open_with_parts(&cx, id).await?;
+    let answers: Vec<(i64, Answer)> = posted_answers(&ap.1, &s, &pairs)
+        .into_iter()
+        .filter(|(p, _)| Some(*p) == position)
+        .collect();
+    if answers.is_empty() {
+        return Ok((
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            ctx.t("error.teaching.answer_shape").to_owned(),
+        )
+            .into_response());
+    }
+    match work::save(&cx, id, &answers).await {
+        Ok(_) => Ok(axum::http::StatusCode::NO_CONTENT.into_response()),
+        Err(AppError::Conflict(code, _)) => Ok((
+            axum::http::StatusCode::CONFLICT,
+            ctx.t(&format!("error.{code}")).to_owned(),
+        )
+            .into_response()),
+        Err(AppError::Invalid(f)) => Ok((
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            f.0.first()
+                .map(|(_, k)| ctx.t(k).to_owned())
+                .unwrap_or_default(),
+        )
+            .into_response()),
+        Err(e) => Err(e),
+    }
+}
+
+/// `POST /teaching/homework/{id}/left`: the test's page was left (sent by the page's script).
+async fn left(
+    page: Page,
+    IdPath(id): IdPath<AssignmentId>,
+    CsrfForm(_): CsrfForm<web::CsrfToken>,
+) -> AppResult<Response> {
+    use axum::response::IntoResponse;
+    work::left_page(&page.cx(), id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT.into_response())
 }
 
 #[derive(Deserialize)]
@@ -504,6 +643,13 @@ async fn file(
     let b = resources::files::blob::find(cx.db(), &hash)
         .await?
         .ok_or(AppError::NotFound("resources.no_file"))?;
+    // The micro-lesson opened by the student: counted, with or without the page's script.
+    if a.lesson_resource_id == Some(resource)
+        && let Ok((_, s)) = work::open(&cx, id).await
+        && s.lesson_opened_at.is_none()
+    {
+        work::watched(&cx, id, 0, 0).await?;
+    }
     let name = r.file_name.clone().unwrap_or_else(|| r.title.clone());
     resources::files::serve::respond_blob(
         cx.state,
@@ -518,19 +664,24 @@ async fn photo(page: Page, IdPath(id): IdPath<PhotoId>) -> AppResult<Response> {
     photos::serve(&page.cx(), id).await
 }
 
+/// `POST /teaching/photos/{id}/delete`: a button of the work's form, so the answers typed on
+/// the page are saved too.
 async fn remove_photo(
     page: Page,
     IdPath(id): IdPath<PhotoId>,
-    CsrfForm(_): CsrfForm<web::CsrfToken>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let a = photos::remove(&page.cx(), id).await?;
+    let cx = page.cx();
+    let a = photos::remove(&cx, id).await?;
+    save_posted(&cx, a, &pairs).await?;
     Ok(redirect(&format!(
         "/teaching/homework/{a}?done=photo_removed"
     )))
 }
 
-/// `POST /teaching/homework/{id}/photos` (multipart): the CSRF token, `position` (an item's,
-/// or -1 for the work as a whole) and the photos (`photo`, several).
+/// `POST /teaching/homework/{id}/photos` (multipart, a button of the work's form): the answers
+/// typed on the page (saved first) and the photos chosen for each item (`photo.{pos}`, several)
+/// or for the work as a whole (`photo.-1`).
 async fn upload(
     page: Page,
     IdPath(id): IdPath<AssignmentId>,
@@ -539,36 +690,56 @@ async fn upload(
     let limit = u64::try_from(spaces::photos::MAX_BYTES).unwrap_or(u64::MAX)
         * photos::MAX_PER_ANSWER as u64;
     let bad = |e| web::upload::multipart_error(e, limit, "photo", "photos.error.broken");
-    let (mut csrf, mut position, mut files) = (String::new(), WHOLE, Vec::<Bytes>::new());
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut files: Vec<(i64, Bytes)> = Vec::new();
     while let Some(field) = form.next_field().await.map_err(bad)? {
-        match field.name() {
-            Some("csrf") => csrf = field.text().await.map_err(bad)?,
-            Some("position") => {
-                position = field
-                    .text()
-                    .await
-                    .map_err(bad)?
-                    .trim()
-                    .parse()
-                    .unwrap_or(WHOLE);
+        let name = field.name().unwrap_or_default().to_owned();
+        if let Some(pos) = name.strip_prefix("photo.") {
+            let pos: i64 = pos.parse().unwrap_or(WHOLE);
+            let data = field.bytes().await.map_err(bad)?;
+            if !data.is_empty() {
+                files.push((pos, data));
             }
-            Some("photo") => {
-                let data = field.bytes().await.map_err(bad)?;
-                if !data.is_empty() {
-                    files.push(data);
-                }
-            }
-            _ => {}
+        } else {
+            let value = field.text().await.map_err(bad)?;
+            pairs.push((name, value));
         }
     }
-    page.session.verify_csrf(&csrf)?;
-    match photos::add(&page.cx(), id, position, files).await {
-        Ok(_) => Ok(redirect(&format!(
-            "/teaching/homework/{id}?done=photos_added#q{position}"
-        ))),
-        Err(AppError::Invalid(e)) => work_page(&page, id, e, None).await,
-        Err(e) => Err(e),
+    let csrf = pairs
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default();
+    page.session.verify_csrf(csrf)?;
+    let cx = page.cx();
+    match save_posted(&cx, id, &pairs).await {
+        Ok(()) => {}
+        Err(AppError::Invalid(e)) => return work_page(&page, id, e, None).await,
+        Err(e) => return Err(e),
     }
+    let mut positions: Vec<i64> = files.iter().map(|f| f.0).collect();
+    positions.dedup();
+    if positions.is_empty() {
+        let mut e = FieldErrors::new();
+        e.add("photo.-1", "photos.error.none");
+        return work_page(&page, id, e, None).await;
+    }
+    for pos in &positions {
+        let mine: Vec<Bytes> = files
+            .iter()
+            .filter(|f| f.0 == *pos)
+            .map(|f| f.1.clone())
+            .collect();
+        match photos::add(&cx, id, *pos, mine).await {
+            Ok(_) => {}
+            Err(AppError::Invalid(e)) => return work_page(&page, id, e, None).await,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(redirect(&format!(
+        "/teaching/homework/{id}?done=photos_added#q{}",
+        positions[0]
+    )))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,23 +8,107 @@ use crate::items::score::Answer;
 use chrono::{DateTime, Utc};
 use kernel::audit::AuditEvent;
 use kernel::facts::{self, Fact};
-use kernel::{AppError, AppResult, Ctx, FieldErrors, on_tx};
+use kernel::{AppError, AppResult, Ctx, FieldErrors, on_db, on_tx};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 pub const TEXT_MAX: usize = 5_000;
 pub const TEXTS_MAX: usize = 20;
 
-/// The work set to the actor, once it is open (a test shows before its start, to wait for it).
-pub async fn open(cx: &Ctx<'_>, id: AssignmentId) -> AppResult<(Assignment, Submission)> {
-    let a = find(cx.db(), id)
+/// Assignments with their items, kept a few seconds per node: a test's thousands of answers
+/// read them once, not once per answer. Items never change once set; a deleted assignment
+/// stops taking answers within [`CACHE_FOR`].
+#[derive(Default)]
+struct Cache(Mutex<HashMap<AssignmentId, (Instant, WithParts)>>);
+
+/// An assignment, its items and the library resources attached to it, shared.
+pub type WithParts = Arc<(Assignment, Vec<Part>, Vec<super::Attached>)>;
+
+const CACHE_FOR: Duration = Duration::from_secs(5);
+
+/// An assignment and its items, from the cache when fresh.
+pub async fn with_parts(
+    state: &kernel::AppState,
+    id: AssignmentId,
+) -> AppResult<Option<WithParts>> {
+    let cache = state.cache::<Cache>();
+    {
+        let map = cache.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, v)) = map.get(&id)
+            && at.elapsed() < CACHE_FOR
+        {
+            return Ok(Some(v.clone()));
+        }
+    }
+    let Some(a) = find(&state.db, id).await? else {
+        return Ok(None);
+    };
+    let v = Arc::new((
+        a,
+        parts(&state.db, id).await?,
+        super::attached(&state.db, id).await?,
+    ));
+    let mut map = cache.0.lock().unwrap_or_else(|e| e.into_inner());
+    if map.len() > 1_000 {
+        map.retain(|_, (at, _)| at.elapsed() < CACHE_FOR);
+    }
+    map.insert(id, (Instant::now(), v.clone()));
+    Ok(Some(v))
+}
+
+/// The work set to the actor, once it is open (a test shows before its start, to wait for it),
+/// with its items.
+pub async fn open_with_parts(cx: &Ctx<'_>, id: AssignmentId) -> AppResult<(WithParts, Submission)> {
+    let ap = with_parts(cx.state, id)
         .await?
         .ok_or(AppError::NotFound(super::NOT_FOUND))?;
     let s = submission_of(cx.db(), id, cx.actor.person_id)
         .await?
         .ok_or(AppError::NotFound(super::NOT_FOUND))?;
-    if a.opens_at > cx.now && !a.is_test() {
+    if ap.0.opens_at > cx.now && !ap.0.is_test() {
         return Err(AppError::NotFound(super::NOT_FOUND));
     }
-    Ok((a, s))
+    Ok((ap, s))
+}
+
+/// The work set to the actor, once it is open (see [`open_with_parts`]).
+pub async fn open(cx: &Ctx<'_>, id: AssignmentId) -> AppResult<(Assignment, Submission)> {
+    let (ap, s) = open_with_parts(cx, id).await?;
+    Ok((ap.0.clone(), s))
+}
+
+/// Starts a test: the server's end is the start plus the time limit, at most the due time. One
+/// write; starting again (a reload, a second device) changes nothing. Homework needs no start.
+pub async fn start(cx: &Ctx<'_>, id: AssignmentId) -> AppResult<()> {
+    let (ap, s) = open_with_parts(cx, id).await?;
+    let a = &ap.0;
+    // A test that starts together has its end already: nothing to write.
+    if !a.is_test() || s.started_at.is_some() || s.ends_at.is_some() || s.submitted_at.is_some() {
+        return Ok(());
+    }
+    if cx.now < a.opens_at {
+        return Err(refused("teaching.not_open"));
+    }
+    if cx.now >= a.due_at {
+        return Err(refused("teaching.past_due"));
+    }
+    let limit = chrono::Duration::minutes(a.time_limit.unwrap_or(0).max(1));
+    let end = (cx.now + limit).min(a.due_at);
+    on_db!(cx.db(), p => sqlx::query(
+        "UPDATE submissions SET started_at = $2, ends_at = $3 WHERE id = $1 AND started_at IS NULL",
+    ).bind(s.id).bind(cx.now).bind(end).execute(p).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// A test's page was left (another app, another tab): counted while it takes answers.
+pub async fn left_page(cx: &Ctx<'_>, id: AssignmentId) -> AppResult<()> {
+    let (_, s) = open_with_parts(cx, id).await?;
+    on_db!(cx.db(), p => sqlx::query(
+        "UPDATE submissions SET left_page = left_page + 1
+         WHERE id = $1 AND started_at IS NOT NULL AND submitted_at IS NULL",
+    ).bind(s.id).execute(p).await.map(|r| r.rows_affected()))?;
+    Ok(())
 }
 
 /// Why an answer cannot be taken now, if it cannot.
@@ -40,7 +124,7 @@ pub fn closed(a: &Assignment, s: &Submission, now: DateTime<Utc>) -> Option<&'st
     {
         return Some("teaching.time_over");
     }
-    if a.is_test() && s.started_at.is_none() {
+    if a.is_test() && s.started_at.is_none() && s.ends_at.is_none() {
         return Some("teaching.not_started");
     }
     if now > a.due_at && (a.late_policy == "refuse" || a.is_test()) {
@@ -97,18 +181,22 @@ pub fn is_given(a: &Answer) -> bool {
 }
 
 /// Saves answers (position → answer), each replacing the one before; an empty one removes
-/// it. Returns how many were saved. Refused once the work is closed to answers.
+/// it. Returns how many were saved. Refused once the work is closed to answers: checked here
+/// and again in each write, so a hand-in or a test's end in between is never overtaken. One
+/// answer to work already started (a test's answers as they are given) is one statement.
 pub async fn save(cx: &Ctx<'_>, id: AssignmentId, given: &[(i64, Answer)]) -> AppResult<usize> {
-    let (a, s) = open(cx, id).await?;
-    if let Some(code) = closed(&a, &s, cx.now) {
+    let (ap, s) = open_with_parts(cx, id).await?;
+    let (a, parts) = (&ap.0, &ap.1);
+    if let Some(code) = closed(a, &s, cx.now) {
         return Err(refused(code));
     }
-    let parts = parts(cx.db(), a.id).await?;
     let mut e = FieldErrors::new();
     for (pos, ans) in given {
         match parts.iter().find(|p| p.position == *pos) {
             Some(p) => {
-                if let Err(k) = check_answer(p, ans) {
+                if is_given(ans)
+                    && let Err(k) = check_answer(p, ans)
+                {
                     e.add(&format!("answer.{pos}"), k);
                 }
             }
@@ -116,9 +204,35 @@ pub async fn save(cx: &Ctx<'_>, id: AssignmentId, given: &[(i64, Answer)]) -> Ap
         }
     }
     e.into_result()?;
+    let mut json = Vec::with_capacity(given.len());
+    for (pos, ans) in given {
+        json.push((
+            *pos,
+            is_given(ans)
+                .then(|| serde_json::to_string(ans))
+                .transpose()
+                .map_err(AppError::internal)?,
+        ));
+    }
+    if let ([(pos, Some(j))], true) = (
+        json.as_slice(),
+        s.started_at.is_some() || s.ends_at.is_some(),
+    ) {
+        // A test started together: its first answer says the student is at it (first: an
+        // attempt with answers is always started, so a page of one not started reads none).
+        if s.started_at.is_none() {
+            on_db!(cx.db(), p => sqlx::query(
+                "UPDATE submissions SET started_at = $2 WHERE id = $1 AND started_at IS NULL",
+            ).bind(s.id).bind(cx.now).execute(p).await.map(|r| r.rows_affected()))?;
+        }
+        let n = on_db!(cx.db(), p => sqlx::query(sqlx::AssertSqlSafe(UPSERT))
+            .bind(s.id).bind(*pos).bind(j).bind(cx.now).execute(p).await.map(|r| r.rows_affected()))?;
+        if n == 0 {
+            return Err(refused("teaching.time_over"));
+        }
+        return Ok(1);
+    }
     let mut tx = cx.begin().await?;
-    // Saved only while open: the check runs again inside the write (a hand-in or the end of a
-    // test between the two is not overtaken).
     let open_now = on_tx!(&mut tx, t => sqlx::query(
         "UPDATE submissions SET started_at = COALESCE(started_at, $2) WHERE id = $1 AND submitted_at IS NULL
            AND (ends_at IS NULL OR ends_at >= $2)",
@@ -126,23 +240,28 @@ pub async fn save(cx: &Ctx<'_>, id: AssignmentId, given: &[(i64, Answer)]) -> Ap
     if open_now == 0 {
         return Err(refused("teaching.time_over"));
     }
-    let mut n = 0;
-    for (pos, ans) in given {
-        if is_given(ans) {
-            let json = serde_json::to_string(ans).map_err(AppError::internal)?;
-            on_tx!(&mut tx, t => sqlx::query(
-                "INSERT INTO answers (submission_id, position, response, saved_at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (submission_id, position) DO UPDATE SET response = excluded.response, saved_at = excluded.saved_at",
-            ).bind(s.id).bind(*pos).bind(&json).bind(cx.now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
-        } else {
-            on_tx!(&mut tx, t => sqlx::query("DELETE FROM answers WHERE submission_id = $1 AND position = $2")
-                .bind(s.id).bind(*pos).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+    for (pos, j) in &json {
+        match j {
+            Some(j) => {
+                on_tx!(&mut tx, t => sqlx::query(sqlx::AssertSqlSafe(UPSERT))
+                    .bind(s.id).bind(*pos).bind(j).bind(cx.now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+            }
+            None => {
+                on_tx!(&mut tx, t => sqlx::query("DELETE FROM answers WHERE submission_id = $1 AND position = $2")
+                    .bind(s.id).bind(*pos).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+            }
         }
-        n += 1;
     }
     tx.commit().await?;
-    Ok(n)
+    Ok(json.len())
 }
+
+/// An answer written only while its submission takes answers (not handed in, its end not
+/// passed): `$1` submission, `$2` position, `$3` the answer, `$4` now.
+const UPSERT: &str = "INSERT INTO answers (submission_id, position, response, saved_at)
+     SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM submissions
+         WHERE id = $1 AND submitted_at IS NULL AND (ends_at IS NULL OR ends_at >= $4))
+     ON CONFLICT (submission_id, position) DO UPDATE SET response = excluded.response, saved_at = excluded.saved_at";
 
 /// Minutes as a student reports them: 0–600.
 pub fn parse_minutes(s: &str) -> Result<Option<i64>, &'static str> {
@@ -217,25 +336,33 @@ pub async fn hand_in(
     tx.commit().await
 }
 
-/// Hands in every attempt of a test whose time is over (the server's end passed without a
-/// hand-in): at its end, with the answers saved by then. Safe to repeat.
-pub async fn close_expired(cx: &Ctx<'_>, a: &Assignment) -> AppResult<usize> {
+/// Hands in every attempt whose server end has passed without a hand-in (a test's time ran
+/// out): at its end, with the answers saved by then, as the system. Every node's runner calls
+/// it; the hand-in's conditional write makes each happen once. `only`: one assignment's.
+pub async fn close_expired(
+    state: &kernel::AppState,
+    only: Option<AssignmentId>,
+) -> AppResult<usize> {
+    let now = state.clock.now();
+    let rows: Vec<(super::SubmissionId,)> = on_db!(&state.db, p => sqlx::query_as(
+        "SELECT id FROM submissions WHERE submitted_at IS NULL AND ends_at < $1
+           AND ($2 IS NULL OR assignment_id = $2) LIMIT 5000",
+    ).bind(now).bind(only).fetch_all(p).await)?;
+    let actor = kernel::Actor::system();
+    let meta = kernel::RequestMeta::cli();
+    let cx = Ctx::new(state, &actor, &meta);
     let mut n = 0;
-    for s in super::submissions(cx.db(), a.id).await? {
-        if s.submitted_at.is_some() {
+    for (id,) in rows {
+        let Some(s) = super::find_submission(&state.db, id).await? else {
             continue;
-        }
-        let end = match s.ends_at {
-            Some(e) => e,
-            None if a.is_test() => a.due_at,
-            None => continue,
         };
-        if end < cx.now {
-            match hand_in(cx, a, &s, end, None).await {
-                Ok(()) => n += 1,
-                Err(AppError::Conflict("teaching.already_submitted", _)) => {}
-                Err(e) => return Err(e),
-            }
+        let (Some(a), Some(end)) = (find(&state.db, s.assignment_id).await?, s.ends_at) else {
+            continue;
+        };
+        match hand_in(&cx, &a, &s, end, None).await {
+            Ok(()) => n += 1,
+            Err(AppError::Conflict("teaching.already_submitted", _)) => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(n)

@@ -674,7 +674,7 @@ async fn a_photo_is_marked_with_the_pen_and_shown_to_the_student() {
     let e = photos::add(&scx, id, 2, vec![bytes::Bytes::from_static(b"not a photo")])
         .await
         .unwrap_err();
-    assert!(fields(e).iter().any(|(f, _)| f == "photo"));
+    assert!(fields(e).iter().any(|(f, _)| f == "photo.2"));
     assert_eq!(
         photos::add(&scx, id, 2, vec![bytes::Bytes::from_static(JPEG)])
             .await
@@ -707,16 +707,26 @@ async fn a_photo_is_marked_with_the_pen_and_shown_to_the_student() {
     // The pen: bad strokes are refused, good ones kept and shown.
     assert!(photos::parse_strokes("[[[10,10],[2000,5]]]").is_err());
     let strokes = photos::parse_strokes("[[[100,100],[400,420],[800,150]]]").unwrap();
-    photos::annotate(&at(&t, &teacher, 5), list[0].id, &strokes)
+    photos::annotate(&at(&t, &teacher, 5), list[0].id, &strokes, "[]")
         .await
         .unwrap();
+    // A second pen from a page opened before the first was saved does not erase it.
+    let e = photos::annotate(
+        &at(&t, &teacher, 6),
+        list[0].id,
+        &vec![vec![(1, 1), (2, 2)]],
+        "[]",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(fields(e)[0].1, "error.teaching.annotation_changed");
     let p = &photos::of(&t.state.db, s.id).await.unwrap()[0];
     assert_eq!(p.polylines(), vec!["100,100 400,420 800,150".to_owned()]);
     assert_eq!(p.annotated_by, Some(teacher.person_id));
     // Another teacher's pen is not welcome: the photo is not there for them.
     let (colleague, _) = t.colleague().await;
     assert!(matches!(
-        photos::annotate(&t.cx(&colleague), list[0].id, &strokes)
+        photos::annotate(&t.cx(&colleague), list[0].id, &strokes, "[]")
             .await
             .unwrap_err(),
         AppError::NotFound(_)

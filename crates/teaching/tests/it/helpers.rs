@@ -21,9 +21,18 @@ async fn region_and_library(state: &AppState) {
 impl Teach {
     /// The demo region and library, without the teaching demo.
     pub async fn start() -> Teach {
+        Self::start_with(Clock::System).await
+    }
+
+    /// The same on a clock that stands still until advanced (`state.clock.advance`).
+    pub async fn start_fixed() -> Teach {
+        Self::start_with(Clock::fixed(chrono::Utc::now())).await
+    }
+
+    async fn start_with(clock: Clock) -> Teach {
         let db = test_db(&[&teaching::SCHEMA]).await.expect("test database");
         let config = testkit::config(&db.url);
-        let state = AppState::new(db.db.clone(), config, Clock::System);
+        let state = AppState::new(db.db.clone(), config, clock);
         region_and_library(&state).await;
         kernel::i18n::register(&teaching::CATALOGUES);
         Teach {

@@ -165,20 +165,24 @@ async fn homework_goes_from_the_teacher_to_the_student_and_back_to_the_family() 
 
     // A photo of the whole work for the new, item-less homework.
     let csrf = app.csrf(&student).await;
-    let form = reqwest::multipart::Form::new()
-        .text("csrf", csrf)
-        .text("position", "-1")
-        .part(
-            "photo",
-            reqwest::multipart::Part::bytes(JPEG.to_vec()).file_name("work.jpg"),
-        );
+    let form = reqwest::multipart::Form::new().text("csrf", csrf).part(
+        "photo.-1",
+        reqwest::multipart::Part::bytes(JPEG.to_vec()).file_name("work.jpg"),
+    );
     let r = student
         .post(app.url(&format!("/teaching/homework/{new_work}/photos")))
         .multipart(form)
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let status = r.status();
+    let body = r.text().await.unwrap();
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        body.split("field-error").nth(1).unwrap_or_default()
+    );
     let (_, work) = page(&app, &student, &format!("/teaching/homework/{new_work}")).await;
     let photo = {
         let at = work

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod assessment;
 mod assignments;
 mod classroom;
 mod helpers;
