@@ -117,10 +117,19 @@
     body.set("position", pos);
     pending[pos].forEach(function (p) { body.append(p[0], p[1]); });
     var sentPairs = JSON.stringify(pending[pos]);
-    fetch(saveUrl, { method: "POST", body: body, credentials: "same-origin" })
+    // A request that hangs gives up after ten seconds, so one never holds the others back.
+    var abort = window.AbortController ? new AbortController() : null;
+    var timer = abort ? setTimeout(function () { abort.abort(); }, 10000) : null;
+    fetch(saveUrl, {
+      method: "POST", body: body, credentials: "same-origin", redirect: "manual",
+      signal: abort ? abort.signal : undefined,
+    })
       .then(function (r) {
-        if (r.ok) {
-          if (JSON.stringify(pending[pos]) === sentPairs) delete pending[pos];
+        clearTimeout(timer);
+        var unchanged = JSON.stringify(pending[pos]) === sentPairs;
+        if (r.status === 204) {
+          // Saved (an edit made meanwhile stays to be sent).
+          if (unchanged) delete pending[pos];
           delete refused[pos];
           keep();
           sending = false;
@@ -128,16 +137,19 @@
         } else if (r.status === 409 || r.status === 422) {
           return r.text().then(function (t) {
             refused[pos] = t;
-            delete pending[pos];
+            if (unchanged) delete pending[pos];
             keep();
             sending = false;
             show();
           });
         } else {
+          // Anything else (signed out: a redirect to the login; the server's error) keeps the
+          // answer on the phone to be sent again.
           throw new Error("status " + r.status);
         }
       })
       .catch(function () {
+        clearTimeout(timer);
         sending = false;
         show();
       });

@@ -109,6 +109,8 @@ CREATE TABLE submissions (
 );
 CREATE UNIQUE INDEX submissions_assignment_student ON submissions (assignment_id, student_id);
 CREATE INDEX submissions_student ON submissions (student_id, assignment_id);
+-- The runner's attempts whose end has passed without a hand-in.
+CREATE INDEX submissions_open_end ON submissions (ends_at) WHERE submitted_at IS NULL AND ends_at IS NOT NULL;
 
 -- The latest answer to each item, saved as it is given.
 CREATE TABLE answers (

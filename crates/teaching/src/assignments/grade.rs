@@ -340,17 +340,18 @@ pub async fn mark(cx: &Ctx<'_>, id: SubmissionId, given: &[Given]) -> AppResult<
     Ok(rows.len())
 }
 
+/// A row of the paper entry: the submission and its cells (position, points as typed, the seq
+/// of the mark the grid showed).
+pub type EntryRow = (SubmissionId, Vec<(i64, String, Option<i64>)>);
+
 /// Marks typed from paper, a row per student (the fast entry of a printed test or workbook):
-/// `rows` are (submission, [(position, points as typed)]). A row left empty is skipped (the
-/// student was away); a row filled in part names its empty cells; every cell is checked before
-/// anything is written. Work not handed in online counts as handed in on paper now. Cells equal
-/// to the current mark change nothing. One transaction, one audit record. Returns the rows
-/// written.
-pub async fn enter(
-    cx: &Ctx<'_>,
-    id: super::AssignmentId,
-    rows: &[(SubmissionId, Vec<(i64, String)>)],
-) -> AppResult<usize> {
+/// `rows` are (submission, [(position, points as typed, the seq of the mark the grid showed)]).
+/// A row left empty is skipped (the student was away); a row filled in part names its empty
+/// cells; every cell is checked before anything is written. Work not handed in online counts
+/// as handed in on paper now. Cells equal to the current mark change nothing; a changed cell
+/// over a mark that moved since the grid was opened is refused on its field. One transaction,
+/// one audit record. Returns the rows written.
+pub async fn enter(cx: &Ctx<'_>, id: super::AssignmentId, rows: &[EntryRow]) -> AppResult<usize> {
     let a = super::get_graded(cx, id).await?;
     let subs = super::visible_submissions(cx, &a, super::Access::Grade).await?;
     let parts = super::parts(cx.db(), id).await?;
@@ -376,6 +377,7 @@ pub async fn enter(
             continue;
         }
         let current = latest_points(cx.db(), s.id).await?;
+        let seen = |pos: i64| cells.iter().find(|c| c.0 == pos).and_then(|c| c.2);
         let mut marks = Vec::new();
         for (pos, max) in &positions {
             let field = format!("m.{}.{pos}", s.id);
@@ -386,7 +388,7 @@ pub async fn enter(
             }
             match parse_points(t, *max) {
                 Some(p) if current.iter().any(|c| c.0 == *pos && c.1 == Some(p)) => {}
-                Some(p) => marks.push((*pos, p)),
+                Some(p) => marks.push((*pos, p, seen(*pos))),
                 None => e.add(&field, "error.teaching.mark_points"),
             }
         }
@@ -396,34 +398,29 @@ pub async fn enter(
     }
     e.into_result()?;
     let mut tx = cx.begin().await?;
+    let mut moved = FieldErrors::new();
     for (s, marks) in &todo {
         let seq = lock(&mut tx, s.id).await?;
+        for (pos, _, seen) in marks {
+            if let Some(seen) = seen {
+                let (last,): (Option<i64>,) = on_tx!(&mut tx, t => sqlx::query_as(
+                    "SELECT MAX(seq) FROM marks WHERE submission_id = $1 AND position = $2",
+                ).bind(s.id).bind(*pos).fetch_one(&mut *t).await)?;
+                if last.unwrap_or(0) > *seen {
+                    moved.add(&format!("m.{}.{pos}", s.id), "error.teaching.mark_changed");
+                }
+            }
+        }
         if s.submitted_at.is_none() {
             let handed = on_tx!(&mut tx, t => sqlx::query(
                 "UPDATE submissions SET submitted_at = $2, started_at = COALESCE(started_at, $2), late = FALSE
                  WHERE id = $1 AND submitted_at IS NULL",
             ).bind(s.id).bind(cx.now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
             if handed == 1 {
-                let kind = if a.is_test() {
-                    "teaching.test_taken"
-                } else {
-                    "teaching.work_submitted"
-                };
-                facts::record(
-                    &mut tx,
-                    cx.now,
-                    Fact::once(
-                        kind,
-                        s.class_id,
-                        Some(s.student_id),
-                        s.id.0,
-                        format!("{kind}:{}", s.id),
-                    ),
-                )
-                .await?;
+                super::work::counted(&mut tx, &a, s, cx.now).await?;
             }
         }
-        for (pos, p) in marks {
+        for (pos, p, _) in marks {
             insert(
                 &mut tx,
                 s.id,
@@ -441,6 +438,8 @@ pub async fn enter(
         }
         rescore(&mut tx, &a, s.id).await?;
     }
+    // Refused as a whole: the transaction is dropped, nothing written.
+    moved.into_result()?;
     cx.audit(
         &mut tx,
         AuditEvent::new("submission.enter")

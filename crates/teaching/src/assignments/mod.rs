@@ -416,6 +416,15 @@ pub async fn counts(db: &kernel::Db, id: AssignmentId) -> AppResult<Counts> {
     ).bind(id).fetch_one(p).await)?)
 }
 
+/// A posted form's first value of `field`, or empty.
+pub(crate) fn field(pairs: &[(String, String)], field: &str) -> String {
+    pairs
+        .iter()
+        .find(|(k, _)| k == field)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
 /// The routes of assignments: the teacher's, the student's and the guardian's pages.
 pub fn routes() -> axum::Router<kernel::AppState> {
     pages::routes().merge(student::routes())

@@ -315,13 +315,7 @@ async fn form_page(page: &Page, mut d: Draft, errors: FieldErrors) -> AppResult<
 }
 
 fn draft_of(pairs: &[(String, String)]) -> (Draft, bool) {
-    let one = |k: &str| {
-        pairs
-            .iter()
-            .find(|(f, _)| f == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let one = |k: &str| super::field(pairs, k);
     fn ids<T: std::str::FromStr>(pairs: &[(String, String)], k: &str) -> Vec<T> {
         pairs
             .iter()
@@ -529,8 +523,8 @@ pub struct EntryQuery {
 /// A student's row in the entry grid.
 pub struct EntryRow {
     pub s: Submission,
-    /// Per column: the cell's current points.
-    pub cells: Vec<String>,
+    /// Per column: the cell's current points, and the seq of that mark (0: none).
+    pub cells: Vec<(String, i64)>,
 }
 
 #[derive(Template)]
@@ -554,10 +548,21 @@ impl EntryPage {
         self.posted
             .iter()
             .find(|(k, _)| *k == format!("m.{}.{pos}", r.s.id))
-            .map_or_else(|| r.cells[*i].clone(), |(_, v)| v.clone())
+            .map_or_else(|| r.cells[*i].0.clone(), |(_, v)| v.clone())
     }
     fn field(&self, r: &EntryRow, i: &usize) -> String {
         format!("m.{}.{}", r.s.id, self.columns[*i].0)
+    }
+    /// The seq the grid showed for a cell (kept as posted when the grid comes back).
+    fn seen(&self, r: &EntryRow, i: &usize) -> String {
+        let (pos, _, _) = &self.columns[*i];
+        self.posted
+            .iter()
+            .find(|(k, _)| *k == format!("s.{}.{pos}", r.s.id))
+            .map_or_else(|| r.cells[*i].1.to_string(), |(_, v)| v.clone())
+    }
+    fn seen_field(&self, r: &EntryRow, i: &usize) -> String {
+        format!("s.{}.{}", r.s.id, self.columns[*i].0)
     }
     fn label(&self, i: &usize) -> &str {
         &self.columns[*i].1
@@ -611,7 +616,7 @@ async fn entry_page(
                 latest
                     .iter()
                     .find(|m| m.position == *pos)
-                    .map(|m| m.points_text())
+                    .map(|m| (m.points_text(), m.seq))
                     .unwrap_or_default()
             })
             .collect();
@@ -657,7 +662,7 @@ async fn save_entry(
         .iter()
         .find(|(k, _)| k == "class")
         .and_then(|(_, v)| v.parse().ok());
-    let mut rows: Vec<(SubmissionId, Vec<(i64, String)>)> = Vec::new();
+    let mut rows: Vec<grade::EntryRow> = Vec::new();
     for (k, v) in &pairs {
         let Some(rest) = k.strip_prefix("m.") else {
             continue;
@@ -668,9 +673,10 @@ async fn save_entry(
         let (Ok(sub), Ok(pos)) = (sub.parse::<SubmissionId>(), pos.parse::<i64>()) else {
             continue;
         };
+        let seen = super::field(&pairs, &format!("s.{sub}.{pos}")).parse().ok();
         match rows.iter_mut().find(|r| r.0 == sub) {
-            Some(r) => r.1.push((pos, v.clone())),
-            None => rows.push((sub, vec![(pos, v.clone())])),
+            Some(r) => r.1.push((pos, v.clone(), seen)),
+            None => rows.push((sub, vec![(pos, v.clone(), seen)])),
         }
     }
     match grade::enter(&cx, id, &rows).await {
@@ -951,13 +957,7 @@ async fn mark_page(
 /// `level.{pos}.{criterion}`, and `seen.{pos}` (the seq of the mark shown) with the levels
 /// shown (`levels_was.{pos}`). Rubric levels changed and points not: the levels' sum.
 fn given_marks(parts: &[Part], pairs: &[(String, String)]) -> Vec<Given> {
-    let one = |k: &str| {
-        pairs
-            .iter()
-            .find(|(f, _)| f == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let one = |k: &str| super::field(pairs, k);
     let mut positions: Vec<i64> = parts.iter().map(|p| p.position).collect();
     if parts.is_empty() {
         positions.push(WHOLE);
@@ -1024,13 +1024,7 @@ async fn mark(
 ) -> AppResult<Response> {
     let cx = page.cx();
     let (a, s) = super::graded_submission(&cx, id).await?;
-    let one = |k: &str| {
-        pairs
-            .iter()
-            .find(|(f, _)| f == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let one = |k: &str| super::field(&pairs, k);
     let parts = super::parts(cx.db(), a.id).await?;
     let given = given_marks(&parts, &pairs);
     let mut errors = FieldErrors::new();
@@ -1069,7 +1063,17 @@ async fn mark(
         }
     }
     if !errors.is_empty() {
-        return mark_page_of(&page, id, pairs, errors, None).await;
+        // The marks are saved; the pen that met a newer one comes back. The form shows the
+        // marks as they are now, so saving it again does not meet its own marks.
+        let kept: Vec<(String, String)> = pairs
+            .into_iter()
+            .filter(|(k, _)| {
+                !k.starts_with("seen.")
+                    && !k.starts_with("points_was.")
+                    && !k.starts_with("levels_was.")
+            })
+            .collect();
+        return mark_page_of(&page, id, kept, errors, None).await;
     }
     let action = one("action");
     let feedback = one("feedback");

@@ -167,6 +167,14 @@ async fn find(db: &kernel::Db, id: PhotoId) -> AppResult<Option<(Photo, String)>
         .map(|p| (p, hash)))
 }
 
+/// The assignment a photo belongs to.
+pub async fn assignment_of(db: &kernel::Db, id: PhotoId) -> AppResult<Option<super::AssignmentId>> {
+    let row: Option<(super::AssignmentId,)> = on_db!(db, p => sqlx::query_as(
+        "SELECT s.assignment_id FROM answer_photos f JOIN submissions s ON s.id = f.submission_id WHERE f.id = $1",
+    ).bind(id).fetch_optional(p).await)?;
+    Ok(row.map(|r| r.0))
+}
+
 /// Removes a photo from the actor's own work while it takes answers.
 pub async fn remove(cx: &Ctx<'_>, id: PhotoId) -> AppResult<super::AssignmentId> {
     let (photo, _) = find(cx.db(), id)
@@ -252,11 +260,12 @@ pub async fn annotate(
     let mut tx = cx.begin().await?;
     // Compared with what was shown inside the write: of two pens on one photo, the later
     // page does not erase the earlier strokes.
-    let was = (was != "[]" && !was.is_empty()).then_some(was);
+    let was = if was.is_empty() { "[]" } else { was };
+    let stored = (!strokes.is_empty()).then_some(json.as_str());
     let changed = on_tx!(&mut tx, t => sqlx::query(
         "UPDATE answer_photos SET annotation = $2, annotated_by = $3, annotated_at = $4
-         WHERE id = $1 AND (annotation = $5 OR (annotation IS NULL AND $5 IS NULL))",
-    ).bind(id).bind(&json).bind(cx.actor.person_id).bind(cx.now).bind(was)
+         WHERE id = $1 AND COALESCE(annotation, '[]') = $5",
+    ).bind(id).bind(stored).bind(cx.actor.person_id).bind(cx.now).bind(was)
      .execute(&mut *t).await.map(|r| r.rows_affected()))?;
     if changed == 0 {
         return Err(AppError::field(

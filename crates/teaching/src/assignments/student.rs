@@ -44,9 +44,25 @@ pub fn routes() -> Router<AppState> {
 pub const IN_TURN: usize = 48;
 static TURNS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(IN_TURN);
 
-async fn in_turn(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+async fn in_turn(mut req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let arrived = std::time::Instant::now();
     let _turn = TURNS.acquire().await;
+    req.extensions_mut().insert(Waited(arrived.elapsed()));
     next.run(req).await
+}
+
+/// How long a request waited for its turn: an answer is taken at the moment it arrived, so
+/// waiting in the end-of-test rush never makes it late.
+#[derive(Clone, Copy)]
+struct Waited(std::time::Duration);
+
+/// The request's context with its time put back to its arrival.
+fn arrived<'a>(page: &'a Page, waited: Option<Waited>) -> Ctx<'a> {
+    let mut cx = page.cx();
+    if let Some(Waited(w)) = waited {
+        cx.now -= chrono::Duration::from_std(w).unwrap_or_default();
+    }
+    cx
 }
 
 pub fn upload_routes() -> Router<AppState> {
@@ -104,9 +120,11 @@ pub async fn mine(cx: &Ctx<'_>, student: PersonId) -> AppResult<(Vec<Row>, Vec<R
             a,
             s,
         };
-        if row.s.submitted_at.is_none()
-            && work::closed(&row.a, &row.s, cx.now) != Some("teaching.past_due")
-        {
+        let over = matches!(
+            work::closed(&row.a, &row.s, cx.now),
+            Some("teaching.past_due" | "teaching.time_over")
+        );
+        if row.s.submitted_at.is_none() && !over {
             todo.push(row);
         } else {
             done.push(row);
@@ -216,6 +234,14 @@ impl WorkPage {
     fn kind_key(&self) -> String {
         format!("assignments.kind.{}", self.a.kind)
     }
+}
+
+/// Whether a student's work shows its content: homework once open; a test once it is open and
+/// the attempt started (or starts together), or handed in.
+fn under_way(a: &Assignment, s: &Submission, now: chrono::DateTime<chrono::Utc>) -> bool {
+    !a.is_test()
+        || s.submitted_at.is_some()
+        || (now >= a.opens_at && (s.started_at.is_some() || s.ends_at.is_some()))
 }
 
 /// The questions of a submission in the student's order.
@@ -339,8 +365,9 @@ async fn work_page(
     let (a, mut s) = work::open(&cx, id).await?;
     // A test whose time ran out is handed in with what was saved.
     if s.submitted_at.is_none()
+        && s.started_at.is_some()
         && s.ends_at.is_some_and(|e| e < cx.now)
-        && work::close_expired(cx.state, Some(a.id)).await? > 0
+        && work::expire(&cx, s.id).await?
     {
         (_, s) = work::open(&cx, id).await?;
     }
@@ -361,10 +388,14 @@ async fn work_page(
             p.annotation = None;
         }
     }
-    let attached = work::with_parts(cx.state, id)
-        .await?
-        .map(|c| c.2.clone())
-        .unwrap_or_default();
+    let attached = if under_way(&a, &s, cx.now) {
+        work::with_parts(cx.state, id)
+            .await?
+            .map(|c| c.2.clone())
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let lesson = attached
         .iter()
         .find(|r| Some(r.resource_id) == a.lesson_resource_id)
@@ -450,7 +481,8 @@ fn posted_answers(
 async fn save_posted(cx: &Ctx<'_>, id: AssignmentId, pairs: &[(String, String)]) -> AppResult<()> {
     let (ap, s) = work::open_with_parts(cx, id).await?;
     let answers = posted_answers(&ap.1, &s, pairs);
-    if !answers.is_empty() && work::closed(&ap.0, &s, cx.now).is_none() {
+    if !answers.is_empty() {
+        // Closed (handed in, time over): refused and said so, never "saved" in silence.
         work::save(cx, id, &answers).await?;
     }
     Ok(())
@@ -461,16 +493,11 @@ async fn save_posted(cx: &Ctx<'_>, id: AssignmentId, pairs: &[(String, String)])
 async fn save(
     page: Page,
     IdPath(id): IdPath<AssignmentId>,
+    waited: Option<axum::Extension<Waited>>,
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let cx = page.cx();
-    let one = |k: &str| {
-        pairs
-            .iter()
-            .find(|(f, _)| f == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let cx = arrived(&page, waited.map(|w| w.0));
+    let one = |k: &str| super::field(&pairs, k);
     match save_posted(&cx, id, &pairs).await {
         Ok(()) => {}
         Err(AppError::Invalid(e)) => return work_page(&page, id, e, None).await,
@@ -509,10 +536,11 @@ async fn start(
 async fn answer(
     page: Page,
     IdPath(id): IdPath<AssignmentId>,
+    waited: Option<axum::Extension<Waited>>,
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     use axum::response::IntoResponse;
-    let cx = page.cx();
+    let cx = arrived(&page, waited.map(|w| w.0));
     let ctx = page.ctx();
     let position: Option<i64> = pairs
         .iter()
@@ -622,7 +650,8 @@ async fn file(
         .parse()
         .map_err(|_| AppError::NotFound(super::NOT_FOUND))?;
     let a = match work::open(&cx, id).await {
-        Ok((a, _)) => a,
+        Ok((a, s)) if under_way(&a, &s, cx.now) => a,
+        Ok(_) => return Err(AppError::NotFound(super::NOT_FOUND)),
         Err(_) => super::get(&cx, id).await?.0,
     };
     if !super::attached(cx.db(), a.id)
@@ -672,8 +701,10 @@ async fn remove_photo(
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let cx = page.cx();
+    if let Some(a) = photos::assignment_of(cx.db(), id).await? {
+        save_posted(&cx, a, &pairs).await?;
+    }
     let a = photos::remove(&cx, id).await?;
-    save_posted(&cx, a, &pairs).await?;
     Ok(redirect(&format!(
         "/teaching/homework/{a}?done=photo_removed"
     )))

@@ -106,7 +106,7 @@ pub async fn left_page(cx: &Ctx<'_>, id: AssignmentId) -> AppResult<()> {
     let (_, s) = open_with_parts(cx, id).await?;
     on_db!(cx.db(), p => sqlx::query(
         "UPDATE submissions SET left_page = left_page + 1
-         WHERE id = $1 AND started_at IS NOT NULL AND submitted_at IS NULL",
+         WHERE id = $1 AND (started_at IS NOT NULL OR ends_at IS NOT NULL) AND submitted_at IS NULL",
     ).bind(s.id).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
@@ -124,11 +124,11 @@ pub fn closed(a: &Assignment, s: &Submission, now: DateTime<Utc>) -> Option<&'st
     {
         return Some("teaching.time_over");
     }
-    if a.is_test() && s.started_at.is_none() && s.ends_at.is_none() {
-        return Some("teaching.not_started");
-    }
     if now > a.due_at && (a.late_policy == "refuse" || a.is_test()) {
         return Some("teaching.past_due");
+    }
+    if a.is_test() && s.started_at.is_none() && s.ends_at.is_none() {
+        return Some("teaching.not_started");
     }
     None
 }
@@ -225,7 +225,7 @@ pub async fn save(cx: &Ctx<'_>, id: AssignmentId, given: &[(i64, Answer)]) -> Ap
                 "UPDATE submissions SET started_at = $2 WHERE id = $1 AND started_at IS NULL",
             ).bind(s.id).bind(cx.now).execute(p).await.map(|r| r.rows_affected()))?;
         }
-        let n = on_db!(cx.db(), p => sqlx::query(sqlx::AssertSqlSafe(UPSERT))
+        let n = on_db!(cx.db(), p => sqlx::query(sqlx::AssertSqlSafe(upsert(cx.db())))
             .bind(s.id).bind(*pos).bind(j).bind(cx.now).execute(p).await.map(|r| r.rows_affected()))?;
         if n == 0 {
             return Err(refused("teaching.time_over"));
@@ -243,7 +243,7 @@ pub async fn save(cx: &Ctx<'_>, id: AssignmentId, given: &[(i64, Answer)]) -> Ap
     for (pos, j) in &json {
         match j {
             Some(j) => {
-                on_tx!(&mut tx, t => sqlx::query(sqlx::AssertSqlSafe(UPSERT))
+                on_tx!(&mut tx, t => sqlx::query(sqlx::AssertSqlSafe(upsert(cx.db())))
                     .bind(s.id).bind(*pos).bind(j).bind(cx.now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
             }
             None => {
@@ -262,6 +262,21 @@ const UPSERT: &str = "INSERT INTO answers (submission_id, position, response, sa
      SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM submissions
          WHERE id = $1 AND submitted_at IS NULL AND (ends_at IS NULL OR ends_at >= $4))
      ON CONFLICT (submission_id, position) DO UPDATE SET response = excluded.response, saved_at = excluded.saved_at";
+
+/// The same on PostgreSQL, where the check takes a share lock on the attempt: an answer racing
+/// a hand-in waits for it and is then refused, never stored after the marking read the answers.
+/// (SQLite has one writer: a hand-in's transaction and an answer never interleave.)
+const UPSERT_PG: &str = "INSERT INTO answers (submission_id, position, response, saved_at)
+     SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM submissions
+         WHERE id = $1 AND submitted_at IS NULL AND (ends_at IS NULL OR ends_at >= $4) FOR SHARE)
+     ON CONFLICT (submission_id, position) DO UPDATE SET response = excluded.response, saved_at = excluded.saved_at";
+
+fn upsert(db: &kernel::Db) -> &'static str {
+    match db {
+        kernel::Db::Sqlite(_) => UPSERT,
+        kernel::Db::Postgres(_) => UPSERT_PG,
+    }
+}
 
 /// Minutes as a student reports them: 0–600.
 pub fn parse_minutes(s: &str) -> Result<Option<i64>, &'static str> {
@@ -308,23 +323,7 @@ pub async fn hand_in(
     let photos = super::photos::positions(cx.db(), s.id).await?;
     grade::auto_mark(&mut tx, &parts, s, &answers, &photos, cx.now).await?;
     grade::rescore(&mut tx, a, s.id).await?;
-    let kind = if a.is_test() {
-        "teaching.test_taken"
-    } else {
-        "teaching.work_submitted"
-    };
-    facts::record(
-        &mut tx,
-        cx.now,
-        Fact::once(
-            kind,
-            s.class_id,
-            Some(s.student_id),
-            s.id.0,
-            format!("{kind}:{}", s.id),
-        ),
-    )
-    .await?;
+    counted(&mut tx, a, s, cx.now).await?;
     cx.audit(
         &mut tx,
         AuditEvent::new("submission.hand_in")
@@ -336,6 +335,28 @@ pub async fn hand_in(
     tx.commit().await
 }
 
+/// The fact of a hand-in (online, at a test's end, or entered from paper), once per attempt.
+pub(crate) async fn counted(
+    tx: &mut kernel::Tx,
+    a: &Assignment,
+    s: &Submission,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let kind = if a.is_test() {
+        "teaching.test_taken"
+    } else {
+        "teaching.work_submitted"
+    };
+    let key = format!("{kind}:{}", s.id);
+    facts::record(
+        tx,
+        now,
+        Fact::once(kind, s.class_id, Some(s.student_id), s.id.0, key),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Hands in every attempt whose server end has passed without a hand-in (a test's time ran
 /// out): at its end, with the answers saved by then, as the system. Every node's runner calls
 /// it; the hand-in's conditional write makes each happen once. `only`: one assignment's.
@@ -344,28 +365,53 @@ pub async fn close_expired(
     only: Option<AssignmentId>,
 ) -> AppResult<usize> {
     let now = state.clock.now();
-    let rows: Vec<(super::SubmissionId,)> = on_db!(&state.db, p => sqlx::query_as(
-        "SELECT id FROM submissions WHERE submitted_at IS NULL AND ends_at < $1
-           AND ($2 IS NULL OR assignment_id = $2) LIMIT 5000",
-    ).bind(now).bind(only).fetch_all(p).await)?;
+    // Attempts never started (nothing answered) are not handed in: the student missed it.
+    const OPEN: &str = "SELECT s.id FROM submissions s JOIN assignments a ON a.id = s.assignment_id
+         WHERE s.submitted_at IS NULL AND s.ends_at < $1 AND s.started_at IS NOT NULL
+           AND a.deleted_at IS NULL";
+    let rows: Vec<(super::SubmissionId,)> = match only {
+        Some(a) => {
+            let sql = format!("{OPEN} AND s.assignment_id = $2 ORDER BY s.ends_at LIMIT 5000");
+            on_db!(&state.db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(now).bind(a).fetch_all(p).await)?
+        }
+        None => {
+            let sql = format!("{OPEN} ORDER BY s.ends_at LIMIT 5000");
+            on_db!(&state.db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(now).fetch_all(p).await)?
+        }
+    };
     let actor = kernel::Actor::system();
     let meta = kernel::RequestMeta::cli();
     let cx = Ctx::new(state, &actor, &meta);
     let mut n = 0;
     for (id,) in rows {
-        let Some(s) = super::find_submission(&state.db, id).await? else {
-            continue;
-        };
-        let (Some(a), Some(end)) = (find(&state.db, s.assignment_id).await?, s.ends_at) else {
-            continue;
-        };
-        match hand_in(&cx, &a, &s, end, None).await {
-            Ok(()) => n += 1,
-            Err(AppError::Conflict("teaching.already_submitted", _)) => {}
-            Err(e) => return Err(e),
+        match expire(&cx, id).await {
+            Ok(true) => n += 1,
+            Ok(false) => {}
+            // One attempt that cannot be handed in does not hold the others up.
+            Err(e) => {
+                tracing::error!(submission = %id, error = %e, "handing in an ended attempt failed")
+            }
         }
     }
     Ok(n)
+}
+
+/// Hands in one attempt whose end has passed, at its end; `false` if it was handed in already.
+pub async fn expire(cx: &Ctx<'_>, id: super::SubmissionId) -> AppResult<bool> {
+    let Some(s) = super::find_submission(cx.db(), id).await? else {
+        return Ok(false);
+    };
+    let (Some(a), Some(end)) = (find(cx.db(), s.assignment_id).await?, s.ends_at) else {
+        return Ok(false);
+    };
+    if s.submitted_at.is_some() || end >= cx.now {
+        return Ok(false);
+    }
+    match hand_in(cx, &a, &s, end, None).await {
+        Ok(()) => Ok(true),
+        Err(AppError::Conflict("teaching.already_submitted", _)) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// The student's word on the minutes spent, also after handing in.

@@ -366,7 +366,7 @@ async fn paper_marks_are_entered_a_row_per_student() {
             cells
                 .iter()
                 .enumerate()
-                .map(|(p, v)| (p as i64, (*v).to_owned()))
+                .map(|(p, v)| (p as i64, (*v).to_owned(), None))
                 .collect::<Vec<_>>(),
         )
     };
@@ -424,6 +424,25 @@ async fn paper_marks_are_entered_a_row_per_student() {
     grade::enter(&tcx, id, &[row(0, ["5", "5", "5"])])
         .await
         .unwrap();
+    assert_eq!(t.count("SELECT COUNT(*) FROM marks").await, 7);
+    // A grid opened before that change (it showed the first marks) does not revert it.
+    let first_seq = grade::history(&t.state.db, subs[0].id).await.unwrap()[0].seq;
+    let stale = (
+        subs[0].id,
+        vec![
+            (0, "5".to_owned(), Some(first_seq)),
+            (1, "0".to_owned(), Some(first_seq)),
+            (2, "5".to_owned(), Some(first_seq)),
+        ],
+    );
+    let e = grade::enter(&tcx, id, &[stale]).await.unwrap_err();
+    assert_eq!(
+        fields(e),
+        vec![(
+            format!("m.{}.1", subs[0].id),
+            "error.teaching.mark_changed".to_owned()
+        )]
+    );
     assert_eq!(t.count("SELECT COUNT(*) FROM marks").await, 7);
     assert!(
         gradebook::verify(&t.state.db, class)

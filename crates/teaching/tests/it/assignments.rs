@@ -723,6 +723,16 @@ async fn a_photo_is_marked_with_the_pen_and_shown_to_the_student() {
     let p = &photos::of(&t.state.db, s.id).await.unwrap()[0];
     assert_eq!(p.polylines(), vec!["100,100 400,420 800,150".to_owned()]);
     assert_eq!(p.annotated_by, Some(teacher.person_id));
+    // Cleared, then drawn on again from a page that showed it clear.
+    let shown = p.annotation_json();
+    photos::annotate(&at(&t, &teacher, 7), list[0].id, &Vec::new(), &shown)
+        .await
+        .unwrap();
+    let p = &photos::of(&t.state.db, s.id).await.unwrap()[0];
+    assert!(p.annotation.is_none() && p.polylines().is_empty());
+    photos::annotate(&at(&t, &teacher, 8), list[0].id, &strokes, "[]")
+        .await
+        .unwrap();
     // Another teacher's pen is not welcome: the photo is not there for them.
     let (colleague, _) = t.colleague().await;
     assert!(matches!(
