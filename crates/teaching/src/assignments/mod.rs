@@ -13,6 +13,7 @@ pub mod gradebook;
 pub mod load;
 pub mod pages;
 pub mod photos;
+pub mod results;
 pub mod set;
 pub mod student;
 pub mod work;
@@ -427,7 +428,9 @@ pub(crate) fn field(pairs: &[(String, String)], field: &str) -> String {
 
 /// The routes of assignments: the teacher's, the student's and the guardian's pages.
 pub fn routes() -> axum::Router<kernel::AppState> {
-    pages::routes().merge(student::routes())
+    pages::routes()
+        .merge(student::routes())
+        .merge(results::routes())
 }
 
 /// The forms that carry photos.

@@ -1,7 +1,7 @@
 //! The student's and the guardian's pages: the homework list, doing a piece of work on a phone
 //! (answers, photos of paper work, the micro-lesson of a flipped task, the minutes spent), the
-//! returned work with its marks, comments and the teacher's pen; a guardian's view of their
-//! child's returned results.
+//! returned work with its marks, comments and the teacher's pen (a guardian's view of the
+//! returned results is in `results`).
 
 use super::grade::{self, Mark};
 use super::photos::{self, Photo, PhotoId};
@@ -35,7 +35,6 @@ pub fn routes() -> Router<AppState> {
         .route("/teaching/homework/{id}/files/{resource}", get(file))
         .route("/teaching/photos/{id}", get(photo))
         .route("/teaching/photos/{id}/delete", post(remove_photo))
-        .route("/teaching/results", get(results))
         .route("/static/homework.js", get(script))
 }
 
@@ -771,60 +770,4 @@ async fn upload(
         "/teaching/homework/{id}?done=photos_added#q{}",
         positions[0]
     )))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Results: a student's own returned work, a guardian's child's.
-
-#[derive(Deserialize)]
-pub struct ResultsQuery {
-    student: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "assignments/results.html")]
-struct ResultsPage {
-    ctx: PageCtx,
-    /// The guardian's children to choose from: (id, name).
-    children: Vec<(PersonId, String)>,
-    student: Option<(PersonId, String)>,
-    rows: Vec<Row>,
-}
-
-async fn results(page: Page, Query(q): Query<ResultsQuery>) -> AppResult<Response> {
-    let cx = page.cx();
-    let children: Vec<(PersonId, String)> = directory::classes::my_children(&cx)
-        .await?
-        .into_iter()
-        .map(|c| (c.person_id, c.name))
-        .collect();
-    let me = cx.actor.has_role(Role::Student);
-    if children.is_empty() && !me {
-        return Err(AppError::Forbidden);
-    }
-    let wanted: Option<PersonId> = q.student.as_deref().and_then(|s| s.parse().ok());
-    let student = match wanted {
-        Some(w) => Some(
-            children
-                .iter()
-                .find(|c| c.0 == w)
-                .cloned()
-                .ok_or(AppError::NotFound("directory.person_not_found"))?,
-        ),
-        None if me => None,
-        None => children.first().cloned(),
-    };
-    let who = student.as_ref().map_or(cx.actor.person_id, |s| s.0);
-    let (todo, done) = mine(&cx, who).await?;
-    let rows: Vec<Row> = done
-        .into_iter()
-        .chain(todo)
-        .filter(|r| r.s.returned_at.is_some())
-        .collect();
-    Ok(render(&ResultsPage {
-        ctx: page.ctx(),
-        children,
-        student,
-        rows,
-    }))
 }

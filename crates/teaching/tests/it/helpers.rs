@@ -133,3 +133,39 @@ const SETUP: testkit::Setup = testkit::Setup {
 };
 
 testkit::app!(SETUP);
+
+/// A page as a signed-in client gets it: its status and body.
+pub async fn page(app: &TestApp, c: &reqwest::Client, path: &str) -> (reqwest::StatusCode, String) {
+    let r = c.get(app.url(path)).send().await.unwrap();
+    let s = r.status();
+    (s, r.text().await.unwrap())
+}
+
+/// A form posted with the session's CSRF token: its status, and the redirect's target or the
+/// body.
+pub async fn post(
+    app: &TestApp,
+    c: &reqwest::Client,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (reqwest::StatusCode, String) {
+    let csrf = app.csrf(c).await;
+    let mut fields: Vec<(&str, &str)> = form.to_vec();
+    fields.push(("csrf", csrf.as_str()));
+    let r = c.post(app.url(path)).form(&fields).send().await.unwrap();
+    let status = r.status();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = r.text().await.unwrap();
+    (
+        status,
+        if status == reqwest::StatusCode::SEE_OTHER {
+            location
+        } else {
+            body
+        },
+    )
+}

@@ -2,42 +2,9 @@
 //! through the class choice and the editor (steps, placed resources, more rows), a save as a
 //! new version, sharing, a colleague's design started from; who may open what.
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, page, post};
 use kernel::on_db;
-use reqwest::{Client, StatusCode};
-
-async fn page(app: &TestApp, c: &Client, path: &str) -> (StatusCode, String) {
-    let r = c.get(app.url(path)).send().await.unwrap();
-    let s = r.status();
-    (s, r.text().await.unwrap())
-}
-
-async fn post(
-    app: &TestApp,
-    c: &Client,
-    path: &str,
-    form: &[(&str, &str)],
-) -> (StatusCode, String) {
-    let csrf = app.csrf(c).await;
-    let mut fields: Vec<(&str, &str)> = form.to_vec();
-    fields.push(("csrf", csrf.as_str()));
-    let r = c.post(app.url(path)).form(&fields).send().await.unwrap();
-    let status = r.status();
-    let location = r
-        .headers()
-        .get("location")
-        .map(|l| l.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let body = r.text().await.unwrap();
-    (
-        status,
-        if status == StatusCode::SEE_OTHER {
-            location
-        } else {
-            body
-        },
-    )
-}
+use reqwest::StatusCode;
 
 /// The value of the first `<option … selected>` of the select named `name`, or its first.
 fn selected(html: &str, id: &str) -> String {

@@ -4,43 +4,10 @@
 //! returns it, the guardian reads the results; the gradebook, its export and a region's limits;
 //! foreign ids are 404.
 
-use crate::helpers::TestApp;
-use reqwest::{Client, StatusCode};
+use crate::helpers::{TestApp, page, post};
+use reqwest::StatusCode;
 
 const JPEG: &[u8] = include_bytes!("../../../spaces/tests/fixtures/gps.jpg");
-
-async fn page(app: &TestApp, c: &Client, path: &str) -> (StatusCode, String) {
-    let r = c.get(app.url(path)).send().await.unwrap();
-    let s = r.status();
-    (s, r.text().await.unwrap())
-}
-
-async fn post(
-    app: &TestApp,
-    c: &Client,
-    path: &str,
-    form: &[(&str, &str)],
-) -> (StatusCode, String) {
-    let csrf = app.csrf(c).await;
-    let mut fields: Vec<(&str, &str)> = form.to_vec();
-    fields.push(("csrf", csrf.as_str()));
-    let r = c.post(app.url(path)).form(&fields).send().await.unwrap();
-    let status = r.status();
-    let location = r
-        .headers()
-        .get("location")
-        .map(|l| l.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let body = r.text().await.unwrap();
-    (
-        status,
-        if status == StatusCode::SEE_OTHER {
-            location
-        } else {
-            body
-        },
-    )
-}
 
 /// The first `href` starting with `prefix` in a page.
 fn link(html: &str, prefix: &str) -> String {

@@ -13,3 +13,4 @@ mod http_assignments;
 mod items;
 mod knowledge;
 mod lesson_prep;
+mod marking;
