@@ -188,6 +188,8 @@ pub async fn load(state: &AppState) -> AppResult<()> {
     classroom::end(&tcx, lesson).await?;
     items(state, &teacher, &meta).await?;
     crate::assignments::demo::load(state, &teacher, class).await?;
+    let student = actor(state, "student").await?;
+    crate::practice::demo::load(state, &teacher, class, student.as_ref()).await?;
     Ok(())
 }
 

@@ -4,12 +4,14 @@
 //! question bank's item types. Pages under `/teaching`; every countable action is recorded in
 //! the kernel's fact record.
 
+pub mod analysis;
 pub mod assignments;
 pub mod classroom;
 pub mod demo;
 pub mod items;
 pub mod knowledge;
 pub mod lesson_prep;
+pub mod practice;
 
 use axum::Router;
 use kernel::{AppResult, AppState, Db, NodeId, on_db};
@@ -29,6 +31,8 @@ pub fn routes() -> Router<AppState> {
         .merge(knowledge::pages::routes())
         .merge(items::pages::routes())
         .merge(assignments::routes())
+        .merge(analysis::pages::routes())
+        .merge(practice::pages::routes())
 }
 
 /// The forms that take a spreadsheet (the knowledge points' and the items' imports): served under the
@@ -41,13 +45,25 @@ pub fn upload_routes() -> Router<AppState> {
 }
 
 /// The module's background work on every node: tests whose time ran out are handed in with
-/// the answers saved by then (each once, whichever node gets there first).
+/// the answers saved by then (each once, whichever node gets there first); the items'
+/// difficulties follow the answers marked since.
 pub async fn runner(state: AppState) {
     loop {
         match assignments::work::close_expired(&state, None).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(attempts = n, "tests handed in at their end"),
             Err(e) => tracing::error!(error = %e, "handing in ended tests failed"),
+        }
+        // The items' difficulties follow the answers marked since the last pass.
+        loop {
+            match analysis::mastery::calibrate(&state, 2_000).await {
+                Ok(2_000) => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::error!(error = %e, "calibrating items failed");
+                    break;
+                }
+            }
         }
         tokio::time::sleep(std::time::Duration::from_secs(15)).await;
     }
@@ -63,6 +79,7 @@ pub const FACT_KINDS: &[&str] = &[
     "teaching.work_submitted",
     "teaching.test_taken",
     "teaching.work_graded",
+    "teaching.practice_done",
 ];
 
 /// How the audit log names this module's objects.

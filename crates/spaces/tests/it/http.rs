@@ -13,6 +13,26 @@ async fn page(app: &TestApp, c: &Client, path: &str) -> (StatusCode, String) {
     (s, r.text().await.unwrap())
 }
 
+/// Waits until the notice at `path` (`/notices/{id}`) is delivered: delivers what is queued,
+/// then waits for a delivery the runner may have claimed first.
+async fn sent(app: &TestApp, path: &str) {
+    let id: kernel::NoticeId = path.rsplit('/').next().unwrap().parse().unwrap();
+    for _ in 0..200 {
+        spaces::notices::deliver::deliver_queued(&app.state)
+            .await
+            .unwrap();
+        let (state,): (String,) = on_db!(&app.state.db, p => sqlx::query_as(
+            "SELECT state FROM notices WHERE id = $1",
+        ).bind(id).fetch_one(p).await)
+        .unwrap();
+        if state == "sent" {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("notice {id} was not delivered in 10 s");
+}
+
 async fn post(
     app: &TestApp,
     c: &Client,
@@ -684,11 +704,9 @@ async fn a_notice_and_a_message_carry_attachments_that_only_their_readers_downlo
         .next()
         .unwrap()
         .to_owned();
-    // Delivered (the runner may not have passed yet), the guardian sees both and downloads
-    // them; the photo without its GPS.
-    spaces::notices::deliver::deliver_queued(&app.state)
-        .await
-        .unwrap();
+    // Delivered (by this call or by the runner, which may hold it mid-delivery), the
+    // guardian sees both and downloads them; the photo without its GPS.
+    sent(&app, &notice).await;
     let g = app.login("guardian").await;
     let (_, text) = page(&app, &g, &notice).await;
     assert!(text.contains("考试时间表.pdf") && text.contains("考场.jpg"));

@@ -157,8 +157,13 @@ fn after_late(a: &Assignment, s: &Submission, raw: i64) -> i64 {
 }
 
 /// Recomputes a submission's score and pending count from its marks, under a lock on its row,
-/// and moves the gradebook's totals by the difference.
-pub async fn rescore(tx: &mut Tx, a: &Assignment, id: SubmissionId) -> AppResult<()> {
+/// moves the gradebook's totals by the difference and the student's mastery by the marks.
+pub async fn rescore(
+    tx: &mut Tx,
+    a: &Assignment,
+    id: SubmissionId,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     lock(tx, id).await?;
     let sql = format!(
         "SELECT {} FROM submissions s JOIN persons p ON p.id = s.student_id WHERE s.id = $1",
@@ -179,6 +184,8 @@ pub async fn rescore(tx: &mut Tx, a: &Assignment, id: SubmissionId) -> AppResult
     };
     on_tx!(tx, t => sqlx::query("UPDATE submissions SET score = $2, pending = $3 WHERE id = $1")
         .bind(id).bind(score).bind(pending).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+    // Every marked answer is evidence of the student's mastery of its knowledge points.
+    crate::analysis::observe_submission(tx, a, &s, &latest, now).await?;
     let before = gradebook::counted(&s, a.total_points);
     let after = gradebook::counted(
         &Submission {
@@ -325,7 +332,7 @@ pub async fn mark(cx: &Ctx<'_>, id: SubmissionId, given: &[Given]) -> AppResult<
         )
         .await?;
     }
-    rescore(&mut tx, &a, id).await?;
+    rescore(&mut tx, &a, id, cx.now).await?;
     cx.audit(
         &mut tx,
         AuditEvent::new("submission.mark")
@@ -436,7 +443,7 @@ pub async fn enter(cx: &Ctx<'_>, id: super::AssignmentId, rows: &[EntryRow]) -> 
             )
             .await?;
         }
-        rescore(&mut tx, &a, s.id).await?;
+        rescore(&mut tx, &a, s.id, cx.now).await?;
     }
     // Refused as a whole: the transaction is dropped, nothing written.
     moved.into_result()?;

@@ -270,6 +270,14 @@ pub async fn parts(db: &kernel::Db, id: AssignmentId) -> AppResult<Vec<Part>> {
     ).bind(id).fetch_all(p).await)?)
 }
 
+/// An assignment's items, inside a transaction.
+pub async fn parts_tx(tx: &mut kernel::Tx, id: AssignmentId) -> AppResult<Vec<Part>> {
+    Ok(kernel::on_tx!(tx, t => sqlx::query_as(
+        "SELECT position, item_id, item_version, kind, stem, options, answer_key, explanation, points
+         FROM assignment_items WHERE assignment_id = $1 ORDER BY position",
+    ).bind(id).fetch_all(&mut *t).await)?)
+}
+
 /// A library resource attached to an assignment.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Attached {

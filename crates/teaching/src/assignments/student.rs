@@ -166,37 +166,37 @@ pub struct Question {
 }
 
 impl Question {
-    fn prefix(&self) -> String {
+    pub(crate) fn prefix(&self) -> String {
         format!("a{}.", self.part.position)
     }
-    fn is_chosen(&self, i: &usize) -> bool {
+    pub(crate) fn is_chosen(&self, i: &usize) -> bool {
         self.chosen.contains(i)
     }
-    fn value_is(&self, v: bool) -> bool {
+    pub(crate) fn value_is(&self, v: bool) -> bool {
         matches!(self.answer, Some(Answer::TrueFalse { value }) if value == v)
     }
-    fn text(&self, i: &usize) -> String {
+    pub(crate) fn text(&self, i: &usize) -> String {
         match &self.answer {
             Some(Answer::Texts { texts }) => texts.get(*i).cloned().unwrap_or_default(),
             _ => String::new(),
         }
     }
-    fn written(&self) -> String {
+    pub(crate) fn written(&self) -> String {
         match &self.answer {
             Some(Answer::Written { text, .. }) => text.clone(),
             _ => String::new(),
         }
     }
-    fn pair_is(&self, left: &usize, right: &usize) -> bool {
+    pub(crate) fn pair_is(&self, left: &usize, right: &usize) -> bool {
         matches!(&self.answer, Some(Answer::Pairs { pairs }) if pairs.get(*left).copied().flatten() == Some(*right))
     }
-    fn order_is(&self, place: &usize, entry: &usize) -> bool {
+    pub(crate) fn order_is(&self, place: &usize, entry: &usize) -> bool {
         matches!(&self.answer, Some(Answer::Order { order }) if order.get(*place) == Some(entry))
     }
-    fn letter(&self, i: &usize) -> char {
+    pub(crate) fn letter(&self, i: &usize) -> char {
         char::from(b'A' + u8::try_from(*i).unwrap_or(0))
     }
-    fn mark_text(&self) -> String {
+    pub(crate) fn mark_text(&self) -> String {
         self.mark
             .as_ref()
             .map(Mark::points_text)

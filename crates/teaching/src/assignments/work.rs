@@ -322,7 +322,7 @@ pub async fn hand_in(
     let answers = grade::answers(cx.db(), s.id).await?;
     let photos = super::photos::positions(cx.db(), s.id).await?;
     grade::auto_mark(&mut tx, &parts, s, &answers, &photos, cx.now).await?;
-    grade::rescore(&mut tx, a, s.id).await?;
+    grade::rescore(&mut tx, a, s.id, cx.now).await?;
     counted(&mut tx, a, s, cx.now).await?;
     cx.audit(
         &mut tx,

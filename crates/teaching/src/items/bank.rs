@@ -56,7 +56,7 @@ impl Item {
     }
 }
 
-const COLUMNS: &str = "i.id, i.school_id, i.author_id, i.stage, i.subject, i.kind, i.stem, i.options, \
+pub(crate) const COLUMNS: &str = "i.id, i.school_id, i.author_id, i.stage, i.subject, i.kind, i.stem, i.options, \
      i.answer_key, i.explanation, i.points, i.difficulty, i.source, i.catalog_id, i.version, \
      i.created_at, i.updated_at, p.name AS author";
 

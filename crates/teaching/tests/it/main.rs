@@ -4,11 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod analysis;
 mod assessment;
 mod assignments;
 mod classroom;
 mod helpers;
 mod http;
+mod http_analysis;
 mod http_assignments;
 mod items;
 mod knowledge;

@@ -233,13 +233,13 @@ fn tempdir() -> std::path::PathBuf {
 }
 
 #[tokio::test]
-async fn the_demo_has_work_marked_half_marked_and_to_do() {
+async fn the_demo_has_work_marked_half_marked_and_to_do_a_test_taken_and_practice() {
     let t = Teach::start().await;
     teaching::demo::load(&t.state).await.unwrap();
     let teacher = t.actor("teacher").await;
     let student = t.actor("student").await;
     let mine = assignments::mine(&t.cx(&teacher), 50).await.unwrap();
-    assert_eq!(mine.len(), 3);
+    assert_eq!(mine.len(), 4);
     let by = |title: &str| {
         mine.iter()
             .find(|(a, _)| a.title.contains(title))
@@ -256,6 +256,16 @@ async fn the_demo_has_work_marked_half_marked_and_to_do() {
     );
     let today = by("今日练习");
     assert_eq!(today.submitted, 0);
+    // The unit test: taken by everyone, marked by rule and released.
+    let test = by("识字测验");
+    assert_eq!(test.graded, test.students);
+    assert_eq!(test.returned, test.students);
+    // The student practised yesterday and has today's set to do.
+    let sets = teaching::practice::sets_of(&t.state.db, student.person_id, 10)
+        .await
+        .unwrap();
+    assert_eq!(sets.len(), 2);
+    assert!(sets[0].0.finished_at.is_none() && sets[1].0.finished_at.is_some());
     let (todo, done) = teaching::assignments::student::mine(&t.cx(&student), student.person_id)
         .await
         .unwrap();
