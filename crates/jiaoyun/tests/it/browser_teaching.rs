@@ -70,8 +70,9 @@ async fn a_test(app: &TestApp) -> AssignmentId {
     .into_iter()
     .filter(|i| matches!(i.kind.as_str(), "single" | "true_false" | "multiple"))
     .map(|i| i.id)
+    .take(3)
     .collect();
-    assert_eq!(items.len(), 3, "the demo's choice items");
+    assert_eq!(items.len(), 3, "three of the demo's choice items");
     let class = teacher
         .grants_of(kernel::Role::HeadTeacher)
         .next()

@@ -61,6 +61,7 @@ const ALLOWED_WORDS: &[&str] = &[
     "WebM",
     "SSO",
     "OneRoster",
+    "QTI",
     "KB",
     "MB",
     "GB",

@@ -22,8 +22,10 @@
 //! The student's side is written in the transaction that marks the answer (rows of that
 //! student only). The item's side is written by the runner from the evidence, in the order
 //! the answers came ([`calibrate`]): the 3,000 hand-ins at a test's end do not queue on the
-//! test's item rows. A changed mark replays the student's evidence, so the abilities are
-//! always those of the marks as they now stand.
+//! test's item rows. A changed or cleared mark replays the student's evidence, so the
+//! abilities are always those of the marks as they now stand (an item's difficulty keeps the
+//! first mark it counted). An item left unanswered is no evidence: a test whose time ran out
+//! says nothing about the items the student never reached.
 
 use crate::items::bank::ItemId;
 use crate::knowledge::PointId;
@@ -67,12 +69,12 @@ pub fn percent(theta: f64) -> i64 {
     (chance(theta, 0.0) * 100.0).round() as i64
 }
 
-/// A marked answer: the share of its points earned.
+/// An answer: the share of its points earned, or `None` while (or since) it has no mark.
 #[derive(Debug, Clone, Copy)]
 pub struct Evidence {
     pub item_id: ItemId,
     pub position: i64,
-    pub score: f64,
+    pub score: Option<f64>,
 }
 
 /// A student's ability on a point.
@@ -82,43 +84,98 @@ pub struct Ability {
     pub answers: i64,
 }
 
+/// `$from, $from+1, …` for `n` values bound in a list.
+fn list(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Values bound per statement in a list (well under both databases' limits).
+const CHUNK: usize = 500;
+
 /// The knowledge points of items.
 async fn points_of(tx: &mut Tx, items: &[ItemId]) -> AppResult<HashMap<ItemId, Vec<PointId>>> {
-    let mut out: HashMap<ItemId, Vec<PointId>> = HashMap::new();
-    for item in items {
-        if out.contains_key(item) {
-            continue;
+    let mut ids = items.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out: HashMap<ItemId, Vec<PointId>> = ids.iter().map(|i| (*i, Vec::new())).collect();
+    for chunk in ids.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT item_id, point_id FROM item_points WHERE item_id IN ({}) ORDER BY item_id, point_id",
+            list(1, chunk.len())
+        );
+        let rows: Vec<(ItemId, PointId)> = on_tx!(tx, t => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+            for i in chunk {
+                q = q.bind(*i);
+            }
+            q.fetch_all(&mut *t).await
+        })?;
+        for (item, point) in rows {
+            out.entry(item).or_default().push(point);
         }
-        let rows: Vec<(PointId,)> = on_tx!(tx, t => sqlx::query_as(
-            "SELECT point_id FROM item_points WHERE item_id = $1 ORDER BY point_id",
-        ).bind(*item).fetch_all(&mut *t).await)?;
-        out.insert(*item, rows.into_iter().map(|r| r.0).collect());
     }
     Ok(out)
+}
+
+const DIFFICULTY: &str = "SELECT i.id, i.difficulty, d.difficulty FROM items i LEFT JOIN item_difficulty d ON d.item_id = i.id WHERE i.id IN";
+
+fn difficulty_of(rows: Vec<(ItemId, i64, Option<f64>)>, out: &mut HashMap<ItemId, f64>) {
+    for (id, level, d) in rows {
+        out.insert(id, d.unwrap_or_else(|| prior(level)));
+    }
 }
 
 /// Items' difficulties as they stand (calibrated, or the level's prior).
 pub async fn difficulties(db: &kernel::Db, items: &[ItemId]) -> AppResult<HashMap<ItemId, f64>> {
     let mut out = HashMap::new();
-    for item in items {
-        let (level, d): (i64, Option<f64>) = on_db!(db, p => sqlx::query_as(
-            "SELECT i.difficulty, d.difficulty FROM items i LEFT JOIN item_difficulty d ON d.item_id = i.id WHERE i.id = $1",
-        ).bind(*item).fetch_one(p).await)?;
-        out.insert(*item, d.unwrap_or_else(|| prior(level)));
+    for chunk in items.chunks(CHUNK) {
+        let sql = format!("{DIFFICULTY} ({})", list(1, chunk.len()));
+        let rows: Vec<(ItemId, i64, Option<f64>)> = on_db!(db, p => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+            for i in chunk {
+                q = q.bind(*i);
+            }
+            q.fetch_all(p).await
+        })?;
+        difficulty_of(rows, &mut out);
     }
     Ok(out)
 }
 
-async fn difficulty_tx(tx: &mut Tx, item: ItemId) -> AppResult<f64> {
-    let (level, d): (i64, Option<f64>) = on_tx!(tx, t => sqlx::query_as(
-        "SELECT i.difficulty, d.difficulty FROM items i LEFT JOIN item_difficulty d ON d.item_id = i.id WHERE i.id = $1",
-    ).bind(item).fetch_one(&mut *t).await)?;
-    Ok(d.unwrap_or_else(|| prior(level)))
+async fn difficulties_tx(tx: &mut Tx, items: &[ItemId]) -> AppResult<HashMap<ItemId, f64>> {
+    let mut out = HashMap::new();
+    for chunk in items.chunks(CHUNK) {
+        let sql = format!("{DIFFICULTY} ({})", list(1, chunk.len()));
+        let rows: Vec<(ItemId, i64, Option<f64>)> = on_tx!(tx, t => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+            for i in chunk {
+                q = q.bind(*i);
+            }
+            q.fetch_all(&mut *t).await
+        })?;
+        difficulty_of(rows, &mut out);
+    }
+    Ok(out)
 }
 
-/// The student's abilities on `points`, their rows locked for the rest of the transaction
-/// (on PostgreSQL; SQLite has one writer), made at 0 where missing.
-async fn lock_abilities(
+/// Serialises the writers of one student's mastery for the rest of the transaction (on
+/// PostgreSQL, a transaction-scoped advisory lock on the student; SQLite has one writer), so
+/// that a replay and an answer counted meanwhile never overwrite each other.
+async fn lock_student(tx: &mut Tx, student: PersonId) -> AppResult<()> {
+    if let Tx::Postgres(t) = tx {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))")
+            .bind(student)
+            .execute(&mut **t)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The student's abilities on `points` (made at 0 where missing), or on all their points.
+async fn abilities(
     tx: &mut Tx,
     student: PersonId,
     points: &[PointId],
@@ -127,23 +184,48 @@ async fn lock_abilities(
     let mut sorted = points.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
-    let mut out = HashMap::new();
-    for p in sorted {
-        on_tx!(tx, t => sqlx::query(
-            "INSERT INTO mastery (student_id, point_id, theta, answers, updated_at) VALUES ($1, $2, 0, 0, $3)
-             ON CONFLICT (student_id, point_id) DO NOTHING",
-        ).bind(student).bind(p).bind(now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
-        let (theta, answers): (f64, i64) = match tx {
-            Tx::Postgres(t) => sqlx::query_as(
-                "SELECT theta, answers FROM mastery WHERE student_id = $1 AND point_id = $2 FOR UPDATE",
-            ).bind(student).bind(p).fetch_one(&mut **t).await?,
-            Tx::Sqlite(t, _) => sqlx::query_as(
-                "SELECT theta, answers FROM mastery WHERE student_id = $1 AND point_id = $2",
-            ).bind(student).bind(p).fetch_one(&mut **t).await?,
-        };
-        out.insert(p, Ability { theta, answers });
+    for chunk in sorted.chunks(CHUNK / 2) {
+        let values = (0..chunk.len())
+            .map(|i| format!("($1, ${}, 0, 0, $2)", i + 3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO mastery (student_id, point_id, theta, answers, updated_at) VALUES {values}
+             ON CONFLICT (student_id, point_id) DO NOTHING"
+        );
+        on_tx!(tx, t => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(student).bind(now);
+            for p in chunk {
+                q = q.bind(*p);
+            }
+            q.execute(&mut *t).await.map(|r| r.rows_affected())
+        })?;
     }
-    Ok(out)
+    let rows: Vec<(PointId, f64, i64)> = on_tx!(tx, t => sqlx::query_as(
+        "SELECT point_id, theta, answers FROM mastery WHERE student_id = $1",
+    ).bind(student).fetch_all(&mut *t).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(p, theta, answers)| (p, Ability { theta, answers }))
+        .collect())
+}
+
+async fn write_abilities(
+    tx: &mut Tx,
+    student: PersonId,
+    abilities: &HashMap<PointId, Ability>,
+    changed: &[PointId],
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    for point in changed {
+        let Some(a) = abilities.get(point) else {
+            continue;
+        };
+        on_tx!(tx, t => sqlx::query(
+            "UPDATE mastery SET theta = $3, answers = $4, updated_at = $5 WHERE student_id = $1 AND point_id = $2",
+        ).bind(student).bind(*point).bind(a.theta).bind(a.answers).bind(now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(())
 }
 
 /// The mean ability over an item's points.
@@ -158,10 +240,23 @@ fn mean_theta(abilities: &HashMap<PointId, Ability>, points: &[PointId]) -> f64 
         / points.len() as f64
 }
 
-/// Counts a student's marked answers from one submission or practice set (`source`) as
-/// evidence, inside the transaction that marked them: a new answer moves the student's
-/// abilities on the item's points; a mark that changed replays all their evidence. Items
-/// without knowledge points are not counted. Returns the abilities after, by point.
+/// One answer's step on each of its points.
+fn step_all(abilities: &mut HashMap<PointId, Ability>, points: &[PointId], score: f64, p: f64) {
+    for point in points {
+        let a = abilities.entry(*point).or_insert(Ability {
+            theta: 0.0,
+            answers: 0,
+        });
+        a.theta = moved(a.theta, a.answers, score, p);
+        a.answers += 1;
+    }
+}
+
+/// Counts a student's answers from one submission or practice set (`source`) as evidence,
+/// inside the transaction that marked them: a new mark moves the student's abilities on the
+/// item's points; a mark that changed or was cleared replays all their evidence. Items without
+/// knowledge points, and answers without a mark, are not counted. Returns the student's
+/// abilities after, by point.
 pub async fn observe(
     tx: &mut Tx,
     student: PersonId,
@@ -169,61 +264,91 @@ pub async fn observe(
     evidence: &[Evidence],
     now: DateTime<Utc>,
 ) -> AppResult<HashMap<PointId, Ability>> {
+    lock_student(tx, student).await?;
     let known: Vec<(i64, f64)> = on_tx!(tx, t => sqlx::query_as(
         "SELECT position, score FROM mastery_evidence WHERE source_id = $1",
     ).bind(source).fetch_all(&mut *t).await)?;
     let items: Vec<ItemId> = evidence.iter().map(|e| e.item_id).collect();
     let points = points_of(tx, &items).await?;
-    let all: Vec<PointId> = points.values().flatten().copied().collect();
-    let mut abilities = lock_abilities(tx, student, &all, now).await?;
-    let mut replay = false;
+    let mut fresh: Vec<(&Evidence, f64)> = Vec::new();
+    let mut changed = false;
     for e in evidence {
-        let its = &points[&e.item_id];
-        if its.is_empty() {
-            continue;
-        }
-        let score = e.score.clamp(0.0, 1.0);
-        match known.iter().find(|k| k.0 == e.position) {
-            Some((_, s)) if (s - score).abs() < 1e-9 => continue,
-            Some(_) => {
+        let counted = points.get(&e.item_id).is_some_and(|p| !p.is_empty());
+        let was = known.iter().find(|k| k.0 == e.position).map(|k| k.1);
+        match (was, e.score.filter(|_| counted).map(|s| s.clamp(0.0, 1.0))) {
+            (None, None) => {}
+            (None, Some(s)) => fresh.push((e, s)),
+            (Some(w), Some(s)) if (w - s).abs() < 1e-9 => {}
+            (Some(_), Some(s)) => {
                 on_tx!(tx, t => sqlx::query(
                     "UPDATE mastery_evidence SET score = $3 WHERE source_id = $1 AND position = $2",
-                ).bind(source).bind(e.position).bind(score).execute(&mut *t).await.map(|r| r.rows_affected()))?;
-                replay = true;
+                ).bind(source).bind(e.position).bind(s).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+                changed = true;
             }
-            None => {
-                let b = difficulty_tx(tx, e.item_id).await?;
-                let theta = mean_theta(&abilities, its);
-                let p = chance(theta, b);
+            (Some(_), None) => {
                 on_tx!(tx, t => sqlx::query(
-                    "INSERT INTO mastery_evidence (id, student_id, item_id, source_id, position, score, theta, difficulty, calibrated, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, FALSE, $9)",
-                ).bind(uuid::Uuid::now_v7()).bind(student).bind(e.item_id).bind(source).bind(e.position)
-                 .bind(score).bind(theta).bind(b).bind(now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
-                for point in its {
-                    let a = abilities.entry(*point).or_insert(Ability {
-                        theta: 0.0,
-                        answers: 0,
-                    });
-                    a.theta = moved(a.theta, a.answers, score, p);
-                    a.answers += 1;
-                }
+                    "DELETE FROM mastery_evidence WHERE source_id = $1 AND position = $2",
+                ).bind(source).bind(e.position).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+                changed = true;
             }
         }
     }
-    if replay {
+    let touched: Vec<PointId> = fresh
+        .iter()
+        .flat_map(|(e, _)| points[&e.item_id].iter().copied())
+        .collect();
+    let mut abilities = abilities(tx, student, &touched, now).await?;
+    if fresh.is_empty() && !changed {
+        return Ok(abilities);
+    }
+    let fresh_items: Vec<ItemId> = fresh.iter().map(|(e, _)| e.item_id).collect();
+    let difficulty = difficulties_tx(tx, &fresh_items).await?;
+    let mut rows = Vec::new();
+    for (e, score) in &fresh {
+        let its = &points[&e.item_id];
+        let b = difficulty.get(&e.item_id).copied().unwrap_or(0.0);
+        let theta = mean_theta(&abilities, its);
+        let p = chance(theta, b);
+        rows.push((e.item_id, e.position, *score, theta, b));
+        step_all(&mut abilities, its, *score, p);
+    }
+    for chunk in rows.chunks(50) {
+        let values = (0..chunk.len())
+            .map(|i| {
+                let b = 4 + i * 6;
+                format!(
+                    "(${}, $1, ${}, $2, ${}, ${}, ${}, ${}, FALSE, $3)",
+                    b,
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO mastery_evidence (id, student_id, item_id, source_id, position, score, theta, difficulty, calibrated, created_at)
+             VALUES {values}"
+        );
+        on_tx!(tx, t => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(student).bind(source).bind(now);
+            for (item, position, score, theta, b) in chunk {
+                q = q.bind(uuid::Uuid::now_v7()).bind(*item).bind(*position).bind(*score).bind(*theta).bind(*b);
+            }
+            q.execute(&mut *t).await.map(|r| r.rows_affected())
+        })?;
+    }
+    if changed {
         return replay_student(tx, student, now).await;
     }
-    for (point, a) in &abilities {
-        on_tx!(tx, t => sqlx::query(
-            "UPDATE mastery SET theta = $3, answers = $4, updated_at = $5 WHERE student_id = $1 AND point_id = $2",
-        ).bind(student).bind(*point).bind(a.theta).bind(a.answers).bind(now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
-    }
+    write_abilities(tx, student, &abilities, &touched, now).await?;
     Ok(abilities)
 }
 
 /// Recomputes all of a student's abilities from their evidence in the order it came, each
-/// answer at the item's difficulty when it was counted.
+/// answer at the item's difficulty when it was counted (the student locked by the caller).
 async fn replay_student(
     tx: &mut Tx,
     student: PersonId,
@@ -234,16 +359,8 @@ async fn replay_student(
     ).bind(student).fetch_all(&mut *t).await)?;
     let items: Vec<ItemId> = rows.iter().map(|r| r.0).collect();
     let points = points_of(tx, &items).await?;
-    let mine: Vec<(PointId,)> = on_tx!(tx, t => sqlx::query_as(
-        "SELECT point_id FROM mastery WHERE student_id = $1",
-    ).bind(student).fetch_all(&mut *t).await)?;
-    let all: Vec<PointId> = points
-        .values()
-        .flatten()
-        .copied()
-        .chain(mine.into_iter().map(|r| r.0))
-        .collect();
-    let mut abilities = lock_abilities(tx, student, &all, now).await?;
+    let all: Vec<PointId> = points.values().flatten().copied().collect();
+    let mut abilities = abilities(tx, student, &all, now).await?;
     for a in abilities.values_mut() {
         *a = Ability {
             theta: 0.0,
@@ -253,20 +370,10 @@ async fn replay_student(
     for (item, score, b) in rows {
         let its = &points[&item];
         let p = chance(mean_theta(&abilities, its), b);
-        for point in its {
-            let a = abilities.entry(*point).or_insert(Ability {
-                theta: 0.0,
-                answers: 0,
-            });
-            a.theta = moved(a.theta, a.answers, score, p);
-            a.answers += 1;
-        }
+        step_all(&mut abilities, its, score, p);
     }
-    for (point, a) in &abilities {
-        on_tx!(tx, t => sqlx::query(
-            "UPDATE mastery SET theta = $3, answers = $4, updated_at = $5 WHERE student_id = $1 AND point_id = $2",
-        ).bind(student).bind(*point).bind(a.theta).bind(a.answers).bind(now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
-    }
+    let every: Vec<PointId> = abilities.keys().copied().collect();
+    write_abilities(tx, student, &abilities, &every, now).await?;
     Ok(abilities)
 }
 
@@ -330,13 +437,25 @@ pub async fn calibrate(state: &kernel::AppState, limit: i64) -> AppResult<usize>
         };
         items.insert(*item, (d, m));
     }
-    for (id, item, score, theta) in &rows {
+    for (_, item, score, theta) in &rows {
         if let Some((b, m)) = items.get_mut(item) {
             *b = item_moved(*b, *m, *score, chance(*theta, *b));
             *m += 1;
         }
-        on_tx!(&mut tx, t => sqlx::query("UPDATE mastery_evidence SET calibrated = TRUE WHERE id = $1")
-            .bind(*id).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+    }
+    let ids: Vec<uuid::Uuid> = rows.iter().map(|r| r.0).collect();
+    for chunk in ids.chunks(CHUNK) {
+        let sql = format!(
+            "UPDATE mastery_evidence SET calibrated = TRUE WHERE id IN ({})",
+            list(1, chunk.len())
+        );
+        on_tx!(&mut tx, t => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.execute(&mut *t).await.map(|r| r.rows_affected())
+        })?;
     }
     for (item, (b, m)) in &items {
         on_tx!(&mut tx, t => sqlx::query(

@@ -268,25 +268,27 @@ pub async fn of(
     })
 }
 
-/// Counts the marked answers of a submission as evidence of the student's mastery (inside
-/// the transaction that changed its marks, the submission locked).
+/// Counts the marks of a submission (position, points, reason) as evidence of the student's
+/// mastery, inside the transaction that changed them (the submission locked): a mark's share
+/// of the item's points; an answer waiting for a teacher, or left unanswered, is no evidence.
 pub async fn observe_submission(
     tx: &mut kernel::Tx,
     a: &Assignment,
     s: &Submission,
-    latest: &[(i64, Option<i64>)],
+    marks: &[(i64, Option<i64>, String)],
     now: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<()> {
     let parts = assignments::parts_tx(tx, a.id).await?;
-    let evidence: Vec<mastery::Evidence> = latest
+    let evidence: Vec<mastery::Evidence> = marks
         .iter()
-        .filter_map(|(pos, points)| {
+        .filter_map(|(pos, points, reason)| {
             let p = parts.iter().find(|p| p.position == *pos)?;
-            let earned = (*points)?;
             (p.points > 0).then(|| mastery::Evidence {
                 item_id: p.item_id,
                 position: *pos,
-                score: earned as f64 / p.points as f64,
+                score: points
+                    .filter(|_| reason != "unanswered")
+                    .map(|earned| earned as f64 / p.points as f64),
             })
         })
         .collect();

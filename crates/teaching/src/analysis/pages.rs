@@ -122,9 +122,10 @@ fn histogram(pc: &PageCtx, an: &Analysis) -> Bars {
         .enumerate()
         .map(|(i, n)| {
             let from = i * 100 / stats::BANDS;
-            let class = if (from as f64) < stats::PASS * 100.0 {
+            // A band wholly below the pass mark, or wholly at or above the excellent mark.
+            let class = if ((from + 10) as f64) <= stats::PASS * 100.0 {
                 "bar-low"
-            } else if (from as f64 + 10.0) > stats::EXCELLENT * 100.0 {
+            } else if (from as f64) >= stats::EXCELLENT * 100.0 {
                 "bar-good"
             } else {
                 "bar"
@@ -181,6 +182,7 @@ pub async fn heat_map(
         "SELECT m.student_id, m.point_id, m.theta, m.answers, k.name, k.path FROM mastery m
          JOIN knowledge_points k ON k.id = m.point_id
          JOIN role_assignments r ON r.person_id = m.student_id AND r.role = 'student' AND r.node_id = $1
+         JOIN persons p ON p.id = m.student_id AND p.active = TRUE
          WHERE k.subject = $2 AND m.answers > 0",
     ).bind(class).bind(subject).fetch_all(p).await)?;
     if rows.is_empty() {

@@ -170,11 +170,13 @@ pub async fn rescore(
         super::SUBMISSION_COLUMNS
     );
     let s: Submission = on_tx!(tx, t => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_one(&mut *t).await)?;
-    let latest: Vec<(i64, Option<i64>)> = on_tx!(tx, t => sqlx::query_as(
-        "SELECT m.position, m.points FROM marks m WHERE m.submission_id = $1
+    let marked: Vec<(i64, Option<i64>, String)> = on_tx!(tx, t => sqlx::query_as(
+        "SELECT m.position, m.points, m.reason FROM marks m WHERE m.submission_id = $1
            AND m.id = (SELECT x.id FROM marks x WHERE x.submission_id = m.submission_id AND x.position = m.position
-                       ORDER BY x.seq DESC, x.id DESC LIMIT 1)",
+                       ORDER BY x.seq DESC, x.id DESC LIMIT 1)
+         ORDER BY m.position",
     ).bind(id).fetch_all(&mut *t).await)?;
+    let latest: Vec<(i64, Option<i64>)> = marked.iter().map(|m| (m.0, m.1)).collect();
     let (score, pending) = if latest.is_empty() {
         (None, 0)
     } else {
@@ -185,7 +187,7 @@ pub async fn rescore(
     on_tx!(tx, t => sqlx::query("UPDATE submissions SET score = $2, pending = $3 WHERE id = $1")
         .bind(id).bind(score).bind(pending).execute(&mut *t).await.map(|r| r.rows_affected()))?;
     // Every marked answer is evidence of the student's mastery of its knowledge points.
-    crate::analysis::observe_submission(tx, a, &s, &latest, now).await?;
+    crate::analysis::observe_submission(tx, a, &s, &marked, now).await?;
     let before = gradebook::counted(&s, a.total_points);
     let after = gradebook::counted(
         &Submission {
@@ -404,6 +406,9 @@ pub async fn enter(cx: &Ctx<'_>, id: super::AssignmentId, rows: &[EntryRow]) -> 
         }
     }
     e.into_result()?;
+    // Students in one order: each student's mastery is locked while their marks are counted,
+    // and two grids entered at once (two tests of the same students) take them the same way.
+    todo.sort_by_key(|(s, _)| s.student_id);
     let mut tx = cx.begin().await?;
     let mut moved = FieldErrors::new();
     for (s, marks) in &todo {

@@ -108,6 +108,8 @@ pub struct Part {
     pub answer_key: String,
     pub explanation: String,
     pub points: i64,
+    /// A listening item's recording.
+    pub audio_id: Option<ResourceId>,
 }
 
 impl Part {
@@ -265,7 +267,7 @@ pub async fn get_graded(cx: &Ctx<'_>, id: AssignmentId) -> AppResult<Assignment>
 /// An assignment's items in their stored order.
 pub async fn parts(db: &kernel::Db, id: AssignmentId) -> AppResult<Vec<Part>> {
     Ok(on_db!(db, p => sqlx::query_as(
-        "SELECT position, item_id, item_version, kind, stem, options, answer_key, explanation, points
+        "SELECT position, item_id, item_version, kind, stem, options, answer_key, explanation, points, audio_id
          FROM assignment_items WHERE assignment_id = $1 ORDER BY position",
     ).bind(id).fetch_all(p).await)?)
 }
@@ -273,7 +275,7 @@ pub async fn parts(db: &kernel::Db, id: AssignmentId) -> AppResult<Vec<Part>> {
 /// An assignment's items, inside a transaction.
 pub async fn parts_tx(tx: &mut kernel::Tx, id: AssignmentId) -> AppResult<Vec<Part>> {
     Ok(kernel::on_tx!(tx, t => sqlx::query_as(
-        "SELECT position, item_id, item_version, kind, stem, options, answer_key, explanation, points
+        "SELECT position, item_id, item_version, kind, stem, options, answer_key, explanation, points, audio_id
          FROM assignment_items WHERE assignment_id = $1 ORDER BY position",
     ).bind(id).fetch_all(&mut *t).await)?)
 }

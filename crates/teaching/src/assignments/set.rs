@@ -384,9 +384,9 @@ pub async fn create(cx: &Ctx<'_>, d: &Draft) -> AppResult<(AssignmentId, Vec<loa
     for (pos, i) in c.items.iter().enumerate() {
         on_tx!(&mut tx, t => sqlx::query(
             "INSERT INTO assignment_items (assignment_id, position, item_id, item_version, kind, stem, options,
-                 answer_key, explanation, points) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 answer_key, explanation, points, audio_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         ).bind(id).bind(pos as i64).bind(i.id).bind(i.version).bind(&i.kind).bind(&i.stem).bind(&i.options)
-         .bind(&i.answer_key).bind(&i.explanation).bind(i.points).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+         .bind(&i.answer_key).bind(&i.explanation).bind(i.points).bind(i.audio_id).execute(&mut *t).await.map(|r| r.rows_affected()))?;
     }
     for (pos, (r, v)) in c.resources.iter().enumerate() {
         on_tx!(&mut tx, t => sqlx::query(

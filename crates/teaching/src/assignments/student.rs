@@ -33,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/teaching/homework/{id}/left", post(left))
         .route("/teaching/homework/{id}/watched", post(watched))
         .route("/teaching/homework/{id}/files/{resource}", get(file))
+        .route("/teaching/homework/{id}/audio/{position}", get(audio))
         .route("/teaching/photos/{id}", get(photo))
         .route("/teaching/photos/{id}/delete", post(remove_photo))
         .route("/static/homework.js", get(script))
@@ -686,6 +687,31 @@ async fn file(
         resources::files::serve::Disposition::inline(&name),
     )
     .await
+}
+
+/// `GET /teaching/homework/{id}/audio/{position}`: a listening item's recording, for the
+/// student once the work is under way (a test: started), or for those who mark or read it.
+async fn audio(
+    page: Page,
+    Path((id, position)): Path<(String, i64)>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let cx = page.cx();
+    let id: AssignmentId = id
+        .parse()
+        .map_err(|_| AppError::NotFound(super::NOT_FOUND))?;
+    let a = match work::open(&cx, id).await {
+        Ok((a, s)) if under_way(&a, &s, cx.now) => a,
+        Ok(_) => return Err(AppError::NotFound(super::NOT_FOUND)),
+        Err(_) => super::get(&cx, id).await?.0,
+    };
+    let audio = super::parts(cx.db(), a.id)
+        .await?
+        .into_iter()
+        .find(|p| p.position == position)
+        .and_then(|p| p.audio_id)
+        .ok_or(AppError::NotFound(super::NOT_FOUND))?;
+    crate::items::pages::serve_audio(&cx, audio, &headers).await
 }
 
 async fn photo(page: Page, IdPath(id): IdPath<PhotoId>) -> AppResult<Response> {

@@ -8,7 +8,8 @@ use crate::knowledge::{self, PointId};
 use chrono::{DateTime, Utc};
 use kernel::audit::AuditEvent;
 use kernel::{
-    AppError, AppResult, CatalogId, Ctx, FieldErrors, NodeId, PersonId, Role, on_db, on_tx,
+    AppError, AppResult, CatalogId, Ctx, FieldErrors, NodeId, PersonId, ResourceId, Role, on_db,
+    on_tx,
 };
 use serde::Serialize;
 
@@ -35,6 +36,8 @@ pub struct Item {
     pub difficulty: i64,
     pub source: String,
     pub catalog_id: Option<CatalogId>,
+    /// A listening item's recording (a library audio resource).
+    pub audio_id: Option<ResourceId>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -57,7 +60,7 @@ impl Item {
 }
 
 pub(crate) const COLUMNS: &str = "i.id, i.school_id, i.author_id, i.stage, i.subject, i.kind, i.stem, i.options, \
-     i.answer_key, i.explanation, i.points, i.difficulty, i.source, i.catalog_id, i.version, \
+     i.answer_key, i.explanation, i.points, i.difficulty, i.source, i.catalog_id, i.audio_id, i.version, \
      i.created_at, i.updated_at, p.name AS author";
 
 /// The schools of the classes the actor teaches (items are a school's), their own school first.
@@ -162,13 +165,14 @@ async fn checked(cx: &Ctx<'_>, d: &Draft, p: &Place) -> AppResult<Checked> {
             None
         }
     };
+    let audio = check_audio(cx, &d.audio, &mut e).await?;
     e.into_result()?;
     let (Some((stage, subject)), Some((options, key)), Some(points)) =
         (place, body, form::points(&d.points))
     else {
         return Err(AppError::internal("a checked item"));
     };
-    Ok((stage, subject, options, key, points))
+    Ok((stage, subject, options, key, points, audio))
 }
 
 /// Adds an item to the actor's school's bank.
@@ -218,7 +222,38 @@ pub async fn create_all<'d>(
     Ok(all.len() as u64)
 }
 
-type Checked = (String, String, Options, Key, i64);
+type Checked = (String, String, Options, Key, i64, Option<ResourceId>);
+
+/// A listening item's recording: a library resource the actor may see whose file is audio.
+async fn check_audio(
+    cx: &Ctx<'_>,
+    audio: &str,
+    e: &mut FieldErrors,
+) -> AppResult<Option<ResourceId>> {
+    let id = match form::audio_id(audio) {
+        Ok(id) => id,
+        Err(key) => {
+            e.add("audio", key);
+            return Ok(None);
+        }
+    };
+    let Some(id) = id else { return Ok(None) };
+    let ok = match resources::library::resource::get(cx, id).await {
+        Ok(r) => match &r.blob_hash {
+            Some(h) => resources::files::blob::find(cx.db(), h)
+                .await?
+                .is_some_and(|b| b.category == "audio"),
+            None => false,
+        },
+        Err(AppError::NotFound(_)) => false,
+        Err(other) => return Err(other),
+    };
+    if !ok {
+        e.add("audio", "error.teaching.item_audio");
+        return Ok(None);
+    }
+    Ok(Some(id))
+}
 
 async fn insert(
     cx: &Ctx<'_>,
@@ -226,18 +261,18 @@ async fn insert(
     school: NodeId,
     d: &Draft,
     p: &Place,
-    (stage, subject, options, key, points): &Checked,
+    (stage, subject, options, key, points, audio): &Checked,
 ) -> AppResult<ItemId> {
     let id = ItemId::new();
     on_tx!(tx, t => sqlx::query(
         "INSERT INTO items (id, school_id, author_id, stage, subject, kind, stem, options, answer_key, explanation,
-                            points, difficulty, source, catalog_id, version, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $15)",
+                            points, difficulty, source, catalog_id, version, created_at, updated_at, audio_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $15, $16)",
     ).bind(id).bind(school).bind(cx.actor.person_id).bind(stage).bind(subject).bind(&d.kind)
      .bind(d.stem.trim()).bind(serde_json::to_string(options).map_err(AppError::internal)?)
      .bind(serde_json::to_string(key).map_err(AppError::internal)?).bind(d.explanation.trim())
      .bind(*points).bind(d.difficulty.trim().parse::<i64>().unwrap_or(3)).bind(d.source.trim())
-     .bind(p.catalog_id).bind(cx.now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+     .bind(p.catalog_id).bind(cx.now).bind(*audio).execute(&mut *t).await.map(|r| r.rows_affected()))?;
     write_points(tx, id, &p.points).await?;
     Ok(id)
 }
@@ -254,18 +289,18 @@ pub async fn update(
     if item.author_id != cx.actor.person_id {
         return Err(AppError::Forbidden);
     }
-    let (stage, subject, options, key, points) = checked(cx, d, p).await?;
+    let (stage, subject, options, key, points, audio) = checked(cx, d, p).await?;
     let mut tx = cx.begin().await?;
     let n = on_tx!(&mut tx, t => sqlx::query(
         "UPDATE items SET stage = $3, subject = $4, kind = $5, stem = $6, options = $7, answer_key = $8,
                 explanation = $9, points = $10, difficulty = $11, source = $12, catalog_id = $13,
-                version = version + 1, updated_at = $14
+                version = version + 1, updated_at = $14, audio_id = $15
          WHERE id = $1 AND version = $2 AND deleted_at IS NULL",
     ).bind(id).bind(expected).bind(&stage).bind(&subject).bind(&d.kind).bind(d.stem.trim())
      .bind(serde_json::to_string(&options).map_err(AppError::internal)?)
      .bind(serde_json::to_string(&key).map_err(AppError::internal)?).bind(d.explanation.trim())
      .bind(points).bind(d.difficulty.trim().parse::<i64>().unwrap_or(3)).bind(d.source.trim())
-     .bind(p.catalog_id).bind(cx.now).execute(&mut *t).await.map(|r| r.rows_affected()))?;
+     .bind(p.catalog_id).bind(cx.now).bind(audio).execute(&mut *t).await.map(|r| r.rows_affected()))?;
     if n != 1 {
         let mut f = FieldErrors::new();
         f.add("version", "error.teaching.item_changed");
@@ -328,6 +363,11 @@ pub struct Filter {
 
 /// The school's items, the latest changed first (at most 200).
 pub async fn list(cx: &Ctx<'_>, f: &Filter) -> AppResult<Vec<Item>> {
+    list_up_to(cx, f, 200).await
+}
+
+/// The school's items, the latest changed first, at most `limit`.
+pub async fn list_up_to(cx: &Ctx<'_>, f: &Filter, limit: i64) -> AppResult<Vec<Item>> {
     let school = school_of(cx).await?.ok_or(AppError::Forbidden)?;
     let point: Option<PointId> = f.point.parse().ok();
     let sql = format!(
@@ -336,7 +376,7 @@ pub async fn list(cx: &Ctx<'_>, f: &Filter) -> AppResult<Vec<Item>> {
            AND ($2 = '' OR i.subject = $2) AND ($3 = '' OR i.kind = $3)
            AND ($4 IS NULL OR i.id IN (SELECT item_id FROM item_points WHERE point_id = $4))
            AND ($5 = FALSE OR i.author_id = $6)
-         ORDER BY i.updated_at DESC, i.id DESC LIMIT 200"
+         ORDER BY i.updated_at DESC, i.id DESC LIMIT {limit}"
     );
     Ok(
         on_db!(cx.db(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))

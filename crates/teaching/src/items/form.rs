@@ -179,6 +179,22 @@ pub struct Draft {
     pub source: String,
     /// Items a teacher marks: the rubric, one criterion per line.
     pub rubric: String,
+    /// A listening item's recording: a library audio resource, by its id or its page's link.
+    pub audio: String,
+}
+
+/// The resource a draft's `audio` names (its id, or the last id in a pasted link), if any;
+/// `Err` with the message key when something is typed that names none.
+pub fn audio_id(audio: &str) -> Result<Option<kernel::ResourceId>, &'static str> {
+    let audio = audio.trim();
+    if audio.is_empty() {
+        return Ok(None);
+    }
+    audio
+        .rsplit(['/', '?', '#', '='])
+        .find_map(|part| part.parse::<kernel::ResourceId>().ok())
+        .map(Some)
+        .ok_or("error.teaching.item_audio")
 }
 
 fn lines(s: &str) -> Vec<String> {

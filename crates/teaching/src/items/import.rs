@@ -400,6 +400,102 @@ pub async fn run(cx: &Ctx<'_>, file_name: &str, path: &Path) -> Result<Imported,
     })
 }
 
+/// Imports a QTI 2.1 or 3.0 package (`path`, uploaded as `file_name`) into the actor's
+/// school's bank, every item in `stage` and `subject`: all or nothing. Every item is checked
+/// as the editor checks it, and each problem is named with its file, item and field.
+pub async fn run_qti(
+    cx: &Ctx<'_>,
+    file_name: &str,
+    path: &Path,
+    stage: &str,
+    subject: &str,
+) -> Result<Imported, ImportError> {
+    use super::qti;
+    if bank::school_of(cx).await?.is_none() {
+        return Err(AppError::Forbidden.into());
+    }
+    let locale = cx.actor.locale;
+    let t = |k: &str| kernel::i18n::t(locale, k).to_owned();
+    let refuse = |message: String| {
+        ImportError::Rejected(Rejected {
+            file_name: file_name.to_owned(),
+            file_error: Some(format!("{file_name}：{message}")),
+            problem_count: 1,
+            problems: Vec::new(),
+        })
+    };
+    let owned = path.to_owned();
+    let read = tokio::task::spawn_blocking(move || {
+        std::fs::read(&owned)
+            .map_err(|e| e.to_string())
+            .and_then(|b| qti::read_package(&b))
+    })
+    .await
+    .map_err(AppError::internal)?;
+    let (items, mut problems) = read.map_err(|_| refuse(t("error.teaching.qti_package")))?;
+    if items.is_empty() && problems.is_empty() {
+        return Err(refuse(t("error.teaching.qti_empty")));
+    }
+    for r in &items {
+        if let Err(fields) = form::check(&r.draft) {
+            for (field, key) in fields.0 {
+                problems.push(qti::Problem {
+                    file: r.file.clone(),
+                    item: r.item.clone(),
+                    field,
+                    key,
+                });
+            }
+        }
+    }
+    if !problems.is_empty() {
+        let count = problems.len() as u64;
+        return Err(ImportError::Rejected(Rejected {
+            file_name: file_name.to_owned(),
+            file_error: None,
+            problem_count: count,
+            problems: problems
+                .iter()
+                .take(KEEP_PROBLEMS)
+                .map(|p| {
+                    kernel::i18n::tf(
+                        locale,
+                        "items.qti_problem",
+                        &[
+                            ("file", &p.file),
+                            ("item", &p.item),
+                            ("field", &t(&format!("items.qti_field.{}", p.field))),
+                            ("message", &t(&p.key)),
+                        ],
+                    )
+                })
+                .collect(),
+        }));
+    }
+    let place = Place {
+        stage: stage.to_owned(),
+        subject: subject.to_owned(),
+        catalog_id: None,
+        points: Vec::new(),
+    };
+    let drafts: Vec<Draft> = items
+        .into_iter()
+        .map(|r| Draft {
+            source: if r.draft.source.is_empty() {
+                file_name.chars().take(100).collect()
+            } else {
+                r.draft.source
+            },
+            ..r.draft
+        })
+        .collect();
+    let n = bank::create_all(cx, drafts.iter().map(|d| (d, &place)), file_name).await?;
+    Ok(Imported {
+        file_name: file_name.to_owned(),
+        items: n,
+    })
+}
+
 /// The template with an example row of each common type, as XLSX.
 pub fn template() -> AppResult<directory::export::File> {
     let row = |v: [&str; 15]| v.map(String::from).to_vec();

@@ -1,6 +1,7 @@
 //! Text with mathematics for the page: LaTeX between `$ … $` (inline) or `$$ … $$` (display)
 //! rendered on the server as MathML (MathML Core, which Chromium and Firefox draw natively: no
 //! JavaScript), everything else escaped as HTML, line breaks kept. `\$` is a dollar sign.
+//! Chemistry is written with mhchem's `\ce{…}` ([`super::chem`]).
 
 /// The HTML of `text` (safe to insert as it is).
 pub fn render(text: &str) -> String {
@@ -67,6 +68,9 @@ fn plain(out: &mut String, s: &str) {
 /// One formula as MathML; LaTeX the renderer cannot read is shown as typed, marked.
 fn formula(out: &mut String, latex: &str, display: bool) {
     use pulldown_latex::config::DisplayMode;
+    let typed = latex;
+    let expanded = super::chem::expand(latex);
+    let latex = expanded.as_str();
     let storage = pulldown_latex::Storage::new();
     let parser = pulldown_latex::Parser::new(latex, &storage);
     let config = pulldown_latex::RenderConfig {
@@ -84,7 +88,7 @@ fn formula(out: &mut String, latex: &str, display: bool) {
         out.push_str(&mathml);
     } else {
         out.push_str("<code class=\"tex-error\">");
-        plain(out, latex);
+        plain(out, typed);
         out.push_str("</code>");
     }
 }

@@ -3,9 +3,11 @@
 //! allows.
 
 pub mod bank;
+pub mod chem;
 pub mod form;
 pub mod import;
 pub mod math;
 pub mod normalise;
 pub mod pages;
+pub mod qti;
 pub mod score;

@@ -24,7 +24,48 @@ pub fn routes() -> Router<AppState> {
         .route("/teaching/items/{id}/edit", get(edit))
         .route("/teaching/items/{id}/try", post(try_it))
         .route("/teaching/items/{id}/delete", post(delete))
+        .route("/teaching/items/{id}/audio", get(audio))
         .route("/teaching/items/template.xlsx", get(template))
+        .route("/teaching/items/export.zip", get(export))
+}
+
+/// A listening item's recording, for whoever may see the item (or the work or practice set it
+/// is in: the caller checks): the library file as it now stands, served with ranges.
+pub(crate) async fn serve_audio(
+    cx: &Ctx<'_>,
+    audio: kernel::ResourceId,
+    headers: &axum::http::HeaderMap,
+) -> AppResult<Response> {
+    let gone = || AppError::NotFound("resources.no_file");
+    let r = resources::library::resource::find(cx.db(), audio)
+        .await?
+        .filter(|r| r.deleted_at.is_none())
+        .ok_or_else(gone)?;
+    let hash = r.blob_hash.clone().ok_or_else(gone)?;
+    let b = resources::files::blob::find(cx.db(), &hash)
+        .await?
+        .filter(|b| b.category == "audio")
+        .ok_or_else(gone)?;
+    let name = r.file_name.clone().unwrap_or_else(|| r.title.clone());
+    resources::files::serve::respond_blob(
+        cx.state,
+        &b,
+        headers,
+        resources::files::serve::Disposition::inline(&name),
+    )
+    .await
+}
+
+/// `GET /teaching/items/{id}/audio`: the item's recording.
+async fn audio(
+    page: Page,
+    IdPath(id): IdPath<ItemId>,
+    headers: axum::http::HeaderMap,
+) -> AppResult<Response> {
+    let cx = page.cx();
+    let item = bank::get(&cx, id).await?;
+    let audio = item.audio_id.ok_or(AppError::NotFound(bank::NOT_FOUND))?;
+    serve_audio(&cx, audio, &headers).await
 }
 
 /// The spreadsheet import: served under the spreadsheet upload limit.
@@ -51,6 +92,34 @@ async fn upload(page: Page, form: axum::extract::Multipart) -> AppResult<Respons
                 problems: Vec::new(),
             }),
         ),
+        Some(name) if name.to_ascii_lowercase().ends_with(".zip") => {
+            let place = staged.field("subject").unwrap_or_default();
+            let taught = subjects(&cx).await?;
+            let chosen = taught
+                .iter()
+                .find(|(stage, subject, _)| format!("{stage}:{subject}") == place);
+            let result = match chosen {
+                Some((stage, subject, _)) => {
+                    import::run_qti(&cx, &name, &staged.path, stage, subject).await
+                }
+                None => Err(ImportError::Rejected(import::Rejected {
+                    file_name: name.clone(),
+                    file_error: Some(format!(
+                        "{name}：{}",
+                        page.ctx().t("error.teaching.qti_subject")
+                    )),
+                    problem_count: 1,
+                    problems: Vec::new(),
+                })),
+            };
+            match result {
+                Ok(done) => (axum::http::StatusCode::OK, Some(done), None),
+                Err(ImportError::Rejected(r)) => {
+                    (axum::http::StatusCode::UNPROCESSABLE_ENTITY, None, Some(r))
+                }
+                Err(ImportError::App(e)) => return Err(e),
+            }
+        }
         Some(name) => match import::run(&cx, &name, &staged.path).await {
             Ok(done) => (axum::http::StatusCode::OK, Some(done), None),
             Err(ImportError::Rejected(r)) => {
@@ -79,6 +148,19 @@ async fn upload(page: Page, form: axum::extract::Multipart) -> AppResult<Respons
 async fn template(_session: web::Session) -> AppResult<Response> {
     let file = super::import::template()?;
     Ok(web::attachment(&file.name, file.content_type, file.bytes))
+}
+
+/// `GET /teaching/items/export.zip[?subject=&kind=&mine=]`: the items the list shows (all of
+/// them, not only its first page) as a QTI 2.1 package.
+async fn export(page: Page, Query(f): Query<Filter>) -> AppResult<Response> {
+    let cx = page.cx();
+    let items = bank::list_up_to(&cx, &f, super::qti::MAX_ITEMS as i64).await?;
+    let drafts: Vec<(String, Draft)> = items
+        .iter()
+        .map(|i| (format!("JY-{}", i.id), draft_of(i)))
+        .collect();
+    let zip = super::qti::package(&drafts).map_err(AppError::internal)?;
+    Ok(web::attachment("items-qti21.zip", "application/zip", zip))
 }
 
 /// A stage and subject the teacher teaches: (stage code, subject code, subject name).
@@ -371,7 +453,7 @@ async fn edit(page: Page, IdPath(id): IdPath<ItemId>) -> AppResult<Response> {
 }
 
 /// The editor's fields for a stored item (the inverse of `form::check`).
-fn draft_of(i: &Item) -> Draft {
+pub(crate) fn draft_of(i: &Item) -> Draft {
     let o = i.options();
     let letters = |v: &[usize]| {
         v.iter()
@@ -464,6 +546,7 @@ fn draft_of(i: &Item) -> Draft {
             .map(super::form::Criterion::line)
             .collect::<Vec<_>>()
             .join("\n"),
+        audio: i.audio_id.map(|a| a.to_string()).unwrap_or_default(),
     }
 }
 

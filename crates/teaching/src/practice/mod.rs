@@ -41,11 +41,11 @@ pub struct Place {
     pub stage: String,
 }
 
-/// The student's class (their first as a student), its school and stage.
+/// The student's class (the latest they were placed in), its school and stage.
 pub async fn place_of(db: &kernel::Db, student: PersonId) -> AppResult<Option<Place>> {
     let row: Option<(NodeId, Option<NodeId>)> = on_db!(db, p => sqlx::query_as(
         "SELECT r.node_id, n.school_id FROM role_assignments r JOIN org_nodes n ON n.id = r.node_id
-         WHERE r.person_id = $1 AND r.role = 'student' ORDER BY r.node_id LIMIT 1",
+         WHERE r.person_id = $1 AND r.role = 'student' ORDER BY r.created_at DESC, r.id DESC LIMIT 1",
     ).bind(student).fetch_optional(p).await)?;
     let Some((class_id, Some(school_id))) = row else {
         return Ok(None);
@@ -114,6 +114,9 @@ pub fn weakest(
     ranked.into_iter().take(n).map(|r| r.1).collect()
 }
 
+/// The kinds a teacher marks: never practised (practice is marked at once).
+const MANUAL: &str = "('short_answer', 'essay', 'dictation', 'writing')";
+
 /// The items of the school's bank a student may practise in a subject: marked by rule, on at
 /// least one knowledge point; with their points.
 async fn bank(
@@ -124,6 +127,7 @@ async fn bank(
     let sql = format!(
         "SELECT {} FROM items i JOIN persons p ON p.id = i.author_id
          WHERE i.school_id = $1 AND i.stage = $2 AND i.subject = $3 AND i.deleted_at IS NULL
+           AND i.kind NOT IN {MANUAL}
            AND EXISTS (SELECT 1 FROM item_points ip WHERE ip.item_id = i.id)
          ORDER BY i.id",
         crate::items::bank::COLUMNS
@@ -146,19 +150,15 @@ async fn bank(
 
 /// The subjects a student can practise: those with items for them in their school's bank.
 pub async fn subjects(db: &kernel::Db, place: &Place) -> AppResult<Vec<String>> {
-    let rows: Vec<(String,)> = on_db!(db, p => sqlx::query_as(
+    let sql = format!(
         "SELECT DISTINCT i.subject FROM items i
-         WHERE i.school_id = $1 AND i.stage = $2 AND i.deleted_at IS NULL
+         WHERE i.school_id = $1 AND i.stage = $2 AND i.deleted_at IS NULL AND i.kind NOT IN {MANUAL}
            AND EXISTS (SELECT 1 FROM item_points ip WHERE ip.item_id = i.id)
-         ORDER BY i.subject",
-    ).bind(place.school_id).bind(&place.stage).fetch_all(p).await)?;
-    let mut out = Vec::new();
-    for (subject,) in rows {
-        if !bank(db, place, &subject).await?.is_empty() {
-            out.push(subject);
-        }
-    }
-    Ok(out)
+         ORDER BY i.subject"
+    );
+    let rows: Vec<(String,)> = on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(place.school_id).bind(&place.stage).fetch_all(p).await)?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
 /// A point with a student's ability on it.
@@ -209,6 +209,14 @@ pub async fn start(cx: &Ctx<'_>, subject: &str) -> AppResult<PracticeId> {
     let Some(place) = place_of(cx.db(), student).await? else {
         return Err(AppError::Forbidden);
     };
+    // A set not yet handed in is the one to do: no second set until it is.
+    let open: Option<(PracticeId,)> = on_db!(cx.db(), p => sqlx::query_as(
+        "SELECT id FROM practice_sets WHERE student_id = $1 AND subject = $2 AND finished_at IS NULL
+         ORDER BY created_at DESC LIMIT 1",
+    ).bind(student).bind(subject).fetch_optional(p).await)?;
+    if let Some((id,)) = open {
+        return Ok(id);
+    }
     let items = bank(cx.db(), &place, subject).await?;
     if items.is_empty() {
         let mut f = FieldErrors::new();
@@ -363,8 +371,9 @@ async fn teaches_student(cx: &Ctx<'_>, student: PersonId, subject: &str) -> AppR
         .any(|c| resources::catalog::progress::teaches(cx, c.0, subject)))
 }
 
-/// A set with its items and points, for the student, their guardians and the teachers of
-/// the subject in their class (404 for anyone else).
+/// A set with its items and points, for the student, their guardians, the teachers of the
+/// subject in their class (and its head teacher), and the administrators of its school and
+/// the regions above (404 for anyone else).
 pub async fn open(
     cx: &Ctx<'_>,
     id: PracticeId,
@@ -379,6 +388,7 @@ pub async fn open(
     if s.student_id != cx.actor.person_id
         && !guardian
         && !teaches_student(cx, s.student_id, &s.subject).await?
+        && !kernel::authz::administers(cx.db(), cx.actor, s.school_id).await?
     {
         return Err(AppError::NotFound(NOT_FOUND));
     }
@@ -453,7 +463,7 @@ pub async fn finish(cx: &Ctx<'_>, id: PracticeId, given: &[(i64, Answer)]) -> Ap
         evidence.push(mastery::Evidence {
             item_id: p.item.id,
             position: p.position,
-            score: earned,
+            score: Some(earned),
         });
     }
     let after = mastery::observe(&mut tx, s.student_id, id.0, &evidence, cx.now).await?;
@@ -531,15 +541,25 @@ pub async fn of_class(
         "SELECT s.id, s.student_id, p.name, s.correct, (SELECT COUNT(*) FROM practice_items x WHERE x.set_id = s.id)
          FROM practice_sets s JOIN persons p ON p.id = s.student_id
          JOIN role_assignments r ON r.person_id = s.student_id AND r.role = 'student' AND r.node_id = $1
-         WHERE s.subject = $2 AND s.finished_at IS NOT NULL AND s.created_at >= $3
+         WHERE s.subject = $2 AND s.finished_at IS NOT NULL AND s.created_at >= $3 AND p.active = TRUE
          ORDER BY p.name, s.student_id, s.created_at, s.id",
+    ).bind(class).bind(subject).bind(since).fetch_all(p).await)?;
+    let moves: Vec<(PracticeId, PointId, String, f64, Option<f64>)> = on_db!(db, p => sqlx::query_as(
+        "SELECT x.set_id, x.point_id, k.name, x.theta_before, x.theta_after FROM practice_points x
+         JOIN knowledge_points k ON k.id = x.point_id
+         JOIN practice_sets s ON s.id = x.set_id
+         JOIN role_assignments r ON r.person_id = s.student_id AND r.role = 'student' AND r.node_id = $1
+         WHERE s.subject = $2 AND s.finished_at IS NOT NULL AND s.created_at >= $3
+         ORDER BY k.path",
     ).bind(class).bind(subject).bind(since).fetch_all(p).await)?;
     let mut out: Vec<StudentPractice> = Vec::new();
     for (set, student, name, correct, n) in rows {
-        let moved: Vec<Moved> = on_db!(db, p => sqlx::query_as(
-            "SELECT x.point_id, k.name, x.theta_before, x.theta_after FROM practice_points x
-             JOIN knowledge_points k ON k.id = x.point_id WHERE x.set_id = $1 ORDER BY k.path",
-        ).bind(set).fetch_all(p).await)?;
+        let moved = moves.iter().filter(|m| m.0 == set).map(|m| Moved {
+            point_id: m.1,
+            name: m.2.clone(),
+            theta_before: m.3,
+            theta_after: m.4,
+        });
         if out.last().is_none_or(|r| r.student_id != student) {
             out.push(StudentPractice {
                 student_id: student,

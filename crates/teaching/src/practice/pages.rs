@@ -18,6 +18,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/teaching/practice", get(index).post(start))
         .route("/teaching/practice/{id}", get(show).post(finish))
+        .route("/teaching/practice/{id}/audio/{position}", get(audio))
 }
 
 #[derive(Deserialize)]
@@ -129,6 +130,7 @@ fn question(n: usize, p: &Practised, show: bool) -> Question {
         answer_key: i.answer_key.clone(),
         explanation: i.explanation.clone(),
         points: 100,
+        audio_id: i.audio_id,
     };
     let o = i.options();
     let blanks = match i.key() {
@@ -196,6 +198,26 @@ async fn show(
     Query(q): Query<Done>,
 ) -> AppResult<Response> {
     show_page(&page, id, FieldErrors::new(), q.done.as_deref()).await
+}
+
+/// `GET /teaching/practice/{id}/audio/{position}`: a listening item's recording, for those who
+/// may open the set.
+async fn audio(
+    page: Page,
+    axum::extract::Path((id, position)): axum::extract::Path<(String, i64)>,
+    headers: axum::http::HeaderMap,
+) -> AppResult<Response> {
+    let cx = page.cx();
+    let id: PracticeId = id
+        .parse()
+        .map_err(|_| AppError::NotFound(super::NOT_FOUND))?;
+    let (_, items, _) = super::open(&cx, id).await?;
+    let audio = items
+        .iter()
+        .find(|p| p.position == position)
+        .and_then(|p| p.item.audio_id)
+        .ok_or(AppError::NotFound(super::NOT_FOUND))?;
+    crate::items::pages::serve_audio(&cx, audio, &headers).await
 }
 
 /// `POST /teaching/practice/{id}`: the answers, marked at once.

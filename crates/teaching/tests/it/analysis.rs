@@ -255,6 +255,68 @@ async fn mastery_follows_the_marks_by_the_models_steps_and_a_changed_mark_is_rep
     assert!((th - second).abs() < 1e-9, "{th}");
     assert_eq!(n, 2);
     assert_eq!(t.count("SELECT COUNT(*) FROM mastery_evidence").await, 15);
+
+    // Then clears that mark to look again: no longer evidence, and S2's 声调 rests on item 2
+    // alone (one right answer: 1).
+    grade::mark(
+        &t.cx(&teacher),
+        subs[2].id,
+        &[Given {
+            position: 0,
+            points: String::new(),
+            reason: "再看看".into(),
+            ..Default::default()
+        }],
+    )
+    .await
+    .unwrap();
+    let (th, n) = theta(subs[2].student_id, p[0]).await;
+    assert!((th - 1.0).abs() < 1e-9, "{th}");
+    assert_eq!(n, 1);
+    assert_eq!(t.count("SELECT COUNT(*) FROM mastery_evidence").await, 14);
+}
+
+/// An item left unanswered is no evidence of mastery (the student may never have reached it).
+#[tokio::test]
+async fn an_unanswered_item_is_no_evidence() {
+    let t = Teach::start_fixed().await;
+    let teacher = t.actor("teacher").await;
+    let class = t.teacher_class().await;
+    let p = points(&t, &["声调"]).await;
+    let tcx = t.cx(&teacher);
+    let a = item(&tcx, "single", "甲题", "A", "3", p[0]).await;
+    let b = item(&tcx, "single", "乙题", "A", "3", p[0]).await;
+    let zone = t.state.config.time_zone;
+    let d = Draft {
+        kind: "homework".into(),
+        subject: "13".into(),
+        classes: vec![class],
+        title: "只答一题".into(),
+        category: "homework".into(),
+        opens_at: zone.input(tcx.now - Duration::minutes(5)),
+        due_at: zone.input(tcx.now + Duration::days(1)),
+        late_policy: "accept".into(),
+        expected_minutes: "5".into(),
+        items: vec![a.id, b.id],
+        ..Draft::default()
+    };
+    let (id, _) = set::create(&tcx, &d).await.unwrap();
+    let student = t.actor("student").await;
+    let cx = t.cx(&student);
+    let parts = assignments::parts(&t.state.db, id).await.unwrap();
+    work::save(
+        &cx,
+        id,
+        &[(parts[0].position, Answer::Choice { chosen: vec![0] })],
+    )
+    .await
+    .unwrap();
+    work::submit(&cx, id, None).await.unwrap();
+    let (n,): (i64,) = on_db!(&t.state.db, x => sqlx::query_as(
+        "SELECT answers FROM mastery WHERE student_id = $1 AND point_id = $2",
+    ).bind(student.person_id).bind(p[0]).fetch_one(x).await)
+    .unwrap();
+    assert_eq!(n, 1, "the answered item only");
 }
 
 #[tokio::test]
@@ -294,10 +356,31 @@ async fn practice_works_the_weakest_point_at_the_right_difficulty_and_moves_mast
     assert!(set.finished_at.is_none());
     assert!(!chosen.is_empty() && chosen.len() <= practice::SIZE);
     // Every item is on a weak point; those inside the band come first on each point.
-    let ids: Vec<_> = chosen.iter().map(|c| c.item.id).collect();
-    let mut uniq = ids.clone();
-    uniq.dedup();
-    assert_eq!(uniq.len(), ids.len());
+    let mut ids: Vec<_> = chosen.iter().map(|c| c.item.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), chosen.len(), "no item twice");
+    // The first item is on the weakest point (声调), the second on the next (韵母).
+    let on = |i: usize, point: PointId| {
+        let db = t.state.db.clone();
+        let item = chosen[i].item.id;
+        async move {
+            let (n,): (i64,) = on_db!(&db, x => sqlx::query_as(
+                "SELECT COUNT(*) FROM item_points WHERE item_id = $1 AND point_id = $2",
+            ).bind(item).bind(point).fetch_one(x).await)
+            .unwrap();
+            n == 1
+        }
+    };
+    assert!(on(0, p[0]).await && on(1, p[1]).await);
+    // On 韵母 an item inside the band is there to choose, and it is the one chosen.
+    assert!(
+        chosen[1].predicted >= practice::BAND.0 && chosen[1].predicted <= practice::BAND.1,
+        "{}",
+        chosen[1].predicted
+    );
+    // Asking again before handing it in gives the same set.
+    assert_eq!(practice::start(&cx, "13").await.unwrap(), id);
     let in_band = chosen
         .iter()
         .filter(|c| c.predicted >= practice::BAND.0 && c.predicted <= practice::BAND.1)
@@ -313,6 +396,15 @@ async fn practice_works_the_weakest_point_at_the_right_difficulty_and_moves_mast
     let other = t.actor_of(subs[0].student_id).await;
     assert!(matches!(
         practice::open(&t.cx(&other), id).await,
+        Err(AppError::NotFound(_))
+    ));
+    assert!(matches!(
+        practice::finish(&t.cx(&other), id, &[]).await,
+        Err(AppError::NotFound(_))
+    ));
+    // Nor does the teacher hand it in for the student.
+    assert!(matches!(
+        practice::finish(&tcx, id, &[]).await,
         Err(AppError::NotFound(_))
     ));
     let right: Vec<(i64, Answer)> = chosen

@@ -12,6 +12,7 @@ mod helpers;
 mod http;
 mod http_analysis;
 mod http_assignments;
+mod http_qti;
 mod items;
 mod knowledge;
 mod lesson_prep;

@@ -231,6 +231,7 @@ pub(super) async fn mark_page_of(
             answer_key: "{\"type\":\"manual\"}".into(),
             explanation: String::new(),
             points: a.total_points,
+            audio_id: None,
         },
     });
     let all = crate::assignments::visible_submissions(&cx, &a, Access::Grade).await?;
