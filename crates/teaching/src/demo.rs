@@ -44,24 +44,28 @@ fn draft(chapter: &str, reflection: &str, resources: &[kernel::ResourceId]) -> D
                 minutes: "5".into(),
                 content: "出示课文插图，请学生说说看到了什么，引出课题。".into(),
                 resources: first,
+                items: Vec::new(),
             },
             StepDraft {
                 title: "识字学词".into(),
                 minutes: "15".into(),
                 content: "借助拼音自读课文，圈出生字；同桌互相认读生字卡片；开火车读词语。".into(),
                 resources: rest,
+                items: Vec::new(),
             },
             StepDraft {
                 title: "朗读感悟".into(),
                 minutes: "12".into(),
                 content: "听范读，学生练读，指名读，齐读；结合插图理解课文内容。".into(),
                 resources: Vec::new(),
+                items: Vec::new(),
             },
             StepDraft {
                 title: "指导书写".into(),
                 minutes: "8".into(),
                 content: "观察生字在田字格中的位置，教师范写，学生描红、临写，展示评议。".into(),
                 resources: Vec::new(),
+                items: Vec::new(),
             },
         ],
     }

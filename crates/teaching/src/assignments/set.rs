@@ -219,7 +219,9 @@ async fn check(cx: &Ctx<'_>, d: &Draft) -> AppResult<Checked> {
             continue;
         }
         match bank::get(cx, *id).await {
-            Ok(i) if i.subject == d.subject => items.push(i),
+            Ok(i) if i.subject == d.subject && bank::audio_alive(cx.db(), &i).await? => {
+                items.push(i)
+            }
             _ => {
                 e.add("items", "error.teaching.assignment_item");
                 break;

@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/teaching/lessons/{id}", get(show))
         .route("/teaching/lessons/{id}/pick", post(pick))
         .route("/teaching/lessons/{id}/ask", post(ask))
+        .route("/teaching/lessons/{id}/ask-item", post(ask_item))
         .route("/teaching/lessons/{id}/end", post(end))
         .route("/teaching/questions/{id}/close", post(close))
         .route("/teaching/questions/{id}/mark", post(mark))
@@ -107,6 +108,50 @@ pub struct Slide {
     pub blocks: Vec<(&'static str, String)>,
     /// The resources placed in it, with whether each is an image to show inline.
     pub links: Vec<(Link, bool)>,
+    /// The bank items placed on it, to show and to ask.
+    pub items: Vec<SlideItem>,
+}
+
+/// A bank item on a slide: its stem and choices rendered (formulas as MathML), and how it is
+/// asked as the class's quick question (options A… and the right one, or a free answer).
+pub struct SlideItem {
+    pub id: crate::items::bank::ItemId,
+    pub kind: String,
+    pub stem: String,
+    pub choices: Vec<String>,
+    pub options: i64,
+    pub correct: Option<i64>,
+}
+
+impl SlideItem {
+    fn of(i: &crate::items::bank::Item) -> Self {
+        use crate::items::score::Key;
+        let o = i.options();
+        let (options, correct) = match i.key() {
+            Key::Single { correct } => (o.choices.len() as i64, Some(correct as i64)),
+            Key::Multiple { .. } => (o.choices.len() as i64, None),
+            Key::TrueFalse { correct } => (2, Some(if correct { 0 } else { 1 })),
+            _ => (0, None),
+        };
+        Self {
+            id: i.id,
+            kind: i.kind.clone(),
+            stem: crate::items::math::render(&i.stem),
+            choices: if matches!(i.kind.as_str(), "single" | "multiple") {
+                o.choices
+                    .iter()
+                    .map(|c| crate::items::math::render(c))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            options: options.min(6),
+            correct,
+        }
+    }
+    fn letter(&self, i: &usize) -> char {
+        char::from(b'A' + u8::try_from(*i).unwrap_or(0))
+    }
 }
 
 async fn slides(cx: &kernel::Ctx<'_>, c: &Content) -> AppResult<Vec<Slide>> {
@@ -118,8 +163,16 @@ async fn slides(cx: &kernel::Ctx<'_>, c: &Content) -> AppResult<Vec<Slide>> {
             ("lesson_prep.section.key_points", c.key_points.clone()),
         ],
         links: Vec::new(),
+        items: Vec::new(),
     }];
     for s in &c.steps {
+        let mut items = Vec::new();
+        for id in &s.items {
+            // An item gone from the bank, or one the teacher no longer sees, is left out.
+            if let Ok(i) = crate::items::bank::get(cx, *id).await {
+                items.push(SlideItem::of(&i));
+            }
+        }
         let mut links = Vec::new();
         for l in &s.links {
             let image = match resources::library::resource::find(cx.db(), l.resource_id).await? {
@@ -138,6 +191,7 @@ async fn slides(cx: &kernel::Ctx<'_>, c: &Content) -> AppResult<Vec<Slide>> {
             minutes: s.minutes,
             blocks: vec![("", s.content.clone())],
             links,
+            items,
         });
     }
     out.push(Slide {
@@ -148,6 +202,7 @@ async fn slides(cx: &kernel::Ctx<'_>, c: &Content) -> AppResult<Vec<Slide>> {
             ("lesson_prep.section.homework", c.homework.clone()),
         ],
         links: Vec::new(),
+        items: Vec::new(),
     });
     Ok(out)
 }
@@ -180,6 +235,10 @@ impl TeachPage {
     }
     fn number(&self) -> usize {
         self.at + 1
+    }
+    /// A slide's text with its formulas as MathML (the rest escaped, lines kept).
+    fn rich(&self, text: &str) -> String {
+        crate::items::math::render(text)
     }
 }
 
@@ -384,6 +443,35 @@ async fn ask(
         }
         Err(e) => Err(e),
     }
+}
+
+#[derive(Deserialize)]
+pub struct AskItemForm {
+    #[serde(default)]
+    slide: usize,
+    item: String,
+}
+
+/// `POST /teaching/lessons/{id}/ask-item`: a bank item on the slide asked as the quick
+/// question (its stem as the prompt, its choices as A…, its key as the right one).
+async fn ask_item(
+    page: Page,
+    IdPath(id): IdPath<SessionId>,
+    CsrfForm(f): CsrfForm<AskItemForm>,
+) -> AppResult<Response> {
+    let cx = page.cx();
+    let item = f
+        .item
+        .parse()
+        .map_err(|_| AppError::NotFound(crate::items::bank::NOT_FOUND))?;
+    let item = crate::items::bank::get(&cx, crate::items::bank::ItemId(item)).await?;
+    let asked = SlideItem::of(&item);
+    let prompt: String = item.stem.chars().take(500).collect();
+    questions::ask(&cx, id, &prompt, asked.options, asked.correct).await?;
+    Ok(redirect(&format!(
+        "/teaching/lessons/{id}?slide={}#question",
+        f.slide
+    )))
 }
 
 /// `POST /teaching/questions/{id}/close`.

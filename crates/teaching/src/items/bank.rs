@@ -38,6 +38,9 @@ pub struct Item {
     pub catalog_id: Option<CatalogId>,
     /// A listening item's recording (a library audio resource).
     pub audio_id: Option<ResourceId>,
+    /// Shared through the library: its resource, and the version shared.
+    pub resource_id: Option<ResourceId>,
+    pub shared_version: Option<i64>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -60,7 +63,8 @@ impl Item {
 }
 
 pub(crate) const COLUMNS: &str = "i.id, i.school_id, i.author_id, i.stage, i.subject, i.kind, i.stem, i.options, \
-     i.answer_key, i.explanation, i.points, i.difficulty, i.source, i.catalog_id, i.audio_id, i.version, \
+     i.answer_key, i.explanation, i.points, i.difficulty, i.source, i.catalog_id, i.audio_id, \
+     i.resource_id, i.shared_version, i.version, \
      i.created_at, i.updated_at, p.name AS author";
 
 /// The schools of the classes the actor teaches (items are a school's), their own school first.
@@ -238,7 +242,15 @@ async fn check_audio(
         }
     };
     let Some(id) = id else { return Ok(None) };
+    // One the teacher wrote, or one shared to them: not another school's draft a reviewer
+    // happens to see while it waits.
     let ok = match resources::library::resource::get(cx, id).await {
+        Ok(r)
+            if r.author_id != cx.actor.person_id
+                && r.scope() == resources::model::Scope::Private =>
+        {
+            false
+        }
         Ok(r) => match &r.blob_hash {
             Some(h) => resources::files::blob::find(cx.db(), h)
                 .await?
@@ -319,7 +331,47 @@ pub async fn update(
     Ok(())
 }
 
-/// The item, for the teachers of its school and the administrators above it (404 for others).
+/// The condition that item `i`, shared through the library at its current version, reaches the
+/// school bound as `$school` (its resource's audience is that school or a region above it).
+pub(crate) fn shared_to(school: &str) -> String {
+    format!(
+        "(i.resource_id IS NOT NULL AND i.shared_version = i.version AND EXISTS (
+            SELECT 1 FROM resources r JOIN resource_audience a ON a.resource_id = r.id AND a.kind = 'v'
+            JOIN org_closure c ON c.ancestor_id = a.node_id
+            WHERE r.id = i.resource_id AND r.deleted_at IS NULL AND r.scope <> 'private'
+              AND c.descendant_id = {school}))"
+    )
+}
+
+/// Items other schools shared that reach the actor's schools, the latest changed first (at
+/// most 200).
+pub async fn list_shared(cx: &Ctx<'_>, f: &Filter) -> AppResult<Vec<Item>> {
+    let mut out: Vec<Item> = Vec::new();
+    let schools = schools_of(cx).await?;
+    for school in &schools {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM items i JOIN persons p ON p.id = i.author_id
+             WHERE i.school_id <> $1 AND i.deleted_at IS NULL
+               AND ($2 = '' OR i.subject = $2) AND ($3 = '' OR i.kind = $3)
+               AND {}
+             ORDER BY i.updated_at DESC, i.id DESC LIMIT 200",
+            shared_to("$1")
+        );
+        let rows: Vec<Item> = on_db!(cx.db(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(*school).bind(&f.subject).bind(&f.kind).fetch_all(p).await)?;
+        for i in rows {
+            if !schools.contains(&i.school_id) && !out.iter().any(|o| o.id == i.id) {
+                out.push(i);
+            }
+        }
+    }
+    out.truncate(200);
+    Ok(out)
+}
+
+/// The item, for the teachers of its school and the administrators above it, and, at the
+/// version it was shared at, for whoever sees its library resource (its audience and its
+/// reviewers); 404 for others.
 pub async fn get(cx: &Ctx<'_>, id: ItemId) -> AppResult<Item> {
     let sql = format!(
         "SELECT {COLUMNS} FROM items i JOIN persons p ON p.id = i.author_id WHERE i.id = $1 AND i.deleted_at IS NULL"
@@ -332,8 +384,27 @@ pub async fn get(cx: &Ctx<'_>, id: ItemId) -> AppResult<Item> {
         {
             Ok(i)
         }
+        Some(i) if i.shared_version == Some(i.version) => match i.resource_id {
+            Some(rid) => match resources::library::resource::get(cx, rid).await {
+                Ok(_) => Ok(i),
+                Err(AppError::NotFound(_)) => Err(AppError::NotFound(NOT_FOUND)),
+                Err(e) => Err(e),
+            },
+            None => Err(AppError::NotFound(NOT_FOUND)),
+        },
         _ => Err(AppError::NotFound(NOT_FOUND)),
     }
+}
+
+/// Whether an item's recording (if it has one) is still in the library: a listening item
+/// whose recording is gone is neither set nor practised.
+pub async fn audio_alive(db: &kernel::Db, item: &Item) -> AppResult<bool> {
+    let Some(audio) = item.audio_id else {
+        return Ok(true);
+    };
+    Ok(resources::library::resource::find(db, audio)
+        .await?
+        .is_some_and(|r| r.deleted_at.is_none()))
 }
 
 /// The item's knowledge points.
@@ -359,6 +430,8 @@ pub struct Filter {
     pub kind: String,
     pub point: String,
     pub mine: String,
+    /// Items other schools shared that reach the actor's (see [`list_shared`]).
+    pub shared: String,
 }
 
 /// The school's items, the latest changed first (at most 200).

@@ -52,8 +52,58 @@ const ARROWS: &[(&str, &str)] = &[
     ("=", "="),
 ];
 
+/// Spaces put around the operators a student may type without them (`2H2+O2=2H2O`,
+/// `A->B`): arrows anywhere, and `+` or `=` between a species and the next one (a digit or a
+/// capital follows; a charge's sign follows a caret or ends its word).
+fn spaced(body: &str) -> String {
+    let chars: Vec<char> = body.chars().collect();
+    let mut out = String::with_capacity(body.len() + 8);
+    let mut k = 0;
+    let mut depth = 0usize;
+    while k < chars.len() {
+        let c = chars[k];
+        match c {
+            '[' | '{' => depth += 1,
+            ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth == 0
+            && let Some((t, _)) = ARROWS
+                .iter()
+                .filter(|(t, _)| *t != "=")
+                .find(|(t, _)| chars[k..].iter().copied().take(t.len()).eq(t.chars()))
+        {
+            out.push(' ');
+            out.push_str(t);
+            // Conditions stay glued to their arrow.
+            k += t.len();
+            if chars.get(k) != Some(&'[') {
+                out.push(' ');
+            }
+            continue;
+        }
+        let binary = depth == 0
+            && (c == '+' || c == '=')
+            && k > 0
+            && (chars[k - 1].is_ascii_alphanumeric() || chars[k - 1] == ')')
+            && chars
+                .get(k + 1)
+                .is_some_and(|n| n.is_ascii_digit() || n.is_ascii_uppercase());
+        if binary {
+            out.push(' ');
+            out.push(c);
+            out.push(' ');
+        } else {
+            out.push(c);
+        }
+        k += 1;
+    }
+    out
+}
+
 /// A whole `\ce` body: species, `+`, arrows (with `[above][below]`), separated by spaces.
 fn equation(body: &str) -> String {
+    let body = spaced(body);
     let mut parts: Vec<String> = Vec::new();
     let mut rest = body.trim();
     while !rest.is_empty() {
@@ -65,11 +115,11 @@ fn equation(body: &str) -> String {
             rest = after;
             parts.push(match (above, below) {
                 (None, None) => arrow.to_string(),
-                (Some(a), None) => format!("\\overset{{\\text{{{}}}}}{{{arrow}}}", text(a)),
+                (Some(a), None) => format!("\\overset{{{}}}{{{arrow}}}", condition(a)),
                 (a, Some(b)) => format!(
-                    "\\underset{{\\text{{{}}}}}{{\\overset{{\\text{{{}}}}}{{{arrow}}}}}",
-                    text(b),
-                    text(a.unwrap_or(""))
+                    "\\underset{{{}}}{{\\overset{{{}}}{{{arrow}}}}}",
+                    condition(b),
+                    condition(a.unwrap_or(""))
                 ),
             });
         } else {
@@ -78,6 +128,7 @@ fn equation(body: &str) -> String {
             rest = &rest[end..];
             parts.push(match word {
                 "+" => "+".into(),
+                "=" => "=".into(),
                 "v" => "\\downarrow".into(),
                 "^" => "\\uparrow".into(),
                 _ => species(word),
@@ -101,13 +152,59 @@ fn bracket(s: &str) -> (Option<&str>, &str) {
 /// Text for `\text{…}`: braces and backslashes cannot close or escape it.
 fn text(s: &str) -> String {
     s.chars()
-        .filter(|c| !matches!(c, '{' | '}' | '\\' | '$'))
+        .filter(|c| {
+            !matches!(
+                c,
+                '{' | '}' | '\\' | '$' | '%' | '#' | '&' | '^' | '_' | '~'
+            )
+        })
         .collect()
 }
 
-/// One species: `2H2O`, `Fe^{3+}`, `SO4^2-`, `Na+`, `CuSO4*5H2O`, `NaCl(aq)`, `Ca(OH)2`.
+/// An arrow's condition, in math: formulas as species (`MnO2`), heating as Δ (`\Delta`, `△`),
+/// `\text{…}` unwrapped, the rest as text (`点燃`, `高温`).
+fn condition(s: &str) -> String {
+    s.split_whitespace()
+        .map(|w| {
+            let w = w
+                .strip_prefix("\\text{")
+                .and_then(|x| x.strip_suffix('}'))
+                .unwrap_or(w);
+            match w {
+                "\\Delta" | "\\triangle" | "△" | "Δ" => "\\Delta".to_owned(),
+                _ if w.starts_with(|c: char| c.is_ascii_uppercase())
+                    && w.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "()".contains(c)) =>
+                {
+                    species(w)
+                }
+                _ => format!("\\text{{{}}}", text(w)),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\\ ")
+}
+
+/// A script's body at `chars[i..]`: `{…}` or a run of digits and signs; and its length.
+fn script(chars: &[char], i: usize) -> (String, usize) {
+    if chars.get(i) == Some(&'{') {
+        let inner: String = chars[i + 1..].iter().take_while(|c| **c != '}').collect();
+        let n = inner.chars().count();
+        (inner, n + 2)
+    } else {
+        let s: String = chars[i..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit() || **c == '+' || **c == '-')
+            .collect();
+        let n = s.chars().count();
+        (s, n)
+    }
+}
+
+/// One species: `2H2O`, `Fe^{3+}`, `SO4^2-`, `Na+`, `CuSO4*5H2O`, `CuSO4.5H2O`, `NaCl(aq)`,
+/// `Ca(OH)2`, `^{14}_{6}C`, `e-`, `0.5O2`.
 fn species(word: &str) -> String {
-    // Hydrates: the parts joined by a centred dot.
+    // Hydrates: the parts joined by a centred dot (a `.` after a formula, not in a number).
     if word.contains('*') || word.contains('·') {
         return word
             .split(['*', '·'])
@@ -115,16 +212,36 @@ fn species(word: &str) -> String {
             .collect::<Vec<_>>()
             .join(" \\cdot ");
     }
+    if let Some(dot) = word.find('.')
+        && word[..dot].chars().any(|c| c.is_ascii_uppercase())
+    {
+        return format!(
+            "{} \\cdot {}",
+            species(&word[..dot]),
+            species(&word[dot + 1..])
+        );
+    }
     let chars: Vec<char> = word.chars().collect();
     let mut out = String::new();
     let mut i = 0;
-    // A coefficient: digits (or a fraction like 1/2) before the first symbol.
-    while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '/') {
+    // A coefficient: digits (a decimal, or a fraction like 1/2) before the first symbol.
+    while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '/' || chars[i] == '.') {
         out.push(chars[i]);
         i += 1;
     }
     if i > 0 {
         out.push_str("\\,");
+    }
+    // An isotope: mass number and atomic number before the symbol.
+    if chars.get(i) == Some(&'^') {
+        let (mass, n) = script(&chars, i + 1);
+        i += 1 + n;
+        out.push_str(&format!("{{}}^{{{}}}", text(&mass)));
+        if chars.get(i) == Some(&'_') {
+            let (z, n) = script(&chars, i + 1);
+            i += 1 + n;
+            out.push_str(&format!("_{{{}}}", text(&z)));
+        }
     }
     while i < chars.len() {
         let c = chars[i];
@@ -143,24 +260,16 @@ fn species(word: &str) -> String {
                 i += 1;
             }
             out.push_str(&format!("_{{{n}}}"));
-        } else if c == '^' {
-            i += 1;
-            let charge: String = if chars.get(i) == Some(&'{') {
-                let inner: String = chars[i + 1..].iter().take_while(|c| **c != '}').collect();
-                i += inner.chars().count() + 2;
-                inner
-            } else {
-                let s: String = chars[i..]
-                    .iter()
-                    .take_while(|c| c.is_ascii_digit() || **c == '+' || **c == '-')
-                    .collect();
-                i += s.chars().count();
-                s
-            };
-            out.push_str(&format!("^{{{}}}", text(&charge)));
-        } else if (c == '+' || c == '-') && i == chars.len() - 1 && i > 0 {
-            // A charge written without a caret at the end: Na+, Cl-.
+        } else if c == '^' || c == '_' {
+            let (body, n) = script(&chars, i + 1);
+            i += 1 + n;
+            out.push_str(&format!("{c}{{{}}}", text(&body)));
+        } else if (c == '+' || c == '-') && i > 0 && (i == chars.len() - 1 || chars[i + 1] == '(') {
+            // A charge written without a caret: Na+, Cl-, e-, Na+(aq).
             out.push_str(&format!("^{{{c}}}"));
+            i += 1;
+        } else if c == 'e' && (i + 1 == chars.len() || chars[i + 1] == '-') {
+            out.push_str("\\mathrm{e}");
             i += 1;
         } else if c == '('
             && let Some(state) = state(&chars[i..])
@@ -169,6 +278,10 @@ fn species(word: &str) -> String {
             i += state.len() + 2;
         } else if matches!(c, '(' | ')' | '[' | ']') {
             out.push(c);
+            i += 1;
+        } else if c == '#' {
+            // A triple bond: HC#CH.
+            out.push_str("\\equiv ");
             i += 1;
         } else {
             // Anything else is text (a letter mhchem would read as a variable: italic).
@@ -232,6 +345,24 @@ mod tests {
         );
         // Conditions cannot close the text they are put in.
         assert!(expand("\\ce{A ->[a{b}\\c] B}").contains("\\text{abc}"));
+        // Formulas and heating in conditions; operators typed without spaces.
+        assert_eq!(
+            expand("\\ce{2KClO3 ->[MnO2][\\Delta] 2KCl + 3O2 ^}"),
+            "2\\,\\mathrm{K}\\mathrm{Cl}\\mathrm{O}_{3} \\underset{\\Delta}{\\overset{\\mathrm{Mn}\\mathrm{O}_{2}}{\\rightarrow}} 2\\,\\mathrm{K}\\mathrm{Cl} + 3\\,\\mathrm{O}_{2} \\uparrow"
+        );
+        assert_eq!(
+            expand("\\ce{2H2+O2=2H2O}"),
+            "2\\,\\mathrm{H}_{2} + \\mathrm{O}_{2} = 2\\,\\mathrm{H}_{2}\\mathrm{O}"
+        );
+        assert_eq!(expand("\\ce{CuSO4.5H2O}"), expand("\\ce{CuSO4*5H2O}"));
+        assert_eq!(expand("\\ce{^{14}_{6}C}"), "{}^{14}_{6}\\mathrm{C}");
+        assert_eq!(expand("\\ce{e-}"), "\\mathrm{e}^{-}");
+        assert_eq!(expand("\\ce{Na+(aq)}"), "\\mathrm{Na}^{+}\\mathrm{(aq)}");
+        assert_eq!(expand("\\ce{0.5O2}"), "0.5\\,\\mathrm{O}_{2}");
+        assert_eq!(
+            expand("\\ce{HC#CH}"),
+            "\\mathrm{H}\\mathrm{C}\\equiv \\mathrm{C}\\mathrm{H}"
+        );
         assert_eq!(expand("\\ce{H2"), "\\ce{H2");
         assert_eq!(expand("a + b"), "a + b");
     }
@@ -242,6 +373,20 @@ mod tests {
         assert!(html.starts_with("<math"), "{html}");
         assert!(!html.contains("tex-error"), "{html}");
         assert!(html.contains("<msub>") && html.contains("点燃"), "{html}");
+        for f in [
+            "$\\ce{N2 + 3H2 <=>[高温高压][催化剂] 2NH3}$",
+            "$\\ce{NaCl(aq)}$",
+            "$\\ce{2KClO3 ->[MnO2][\\Delta] 2KCl + 3O2 ^}$",
+            "$\\ce{^{235}_{92}U + ^{1}_{0}n}$",
+            "$\\ce{HC#CH}$",
+            "$\\ce{50% H2SO4}$",
+        ] {
+            let html = super::super::math::render(f);
+            assert!(
+                html.starts_with("<math") && !html.contains("tex-error"),
+                "{f}: {html}"
+            );
+        }
         let ion = super::super::math::render("$\\ce{SO4^2-}$");
         assert!(ion.contains("<msubsup>") || ion.contains("<msup>"), "{ion}");
     }

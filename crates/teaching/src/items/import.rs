@@ -426,13 +426,16 @@ pub async fn run_qti(
     };
     let owned = path.to_owned();
     let read = tokio::task::spawn_blocking(move || {
+        if std::fs::metadata(&owned).map_or(0, |m| m.len()) > qti::MAX_UNPACKED {
+            return Err(qti::Refused("error.teaching.qti_too_big"));
+        }
         std::fs::read(&owned)
-            .map_err(|e| e.to_string())
+            .map_err(|_| qti::Refused("error.teaching.qti_package"))
             .and_then(|b| qti::read_package(&b))
     })
     .await
     .map_err(AppError::internal)?;
-    let (items, mut problems) = read.map_err(|_| refuse(t("error.teaching.qti_package")))?;
+    let (items, mut problems) = read.map_err(|qti::Refused(key)| refuse(t(key)))?;
     if items.is_empty() && problems.is_empty() {
         return Err(refuse(t("error.teaching.qti_empty")));
     }

@@ -11,3 +11,4 @@ pub mod normalise;
 pub mod pages;
 pub mod qti;
 pub mod score;
+pub mod share;

@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/teaching/items/{id}/edit", get(edit))
         .route("/teaching/items/{id}/try", post(try_it))
         .route("/teaching/items/{id}/delete", post(delete))
+        .route("/teaching/items/{id}/share", post(share))
         .route("/teaching/items/{id}/audio", get(audio))
         .route("/teaching/items/template.xlsx", get(template))
         .route("/teaching/items/export.zip", get(export))
@@ -159,7 +160,22 @@ async fn export(page: Page, Query(f): Query<Filter>) -> AppResult<Response> {
         .iter()
         .map(|i| (format!("JY-{}", i.id), draft_of(i)))
         .collect();
-    let zip = super::qti::package(&drafts).map_err(AppError::internal)?;
+    let zip = tokio::task::spawn_blocking(move || super::qti::package(&drafts))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?;
+    if let Some(school) = bank::school_of(&cx).await? {
+        let mut tx = cx.begin().await?;
+        cx.audit(
+            &mut tx,
+            kernel::audit::AuditEvent::new("item.export")
+                .object("node", school)
+                .node(school)
+                .detail(serde_json::json!({ "items": items.len(), "format": "qti21" })),
+        )
+        .await?;
+        tx.commit().await?;
+    }
     Ok(web::attachment("items-qti21.zip", "application/zip", zip))
 }
 
@@ -216,7 +232,11 @@ pub struct ListQuery {
 
 async fn list(page: Page, Query(q): Query<ListQuery>) -> AppResult<Response> {
     let cx = page.cx();
-    let items = bank::list(&cx, &q.filter).await?;
+    let items = if q.filter.shared.is_empty() {
+        bank::list(&cx, &q.filter).await?
+    } else {
+        bank::list_shared(&cx, &q.filter).await?
+    };
     Ok(render(&ListPage {
         ctx: page.ctx().with_notice(q.done.as_deref()),
         items,
@@ -589,6 +609,10 @@ struct ShowPage {
     blanks: usize,
     points: Vec<Point>,
     own: bool,
+    /// Another school's item, shared to the actor's through the library.
+    foreign: bool,
+    /// Shared through the library at its current version.
+    shared: bool,
     /// The key in words, and the explanation rendered.
     key: String,
     explanation: String,
@@ -673,6 +697,8 @@ async fn show_page(
         explanation: super::math::render(&item.explanation),
         points: bank::points_of(cx.db(), id).await?,
         own: item.author_id == cx.actor.person_id,
+        foreign: !bank::schools_of(&cx).await?.contains(&item.school_id),
+        shared: item.resource_id.is_some() && item.shared_version == Some(item.version),
         ctx,
         options,
         blanks,
@@ -706,6 +732,21 @@ async fn try_it(
         .unwrap_or(Answer::Choice { chosen: Vec::new() });
     let marked = score::mark(&item.key(), item.points as f64 / 100.0, &answer);
     show_page(&page, id, Some(marked), None).await
+}
+
+/// `POST /teaching/items/{id}/share`: the author's item to the library and its review.
+async fn share(
+    page: Page,
+    IdPath(id): IdPath<ItemId>,
+    CsrfForm(_): CsrfForm<CsrfToken>,
+) -> AppResult<Response> {
+    match super::share::share(&page.cx(), id).await {
+        Ok(_) => Ok(redirect(&format!("/teaching/items/{id}?done=item_shared"))),
+        Err(AppError::Invalid(_)) => Ok(redirect(&format!(
+            "/teaching/items/{id}?done=item_share_chapter"
+        ))),
+        Err(e) => Err(e),
+    }
 }
 
 async fn delete(

@@ -22,12 +22,24 @@ pub const QTI21: &str = "http://www.imsglobal.org/xsd/imsqti_v2p1";
 /// At most this many items in a package, and this many bytes in one of its files.
 pub const MAX_ITEMS: usize = 2_000;
 pub const MAX_FILE: u64 = 1 << 20;
+/// At most this many bytes unpacked from a package in all, and this many entries in it.
+pub const MAX_UNPACKED: u64 = 64 << 20;
+pub const MAX_ENTRIES: usize = 5_000;
+/// Elements nested deeper than this, or more of them in one file, refuse the file (a tree
+/// that deep would exhaust the stack of whatever walks it).
+pub const MAX_DEPTH: usize = 64;
+pub const MAX_ELEMENTS: usize = 20_000;
 
 /// The difficulty levels (1–5) as LOM's vocabulary.
 const LOM_DIFFICULTY: [&str; 5] = ["very easy", "easy", "medium", "difficult", "very difficult"];
 
+/// Text for XML: escaped, without the control characters XML 1.0 forbids.
 fn esc(s: &str) -> String {
-    quick_xml::escape::escape(s).into_owned()
+    let clean: String = s
+        .chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t' | '\r'))
+        .collect();
+    quick_xml::escape::escape(&clean).into_owned()
 }
 
 /// Text as XHTML paragraphs (one per line).
@@ -47,7 +59,9 @@ fn lines(s: &str) -> Vec<String> {
 }
 
 fn letter(i: usize) -> String {
-    char::from(b'A' + u8::try_from(i).unwrap_or(0)).to_string()
+    char::from_u32('A' as u32 + u32::try_from(i.min(25)).unwrap_or(25))
+        .unwrap_or('Z')
+        .to_string()
 }
 
 /// One item as a QTI 2.1 `assessmentItem`.
@@ -74,9 +88,15 @@ pub fn item_xml(identifier: &str, d: &Draft) -> String {
                     .collect::<String>()
             );
             body = format!(
-                "{}<choiceInteraction responseIdentifier=\"RESPONSE\" shuffle=\"false\" maxChoices=\"{}\">{}</choiceInteraction>",
+                "{}<choiceInteraction responseIdentifier=\"RESPONSE\" shuffle=\"false\" maxChoices=\"{}\"{}>{}</choiceInteraction>",
                 paragraphs(&d.stem),
                 if single { 1 } else { 0 },
+                // The rule for a partly right answer, which QTI's templates do not name.
+                if !single && !d.partial.is_empty() {
+                    format!(" class=\"jy-partial-{}\"", esc(&d.partial))
+                } else {
+                    String::new()
+                },
                 choices
                     .iter()
                     .enumerate()
@@ -103,10 +123,17 @@ pub fn item_xml(identifier: &str, d: &Draft) -> String {
         }
         "blanks" | "pinyin" => {
             let answers = lines(&d.answer);
-            let class = if d.kind == "pinyin" {
-                " class=\"jy-pinyin\""
+            let mut classes = Vec::new();
+            if d.kind == "pinyin" {
+                classes.push("jy-pinyin");
+            }
+            if !d.any_order.is_empty() {
+                classes.push("jy-any-order");
+            }
+            let class = if classes.is_empty() {
+                String::new()
             } else {
-                ""
+                format!(" class=\"{}\"", classes.join(" "))
             };
             for (i, a) in answers.iter().enumerate() {
                 let alternatives: Vec<&str> = a
@@ -130,7 +157,7 @@ pub fn item_xml(identifier: &str, d: &Draft) -> String {
                     decl.push_str("<mapping defaultValue=\"0\">");
                     for v in &values {
                         decl.push_str(&format!(
-                            "<mapEntry mapKey=\"{}\" mappedValue=\"1\"/>",
+                            "<mapEntry mapKey=\"{}\" mappedValue=\"1\" caseSensitive=\"false\"/>",
                             esc(v)
                         ));
                     }
@@ -210,8 +237,13 @@ pub fn item_xml(identifier: &str, d: &Draft) -> String {
                     .collect::<String>()
             );
             body = format!(
-                "{}<orderInteraction responseIdentifier=\"RESPONSE\" shuffle=\"true\">{}</orderInteraction>",
+                "{}<orderInteraction responseIdentifier=\"RESPONSE\" shuffle=\"true\"{}>{}</orderInteraction>",
                 paragraphs(&d.stem),
+                if d.any_order.is_empty() {
+                    ""
+                } else {
+                    " class=\"jy-partial\""
+                },
                 choices
                     .iter()
                     .enumerate()
@@ -239,17 +271,17 @@ pub fn item_xml(identifier: &str, d: &Draft) -> String {
             processing = String::new();
         }
     }
-    let feedback = if d.explanation.trim().is_empty() {
-        String::new()
-    } else {
-        format!(
-            "<modalFeedback outcomeIdentifier=\"FEEDBACK\" identifier=\"EXPLANATION\" showHide=\"show\">{}</modalFeedback>",
+    // The explanation for teachers (a tutor's rubric block: shown without any response
+    // processing to set a feedback outcome).
+    if !d.explanation.trim().is_empty() {
+        body.push_str(&format!(
+            "<rubricBlock view=\"tutor\" class=\"jy-explanation\">{}</rubricBlock>",
             paragraphs(&d.explanation)
-        )
-    };
+        ));
+    }
     let title: String = d.stem.chars().take(40).collect();
     format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<assessmentItem xmlns=\"{QTI21}\" identifier=\"{}\" title=\"{}\" adaptive=\"false\" timeDependent=\"false\">{decl}<outcomeDeclaration identifier=\"SCORE\" cardinality=\"single\" baseType=\"float\"/><outcomeDeclaration identifier=\"MAXSCORE\" cardinality=\"single\" baseType=\"float\"><defaultValue><value>{}</value></defaultValue></outcomeDeclaration><outcomeDeclaration identifier=\"FEEDBACK\" cardinality=\"single\" baseType=\"identifier\"/><itemBody>{body}</itemBody>{processing}{feedback}</assessmentItem>\n",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<assessmentItem xmlns=\"{QTI21}\" identifier=\"{}\" title=\"{}\" adaptive=\"false\" timeDependent=\"false\">{decl}<outcomeDeclaration identifier=\"SCORE\" cardinality=\"single\" baseType=\"float\"/><outcomeDeclaration identifier=\"MAXSCORE\" cardinality=\"single\" baseType=\"float\"><defaultValue><value>{}</value></defaultValue></outcomeDeclaration><outcomeDeclaration identifier=\"FEEDBACK\" cardinality=\"single\" baseType=\"identifier\"/><itemBody>{body}</itemBody>{processing}</assessmentItem>\n",
         esc(identifier),
         esc(title.trim()),
         esc(d.points.trim())
@@ -326,6 +358,7 @@ pub fn parse(xml: &str) -> Result<Node, String> {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_str(xml);
     let mut stack: Vec<Node> = vec![Node::default()];
+    let mut elements = 0usize;
     let element = |e: &quick_xml::events::BytesStart<'_>| -> Result<Node, String> {
         let mut attrs = HashMap::new();
         for a in e.attributes() {
@@ -341,8 +374,18 @@ pub fn parse(xml: &str) -> Result<Node, String> {
     };
     loop {
         match reader.read_event().map_err(|e| e.to_string())? {
-            Event::Start(e) => stack.push(element(&e)?),
+            Event::Start(e) => {
+                elements += 1;
+                if stack.len() > MAX_DEPTH || elements > MAX_ELEMENTS {
+                    return Err("too deep or too large".into());
+                }
+                stack.push(element(&e)?);
+            }
             Event::Empty(e) => {
+                elements += 1;
+                if elements > MAX_ELEMENTS {
+                    return Err("too large".into());
+                }
                 let n = element(&e)?;
                 if let Some(top) = stack.last_mut() {
                     top.children.push(Child::Node(n));
@@ -436,6 +479,28 @@ impl Node {
         self.find_all(name, &mut v);
         v.into_iter().next()
     }
+    /// What a stem or choice holds that the bank cannot keep as text: images, media, MathML,
+    /// tables (the first found).
+    pub fn unsupported(&self) -> Option<&str> {
+        for n in self.nodes() {
+            if matches!(
+                n.name.as_str(),
+                "img" | "object" | "audio" | "video" | "math" | "table" | "svg"
+            ) {
+                return Some(n.name.as_str());
+            }
+            if matches!(
+                n.name.as_str(),
+                "rubricBlock" | "modalFeedback" | "feedbackBlock"
+            ) {
+                continue;
+            }
+            if let Some(u) = n.unsupported() {
+                return Some(u);
+            }
+        }
+        None
+    }
     /// The text, block elements on lines of their own; text entries as `____`; the parts of
     /// interactions other than their prompt left out when `skip_interactions`.
     pub fn text(&self, skip_interactions: bool) -> String {
@@ -452,8 +517,20 @@ impl Node {
             match c {
                 Child::Text(t) => out.push_str(t),
                 Child::Node(n) if n.name == "textEntryInteraction" => out.push_str("____"),
+                // Feedback and templates are not what a student reads first: never in a stem
+                // or a choice (feedback may hold the answer).
+                Child::Node(n)
+                    if matches!(
+                        n.name.as_str(),
+                        "feedbackInline"
+                            | "feedbackBlock"
+                            | "modalFeedback"
+                            | "templateInline"
+                            | "templateBlock"
+                            | "printedVariable"
+                    ) => {}
                 Child::Node(n) if skip && n.name.ends_with("Interaction") => {
-                    if let Some(p) = n.first("prompt") {
+                    if let Some(p) = n.nodes().find(|c| c.name == "prompt") {
                         out.push('\n');
                         p.text_into(out, skip);
                         out.push('\n');
@@ -537,6 +614,11 @@ pub fn read_item(file: &str, root: &Node, difficulty: Option<usize>) -> Result<R
         explanation: root
             .nodes()
             .find(|n| n.name == "modalFeedback")
+            .or_else(|| {
+                body.nodes().find(|n| {
+                    n.name == "rubricBlock" && n.attr("view").is_some_and(|v| v.contains("tutor"))
+                })
+            })
             .map(|n| n.text(false))
             .unwrap_or_default(),
         points: root
@@ -553,6 +635,9 @@ pub fn read_item(file: &str, root: &Node, difficulty: Option<usize>) -> Result<R
     if kinds.iter().any(|k| *k != first) || (first != "textEntryInteraction" && kinds.len() > 1) {
         return Err(problem("interaction", "error.teaching.qti_composite"));
     }
+    if body.unsupported().is_some() {
+        return Err(problem("stem", "error.teaching.qti_media"));
+    }
     let it = interactions[0];
     let response = decl(it.attr("responseIdentifier"));
     match first {
@@ -563,7 +648,14 @@ pub fn read_item(file: &str, root: &Node, difficulty: Option<usize>) -> Result<R
                 .iter()
                 .map(|c| c.attr("identifier").unwrap_or(""))
                 .collect();
-            let texts: Vec<String> = choices.iter().map(|c| c.text(false)).collect();
+            // One line per choice, whatever its markup: the key's letters count choices.
+            let texts: Vec<String> = choices
+                .iter()
+                .map(|c| c.text(false).replace('\n', " "))
+                .collect();
+            if texts.iter().any(|t| t.trim().is_empty()) || texts.len() > 26 {
+                return Err(problem("choices", "error.teaching.qti_choice_empty"));
+            }
             let correct = values(response);
             let tf = |i: usize| {
                 let id = ids.get(i).copied().unwrap_or("").to_ascii_lowercase();
@@ -583,8 +675,16 @@ pub fn read_item(file: &str, root: &Node, difficulty: Option<usize>) -> Result<R
                     .attr("maxChoices")
                     .and_then(|m| m.parse().ok())
                     .unwrap_or(1);
-                let multiple =
-                    max != 1 || response.and_then(|r| r.attr("cardinality")) == Some("multiple");
+                // A multiple response with one right choice is a single choice here.
+                let multiple = (max != 1
+                    || response.and_then(|r| r.attr("cardinality")) == Some("multiple"))
+                    && correct.len() != 1;
+                if let Some(rule) = it.attr("class").and_then(|c| {
+                    c.split_whitespace()
+                        .find_map(|x| x.strip_prefix("jy-partial-"))
+                }) {
+                    d.partial = rule.to_owned();
+                }
                 d.kind = if multiple { "multiple" } else { "single" }.into();
                 d.choices = texts.join("\n");
                 d.answer = correct
@@ -632,6 +732,12 @@ pub fn read_item(file: &str, root: &Node, difficulty: Option<usize>) -> Result<R
                 });
             }
             d.answer = answers.join("\n");
+            if interactions
+                .iter()
+                .any(|i| i.attr("class").is_some_and(|c| c.contains("jy-any-order")))
+            {
+                d.any_order = "1".into();
+            }
         }
         "matchInteraction" => {
             d.kind = "matching".into();
@@ -640,7 +746,12 @@ pub fn read_item(file: &str, root: &Node, difficulty: Option<usize>) -> Result<R
                 s.map(|s| {
                     s.nodes()
                         .filter(|n| n.name == "simpleAssociableChoice")
-                        .map(|n| (n.attr("identifier").unwrap_or("").to_owned(), n.text(false)))
+                        .map(|n| {
+                            (
+                                n.attr("identifier").unwrap_or("").to_owned(),
+                                n.text(false).replace('\n', " "),
+                            )
+                        })
                         .collect()
                 })
                 .unwrap_or_default()
@@ -665,12 +776,18 @@ pub fn read_item(file: &str, root: &Node, difficulty: Option<usize>) -> Result<R
             d.kind = "ordering".into();
             let mut choices = Vec::new();
             it.find_all("simpleChoice", &mut choices);
-            d.choices = values(response)
+            let entries: Vec<String> = values(response)
                 .iter()
                 .filter_map(|v| choices.iter().find(|c| c.attr("identifier") == Some(v)))
-                .map(|c| c.text(false))
-                .collect::<Vec<_>>()
-                .join("\n");
+                .map(|c| c.text(false).replace('\n', " "))
+                .collect();
+            if entries.len() != choices.len() || entries.iter().any(|e| e.trim().is_empty()) {
+                return Err(problem("choices", "error.teaching.qti_choice_empty"));
+            }
+            d.choices = entries.join("\n");
+            if it.attr("class").is_some_and(|c| c.contains("jy-partial")) {
+                d.any_order = "1".into();
+            }
         }
         "extendedTextInteraction" => {
             d.kind = it
@@ -684,11 +801,19 @@ pub fn read_item(file: &str, root: &Node, difficulty: Option<usize>) -> Result<R
                 .into();
             d.rubric = body
                 .nodes()
-                .find(|n| n.name == "rubricBlock")
+                .find(|n| {
+                    n.name == "rubricBlock" && n.attr("view").is_some_and(|v| v.contains("scorer"))
+                })
                 .map(|n| n.text(false))
                 .unwrap_or_default();
         }
         _ => return Err(problem("interaction", "error.teaching.qti_interaction")),
+    }
+    // Another system's `$` is a dollar sign, not the bank's formula mark.
+    if !item.starts_with("JY-") {
+        for text in [&mut d.stem, &mut d.choices, &mut d.explanation] {
+            *text = text.replace('$', "\\$");
+        }
     }
     Ok(ReadItem {
         file: file.to_owned(),
@@ -707,67 +832,135 @@ fn collect_interactions<'a>(n: &'a Node, out: &mut Vec<&'a Node>) {
     }
 }
 
-/// The items of a package: each XML file with an item (the manifest's difficulty by file),
-/// or the problems found. `Err` alone for a file that is no readable ZIP.
-pub fn read_package(bytes: &[u8]) -> Result<(Vec<ReadItem>, Vec<Problem>), String> {
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| e.to_string())?;
-    let mut files: Vec<(String, String)> = Vec::new();
-    let mut problems = Vec::new();
-    for i in 0..zip.len() {
-        let mut f = zip.by_index(i).map_err(|e| e.to_string())?;
-        let name = f.name().map_err(|e| e.to_string())?.into_owned();
-        if !name.to_ascii_lowercase().ends_with(".xml") || f.is_dir() {
-            continue;
-        }
-        let mut text = String::new();
-        let read = (&mut f).take(MAX_FILE + 1).read_to_string(&mut text);
-        if read.is_err() || text.len() as u64 > MAX_FILE {
-            problems.push(Problem {
-                file: name.clone(),
-                item: String::new(),
-                field: "file".into(),
-                key: "error.teaching.qti_file".into(),
-            });
-            continue;
-        }
-        files.push((name, text));
-        if files.len() > MAX_ITEMS + 1 {
-            return Err("too many files".into());
-        }
+/// Why a package as a whole cannot be read (the message key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused(pub &'static str);
+
+/// Reads one entry's text: at most [`MAX_FILE`] bytes, UTF-8 (with or without a BOM), counted
+/// against the package's budget.
+fn entry_text(
+    zip: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>,
+    i: usize,
+    budget: &mut u64,
+) -> Result<Result<String, &'static str>, Refused> {
+    let f = zip
+        .by_index(i)
+        .map_err(|_| Refused("error.teaching.qti_package"))?;
+    let mut bytes = Vec::new();
+    let read = f.take(MAX_FILE + 1).read_to_end(&mut bytes);
+    *budget = budget.saturating_sub(bytes.len() as u64);
+    if *budget == 0 {
+        return Err(Refused("error.teaching.qti_too_big"));
     }
-    // The manifest's difficulty for each file it lists.
+    if read.is_err() || bytes.len() as u64 > MAX_FILE {
+        return Ok(Err("error.teaching.qti_file"));
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    Ok(String::from_utf8(bytes.to_vec()).map_err(|_| "error.teaching.qti_encoding"))
+}
+
+/// `href` from a manifest in `dir`, as the package names the file (`./`, `%20` resolved).
+fn resolve(dir: &str, href: &str) -> String {
+    let mut decoded = Vec::new();
+    let b = href.as_bytes();
+    let mut k = 0;
+    while k < b.len() {
+        if b[k] == b'%'
+            && k + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(&href[k + 1..k + 3], 16)
+        {
+            decoded.push(v);
+            k += 3;
+            continue;
+        }
+        decoded.push(b[k]);
+        k += 1;
+    }
+    let href = String::from_utf8_lossy(&decoded).into_owned();
+    format!("{dir}{}", href.trim_start_matches("./"))
+}
+
+/// The items of a package: each XML file holding an item (the manifest's difficulty by
+/// file), or the problems found; `Err` when the package as a whole cannot be read. Files are
+/// read and parsed one at a time, within [`MAX_UNPACKED`] bytes in all.
+pub fn read_package(bytes: &[u8]) -> Result<(Vec<ReadItem>, Vec<Problem>), Refused> {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|_| Refused("error.teaching.qti_package"))?;
+    if zip.len() > MAX_ENTRIES {
+        return Err(Refused("error.teaching.qti_too_many"));
+    }
+    let mut budget = MAX_UNPACKED;
+    let mut names: Vec<(usize, String)> = Vec::new();
+    for i in 0..zip.len() {
+        let f = zip
+            .by_index_raw(i)
+            .map_err(|_| Refused("error.teaching.qti_package"))?;
+        let name = f
+            .name()
+            .map_err(|_| Refused("error.teaching.qti_package"))?
+            .into_owned();
+        // macOS's resource forks and folders are not the package's files.
+        if f.is_dir()
+            || !name.to_ascii_lowercase().ends_with(".xml")
+            || name.starts_with("__MACOSX/")
+            || name.rsplit('/').next().is_some_and(|n| n.starts_with("._"))
+        {
+            continue;
+        }
+        names.push((i, name));
+    }
+    let problem = |file: &str, key: &'static str| Problem {
+        file: file.to_owned(),
+        item: String::new(),
+        field: "file".into(),
+        key: key.into(),
+    };
+    let mut problems = Vec::new();
+    // The manifest's difficulty for each file it lists, by the file's path in the package.
     let mut difficulty: HashMap<String, usize> = HashMap::new();
-    if let Some((_, m)) = files.iter().find(|(n, _)| n.ends_with("imsmanifest.xml"))
-        && let Ok(root) = parse(m)
+    if let Some((i, name)) = names
+        .iter()
+        .filter(|(_, n)| n.ends_with("imsmanifest.xml"))
+        .min_by_key(|(_, n)| n.len())
+        .cloned()
     {
-        let mut resources = Vec::new();
-        root.find_all("resource", &mut resources);
-        for r in resources {
-            let level = r
-                .first("difficulty")
-                .and_then(|d| d.first("value"))
-                .map(|v| v.text(false));
-            if let (Some(href), Some(level)) = (r.attr("href"), level)
-                && let Some(i) = LOM_DIFFICULTY.iter().position(|l| *l == level.trim())
-            {
-                difficulty.insert(href.to_owned(), i + 1);
+        let dir = &name[..name.len() - "imsmanifest.xml".len()];
+        match entry_text(&mut zip, i, &mut budget)?.map(|t| parse(&t)) {
+            Ok(Ok(root)) => {
+                let mut resources = Vec::new();
+                root.find_all("resource", &mut resources);
+                for r in resources {
+                    let level = r
+                        .first("difficulty")
+                        .and_then(|d| d.first("value"))
+                        .map(|v| v.text(false));
+                    if let (Some(href), Some(level)) = (r.attr("href"), level)
+                        && let Some(l) = LOM_DIFFICULTY.iter().position(|l| *l == level.trim())
+                    {
+                        difficulty.insert(resolve(dir, href), l + 1);
+                    }
+                }
             }
+            Ok(Err(_)) => problems.push(problem(&name, "error.teaching.qti_xml")),
+            Err(key) => problems.push(problem(&name, key)),
         }
     }
     let mut out = Vec::new();
-    for (name, text) in &files {
+    for (i, name) in &names {
         if name.ends_with("imsmanifest.xml") {
             continue;
         }
-        let root = match parse(text) {
+        let text = match entry_text(&mut zip, *i, &mut budget)? {
+            Ok(t) => t,
+            Err(key) => {
+                problems.push(problem(name, key));
+                continue;
+            }
+        };
+        let root = match parse(&text) {
             Ok(r) => r,
             Err(_) => {
-                problems.push(Problem {
-                    file: name.clone(),
-                    item: String::new(),
-                    field: "file".into(),
-                    key: "error.teaching.qti_xml".into(),
-                });
+                problems.push(problem(name, "error.teaching.qti_xml"));
                 continue;
             }
         };
@@ -775,13 +968,13 @@ pub fn read_package(bytes: &[u8]) -> Result<(Vec<ReadItem>, Vec<Problem>), Strin
         if root.name != "assessmentItem" {
             continue;
         }
+        if out.len() == MAX_ITEMS {
+            return Err(Refused("error.teaching.qti_too_many"));
+        }
         match read_item(name, &root, difficulty.get(name).copied()) {
             Ok(r) => out.push(r),
             Err(p) => problems.push(p),
         }
-    }
-    if out.len() > MAX_ITEMS {
-        return Err("too many items".into());
     }
     Ok((out, problems))
 }
@@ -828,7 +1021,7 @@ mod tests {
         let items: Vec<(String, Draft)> = drafts
             .iter()
             .enumerate()
-            .map(|(i, d)| (format!("ITEM-{i}"), d.clone()))
+            .map(|(i, d)| (format!("JY-{i}"), d.clone()))
             .collect();
         let zip = package(&items).unwrap();
         let (read, problems) = read_package(&zip).unwrap();
@@ -868,7 +1061,7 @@ mod tests {
       <qti-prompt>Choose one.</qti-prompt>
       <qti-simple-choice identifier="ChoiceA">4</qti-simple-choice>
       <qti-simple-choice identifier="ChoiceB">5</qti-simple-choice>
-      <qti-simple-choice identifier="ChoiceC">6</qti-simple-choice>
+      <qti-simple-choice identifier="ChoiceC">$6</qti-simple-choice>
     </qti-choice-interaction>
   </qti-item-body>
 </qti-assessment-item>"#;
@@ -876,7 +1069,8 @@ mod tests {
         let r = read_item("q1.xml", &root, None).unwrap();
         assert_eq!(r.draft.kind, "single");
         assert_eq!(r.draft.stem, "Which is a <prime> number?\nChoose one.");
-        assert_eq!(r.draft.choices, "4\n5\n6");
+        // Another system's dollar sign stays a dollar sign.
+        assert_eq!(r.draft.choices, "4\n5\n\\$6");
         assert_eq!(r.draft.answer, "B");
         assert_eq!(r.draft.points, "3");
         assert_eq!(r.draft.difficulty, "3");
@@ -895,6 +1089,9 @@ mod tests {
         );
         assert_eq!(p.key, "error.teaching.qti_interaction");
         assert!(parse("<a><b></a>").is_err());
-        assert!(read_package(b"not a zip").is_err());
+        assert_eq!(
+            read_package(b"not a zip").unwrap_err(),
+            Refused("error.teaching.qti_package")
+        );
     }
 }

@@ -278,7 +278,7 @@ pub async fn save(cx: &Ctx<'_>, id: PlanId) -> AppResult<ResourceRow> {
     );
     let r = super::share::to_library(
         cx,
-        &plan,
+        plan.catalog_id,
         plan.courseware_id,
         super::share::LibraryFile {
             name: format!("{}.pptx", super::share::file_stem(&content.title)),

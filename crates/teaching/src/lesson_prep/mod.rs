@@ -29,6 +29,8 @@ pub const STEP_TITLE_MAX: usize = 50;
 pub const STEP_CONTENT_MAX: usize = 3_000;
 pub const STEPS_MAX: usize = 20;
 pub const LINKS_MAX: usize = 10;
+/// Bank items placed on one step (its slide's questions).
+pub const ITEMS_MAX: usize = 5;
 pub const MINUTES_MAX: i64 = 240;
 
 /// The template's sections other than the steps, in their order: (field, i18n key).
@@ -128,6 +130,8 @@ pub struct Step {
     pub minutes: i64,
     pub content: String,
     pub links: Vec<Link>,
+    /// Bank items placed on it, in order: shown on its slide and asked in class from there.
+    pub items: Vec<crate::items::bank::ItemId>,
 }
 
 /// A library resource placed into a step, at the version it had then.
@@ -243,6 +247,9 @@ pub async fn content(cx: &Ctx<'_>, plan: &Plan, version: Option<i64>) -> AppResu
         "SELECT position, resource_id, resource_version FROM lesson_plan_links
          WHERE plan_id = $1 AND version = $2 ORDER BY position, resource_id",
     ).bind(plan.id).bind(version).fetch_all(p).await)?;
+    let placed: Vec<(i64, crate::items::bank::ItemId)> = on_db!(cx.db(), p => sqlx::query_as(
+        "SELECT position, item_id FROM lesson_plan_items WHERE plan_id = $1 AND version = $2 ORDER BY position, seq",
+    ).bind(plan.id).bind(version).fetch_all(p).await)?;
     let viewer = resources::access::Viewer::of(cx.db(), cx.actor).await?;
     let mut seen: std::collections::HashMap<ResourceId, (String, String, bool, i64)> =
         std::collections::HashMap::new();
@@ -286,6 +293,11 @@ pub async fn content(cx: &Ctx<'_>, plan: &Plan, version: Option<i64>) -> AppResu
                         newer: now > *v,
                     }
                 })
+                .collect(),
+            items: placed
+                .iter()
+                .filter(|(p, _)| *p == pos)
+                .map(|(_, i)| *i)
                 .collect(),
         })
         .collect();

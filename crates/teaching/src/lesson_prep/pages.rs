@@ -182,6 +182,8 @@ struct FormPage {
     draft: Draft,
     rows: usize,
     candidates: Vec<Candidate>,
+    /// Bank items on the chapter (and those placed already): (id, stem rendered).
+    offered: Vec<(crate::items::bank::ItemId, String)>,
     sections_before: [&'static str; 3],
     sections_after: [&'static str; 3],
     errors: FieldErrors,
@@ -190,6 +192,12 @@ struct FormPage {
 impl FormPage {
     fn step(&self, i: &usize) -> StepDraft {
         self.draft.steps.get(*i).cloned().unwrap_or_default()
+    }
+    fn placed(&self, i: &usize, id: &crate::items::bank::ItemId) -> bool {
+        self.draft
+            .steps
+            .get(*i)
+            .is_some_and(|s| s.items.contains(id))
     }
     fn linked(&self, i: &usize, id: &ResourceId) -> bool {
         self.draft
@@ -255,8 +263,10 @@ async fn form_page(
         }
         None => Vec::new(),
     };
+    let offered = offered_items(&cx, &class.subject, chapter, &draft).await?;
     let rows = draft.steps.len() + BLANK_ROWS + extra;
     Ok(render(&FormPage {
+        offered,
         ctx: page.ctx(),
         plan,
         class,
@@ -269,6 +279,36 @@ async fn form_page(
         sections_after: [SECTIONS[3], SECTIONS[4], SECTIONS[5]],
         errors,
     }))
+}
+
+/// The bank items a step may show: the subject's items (the school's and those shared to it)
+/// on the chapter or below it, and those placed already.
+async fn offered_items(
+    cx: &Ctx<'_>,
+    subject: &str,
+    chapter: Option<CatalogId>,
+    draft: &Draft,
+) -> AppResult<Vec<(crate::items::bank::ItemId, String)>> {
+    use crate::items::bank;
+    let placed: Vec<bank::ItemId> = draft.steps.iter().flat_map(|s| s.items.clone()).collect();
+    let nodes = match chapter {
+        Some(c) => resources::catalog::tree::subtree_ids(cx.db(), c).await?,
+        None => Vec::new(),
+    };
+    let filter = bank::Filter {
+        subject: subject.to_owned(),
+        ..Default::default()
+    };
+    let mut all = bank::list(cx, &filter).await?;
+    all.extend(bank::list_shared(cx, &filter).await?);
+    Ok(all
+        .into_iter()
+        .filter(|i| placed.contains(&i.id) || i.catalog_id.is_some_and(|c| nodes.contains(&c)))
+        .map(|i| {
+            let stem: String = i.stem.chars().take(60).collect();
+            (i.id, crate::items::math::render(&stem))
+        })
+        .collect())
 }
 
 /// `GET /teaching/plans/new`: the classes to choose from, then the editor for the one chosen.
@@ -346,8 +386,17 @@ fn posted(pairs: &[(String, String)]) -> Posted {
             minutes: minutes.get(i).cloned().unwrap_or_default(),
             content: contents.get(i).cloned().unwrap_or_default(),
             resources: Vec::new(),
+            items: Vec::new(),
         })
         .collect();
+    for item in all("item") {
+        if let Some((row, id)) = item.split_once(':')
+            && let (Ok(row), Ok(id)) = (row.parse::<usize>(), id.parse())
+            && let Some(step) = steps.get_mut(row)
+        {
+            step.items.push(crate::items::bank::ItemId(id));
+        }
+    }
     for link in all("link") {
         if let Some((row, id)) = link.split_once(':')
             && let (Ok(row), Ok(id)) = (row.parse::<usize>(), id.parse())

@@ -64,7 +64,7 @@ pub fn file_stem(title: &str) -> String {
 }
 
 /// A file the plan puts in the library, and the resource it makes.
-pub(super) struct LibraryFile {
+pub(crate) struct LibraryFile {
     pub name: String,
     pub bytes: Vec<u8>,
     pub kind: &'static str,
@@ -73,10 +73,10 @@ pub(super) struct LibraryFile {
 }
 
 /// Keeps `file` in the library: a new version of `existing` (the author's, not deleted), else
-/// a new private resource on the plan's chapter.
-pub(super) async fn to_library(
+/// a new private resource on the chapter `catalog`.
+pub(crate) async fn to_library(
     cx: &Ctx<'_>,
-    plan: &Plan,
+    catalog: kernel::CatalogId,
     existing: Option<ResourceId>,
     file: LibraryFile,
 ) -> AppResult<ResourceRow> {
@@ -113,7 +113,7 @@ pub(super) async fn to_library(
                     kind: file.kind.into(),
                     tags: Vec::new(),
                     for_students: false,
-                    catalog_ids: vec![plan.catalog_id],
+                    catalog_ids: vec![catalog],
                     upload_id: Some(upload),
                 },
             )
@@ -152,7 +152,7 @@ pub async fn share(cx: &Ctx<'_>, id: PlanId) -> AppResult<ResourceRow> {
     let text = document(&plan, &content);
     let written = to_library(
         cx,
-        &plan,
+        plan.catalog_id,
         plan.resource_id,
         LibraryFile {
             name: format!("{}.txt", file_stem(&content.title)),
@@ -205,7 +205,7 @@ pub async fn share(cx: &Ctx<'_>, id: PlanId) -> AppResult<ResourceRow> {
 }
 
 /// Sends the shared resource to the school's review.
-async fn submit(cx: &Ctx<'_>, r: &ResourceRow) -> AppResult<ResourceRow> {
+pub(crate) async fn submit(cx: &Ctx<'_>, r: &ResourceRow) -> AppResult<ResourceRow> {
     review::submit(
         cx,
         r.id,

@@ -1,8 +1,8 @@
 //! Writing plans: a new plan, a save (a new version when anything changed), a deletion.
 
 use super::{
-    Content, LINKS_MAX, MINUTES_MAX, Plan, PlanId, SECTION_MAX, SECTIONS, STEP_CONTENT_MAX,
-    STEP_TITLE_MAX, STEPS_MAX, Step, TITLE_MAX,
+    Content, ITEMS_MAX, LINKS_MAX, MINUTES_MAX, Plan, PlanId, SECTION_MAX, SECTIONS,
+    STEP_CONTENT_MAX, STEP_TITLE_MAX, STEPS_MAX, Step, TITLE_MAX,
 };
 use kernel::audit::AuditEvent;
 use kernel::facts::{self, Fact};
@@ -22,13 +22,15 @@ pub struct Draft {
     pub steps: Vec<StepDraft>,
 }
 
-/// A step as typed: minutes as text, the resources to place into it.
+/// A step as typed: minutes as text, the resources to place into it, the bank items to show
+/// on its slide.
 #[derive(Debug, Clone, Default)]
 pub struct StepDraft {
     pub title: String,
     pub minutes: String,
     pub content: String,
     pub resources: Vec<ResourceId>,
+    pub items: Vec<crate::items::bank::ItemId>,
 }
 
 impl StepDraft {
@@ -37,6 +39,7 @@ impl StepDraft {
             && self.minutes.trim().is_empty()
             && self.content.trim().is_empty()
             && self.resources.is_empty()
+            && self.items.is_empty()
     }
 }
 
@@ -59,6 +62,7 @@ impl Draft {
                     minutes: s.minutes.to_string(),
                     content: s.content.clone(),
                     resources: s.links.iter().map(|l| l.resource_id).collect(),
+                    items: s.items.clone(),
                 })
                 .collect(),
         }
@@ -163,11 +167,34 @@ async fn check(cx: &Ctx<'_>, d: &Draft) -> AppResult<(Content, Vec<Vec<(Resource
                 ),
             }
         }
+        let mut items: Vec<crate::items::bank::ItemId> = Vec::new();
+        for i in &s.items {
+            if !items.contains(i) {
+                items.push(*i);
+            }
+        }
+        if items.len() > ITEMS_MAX {
+            errors.add(&format!("steps.{n}.items"), "error.teaching.too_many_items");
+        }
+        for i in &items {
+            match crate::items::bank::get(cx, *i).await {
+                Ok(_) => {}
+                Err(AppError::NotFound(_)) => {
+                    errors.add(
+                        &format!("steps.{n}.items"),
+                        "error.teaching.plan_item_unknown",
+                    );
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
         out_steps.push(Step {
             title: t.to_owned(),
             minutes: minutes.unwrap_or(0),
             content: s.content.trim().to_owned(),
             links: Vec::new(),
+            items,
         });
         links.push(step_links);
     }
@@ -238,6 +265,12 @@ async fn write_version(
              VALUES ($1, $2, $3, $4, $5, $6)",
         ).bind(id).bind(version).bind(pos).bind(&s.title).bind(s.minutes).bind(&s.content)
          .execute(&mut *t).await.map(|r| r.rows_affected()))?;
+        for (seq, item) in s.items.iter().enumerate() {
+            on_tx!(tx, t => sqlx::query(
+                "INSERT INTO lesson_plan_items (plan_id, version, position, seq, item_id) VALUES ($1, $2, $3, $4, $5)",
+            ).bind(id).bind(version).bind(pos).bind(seq as i64).bind(*item)
+             .execute(&mut *t).await.map(|r| r.rows_affected()))?;
+        }
         for (rid, rv) in links.get(i).into_iter().flatten() {
             on_tx!(tx, t => sqlx::query(
                 "INSERT INTO lesson_plan_links (plan_id, version, position, resource_id, resource_version)

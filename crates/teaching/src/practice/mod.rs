@@ -1,6 +1,7 @@
 //! Practice (智能练习): a student asks for a set in a subject and gets items on their weakest
 //! knowledge points, each one they answer right with a predicted chance of about 0.6 to 0.8
-//! (the mastery model's `σ(θ − b)`), from their school's bank (the items their teachers use).
+//! (the mastery model's `σ(θ − b)`), from their school's bank and the items shared to it
+//! through the library (the items their teachers and region may use).
 //! Answers are marked at once, shown with the explanations, and move the student's mastery
 //! like any marked answer; the set keeps the abilities before and after, which their teachers
 //! (and guardians) see.
@@ -126,18 +127,23 @@ async fn bank(
 ) -> AppResult<Vec<(Item, Vec<PointId>)>> {
     let sql = format!(
         "SELECT {} FROM items i JOIN persons p ON p.id = i.author_id
-         WHERE i.school_id = $1 AND i.stage = $2 AND i.subject = $3 AND i.deleted_at IS NULL
+         WHERE (i.school_id = $1 OR {}) AND i.stage = $2 AND i.subject = $3 AND i.deleted_at IS NULL
            AND i.kind NOT IN {MANUAL}
            AND EXISTS (SELECT 1 FROM item_points ip WHERE ip.item_id = i.id)
+           AND (i.audio_id IS NULL OR EXISTS (SELECT 1 FROM resources r WHERE r.id = i.audio_id AND r.deleted_at IS NULL))
          ORDER BY i.id",
-        crate::items::bank::COLUMNS
+        crate::items::bank::COLUMNS,
+        crate::items::bank::shared_to("$1")
     );
     let items: Vec<Item> = on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
         .bind(place.school_id).bind(&place.stage).bind(subject).fetch_all(p).await)?;
-    let links: Vec<(ItemId, PointId)> = on_db!(db, p => sqlx::query_as(
+    let sql = format!(
         "SELECT ip.item_id, ip.point_id FROM item_points ip JOIN items i ON i.id = ip.item_id
-         WHERE i.school_id = $1 AND i.stage = $2 AND i.subject = $3 AND i.deleted_at IS NULL",
-    ).bind(place.school_id).bind(&place.stage).bind(subject).fetch_all(p).await)?;
+         WHERE (i.school_id = $1 OR {}) AND i.stage = $2 AND i.subject = $3 AND i.deleted_at IS NULL",
+        crate::items::bank::shared_to("$1")
+    );
+    let links: Vec<(ItemId, PointId)> = on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(place.school_id).bind(&place.stage).bind(subject).fetch_all(p).await)?;
     Ok(items
         .into_iter()
         .filter(|i| !matches!(i.key(), Key::Manual))
@@ -152,9 +158,10 @@ async fn bank(
 pub async fn subjects(db: &kernel::Db, place: &Place) -> AppResult<Vec<String>> {
     let sql = format!(
         "SELECT DISTINCT i.subject FROM items i
-         WHERE i.school_id = $1 AND i.stage = $2 AND i.deleted_at IS NULL AND i.kind NOT IN {MANUAL}
+         WHERE (i.school_id = $1 OR {}) AND i.stage = $2 AND i.deleted_at IS NULL AND i.kind NOT IN {MANUAL}
            AND EXISTS (SELECT 1 FROM item_points ip WHERE ip.item_id = i.id)
-         ORDER BY i.subject"
+         ORDER BY i.subject",
+        crate::items::bank::shared_to("$1")
     );
     let rows: Vec<(String,)> = on_db!(db, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
         .bind(place.school_id).bind(&place.stage).fetch_all(p).await)?;

@@ -439,3 +439,79 @@ async fn a_teacher_writes_an_item_with_a_formula_and_tries_it() {
     let (s, _) = page(&app, &student, "/teaching/items").await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
+
+/// A plan's step with a formula and a bank item placed on it: the slide shows the formula as
+/// MathML and the item with its choices, and asking it makes the quick question with the item's
+/// choices and key; the editor shows it placed.
+#[tokio::test]
+async fn a_slide_shows_its_formula_and_the_item_placed_on_it_and_asks_it() {
+    let app = TestApp::start().await;
+    let (id, teacher_id): (teaching::lesson_prep::PlanId, kernel::PersonId) = on_db!(&app.state.db, p => sqlx::query_as(
+        "SELECT l.id, l.author_id FROM lesson_plans l JOIN accounts a ON a.person_id = l.author_id WHERE a.username = 'teacher'",
+    ).fetch_one(p).await)
+    .unwrap();
+    let actor = kernel::Actor::load(&app.state.db, teacher_id, kernel::actor::Via::Session)
+        .await
+        .unwrap()
+        .unwrap();
+    let meta = kernel::RequestMeta::cli();
+    let cx = kernel::Ctx::new(&app.state, &actor, &meta);
+    let item = teaching::items::bank::list(
+        &cx,
+        &teaching::items::bank::Filter {
+            subject: "13".into(),
+            kind: "single".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .into_iter()
+    .find(|i| i.stem.contains("“天”字的声调"))
+    .expect("the demo's single choice");
+    let plan = teaching::lesson_prep::get(&cx, id).await.unwrap();
+    let content = teaching::lesson_prep::content(&cx, &plan, None)
+        .await
+        .unwrap();
+    let mut draft = teaching::lesson_prep::write::Draft::of(&content);
+    draft.steps[1].content.push_str("\n勾股定理：$a^2+b^2=c^2$");
+    draft.steps[1].items = vec![item.id];
+    teaching::lesson_prep::write::save(&cx, id, plan.version, &draft)
+        .await
+        .unwrap();
+
+    let c = app.login("teacher").await;
+    let (_, edit) = page(&app, &c, &format!("/teaching/plans/{id}/edit")).await;
+    assert!(
+        edit.contains(&format!("value=\"1:{}\" checked", item.id)),
+        "placed in the editor"
+    );
+    let (s, lesson) = post(&app, &c, &format!("/teaching/plans/{id}/teach"), &[]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, slide) = page(&app, &c, &format!("{lesson}?slide=2")).await;
+    assert!(
+        slide.contains("<math") && slide.contains("<msup>"),
+        "the formula as MathML"
+    );
+    assert!(slide.contains("id=\"slide-item-1\"") && slide.contains("“天”字的声调"));
+    assert!(slide.contains("A. 第一声"), "its choices");
+    let item_id = item.id.to_string();
+    let (s, to) = post(
+        &app,
+        &c,
+        &format!("{lesson}/ask-item"),
+        &[("slide", "2"), ("item", item_id.as_str())],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{to}");
+    let (options, correct, prompt): (i64, Option<i64>, String) =
+        on_db!(&app.state.db, p => sqlx::query_as(
+        "SELECT options, correct, prompt FROM classroom_questions ORDER BY opened_at DESC LIMIT 1",
+    ).fetch_one(p).await)
+        .unwrap();
+    assert_eq!((options, correct), (4, Some(0)));
+    assert!(prompt.contains("“天”字的声调"));
+    let student = app.login("student").await;
+    let (_, q) = page(&app, &student, "/teaching/classroom").await;
+    assert!(q.contains("“天”字的声调"), "asked on the phones");
+}

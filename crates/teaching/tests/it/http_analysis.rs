@@ -221,6 +221,10 @@ async fn a_listening_item_plays_its_library_recording_to_those_who_may_hear_it()
         "SELECT id FROM items WHERE audio_id IS NOT NULL",
     ).fetch_one(p).await)
     .unwrap();
+    let (plain,): (uuid::Uuid,) = on_db!(&app.state.db, p => sqlx::query_as(
+        "SELECT id FROM items WHERE audio_id IS NULL AND subject = '13' AND kind = 'single' ORDER BY id LIMIT 1",
+    ).fetch_one(p).await)
+    .unwrap();
     let (_, show) = page(&app, &teacher, &format!("/teaching/items/{item}")).await;
     assert!(show.contains("id=\"item-audio\""));
     let r = teacher
@@ -247,7 +251,7 @@ async fn a_listening_item_plays_its_library_recording_to_those_who_may_hear_it()
     let now = chrono::Utc::now();
     let opens = zone.input(now - chrono::Duration::minutes(5));
     let due = zone.input(now + chrono::Duration::days(1));
-    let (item_id, class_id) = (item.to_string(), class.to_string());
+    let (item_id, plain_id, class_id) = (item.to_string(), plain.to_string(), class.to_string());
     let (s, to) = post(
         &app,
         &teacher,
@@ -263,6 +267,7 @@ async fn a_listening_item_plays_its_library_recording_to_those_who_may_hear_it()
             ("late_policy", "accept"),
             ("expected_minutes", "5"),
             ("item", item_id.as_str()),
+            ("item", plain_id.as_str()),
         ],
     )
     .await;
@@ -288,11 +293,70 @@ async fn a_listening_item_plays_its_library_recording_to_those_who_may_hear_it()
         guardian.get(app.url(&src)).send().await.unwrap().status(),
         StatusCode::NOT_FOUND
     );
-    // No recording at a position without one.
+    // No recording for the item without one, nor at a position the work does not have.
+    for position in [1, 7] {
+        let r = student
+            .get(app.url(&format!("/teaching/homework/{work}/audio/{position}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{position}");
+    }
+    // A test not yet started plays nothing.
+    let later = zone.input(now + chrono::Duration::hours(2));
+    let end = zone.input(now + chrono::Duration::hours(3));
+    let (s, to) = post(
+        &app,
+        &teacher,
+        "/teaching/assignments",
+        &[
+            ("kind", "test"),
+            ("subject", "13"),
+            ("class", class_id.as_str()),
+            ("title", "听力测验"),
+            ("category", "quiz"),
+            ("opens_at", later.as_str()),
+            ("due_at", end.as_str()),
+            ("late_policy", "refuse"),
+            ("expected_minutes", "20"),
+            ("time_limit", "20"),
+            ("item", item_id.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{to}");
+    let (test,): (uuid::Uuid,) = on_db!(&app.state.db, p => sqlx::query_as(
+        "SELECT id FROM assignments WHERE title = '听力测验'",
+    ).fetch_one(p).await)
+    .unwrap();
     let r = student
-        .get(app.url(&format!("/teaching/homework/{work}/audio/7")))
+        .get(app.url(&format!("/teaching/homework/{test}/audio/0")))
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.status(), StatusCode::NOT_FOUND, "before the test starts");
+    // Once the recording leaves the library, the item is not set again.
+    on_db!(&app.state.db, p => sqlx::query("UPDATE resources SET deleted_at = $2 WHERE id = $1")
+        .bind(recording).bind(chrono::Utc::now()).execute(p).await.map(|r| r.rows_affected()))
+    .unwrap();
+    let (s, html) = post(
+        &app,
+        &teacher,
+        "/teaching/assignments",
+        &[
+            ("kind", "homework"),
+            ("subject", "13"),
+            ("class", class_id.as_str()),
+            ("title", "再听一次"),
+            ("category", "homework"),
+            ("opens_at", opens.as_str()),
+            ("due_at", due.as_str()),
+            ("late_policy", "accept"),
+            ("expected_minutes", "5"),
+            ("item", item_id.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "refused on the form");
+    assert!(html.contains("field-error"), "{html}");
 }

@@ -52,6 +52,7 @@ fn draft(title: &str, links: &[ResourceId]) -> Draft {
                 minutes: "5".into(),
                 content: "出示插图".into(),
                 resources: links.to_vec(),
+                items: Vec::new(),
             },
             StepDraft {
                 title: "练习".into(),

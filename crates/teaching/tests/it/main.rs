@@ -17,3 +17,4 @@ mod items;
 mod knowledge;
 mod lesson_prep;
 mod marking;
+mod sharing;

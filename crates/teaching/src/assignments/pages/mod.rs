@@ -273,23 +273,21 @@ async fn form_page(page: &Page, mut d: Draft, errors: FieldErrors) -> AppResult<
         Some(c) => crate::lesson_prep::pages::candidates(&cx, c, &placed).await?,
         None => Vec::new(),
     };
-    let items = bank::list(
-        &cx,
-        &bank::Filter {
-            subject: d.subject.clone(),
-            ..bank::Filter::default()
-        },
-    )
-    .await
-    .unwrap_or_default()
-    .into_iter()
-    .map(|i| Offered {
-        stem: crate::items::math::render(&i.stem.chars().take(80).collect::<String>()),
-        points: i.points_text(),
-        kind: i.kind,
-        id: i.id,
-    })
-    .collect();
+    let filter = bank::Filter {
+        subject: d.subject.clone(),
+        ..bank::Filter::default()
+    };
+    let mut offered = bank::list(&cx, &filter).await.unwrap_or_default();
+    offered.extend(bank::list_shared(&cx, &filter).await.unwrap_or_default());
+    let items = offered
+        .into_iter()
+        .map(|i| Offered {
+            stem: crate::items::math::render(&i.stem.chars().take(80).collect::<String>()),
+            points: i.points_text(),
+            kind: i.kind,
+            id: i.id,
+        })
+        .collect();
     // The day's written homework in each class, with this work's minutes when it is written.
     let mut loads = Vec::new();
     if let Some(opens) = zone.parse_input(&d.opens_at) {
