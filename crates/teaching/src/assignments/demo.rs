@@ -11,7 +11,13 @@ use crate::items::bank::{self, Item};
 use crate::items::score::Answer;
 use kernel::{Actor, AppResult, AppState, Ctx, NodeId, RequestMeta, actor::Via};
 
-fn at<'a>(state: &'a AppState, actor: &'a Actor, meta: &'a RequestMeta, days: i64) -> Ctx<'a> {
+/// A context `days` before now (the demo's past).
+pub(crate) fn at<'a>(
+    state: &'a AppState,
+    actor: &'a Actor,
+    meta: &'a RequestMeta,
+    days: i64,
+) -> Ctx<'a> {
     let mut cx = Ctx::new(state, actor, meta);
     cx.now -= chrono::Duration::days(days);
     cx
@@ -19,9 +25,14 @@ fn at<'a>(state: &'a AppState, actor: &'a Actor, meta: &'a RequestMeta, days: i6
 
 /// A local time `days` from `cx`'s today at `hour`, as the form sends it.
 fn local(cx: &Ctx<'_>, days: i64, hour: u32) -> String {
+    local_at(cx, days, hour, 0)
+}
+
+/// A local time `days` from `cx`'s today at `hour:minute`, as the form sends it.
+pub(crate) fn local_at(cx: &Ctx<'_>, days: i64, hour: u32, minute: u32) -> String {
     let zone = cx.state.config.time_zone;
     let day = cx.today() + chrono::Duration::days(days);
-    day.and_hms_opt(hour, 0, 0)
+    day.and_hms_opt(hour, minute, 0)
         .and_then(|t| zone.at(t))
         .map(|t| zone.input(t))
         .unwrap_or_default()

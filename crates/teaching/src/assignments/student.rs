@@ -634,6 +634,19 @@ async fn watched(
     ))
 }
 
+/// The work behind a file or recording link: for the student once it is under way (a test:
+/// started), or for those who mark or read it; 404 for anyone else.
+async fn heard_by(cx: &Ctx<'_>, id: &str) -> AppResult<Assignment> {
+    let id: AssignmentId = id
+        .parse()
+        .map_err(|_| AppError::NotFound(super::NOT_FOUND))?;
+    Ok(match work::open(cx, id).await {
+        Ok((a, s)) if under_way(&a, &s, cx.now) => a,
+        Ok(_) => return Err(AppError::NotFound(super::NOT_FOUND)),
+        Err(_) => super::get(cx, id).await?.0,
+    })
+}
+
 /// An attached resource's file, for the students the work is set to (and its graders): inline
 /// with range requests, so a micro-lesson plays and seeks. Opening the micro-lesson counts as
 /// opened.
@@ -643,17 +656,11 @@ async fn file(
     headers: HeaderMap,
 ) -> AppResult<Response> {
     let cx = page.cx();
-    let id: AssignmentId = id
-        .parse()
-        .map_err(|_| AppError::NotFound(super::NOT_FOUND))?;
     let resource: ResourceId = resource
         .parse()
         .map_err(|_| AppError::NotFound(super::NOT_FOUND))?;
-    let a = match work::open(&cx, id).await {
-        Ok((a, s)) if under_way(&a, &s, cx.now) => a,
-        Ok(_) => return Err(AppError::NotFound(super::NOT_FOUND)),
-        Err(_) => super::get(&cx, id).await?.0,
-    };
+    let a = heard_by(&cx, &id).await?;
+    let id = a.id;
     if !super::attached(cx.db(), a.id)
         .await?
         .iter()
@@ -697,14 +704,7 @@ async fn audio(
     headers: HeaderMap,
 ) -> AppResult<Response> {
     let cx = page.cx();
-    let id: AssignmentId = id
-        .parse()
-        .map_err(|_| AppError::NotFound(super::NOT_FOUND))?;
-    let a = match work::open(&cx, id).await {
-        Ok((a, s)) if under_way(&a, &s, cx.now) => a,
-        Ok(_) => return Err(AppError::NotFound(super::NOT_FOUND)),
-        Err(_) => super::get(&cx, id).await?.0,
-    };
+    let a = heard_by(&cx, &id).await?;
     let audio = super::parts(cx.db(), a.id)
         .await?
         .into_iter()

@@ -1,6 +1,7 @@
 //! Importing items from the spreadsheet teachers fill (XLSX, XLS or CSV): one item per row with
 //! its 学段, 学科, 题型, 题干, options (one 选项 cell with a line per option, or 选项A … 选项F),
-//! 答案, 解析, 分值, 难度, 来源 and 知识点 (paths separated by `；`). Each row is checked as the
+//! 答案, 解析, 分值, 难度, 来源, 知识点 (paths separated by `；`) and, for the items a teacher
+//! marks, 评分标准 (one criterion per line, as in the editor). Each row is checked as the
 //! editor checks an item, and its knowledge points are looked up; if any row has a problem
 //! nothing is written, and every problem is named with its file, row, column and field.
 
@@ -33,6 +34,7 @@ pub enum Field {
     Difficulty,
     Source,
     Knowledge,
+    Rubric,
 }
 
 const FIELDS: &[(Field, &[&str])] = &[
@@ -53,6 +55,7 @@ const FIELDS: &[(Field, &[&str])] = &[
     (Field::Difficulty, &["难度", "difficulty"]),
     (Field::Source, &["来源", "出处", "source"]),
     (Field::Knowledge, &["知识点", "knowledge"]),
+    (Field::Rubric, &["评分标准", "评分细则", "rubric"]),
 ];
 
 impl ColumnKind for Field {
@@ -62,7 +65,7 @@ impl ColumnKind for Field {
 }
 
 /// The template's columns, in order.
-pub const TEMPLATE: [&str; 15] = [
+pub const TEMPLATE: [&str; 16] = [
     "学段",
     "学科",
     "题型",
@@ -78,6 +81,7 @@ pub const TEMPLATE: [&str; 15] = [
     "来源",
     "知识点",
     "选项",
+    "评分标准",
 ];
 
 /// The types as teachers write them.
@@ -144,6 +148,7 @@ fn column_of(field: &str) -> Field {
         "source" => Field::Source,
         "explanation" => Field::Explanation,
         "kind" => Field::Kind,
+        "rubric" => Field::Rubric,
         _ => Field::Answer,
     }
 }
@@ -245,6 +250,8 @@ impl RowRules for Rules {
                 difficulty
             },
             source: self.cell(cells, Field::Source).1,
+            // Criteria one per line in the cell, or separated by `；`.
+            rubric: self.cell(cells, Field::Rubric).1.replace('；', "\n"),
             ..Default::default()
         };
         if kind.is_some()
@@ -263,6 +270,7 @@ impl RowRules for Rules {
                     Field::Points => draft.points.clone(),
                     Field::Difficulty => draft.difficulty.clone(),
                     Field::Source => draft.source.clone(),
+                    Field::Rubric => draft.rubric.clone(),
                     Field::Explanation => String::new(),
                     _ => draft.answer.clone(),
                 };
@@ -501,7 +509,7 @@ pub async fn run_qti(
 
 /// The template with an example row of each common type, as XLSX.
 pub fn template() -> AppResult<directory::export::File> {
-    let row = |v: [&str; 15]| v.map(String::from).to_vec();
+    let row = |v: [&str; 16]| v.map(String::from).to_vec();
     let table = directory::export::Table {
         stem: "试题导入模板".into(),
         columns: TEMPLATE.iter().map(|h| (*h, *h)).collect(),
@@ -522,6 +530,7 @@ pub fn template() -> AppResult<directory::export::File> {
                 "原创",
                 "识字与写字/汉语拼音/声调",
                 "",
+                "",
             ]),
             row([
                 "小学",
@@ -537,6 +546,7 @@ pub fn template() -> AppResult<directory::export::File> {
                 "2",
                 "1",
                 "原创",
+                "",
                 "",
                 "",
             ]),
@@ -556,6 +566,25 @@ pub fn template() -> AppResult<directory::export::File> {
                 "",
                 "",
                 "",
+                "",
+            ]),
+            row([
+                "小学",
+                "语文",
+                "简答题",
+                "用“天、地、人”说一句话。",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "句子通顺，用上三个字即可。",
+                "4",
+                "2",
+                "原创",
+                "",
+                "",
+                "用字：全部用上=2，用上两个=1\n句子：通顺=2，基本通顺=1",
             ]),
         ],
     };

@@ -26,7 +26,9 @@ pub struct Sheet {
 /// The plan's slides in the platform's language: the title slide (objectives, key points), a
 /// slide per step (its minutes, activities and the resources placed in it), the closing slide
 /// (board plan, homework).
-pub fn sheets(c: &Content) -> Vec<Sheet> {
+/// The slides of a plan: `questions[i]` are the lines of the bank items on step `i` (their
+/// stems and choices; formulas stay as typed LaTeX).
+pub fn sheets(c: &Content, questions: &[Vec<String>]) -> Vec<Sheet> {
     let l = Locale::default();
     let t = |k: &str| kernel::i18n::t(l, k).to_owned();
     let block = |body: &mut Vec<Para>, key: &str, text: &str| {
@@ -49,7 +51,7 @@ pub fn sheets(c: &Content) -> Vec<Sheet> {
         title: c.title.clone(),
         body: first,
     }];
-    for s in &c.steps {
+    for (i, s) in c.steps.iter().enumerate() {
         let mut body = vec![Para {
             text: kernel::i18n::tf(l, "lesson_prep.minutes", &[("n", &s.minutes.to_string())]),
             heading: true,
@@ -64,6 +66,10 @@ pub fn sheets(c: &Content) -> Vec<Sheet> {
                 heading: false,
             });
         }
+        body.extend(questions.get(i).into_iter().flatten().map(|line| Para {
+            text: line.clone(),
+            heading: false,
+        }));
         out.push(Sheet {
             title: s.title.clone(),
             body,
@@ -270,7 +276,28 @@ pub fn pptx(sheets: &[Sheet]) -> AppResult<Vec<u8>> {
 pub async fn save(cx: &Ctx<'_>, id: PlanId) -> AppResult<ResourceRow> {
     let plan: Plan = super::get_own(cx, id).await?;
     let content = super::content(cx, &plan, None).await?;
-    let bytes = pptx(&sheets(&content))?;
+    let mut questions = Vec::new();
+    for s in &content.steps {
+        let mut lines = Vec::new();
+        for id in &s.items {
+            // An item gone, or one the author no longer sees, is left out.
+            let Ok(item) = crate::items::bank::get(cx, *id).await else {
+                continue;
+            };
+            lines.push(kernel::i18n::tf(
+                Locale::default(),
+                "lesson_prep.question_line",
+                &[("stem", item.stem.as_str())],
+            ));
+            if matches!(item.kind.as_str(), "single" | "multiple") {
+                for (n, c) in item.options().choices.iter().enumerate() {
+                    lines.push(format!("{}. {c}", char::from(b'A' + (n as u8).min(25))));
+                }
+            }
+        }
+        questions.push(lines);
+    }
+    let bytes = pptx(&sheets(&content, &questions))?;
     let title = kernel::i18n::tf(
         Locale::default(),
         "lesson_prep.courseware_title",
@@ -308,6 +335,39 @@ pub async fn save(cx: &Ctx<'_>, id: PlanId) -> AppResult<ResourceRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_steps_questions_follow_its_text_on_its_slide() {
+        let c = crate::lesson_prep::Content {
+            title: "识字".into(),
+            steps: vec![
+                crate::lesson_prep::Step {
+                    title: "导入".into(),
+                    ..Default::default()
+                },
+                crate::lesson_prep::Step {
+                    title: "练习".into(),
+                    content: "读一读".into(),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let s = sheets(
+            &c,
+            &[
+                Vec::new(),
+                vec!["【提问】“天”是第几声？".into(), "A. 第一声".into()],
+            ],
+        );
+        assert_eq!(s.len(), 4, "title, two steps, closing");
+        let texts: Vec<&str> = s[2].body.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(
+            &texts[texts.len() - 3..],
+            ["读一读", "【提问】“天”是第几声？", "A. 第一声"]
+        );
+        assert!(s[1].body.iter().all(|p| !p.text.contains("提问")));
+    }
 
     #[test]
     fn the_file_has_every_part_and_a_slide_per_sheet() {

@@ -4,26 +4,11 @@
 //! analysis and the class's heat map have something to show); the demo student's practice set
 //! of yesterday (their teacher sees how their mastery moved) and one made today to do.
 
+use crate::assignments::demo::{at, local_at as local};
 use crate::assignments::{grade, set, work};
 use crate::items::bank::{self, Item};
 use crate::items::score::{Answer, Key};
 use kernel::{Actor, AppResult, AppState, Ctx, NodeId, RequestMeta, actor::Via};
-
-fn at<'a>(state: &'a AppState, actor: &'a Actor, meta: &'a RequestMeta, days: i64) -> Ctx<'a> {
-    let mut cx = Ctx::new(state, actor, meta);
-    cx.now -= chrono::Duration::days(days);
-    cx
-}
-
-/// A local time `days` from `cx`'s today at `hour`, as the form sends it.
-fn local(cx: &Ctx<'_>, days: i64, hour: u32, minute: u32) -> String {
-    let zone = cx.state.config.time_zone;
-    let day = cx.today() + chrono::Duration::days(days);
-    day.and_hms_opt(hour, minute, 0)
-        .and_then(|t| zone.at(t))
-        .map(|t| zone.input(t))
-        .unwrap_or_default()
-}
 
 /// A right answer to an item, or a wrong one (a distractor that depends on `i`).
 pub fn answer(item: &Item, right: bool, i: usize) -> Answer {

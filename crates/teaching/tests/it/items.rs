@@ -189,8 +189,14 @@ async fn the_template_imports_and_a_bad_sheet_names_every_problem() {
     let done = import::run(&cx, "试题.xlsx", &file("试题.xlsx", &template.bytes))
         .await
         .unwrap();
-    assert_eq!(done.items, 3);
+    assert_eq!(done.items, 4);
     let items = bank::list(&cx, &Filter::default()).await.unwrap();
+    // The short answer's rubric came from its column: two criteria, their levels' points.
+    let short = items.iter().find(|i| i.kind == "short_answer").unwrap();
+    let rubric = short.options().rubric;
+    assert_eq!(rubric.len(), 2);
+    assert_eq!(rubric[0].name, "用字");
+    assert_eq!(rubric[0].levels[0].1, 200);
     let single = items.iter().find(|i| i.kind == "single").unwrap();
     assert_eq!(single.key(), Key::Single { correct: 0 });
     let points = bank::points_of(&t.state.db, single.id).await.unwrap();
@@ -223,7 +229,7 @@ async fn the_template_imports_and_a_bad_sheet_names_every_problem() {
     }
     assert_eq!(
         bank::list(&cx, &Filter::default()).await.unwrap().len(),
-        3,
+        4,
         "nothing from a refused file"
     );
 }
