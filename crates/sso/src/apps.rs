@@ -93,10 +93,27 @@ pub struct ClientCache {
     map: std::sync::Mutex<HashMap<String, (Instant, Option<Application>)>>,
 }
 
+impl ClientCache {
+    /// The client ids held (known clients and misses).
+    pub fn len(&self) -> usize {
+        self.map.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 pub const CLIENT_CACHE_SECONDS: u64 = 5;
 const CLIENT_CACHE_MAX: usize = 10_000;
+/// No client id is longer (ours are `jy-` and 16 characters): a longer one is no client, and
+/// is neither looked up nor kept, so the cache (misses included) stays within
+/// `CLIENT_CACHE_MAX` × this many bytes of keys whatever callers send.
+pub const CLIENT_ID_MAX: usize = 128;
 
 pub async fn cached_client(state: &AppState, client_id: &str) -> AppResult<Option<Application>> {
+    if client_id.len() > CLIENT_ID_MAX {
+        return Ok(None);
+    }
     let cache = state.cache::<ClientCache>();
     let fresh = Duration::from_secs(CLIENT_CACHE_SECONDS);
     if let Some((at, app)) = cache

@@ -297,3 +297,32 @@ async fn an_administrator_edits_limits_and_deactivates_an_application_in_the_ui(
     assert_eq!(audit_count(&app, "sso.application_update").await, 1);
     app.stop().await;
 }
+
+/// An unknown client id is remembered for a few seconds (a flood of them costs one query
+/// each), but one longer than any client id is refused without a lookup and not kept: what a
+/// caller sends cannot grow the cache beyond its bound of short keys.
+#[tokio::test]
+async fn an_overlong_client_id_is_refused_and_not_kept() {
+    let app = TestApp::start().await;
+    let cache = app.state.cache::<sso::apps::ClientCache>();
+    let before = cache.len();
+    let long = "x".repeat(100_000);
+    let status = TestApp::client()
+        .post(app.url("/oidc/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", long.as_str()),
+            ("client_secret", "secret"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(cache.len(), before, "not kept");
+    assert_eq!(
+        client_credentials(&app, "jy-unknownclient", "secret").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(cache.len(), before + 1, "a miss of ordinary length is kept");
+}
