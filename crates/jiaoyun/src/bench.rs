@@ -52,9 +52,6 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         students: u64,
     },
-    /// Resource library: generate resources across the demo catalogue in a city of 101
-    /// schools, then the indexing rate, index size, and searches/s with p50/p99 (plain and
-    /// three-facet queries, two searchers) and peak memory.
     /// Home-school communication at city scale: a notice to every guardian of a district (the
     /// time the request takes, then the recipients worked out per second), read receipts per
     /// second under concurrent clients, a school's spaces opened in bulk, and p50/p99 of a
@@ -81,6 +78,9 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 60)]
         seconds: u64,
     },
+    /// Resource library: generate resources across the demo catalogue in a city of 101
+    /// schools, then the indexing rate, index size, and searches/s with p50/p99 (plain and
+    /// three-facet queries, two searchers) and peak memory.
     Resources {
         #[arg(long, default_value_t = 1_000_000)]
         resources: u64,
@@ -95,6 +95,11 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 50)]
         files: usize,
     },
+    /// Two nodes behind nginx on PostgreSQL and an S3 server (moto), under a mixed load; the
+    /// node committing an import is killed with SIGKILL: throughput and p99 with both nodes and
+    /// with one, and the counts of every acknowledged write found afterwards (fails if any is
+    /// missing). Needs PostgreSQL (`--database-url`), nginx and `moto_server`.
+    Cluster(crate::bench_cluster::Opts),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -198,6 +203,7 @@ pub async fn run(config: Config, cmd: BenchCommand) -> AppResult<()> {
             answers,
             seconds,
         } => return crate::bench_exam::run(config, students, answers, seconds).await,
+        BenchCommand::Cluster(opts) => return crate::bench_cluster::run(config, opts).await,
         BenchCommand::Resources {
             resources,
             seconds,

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod audit;
 pub mod bench;
+mod bench_cluster;
 mod bench_exam;
 mod bench_exchange;
 pub mod bench_files;

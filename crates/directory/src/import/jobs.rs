@@ -54,6 +54,11 @@ pub struct Job {
     pub attempts: i64,
     #[serde(skip)]
     pub lease_until: Option<DateTime<Utc>>,
+    /// The node that holds the job's claim (while it runs).
+    pub lease_node: Option<String>,
+    /// The claim's own token: the job's updates apply only while it still holds.
+    #[serde(skip)]
+    pub lease_token: Option<String>,
     pub created_by: Option<PersonId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -395,13 +400,15 @@ pub async fn run_job(state: &AppState, id: ImportId) -> AppResult<bool> {
     }
 }
 
-/// Takes the job if no other node holds it.
+/// Takes the job if no other node holds it, under a token of this claim's own.
 async fn claim(state: &AppState, id: ImportId, now: DateTime<Utc>) -> AppResult<Option<Job>> {
     let mut tx = state.db.begin().await?;
     let n = kernel::on_tx!(&mut tx, c => sqlx::query(
-        "UPDATE import_jobs SET lease_until = $2, attempts = attempts + 1, updated_at = $3
+        "UPDATE import_jobs SET lease_until = $2, attempts = attempts + 1, updated_at = $3,
+                lease_node = $4, lease_token = $5
          WHERE id = $1 AND status IN ('checking', 'committing') AND (lease_until IS NULL OR lease_until < $3)",
     ).bind(id).bind(now + Duration::seconds(LEASE_SECONDS)).bind(now)
+    .bind(state.config.node_name()).bind(uuid::Uuid::now_v7().to_string())
     .execute(c).await.map(|r| r.rows_affected()))?;
     tx.commit().await?;
     if n == 0 {
@@ -410,17 +417,17 @@ async fn claim(state: &AppState, id: ImportId, now: DateTime<Utc>) -> AppResult<
     load(state, id).await
 }
 
-/// Sets the job's final fields (outside a commit's transaction).
-async fn settle(state: &AppState, id: ImportId, fields: Settle) -> AppResult<()> {
+/// Sets the job's final fields (outside a commit's transaction), if its claim still holds.
+async fn settle(state: &AppState, job: &Job, fields: Settle) -> AppResult<()> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     kernel::on_tx!(&mut tx, c => sqlx::query(
         "UPDATE import_jobs SET status = $2, total_rows = $3, good_rows = $4, problem_count = $5, report = $6,
-                error = $7, progress_rows = $3, lease_until = NULL, updated_at = $8,
+                error = $7, progress_rows = $3, lease_until = NULL, lease_node = NULL, updated_at = $8,
                 finished_at = CASE WHEN $2 = 'failed' THEN $8 ELSE finished_at END
-         WHERE id = $1 AND status IN ('checking', 'committing')",
-    ).bind(id).bind(fields.status).bind(fields.rows).bind(fields.good).bind(fields.problems)
-    .bind(fields.report).bind(fields.error).bind(now)
+         WHERE id = $1 AND status IN ('checking', 'committing') AND COALESCE(lease_token, '') = COALESCE($9, '')",
+    ).bind(job.id).bind(fields.status).bind(fields.rows).bind(fields.good).bind(fields.problems)
+    .bind(fields.report).bind(fields.error).bind(now).bind(job.lease_token.as_deref())
     .execute(c).await.map(|r| r.rows_affected()))?;
     tx.commit().await
 }
@@ -451,7 +458,7 @@ async fn run_claimed(state: &AppState, job: Job) -> AppResult<()> {
     if job.attempts > MAX_ATTEMPTS {
         return settle(
             state,
-            job.id,
+            &job,
             Settle::failed("error.import.interrupted".into()),
         )
         .await;
@@ -459,12 +466,13 @@ async fn run_claimed(state: &AppState, job: Job) -> AppResult<()> {
     let Some(school) = nodes::find(&state.db, job.school_id).await? else {
         return settle(
             state,
-            job.id,
+            &job,
             Settle::failed("error.directory.node_not_found".into()),
         )
         .await;
     };
     let mut target = Target::new(school, job.id, state);
+    target.lease = job.lease_token.clone();
     if let Some(by) = job.created_by {
         let name: Option<(String,)> = on_db!(&state.db, p => sqlx::query_as("SELECT name FROM persons WHERE id = $1")
             .bind(by).fetch_optional(p).await)?;
@@ -478,7 +486,7 @@ async fn run_claimed(state: &AppState, job: Job) -> AppResult<()> {
         Mode::Check
     };
     let progress_map = state.cache::<Progress>();
-    let renew = tokio::spawn(renew_lease(state.clone(), job.id));
+    let renew = tokio::spawn(renew_lease(state.clone(), job.id, job.lease_token.clone()));
     let path = file_path(state, &job);
     let report_progress = |rows: u64| {
         if let Ok(mut m) = progress_map.0.lock() {
@@ -515,7 +523,7 @@ async fn run_claimed(state: &AppState, job: Job) -> AppResult<()> {
             }
             settle(
                 state,
-                job.id,
+                &job,
                 Settle {
                     status: "checked",
                     rows: o.rows as i64,
@@ -527,7 +535,7 @@ async fn run_claimed(state: &AppState, job: Job) -> AppResult<()> {
             )
             .await
         }
-        Err(ImportError::File(e)) => settle(state, job.id, Settle::failed(e.key())).await,
+        Err(ImportError::File(e)) => settle(state, &job, Settle::failed(e.key())).await,
         Err(ImportError::App(e)) => {
             tracing::error!(error = %e, import = %job.id, "import job failed");
             // Leave the lease to run out: a database outage is retried, up to MAX_ATTEMPTS.
@@ -537,7 +545,7 @@ async fn run_claimed(state: &AppState, job: Job) -> AppResult<()> {
 }
 
 /// Keeps the claim alive and the database's progress current while the job runs.
-async fn renew_lease(state: AppState, id: ImportId) {
+async fn renew_lease(state: AppState, id: ImportId, token: Option<String>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(RENEW_SECONDS));
     tick.tick().await;
     loop {
@@ -548,8 +556,8 @@ async fn renew_lease(state: AppState, id: ImportId) {
             let mut tx = state.db.begin().await?;
             kernel::on_tx!(&mut tx, c => sqlx::query(
                 "UPDATE import_jobs SET lease_until = $2, progress_rows = $3
-                 WHERE id = $1 AND status IN ('checking', 'committing')",
-            ).bind(id).bind(now + Duration::seconds(LEASE_SECONDS)).bind(rows)
+                 WHERE id = $1 AND status IN ('checking', 'committing') AND COALESCE(lease_token, '') = COALESCE($4, '')",
+            ).bind(id).bind(now + Duration::seconds(LEASE_SECONDS)).bind(rows).bind(token.as_deref())
             .execute(c).await.map(|r| r.rows_affected()))?;
             tx.commit().await
         };

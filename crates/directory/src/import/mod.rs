@@ -103,6 +103,8 @@ pub struct Target {
     pub import_id: ImportId,
     /// Who asked (for the audit record), and their name.
     pub actor: Option<(PersonId, String)>,
+    /// The job's claim (its token): the commit is kept only if the claim still holds.
+    pub lease: Option<String>,
     pub now: chrono::DateTime<chrono::Utc>,
     /// Today in the region's time zone (the school year and class-history dates follow it).
     pub today: chrono::NaiveDate,
@@ -118,6 +120,7 @@ impl Target {
             stages,
             import_id,
             actor: None,
+            lease: None,
             now,
             today: state.config.time_zone.date(now),
         }

@@ -7,7 +7,7 @@ use super::{Counts, Target, source_hash};
 use crate::codes::Table;
 use crate::model::Stage;
 use chrono::NaiveDate;
-use kernel::{AppResult, AuditEvent, Db, NodeId, PersonId, RoleId, Tx, on_db, on_tx};
+use kernel::{AppError, AppResult, AuditEvent, Db, NodeId, PersonId, RoleId, Tx, on_db, on_tx};
 use sheets::check::Problem;
 use std::collections::{HashMap, HashSet};
 
@@ -652,10 +652,20 @@ pub(super) async fn finish(
 ) -> AppResult<Counts> {
     changes.write(&mut tx, t.now).await?;
     let result = serde_json::to_value(&counts).unwrap_or_default();
-    on_tx!(&mut tx, c => sqlx::query(
-        "UPDATE import_jobs SET status = 'done', result = $2, finished_at = $3, updated_at = $3, lease_until = NULL
-         WHERE id = $1",
-    ).bind(t.import_id).bind(result.to_string()).bind(t.now).execute(c).await.map(|r| r.rows_affected()))?;
+    let held = on_tx!(&mut tx, c => sqlx::query(
+        "UPDATE import_jobs SET status = 'done', result = $2, finished_at = $3, updated_at = $3, lease_until = NULL,
+                lease_node = NULL
+         WHERE id = $1 AND COALESCE(lease_token, '') = COALESCE($4, '')",
+    ).bind(t.import_id).bind(result.to_string()).bind(t.now).bind(t.lease.as_deref())
+    .execute(c).await.map(|r| r.rows_affected()))?;
+    if held == 0 {
+        // Another node took the job over (this one stalled past its lease): its run stands,
+        // and dropping this transaction leaves nothing of this one.
+        return Err(AppError::internal(format!(
+            "import {}: the claim was taken over by another node; this run is discarded",
+            t.import_id
+        )));
+    }
     let who = kernel::audit::Who {
         id: t.actor.as_ref().map(|a| a.0),
         name: Some(t.actor.as_ref().map_or("system", |a| a.1.as_str())),

@@ -177,6 +177,87 @@ async fn a_commit_killed_midway_leaves_nothing_and_is_run_again() {
     db.drop_db().await;
 }
 
+/// A node that stalled past its lease (the job was taken over by another) cannot write its
+/// commit: the import's "done" in the commit's transaction is fenced by the claim's token, so
+/// the whole transaction is dropped and the job stays with the node that holds it.
+#[tokio::test]
+async fn a_stalled_node_cannot_commit_a_job_another_node_took_over() {
+    let db = kernel::testing::test_db(jiaoyun::SCHEMAS).await.unwrap();
+    let config = testkit::config(&db.url);
+    let state = AppState::new(db.db.clone(), config, kernel::Clock::System);
+    assert!(directory::demo::load(&state).await.unwrap());
+    let school = school(&state, "2133010001").await;
+    let file = std::env::temp_dir().join(format!("jy-fence-{}.csv", uuid::Uuid::now_v7()));
+    sample::write_csv(&file, 0..50, false, None).unwrap();
+    let admin = kernel::Actor::system();
+    let meta = kernel::RequestMeta::cli();
+    let cx = kernel::Ctx::new(&state, &admin, &meta);
+    let id = jobs::create(&cx, school, "students.csv", &file, kernel::Locale::ZhCn)
+        .await
+        .unwrap()
+        .id;
+    assert_eq!(jobs::run_next(&state).await.unwrap(), Some(id));
+    assert_eq!(job(&state, id).await.status, "checked");
+    jobs::commit(&cx, id, false).await.unwrap();
+
+    // This node claimed the commit, then stalled; node-b took the job over under its own claim.
+    on_db!(&state.db, p => sqlx::query(
+        "UPDATE import_jobs SET lease_node = 'node-b', lease_token = 'claim-b' WHERE id = $1",
+    ).bind(id).execute(p).await.map(|r| r.rows_affected()))
+    .unwrap();
+    let j = job(&state, id).await;
+    let node = directory::nodes::find(&state.db, school)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut stalled = directory::import::Target::new(node, id, &state);
+    stalled.lease = Some("claim-a".into());
+    let path = jobs::file_path(&state, &j);
+    let outcome = directory::import::run(
+        &state.db,
+        &stalled,
+        &path,
+        directory::import::Mode::Commit { partial: false },
+        &|_| {},
+    )
+    .await;
+    assert!(outcome.is_err(), "a commit under a lost claim is refused");
+    assert_eq!(
+        count(&state, STUDENTS, school).await,
+        0,
+        "nothing of it is kept"
+    );
+    let j = job(&state, id).await;
+    assert_eq!(j.status, "committing");
+    assert_eq!(j.lease_node.as_deref(), Some("node-b"));
+
+    // Under the claim that holds, the same commit is kept.
+    let mut holder = directory::import::Target::new(
+        directory::nodes::find(&state.db, school)
+            .await
+            .unwrap()
+            .unwrap(),
+        id,
+        &state,
+    );
+    holder.lease = Some("claim-b".into());
+    directory::import::run(
+        &state.db,
+        &holder,
+        &path,
+        directory::import::Mode::Commit { partial: false },
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let j = job(&state, id).await;
+    assert_eq!(j.status, "done");
+    assert_eq!(j.lease_node, None);
+    assert_eq!(count(&state, STUDENTS, school).await, 50);
+    let _ = std::fs::remove_file(&file);
+    db.drop_db().await;
+}
+
 #[tokio::test]
 #[ignore = "a benchmark: run with --ignored to see the figures"]
 async fn resource_files_bench_runs() {

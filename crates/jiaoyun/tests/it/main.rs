@@ -10,6 +10,7 @@ mod browser_home;
 mod browser_library;
 mod browser_teaching;
 mod cli;
+mod cluster;
 mod crawler;
 mod fuzz_seeds;
 mod helpers;
