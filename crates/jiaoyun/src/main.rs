@@ -134,7 +134,7 @@ async fn run(command: Command, mut config: Config) -> Result<bool, Box<dyn std::
             config.demo |= demo;
             server::init_tracing(&config);
             let db = connect(&config).await?;
-            let state = AppState::new(db, config, Clock::System);
+            let state = jiaoyun::server::with_replica(AppState::new(db, config, Clock::System))?;
             if state.config.demo && jiaoyun::load_demo(&state).await? {
                 tracing::info!("demo region loaded");
             }

@@ -51,6 +51,44 @@ fn prometheus() -> &'static PrometheusHandle {
     })
 }
 
+/// With a read replica: a request's reads may go to it only when it is a GET or HEAD and the
+/// replica has replayed the browser's last write (the `jy_lsn` cookie); every write answers
+/// with the primary's WAL position after it ([`kernel::replica`]).
+async fn read_scope(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    use kernel::replica::{COOKIE, ReadScope};
+    let read_only = matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    let after = req
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+        .find_map(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    let mut response = kernel::replica::scope(ReadScope { read_only, after }, next.run(req)).await;
+    let status = response.status();
+    if !read_only && (status.is_success() || status.is_redirection()) {
+        match kernel::replica::primary_lsn(&state.db).await {
+            Ok(lsn) => {
+                // Once the lag bound has passed, any replica in use has replayed the write.
+                let max_age = state.config.database_replica_max_lag_seconds + 1;
+                let secure = if state.config.https() { "; Secure" } else { "" };
+                if let Ok(v) = HeaderValue::from_str(&format!(
+                    "{COOKIE}={lsn}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
+                )) {
+                    response.headers_mut().append(header::SET_COOKIE, v);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "the primary's WAL position was not read"),
+        }
+    }
+    response
+}
+
 async fn track_metrics(req: Request, next: Next) -> Response {
     let route = req
         .extensions()
@@ -272,6 +310,9 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             web::errors::render_errors,
         ))
+        .layer(tower::util::option_layer(state.replica.is_some().then(|| {
+            middleware::from_fn_with_state(state.clone(), read_scope)
+        })))
         .layer(header("x-frame-options", "DENY"))
         .layer(header(
             "permissions-policy",
@@ -316,6 +357,20 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The state with its read replica when `database_replica_url` is set.
+pub fn with_replica(state: AppState) -> AppResult<AppState> {
+    let Some(url) = state.config.database_replica_url.clone() else {
+        return Ok(state);
+    };
+    let replica = kernel::replica::Replica::connect(
+        url.expose(),
+        state.config.database_max_connections,
+        Duration::from_secs(state.config.database_replica_max_lag_seconds.max(1)),
+    )?;
+    tracing::info!("reads that tolerate lag go to the replica while it keeps up");
+    Ok(state.with_replica(replica))
+}
+
 /// Runs the server until SIGTERM or Ctrl-C, finishing requests in flight.
 pub async fn serve(state: AppState) -> AppResult<()> {
     // A notification channel configured wrongly stops the start, not the first delivery.
@@ -348,6 +403,7 @@ pub async fn serve_on(
     let home_school = tokio::spawn(spaces::runner(state.clone()));
     let teaching = tokio::spawn(teaching::runner(state.clone()));
     let outbox = tokio::spawn(channels::runner(state.clone()));
+    let replica = tokio::spawn(kernel::replica::Replica::run(state.clone()));
     let chainer = tokio::spawn(crate::audit::chainer(state.clone()));
     let metrics = match state.config.metrics_listen.clone() {
         Some(addr) => {
@@ -372,6 +428,7 @@ pub async fn serve_on(
     home_school.abort();
     teaching.abort();
     outbox.abort();
+    replica.abort();
     chainer.abort();
     if let Some(m) = metrics {
         m.abort();

@@ -13,6 +13,12 @@ pub struct Config {
     pub database_url: String,
     /// Most connections in the pool.
     pub database_max_connections: u32,
+    /// A PostgreSQL streaming replica of the primary: reads that tolerate a bounded lag go
+    /// there ([`crate::replica`]). Printed as `***`.
+    pub database_replica_url: Option<crate::secret::Secret>,
+    /// The replica is used only while it has replayed what the primary had written this many
+    /// seconds ago.
+    pub database_replica_max_lag_seconds: u64,
     /// Where the embedded database, files and index live.
     pub data_dir: PathBuf,
     /// The address people reach this platform at (used in links; optional).
@@ -417,6 +423,8 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             database_url: "sqlite://data/jiaoyun.db".into(),
             database_max_connections: 16,
+            database_replica_url: None,
+            database_replica_max_lag_seconds: 5,
             data_dir: PathBuf::from("data"),
             public_url: None,
             log_format: LogFormat::Text,

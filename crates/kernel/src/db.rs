@@ -9,6 +9,11 @@ use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
 
+/// The longest a request waits for a connection: when the database is down or restarting
+/// the request fails with 503 ([`crate::error::Fault`]) well before the request timeout,
+/// instead of hanging.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
 #[derive(Clone, Debug)]
 pub enum Db {
     Sqlite(SqlitePool),
@@ -91,7 +96,18 @@ impl Db {
             }
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections.max(2))
-                .acquire_timeout(Duration::from_secs(30))
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                // A transaction that failed as the disk filled may be rolled back by SQLite
+                // itself; the driver then still counts it open and every later BEGIN on the
+                // connection fails. Flush the pending rollback, and close a connection that is
+                // still in a transaction instead of handing it out again.
+                .after_release(|conn, _| {
+                    Box::pin(async move {
+                        use sqlx::Connection;
+                        conn.ping().await?;
+                        Ok(!conn.is_in_transaction())
+                    })
+                })
                 .connect_with(opts)
                 .await?;
             Ok(Self::Sqlite(pool))
@@ -99,7 +115,7 @@ impl Db {
             let opts = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections.max(2))
-                .acquire_timeout(Duration::from_secs(30))
+                .acquire_timeout(ACQUIRE_TIMEOUT)
                 .connect_with(opts)
                 .await?;
             Ok(Self::Postgres(pool))

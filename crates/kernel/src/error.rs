@@ -66,6 +66,14 @@ pub enum AppError {
     TooLarge(u64),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// A service the server needs is briefly unavailable (the object store not answering):
+    /// 503, and the caller may try again. Database outages are [`AppError::Database`] errors
+    /// that [`db_fault`] recognises.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// The server's disk is full: 507. (A full database is a [`AppError::Database`] error.)
+    #[error("storage full: {0}")]
+    StorageFull(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -94,7 +102,14 @@ impl AppError {
             Self::Csrf => "csrf",
             Self::TooManyRequests => "too_many_requests",
             Self::TooLarge(_) => "too_large",
-            Self::Database(_) | Self::Internal(_) => "internal",
+            Self::Database(e) => match db_fault(e) {
+                Some(Fault::Unavailable) => "unavailable",
+                Some(Fault::StorageFull) => "storage_full",
+                None => "internal",
+            },
+            Self::Unavailable(_) => "unavailable",
+            Self::StorageFull(_) => "storage_full",
+            Self::Internal(_) => "internal",
         }
     }
 
@@ -108,7 +123,14 @@ impl AppError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Database(e) => match db_fault(e) {
+                Some(Fault::Unavailable) => StatusCode::SERVICE_UNAVAILABLE,
+                Some(Fault::StorageFull) => StatusCode::INSUFFICIENT_STORAGE,
+                None => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -129,6 +151,42 @@ impl AppError {
             Self::Invalid(f) | Self::Conflict(_, f) => Some(f),
             _ => None,
         }
+    }
+}
+
+/// A database error that is the server's state, not the request's: the caller may try again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// The database is unreachable, restarting or shutting down, or the pool gave no
+    /// connection in time: 503.
+    Unavailable,
+    /// The disk is full (SQLite's `SQLITE_FULL`, PostgreSQL's `disk_full`): 507.
+    StorageFull,
+}
+
+/// What kind of fault `e` is, if it is one.
+pub fn db_fault(e: &sqlx::Error) -> Option<Fault> {
+    match e {
+        sqlx::Error::Io(io) if io.raw_os_error() == Some(28) => Some(Fault::StorageFull),
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => Some(Fault::Unavailable),
+        sqlx::Error::Database(d) => {
+            let code = d.code();
+            let code = code.as_deref().unwrap_or("");
+            // SQLite: 13 SQLITE_FULL (also extended codes ending in it); PostgreSQL: 53100
+            // disk_full, 53xxx insufficient resources.
+            if code == "13" || code == "53100" || (d.message().contains("disk is full")) {
+                Some(Fault::StorageFull)
+            // PostgreSQL: 57P01-03 shut down or starting, 08xxx connection exceptions.
+            } else if code.starts_with("57P") || code.starts_with("08") {
+                Some(Fault::Unavailable)
+            } else {
+                None
+            }
+        }
+        _ => None,
     }
 }
 

@@ -16,6 +16,7 @@ pub mod notify;
 pub mod outbox;
 pub mod paging;
 pub mod privacy;
+pub mod replica;
 pub mod schema;
 pub mod secret;
 pub mod state;

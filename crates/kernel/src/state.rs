@@ -16,6 +16,8 @@ pub struct AppState {
     pub hash_permits: Arc<Semaphore>,
     /// Per-state caches that domain crates keep (signing keys, …), one per type.
     pub caches: Arc<Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>>,
+    /// The read replica, when `database_replica_url` is set ([`crate::replica`]).
+    pub replica: Option<Arc<crate::replica::Replica>>,
 }
 
 impl AppState {
@@ -30,7 +32,38 @@ impl AppState {
             clock,
             hash_permits: Arc::new(Semaphore::new(cores)),
             caches: Arc::default(),
+            replica: None,
         }
+    }
+
+    /// With reads that tolerate lag going to `replica` ([`crate::replica`]).
+    pub fn with_replica(mut self, replica: crate::replica::Replica) -> Self {
+        self.replica = Some(Arc::new(replica));
+        self
+    }
+
+    /// Runs a read that tolerates a bounded lag: on the replica when the request allows it
+    /// ([`crate::replica::Replica::serves`]), else (or when it fails there) on the primary.
+    /// Never a write, and never what authorization rests on.
+    pub async fn read<'s, T, F, Fut>(&'s self, f: F) -> crate::AppResult<T>
+    where
+        F: Fn(&'s Db) -> Fut,
+        Fut: std::future::Future<Output = crate::AppResult<T>>,
+    {
+        if let Some(r) = self.replica.as_deref().filter(|r| r.serves()) {
+            match f(&r.db).await {
+                Ok(v) => return Ok(v),
+                Err(e) => {
+                    // Gone between two polls (the next poll decides whether it is well again),
+                    // or behind on what this read needs: the primary answers.
+                    if matches!(e, crate::AppError::Database(_)) {
+                        tracing::warn!(error = %e, "read on the replica failed; read again on the primary");
+                        r.mark_down();
+                    }
+                }
+            }
+        }
+        f(&self.db).await
     }
 
     /// This state's cache of type `T`, created empty on first use. Each state (each test's

@@ -9,6 +9,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod pg;
+
 use axum::Router;
 use kernel::testing::{TestDb, test_db};
 use kernel::{AppResult, AppState, Clock, Schema};

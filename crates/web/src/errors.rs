@@ -85,6 +85,11 @@ pub async fn render_errors(
         out.headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
+    // The database or the file store is recovering: nothing was saved, try again shortly.
+    if status == axum::http::StatusCode::SERVICE_UNAVAILABLE {
+        out.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
     out
 }
 

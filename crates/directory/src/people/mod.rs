@@ -520,9 +520,15 @@ pub async fn search(
     let wide = matches!(scope.kind.as_str(), "province" | "city" | "district");
     // Enough names for the page when the subtree holds a fortieth of the region or more.
     let budget = ((page.offset() + page.limit()) * 40).clamp(1_000, 100_000);
-    let items = search.find_page(db, wide, page, budget).await?;
-    // Counting a whole city is costly and nobody pages through it: count up to the cap.
-    let total = search.count(db).await?;
+    // The page and its count tolerate the replica's bounded lag (the permission above does not).
+    let (items, total) = cx
+        .state
+        .read(|db| async {
+            let items = search.find_page(db, wide, page, budget).await?;
+            // Counting a whole city is costly and nobody pages through it: count up to the cap.
+            Ok((items, search.count(db).await?))
+        })
+        .await?;
     let items = items
         .into_iter()
         .map(|mut r| {

@@ -543,3 +543,68 @@ pub async fn caught_up(report: &mut Report, load: &Load, node: &str, http: &reqw
                 "seconds": t.elapsed().as_secs_f64() }),
     );
 }
+
+/// Object storage stops answering (moto hung with SIGSTOP): an upload's chunk fails with a clear
+/// 503 within the store's timeouts, and the upload resumes once the store is back.
+pub async fn store_outage(report: &mut Report, load: &Load, s3: &super::procs::S3Server) {
+    let Some(s) = load.sign_in("teacher").await else {
+        report.check(
+            "uploads fail clearly while object storage is down",
+            false,
+            json!("no session"),
+        );
+        return;
+    };
+    let base = &load.base;
+    let (title, bytes) = super::load::file("outage");
+    let view: Value = match load
+        .http
+        .post(format!("{base}/api/v1/uploads"))
+        .header("cookie", &s.cookie)
+        .header("x-csrf-token", &s.csrf)
+        .json(&json!({ "file_name": "集群.txt", "size": bytes.len() }))
+        .send()
+        .await
+    {
+        Ok(r) => r.json().await.unwrap_or_default(),
+        Err(_) => Value::Null,
+    };
+    let (Some(id), Some(chunk)) = (view["id"].as_str(), view["chunk_size"].as_u64()) else {
+        report.check(
+            "uploads fail clearly while object storage is down",
+            false,
+            view,
+        );
+        return;
+    };
+    s3.pause();
+    let t = Instant::now();
+    let r = load
+        .http
+        .put(format!("{base}/api/v1/uploads/{id}/chunks/0"))
+        .header("cookie", &s.cookie)
+        .header("x-csrf-token", &s.csrf)
+        .body(bytes[..chunk as usize].to_vec())
+        .send()
+        .await;
+    let failed_in = t.elapsed().as_secs_f64();
+    let (status, code) = match r {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            let v: Value = r.json().await.unwrap_or_default();
+            (
+                status,
+                v["error"]["code"].as_str().unwrap_or_default().to_owned(),
+            )
+        }
+        Err(e) => (0, e.to_string()),
+    };
+    s3.resume();
+    let resumed = super::load::upload_one(load, &s, &title, &bytes, Some((view.clone(), 0))).await;
+    report.figure("store_outage_failed_in_seconds", failed_in);
+    report.check(
+        "uploads fail clearly while object storage is down and resume after",
+        status == 503 && code == "unavailable" && failed_in < 30.0 && resumed.is_some(),
+        json!({ "status": status, "code": code, "seconds": failed_in, "resumed_as": resumed }),
+    );
+}

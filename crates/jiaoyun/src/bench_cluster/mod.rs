@@ -522,6 +522,7 @@ api = "http://127.0.0.1:{ding_port}"
         let restart = t.elapsed();
         checks::caught_up(&mut report, &load, &self.nodes[victim].url(), http).await;
         report.figure("restart_seconds", restart.as_secs_f64());
+        checks::store_outage(&mut report, &load, &self.s3).await;
         tokio::time::sleep(Duration::from_secs(10)).await;
         let idle: Vec<f64> = self.nodes.iter().map(Node::rss_mib).collect();
         report.memory("both nodes idle again", &idle);

@@ -164,6 +164,16 @@ impl S3Server {
         Ok(s)
     }
 
+    /// Hangs the server (SIGSTOP): connections are accepted by the kernel and never
+    /// answered, the worst kind of outage for a client.
+    pub fn pause(&self) {
+        self.proc.signal("STOP");
+    }
+
+    pub fn resume(&self) {
+        self.proc.signal("CONT");
+    }
+
     fn spawn(program: &str, port: u16, dir: &Path) -> AppResult<Proc> {
         let mut cmd = Command::new(program);
         cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);

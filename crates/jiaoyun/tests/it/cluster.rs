@@ -1,7 +1,7 @@
 //! The multi-node test (issue #19): `jiaoyun bench cluster` starts two nodes on a fresh
 //! PostgreSQL database with their files in moto (an S3 server) and nginx in front, runs the
 //! mixed load, kills the node that is committing a student import with SIGKILL, and looks for
-//! every acknowledged write afterwards. The command fails if a check fails; this test also reads
+//! every acknowledged write afterwards; then the S3 server hangs (SIGSTOP) under an upload. The command fails if a check fails; this test also reads
 //! its report and asserts each count, so a check that silently found nothing to check fails too.
 //! It runs in `.ci/run`'s multi-node step (PostgreSQL, nginx and moto installed there).
 

@@ -67,9 +67,21 @@ fn build(state: &AppState) -> AppResult<Store> {
                 .s3_bucket
                 .as_deref()
                 .ok_or_else(|| AppError::internal("files.store = \"s3\" needs files.s3_bucket"))?;
+            // A store that does not answer fails the request in about ten seconds (503, try
+            // again) instead of holding it past the request timeout.
             let mut b = object_store::aws::AmazonS3Builder::new()
                 .with_bucket_name(bucket)
-                .with_region(&f.s3_region);
+                .with_region(&f.s3_region)
+                .with_client_options(
+                    object_store::ClientOptions::new()
+                        .with_timeout(std::time::Duration::from_secs(10))
+                        .with_connect_timeout(std::time::Duration::from_secs(3)),
+                )
+                .with_retry(object_store::RetryConfig {
+                    max_retries: 3,
+                    retry_timeout: std::time::Duration::from_secs(10),
+                    backoff: Default::default(),
+                });
             if let Some(endpoint) = &f.s3_endpoint {
                 b = b
                     .with_endpoint(endpoint)
@@ -120,8 +132,26 @@ pub fn assembled_key(id: UploadId) -> Path {
     Path::from(format!("uploads/{id}/assembled"))
 }
 
+/// The object store's error as the caller sees it: a full disk is 507, a store that does not
+/// answer (S3 down, unreachable or timing out) is 503 (try again; nothing was stored), the
+/// rest is internal.
 pub fn err(e: object_store::Error) -> AppError {
-    AppError::internal(format!("object store: {e}"))
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::StorageFull
+        {
+            return AppError::StorageFull(format!("object store: {e}"));
+        }
+        source = s.source();
+    }
+    match &e {
+        // A remote store's failures after its retries: connection refused, timeouts, 5xx.
+        object_store::Error::Generic { store, .. } if *store != "LocalFileSystem" => {
+            AppError::Unavailable(format!("object store: {e}"))
+        }
+        _ => AppError::internal(format!("object store: {e}")),
+    }
 }
 
 /// Deletes an object; one already gone is fine.
