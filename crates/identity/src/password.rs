@@ -1,24 +1,61 @@
 //! Argon2id password hashing with parameters from the config, stored as PHC strings, run on
 //! the blocking pool behind a semaphore sized to the cores.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use kernel::config::PasswordConfig;
 use kernel::{AppError, AppResult, AppState};
+use std::cell::RefCell;
 
-fn argon2(cfg: &PasswordConfig) -> AppResult<Argon2<'static>> {
-    let params = Params::new(cfg.memory_kib, cfg.iterations, cfg.parallelism, None)
-        .map_err(|e| AppError::Internal(format!("invalid Argon2 parameters: {e}")))?;
-    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+fn params(cfg: &PasswordConfig) -> AppResult<Params> {
+    Params::new(cfg.memory_kib, cfg.iterations, cfg.parallelism, None)
+        .map_err(|e| AppError::Internal(format!("invalid Argon2 parameters: {e}")))
+}
+
+thread_local! {
+    /// Argon2's working memory (`memory_kib`), kept by each hashing thread and reused: a new
+    /// 19 MiB allocation per hash leaves the allocator holding many of them after a burst of
+    /// logins, while one buffer per thread bounds it to the hashing threads (one per core).
+    /// It grows to the largest parameters met (an old hash's) and stays there.
+    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The hash of `password` with `salt`, computed in this thread's working memory.
+fn compute(argon: &Argon2<'_>, p: &Params, password: &[u8], salt: Salt<'_>) -> AppResult<Output> {
+    let fail = |e: argon2::password_hash::Error| AppError::Internal(format!("hashing failed: {e}"));
+    let mut salt_buf = [0u8; 64];
+    let salt = salt.decode_b64(&mut salt_buf).map_err(fail)?;
+    let blocks = p.block_count();
+    MEMORY.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() < blocks {
+            m.resize(blocks, Block::default());
+        }
+        Output::init_with(
+            p.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN),
+            |out| {
+                Ok(argon.hash_password_into_with_memory(password, salt, out, &mut m[..blocks])?)
+            },
+        )
+        .map_err(fail)
+    })
 }
 
 /// Hashes synchronously (for the CLI and tests; servers use [`hash`]).
 pub fn hash_blocking(cfg: &PasswordConfig, password: &str) -> AppResult<String> {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    argon2(cfg)?
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| AppError::Internal(format!("hashing failed: {e}")))
+    let p = params(cfg)?;
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, p.clone());
+    let hash = compute(&argon, &p, password.as_bytes(), salt.as_salt())?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&p)
+            .map_err(|e| AppError::Internal(format!("hashing failed: {e}")))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(hash),
+    };
+    Ok(phc.to_string())
 }
 
 /// The result of checking a password.
@@ -40,11 +77,22 @@ pub fn verify_blocking(cfg: &PasswordConfig, password: &str, phc: &str) -> AppRe
             needs_rehash: false,
         });
     }
-    let parsed = PasswordHash::new(phc)
-        .map_err(|e| AppError::Internal(format!("stored hash unreadable: {e}")))?;
-    let ok = Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok();
+    let unreadable = |e: String| AppError::Internal(format!("stored hash unreadable: {e}"));
+    let parsed = PasswordHash::new(phc).map_err(|e| unreadable(e.to_string()))?;
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return Err(unreadable("no salt or hash".into()));
+    };
+    let algorithm = Algorithm::try_from(parsed.algorithm).map_err(|e| unreadable(e.to_string()))?;
+    let version = parsed
+        .version
+        .map(Version::try_from)
+        .transpose()
+        .map_err(|e| unreadable(e.to_string()))?
+        .unwrap_or_default();
+    let p = Params::try_from(&parsed).map_err(|e| unreadable(e.to_string()))?;
+    let argon = Argon2::new(algorithm, version, p.clone());
+    // `Output`'s comparison takes the same time wherever the outputs differ.
+    let ok = compute(&argon, &p, password.as_bytes(), salt)? == expected;
     let needs_rehash = ok && {
         let current = Params::try_from(&parsed).ok();
         parsed.algorithm.as_str() != "argon2id"
@@ -139,6 +187,44 @@ mod tests {
             iterations: 1,
             parallelism: 1,
         }
+    }
+
+    /// The hashes are the library's own PHC strings both ways: stored hashes made before the
+    /// working memory was reused still verify, and the library verifies ours.
+    #[test]
+    fn hashes_match_the_library_both_ways() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let argon = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            params(&weak()).unwrap(),
+        );
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        let theirs = argon
+            .hash_password(b"Secret123", &salt)
+            .unwrap()
+            .to_string();
+        assert!(verify_blocking(&weak(), "Secret123", &theirs).unwrap().ok);
+        assert!(!verify_blocking(&weak(), "Secret124", &theirs).unwrap().ok);
+        let ours = hash_blocking(&weak(), "Secret123").unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"Secret123", &parsed)
+                .is_ok()
+        );
+        assert!(
+            Argon2::default()
+                .verify_password(b"Secret124", &parsed)
+                .is_err()
+        );
+        // An argon2i hash (another algorithm) verifies and asks to be rehashed.
+        let old = Argon2::new(Algorithm::Argon2i, Version::V0x13, params(&weak()).unwrap())
+            .hash_password(b"Secret123", &salt)
+            .unwrap()
+            .to_string();
+        let v = verify_blocking(&weak(), "Secret123", &old).unwrap();
+        assert!(v.ok && v.needs_rehash);
     }
 
     #[test]

@@ -145,6 +145,7 @@ async fn bench(
     ));
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle = crate::bench::status_mib("VmRSS:");
+    println!("  resident memory before the raw rate: {idle:.0} MiB");
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .redirect(reqwest::redirect::Policy::none())
@@ -159,7 +160,10 @@ async fn bench(
     })
     .await
     .map_err(AppError::internal)??;
-    println!("  raw Argon2id verifications      {raw:>8.1} /s  (all cores, no server)");
+    println!(
+        "  raw Argon2id verifications      {raw:>8.1} /s  (all cores, no server); resident memory after it: {:.0} MiB",
+        crate::bench::status_mib("VmRSS:")
+    );
 
     let (c, b) = (client.clone(), base.clone());
     let login: MakeRequest = Arc::new(move |_| {
@@ -235,9 +239,17 @@ async fn bench(
     ];
     for (name, make) in scenarios {
         measure(name, concurrency, duration, make).await;
+        println!(
+            "    resident memory after it: {:.0} MiB",
+            crate::bench::status_mib("VmRSS:")
+        );
     }
+    let after = crate::bench::status_mib("VmRSS:");
+    // Idle again: the clients' connections closed, ten seconds for the server to settle.
+    drop(client);
+    tokio::time::sleep(Duration::from_secs(10)).await;
     println!(
-        "  resident memory (server and load generator in one process): {idle:.0} MiB idle after start, {:.0} MiB after the load, {:.0} MiB peak including the setup",
+        "  resident memory (server and load generator in one process): {idle:.0} MiB idle after start, {after:.0} MiB after the load, {:.0} MiB idle again 10 s later, {:.0} MiB peak including the setup",
         crate::bench::status_mib("VmRSS:"),
         peak_rss_mib()
     );

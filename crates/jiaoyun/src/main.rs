@@ -119,7 +119,12 @@ fn main() -> ExitCode {
 }
 
 async fn connect(config: &Config) -> Result<Db, Box<dyn std::error::Error>> {
-    let db = Db::connect(&config.database_url, config.database_max_connections).await?;
+    let db = Db::connect_sized(
+        &config.database_url,
+        config.database_max_connections,
+        config.database_cache_mib,
+    )
+    .await?;
     db.migrate(jiaoyun::SCHEMAS).await?;
     Ok(db)
 }

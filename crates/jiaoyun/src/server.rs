@@ -404,6 +404,15 @@ pub async fn serve_on(
     let teaching = tokio::spawn(teaching::runner(state.clone()));
     let outbox = tokio::spawn(channels::runner(state.clone()));
     let replica = tokio::spawn(kernel::replica::Replica::run(state.clone()));
+    // The histograms keep every sample until upkeep folds them in: without it a node that is
+    // never scraped grows by each request's latency.
+    let upkeep = tokio::spawn(async {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            prometheus().run_upkeep();
+        }
+    });
     let chainer = tokio::spawn(crate::audit::chainer(state.clone()));
     let metrics = match state.config.metrics_listen.clone() {
         Some(addr) => {
@@ -429,6 +438,7 @@ pub async fn serve_on(
     teaching.abort();
     outbox.abort();
     replica.abort();
+    upkeep.abort();
     chainer.abort();
     if let Some(m) = metrics {
         m.abort();

@@ -13,6 +13,9 @@ pub struct Config {
     pub database_url: String,
     /// Most connections in the pool.
     pub database_max_connections: u32,
+    /// SQLite: the page cache of all the pool's connections together, in MiB (each
+    /// connection keeps a share of it, 2 to 16 MiB). The operating system caches the file too.
+    pub database_cache_mib: u32,
     /// A PostgreSQL streaming replica of the primary: reads that tolerate a bounded lag go
     /// there ([`crate::replica`]). Printed as `***`.
     pub database_replica_url: Option<crate::secret::Secret>,
@@ -423,6 +426,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             database_url: "sqlite://data/jiaoyun.db".into(),
             database_max_connections: 16,
+            database_cache_mib: crate::db::DEFAULT_CACHE_MIB,
             database_replica_url: None,
             database_replica_max_lag_seconds: 5,
             data_dir: PathBuf::from("data"),

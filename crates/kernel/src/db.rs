@@ -14,6 +14,9 @@ use std::time::Duration;
 /// instead of hanging.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// SQLite's page cache for a whole pool unless configured (`database_cache_mib`).
+pub const DEFAULT_CACHE_MIB: u32 = 64;
+
 #[derive(Clone, Debug)]
 pub enum Db {
     Sqlite(SqlitePool),
@@ -80,14 +83,24 @@ impl Db {
     /// Connects to `url` (`sqlite://path` or `postgres://…`). SQLite gets WAL, a busy timeout,
     /// foreign keys and `synchronous=NORMAL`; its file's folder is created if missing.
     pub async fn connect(url: &str, max_connections: u32) -> AppResult<Self> {
+        Self::connect_sized(url, max_connections, DEFAULT_CACHE_MIB).await
+    }
+
+    /// As [`Db::connect`], with SQLite's page cache bounded to `cache_mib` for the whole pool
+    /// (each connection keeps its own cache: a share of it, between 2 and 16 MiB).
+    pub async fn connect_sized(url: &str, max_connections: u32, cache_mib: u32) -> AppResult<Self> {
         if url.starts_with("sqlite:") {
+            let per_connection_kib = (u64::from(cache_mib) * 1024
+                / u64::from(max_connections.max(2)))
+            .clamp(2048, 16384);
             let opts = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
-                .pragma("cache_size", "-32000")
+                // Negative: a size in KiB rather than in pages.
+                .pragma("cache_size", format!("-{per_connection_kib}"))
                 .pragma("temp_store", "memory");
             if let Some(parent) = opts.get_filename().parent()
                 && !parent.as_os_str().is_empty()
