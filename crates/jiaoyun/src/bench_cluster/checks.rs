@@ -308,6 +308,22 @@ async fn found_on(http: &reqwest::Client, node: &str, resources: &[Uploaded]) ->
     found
 }
 
+/// How many of the sessions open a page through `base`.
+async fn alive_on(http: &reqwest::Client, base: &str, sessions: &[super::web::Session]) -> usize {
+    let mut alive = 0usize;
+    for s in sessions {
+        let r = http
+            .get(format!("{base}/api/v1/me"))
+            .header("cookie", &s.cookie)
+            .send()
+            .await;
+        if r.is_ok_and(|r| r.status().is_success()) {
+            alive += 1;
+        }
+    }
+    alive
+}
+
 /// Every check after the load, against the database and the surviving node.
 pub async fn all(
     report: &mut Report,
@@ -323,17 +339,7 @@ pub async fn all(
 
     // Sessions: each one acknowledged (and not signed out) still opens a page.
     let sessions = load.sessions.lock().map(|v| v.clone()).unwrap_or_default();
-    let mut alive = 0usize;
-    for s in &sessions {
-        let r = http
-            .get(format!("{base}/api/v1/me"))
-            .header("cookie", &s.cookie)
-            .send()
-            .await;
-        if r.is_ok_and(|r| r.status().is_success()) {
-            alive += 1;
-        }
-    }
+    let alive = alive_on(http, base, &sessions).await;
     report.check(
         "sessions continue on the surviving node",
         alive == sessions.len() && load.sessions_dropped.load(Relaxed) == 0,
@@ -521,17 +527,7 @@ pub async fn all(
 /// The restarted node: sessions open on it directly and its index catches up.
 pub async fn caught_up(report: &mut Report, load: &Load, node: &str, http: &reqwest::Client) {
     let sessions = load.sessions.lock().map(|v| v.clone()).unwrap_or_default();
-    let mut alive = 0usize;
-    for s in &sessions {
-        let r = http
-            .get(format!("{node}/api/v1/me"))
-            .header("cookie", &s.cookie)
-            .send()
-            .await;
-        if r.is_ok_and(|r| r.status().is_success()) {
-            alive += 1;
-        }
-    }
+    let alive = alive_on(http, node, &sessions).await;
     let resources = load.resources.lock().map(|v| v.clone()).unwrap_or_default();
     let t = Instant::now();
     let found = found_on(http, node, &resources).await;

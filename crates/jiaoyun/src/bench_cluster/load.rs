@@ -132,6 +132,22 @@ impl Load {
         None
     }
 
+    /// Presses a form's button that takes only the session's CSRF token (a 303 is success),
+    /// noting the request as `op`.
+    async fn press(&self, s: &Session, op: &'static str, path: &str) -> bool {
+        let t = Instant::now();
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &s.cookie)
+            .form(&[("csrf", s.csrf.as_str())])
+            .send()
+            .await;
+        let ok = r.is_ok_and(|r| r.status() == reqwest::StatusCode::SEE_OTHER);
+        self.rec.note(op, t, ok);
+        ok
+    }
+
     fn pause(&self, ms: u64) -> tokio::time::Sleep {
         tokio::time::sleep(Duration::from_millis(
             ms / 2 + rand::random::<u64>() % ms.max(1),
@@ -178,21 +194,9 @@ pub async fn browse(load: &Load, seed: usize) {
                 load.pause(100).await;
             }
         }
-        if k.is_multiple_of(3) {
-            let t = Instant::now();
-            let r = load
-                .http
-                .post(format!("{}/logout", load.base))
-                .header("cookie", &s.cookie)
-                .form(&[("csrf", s.csrf.as_str())])
-                .send()
-                .await;
-            let ok = r.is_ok_and(|r| r.status() == reqwest::StatusCode::SEE_OTHER);
-            load.rec.note("logout", t, ok);
-            if ok {
-                load.logouts.fetch_add(1, Ordering::Relaxed);
-                continue;
-            }
+        if k.is_multiple_of(3) && load.press(&s, "logout", "/logout").await {
+            load.logouts.fetch_add(1, Ordering::Relaxed);
+            continue;
         }
         if let Ok(mut v) = load.sessions.lock() {
             v.push(s);
@@ -204,18 +208,9 @@ pub async fn browse(load: &Load, seed: usize) {
 /// stops, one at a time as a phone sends them.
 pub async fn sit_test(load: &Load, s: Session) {
     let base = &load.base;
+    let start = format!("/teaching/homework/{}/start", load.test);
     loop {
-        let t = Instant::now();
-        let r = load
-            .http
-            .post(format!("{base}/teaching/homework/{}/start", load.test))
-            .header("cookie", &s.cookie)
-            .form(&[("csrf", s.csrf.as_str())])
-            .send()
-            .await;
-        let ok = r.is_ok_and(|r| r.status() == reqwest::StatusCode::SEE_OTHER);
-        load.rec.note("start", t, ok);
-        if ok {
+        if load.press(&s, "start", &start).await {
             load.starts.fetch_add(1, Ordering::Relaxed);
             break;
         }
