@@ -84,6 +84,12 @@ fn replace_db_name(url: &str, name: &str) -> AppResult<String> {
 }
 
 impl TestDb {
+    /// Closes the pool and leaves the database where it is (a benchmark's `--keep`).
+    pub async fn keep(mut self) {
+        self.cleanup = None;
+        self.db.close().await;
+    }
+
     /// Closes the pool and removes the database.
     pub async fn drop_db(mut self) {
         self.db.close().await;

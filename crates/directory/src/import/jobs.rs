@@ -510,10 +510,25 @@ async fn run_claimed(state: &AppState, job: Job) -> AppResult<()> {
     }
     let locale = Locale::parse(&job.locale).unwrap_or_default();
     match outcome {
-        // A commit that wrote: the job was marked done in its transaction.
+        // A commit that wrote: the job was marked done in its transaction. The next import's
+        // lookups are planned with statistics that know what this one wrote.
         Ok(Outcome {
             counts: Some(_), ..
-        }) => Ok(()),
+        }) => {
+            let tables = [
+                "persons",
+                "accounts",
+                "students",
+                "staff",
+                "role_assignments",
+                "family_members",
+                "class_history",
+            ];
+            if let Err(e) = state.db.refresh_statistics(&tables).await {
+                tracing::warn!(error = %e, "statistics after an import");
+            }
+            Ok(())
+        }
         Ok(o) => {
             let report = report_of(&o, locale);
             if o.problem_count > 0 {
