@@ -2,6 +2,7 @@
 //! OIDC provider, CAS server, MFA and federation on top of these.
 
 pub mod accounts;
+pub mod epoch;
 pub mod federation;
 pub mod login;
 pub mod mfa;

@@ -401,6 +401,10 @@ pub struct SsoConfig {
     /// A new key is published in the JWKS this many hours before it signs, so every relying
     /// party's cached JWKS knows it in time.
     pub key_publish_hours: u32,
+    /// A person's claims (name, roles) computed for UserInfo are reused on a node for at most
+    /// this many seconds; a revocation or deactivation anywhere ends the reuse at once (the
+    /// revocation epoch). 0 turns the reuse off.
+    pub claims_cache_seconds: u32,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -467,6 +471,7 @@ impl Default for SsoConfig {
             code_seconds: 60,
             key_rotation_days: 90,
             key_publish_hours: 24,
+            claims_cache_seconds: 30,
         }
     }
 }

@@ -110,13 +110,24 @@ impl Db {
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections.max(2))
                 .acquire_timeout(ACQUIRE_TIMEOUT)
+                // A SQLite connection is a file handle in this process: nothing at the other
+                // end can hang up, so the ping sqlx makes before handing out an idle connection
+                // (a round trip through the connection's worker thread, as costly as the query
+                // itself) only adds work. PostgreSQL keeps it: a restarted server leaves dead
+                // connections in the pool.
+                .test_before_acquire(false)
                 // A transaction that failed as the disk filled may be rolled back by SQLite
                 // itself; the driver then still counts it open and every later BEGIN on the
                 // connection fails. Flush the pending rollback, and close a connection that is
                 // still in a transaction instead of handing it out again.
+                // Only a connection released inside a transaction can be in that state: the
+                // others (every plain query) go back without a round trip.
                 .after_release(|conn, _| {
                     Box::pin(async move {
                         use sqlx::Connection;
+                        if !conn.is_in_transaction() {
+                            return Ok(true);
+                        }
                         conn.ping().await?;
                         Ok(!conn.is_in_transaction())
                     })

@@ -5,6 +5,7 @@
 pub mod actor;
 pub mod audit;
 pub mod authz;
+pub mod batch;
 pub mod clock;
 pub mod config;
 pub mod db;

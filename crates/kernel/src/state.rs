@@ -11,8 +11,9 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub clock: Clock,
-    /// Bounds concurrent password hashing to the cores, so a login storm queues instead of
-    /// exhausting memory.
+    /// Bounds password hashing to two jobs per core (one hashing, one queued behind it, so a
+    /// hashing thread that finishes starts the next at once instead of waiting for the runtime
+    /// to hand it one), so a login storm queues here instead of exhausting memory.
     pub hash_permits: Arc<Semaphore>,
     /// Per-state caches that domain crates keep (signing keys, …), one per type.
     pub caches: Arc<Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>>,
@@ -30,7 +31,7 @@ impl AppState {
             db,
             config: Arc::new(config),
             clock,
-            hash_permits: Arc::new(Semaphore::new(cores)),
+            hash_permits: Arc::new(Semaphore::new(2 * cores)),
             caches: Arc::default(),
             replica: None,
         }

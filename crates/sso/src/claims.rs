@@ -6,8 +6,11 @@
 //! token, UserInfo and CAS attributes.
 
 use chrono::{DateTime, Utc};
-use kernel::{AppResult, Db, NodeId, PersonId, on_db};
+use kernel::{AppResult, AppState, Db, NodeId, PersonId, on_db};
 use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 pub const SUPPORTED_SCOPES: [&str; 6] = [
     "openid",
@@ -95,6 +98,57 @@ pub async fn for_person(
         c.insert("edu".into(), edu(db, person, &row, numbers).await?);
     }
     Ok(Some(c))
+}
+
+/// Claims computed for UserInfo on this node, by (person, scope, numbers): reused while the
+/// revocation epoch still reads what it read before they were computed, and for at most
+/// `sso.claims_cache_seconds` (a name or a role changed shows that much later, as in an ID
+/// token already issued). Emptied when full.
+#[derive(Default)]
+struct Cached {
+    map: Mutex<HashMap<ClaimsKey, Computed>>,
+}
+
+/// (person, scope, numbers released).
+type ClaimsKey = (PersonId, String, bool);
+/// The claims, the epoch read before computing them, and when.
+type Computed = (Map<String, Value>, i64, Instant);
+
+/// At most this many entries (about 1 KiB each with the `edu` scope).
+pub const CACHED_MAX: usize = 10_000;
+
+/// [`for_person`], reusing what this node computed at the same revocation `epoch`, read before
+/// this call (`tokens::check_access`).
+pub async fn for_person_at(
+    state: &AppState,
+    person: PersonId,
+    scope: &str,
+    numbers: bool,
+    epoch: i64,
+) -> AppResult<Option<Map<String, Value>>> {
+    let ttl = Duration::from_secs(u64::from(state.config.sso.claims_cache_seconds));
+    let cache = state.cache::<Cached>();
+    let key = (person, scope.to_owned(), numbers);
+    if !ttl.is_zero() {
+        let map = cache.map.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((c, at_epoch, at)) = map.get(&key)
+            && *at_epoch == epoch
+            && at.elapsed() < ttl
+        {
+            return Ok(Some(c.clone()));
+        }
+    }
+    let fresh = for_person(&state.db, person, scope, numbers).await?;
+    if let Some(c) = &fresh
+        && !ttl.is_zero()
+    {
+        let mut map = cache.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= CACHED_MAX {
+            map.clear();
+        }
+        map.insert(key, (c.clone(), epoch, Instant::now()));
+    }
+    Ok(fresh)
 }
 
 async fn person_row(db: &Db, person: PersonId) -> AppResult<Option<PersonRow>> {

@@ -201,6 +201,29 @@ impl TestApp {
         self.stop = Some(tx);
     }
 
+    /// A second node of the same deployment: its own connection pool to the same database,
+    /// its own caches and background runners, on another port, with the same public address
+    /// (as two nodes behind one load balancer). Stopping it leaves the database to the first.
+    pub async fn another_node(&self) -> TestApp {
+        let config = self.state.config.as_ref().clone();
+        let db = kernel::Db::connect(&config.database_url, 8)
+            .await
+            .expect("second node's pool");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let state = AppState::new(db, config, self.state.clock.clone());
+        let mut node = TestApp {
+            base: format!("http://{addr}"),
+            state,
+            setup: self.setup,
+            stop: None,
+            server: None,
+            db: None,
+        };
+        node.serve_on(listener);
+        node
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -333,8 +356,10 @@ impl TestApp {
         if let Some(h) = self.server.take() {
             let _ = h.await;
         }
-        if let Some(db) = self.db.take() {
-            db.drop_db().await;
+        match self.db.take() {
+            Some(db) => db.drop_db().await,
+            // Another node: its own pool closes; the first node drops the database.
+            None => self.state.db.close().await,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use super::client_auth::{self, ClientCredentials};
 use super::error::{OAuthError, OAuthResult};
+use super::grants::{Grants, NewGrant, Spend, Write};
 use crate::apps::Application;
 use crate::{claims, tokens};
 use axum::Json;
@@ -11,10 +12,10 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use kernel::audit::{self, AuditEvent, Outcome, Who};
 use kernel::secret::token_hash;
-use kernel::{AppState, GrantId, PersonId, RequestMeta, SessionId, Tx, on_db, on_tx};
+use kernel::{AppState, GrantId, PersonId, RequestMeta, SessionId, on_db, on_tx};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -106,6 +107,8 @@ struct CodeRow {
     expires_at: DateTime<Utc>,
     used_at: Option<DateTime<Utc>>,
     grant_id: Option<GrantId>,
+    /// How the person authenticated in the session the code came from.
+    amr: Option<String>,
 }
 
 async fn code_grant(
@@ -118,8 +121,9 @@ async fn code_grant(
     let now = state.clock.now();
     let hash = token_hash(code);
     let row: Option<CodeRow> = on_db!(&state.db, c => sqlx::query_as(
-        "SELECT application_id, person_id, session_id, redirect_uri, scope, nonce, code_challenge, auth_time,
-                expires_at, used_at, grant_id FROM oauth_codes WHERE code_hash = $1",
+        "SELECT c.application_id, c.person_id, c.session_id, c.redirect_uri, c.scope, c.nonce, c.code_challenge,
+                c.auth_time, c.expires_at, c.used_at, c.grant_id, s.amr
+         FROM oauth_codes c LEFT JOIN sessions s ON s.id = c.session_id WHERE c.code_hash = $1",
     ).bind(&hash).fetch_optional(c).await)?;
     // Another client's code is as unknown as a made-up one.
     let Some(row) = row.filter(|r| r.application_id == app.id) else {
@@ -167,43 +171,33 @@ async fn code_grant(
         session: row.session_id,
         nonce: row.nonce.clone(),
         auth_time: row.auth_time,
+        amr: row.amr.clone(),
     };
     let (body, refresh) = prepare(state, app, &issued).await?;
-    let mut tx = state.db.begin().await?;
+    let write = Write::new(state, meta, app, &issued, refresh, "authorization_code")
+        .spending(Spend::Code { hash, grant })
+        .creating(NewGrant {
+            application: app.id,
+            session: row.session_id,
+            nonce: row.nonce.clone(),
+        });
     // Single use, decided by the database: of two racing exchanges one wins.
-    let won = on_tx!(&mut tx, c => sqlx::query(
-        "UPDATE oauth_codes SET used_at = $2, grant_id = $3 WHERE code_hash = $1 AND used_at IS NULL",
-    ).bind(&hash).bind(now).bind(grant).execute(c).await.map(|r| r.rows_affected()))?;
-    if won == 0 {
+    if !kernel::batch::submit::<Grants>(state, write).await? {
         return Err(OAuthError::invalid_grant("the code was already used"));
     }
-    on_tx!(&mut tx, c => sqlx::query(
-        "INSERT INTO oauth_grants (id, application_id, person_id, session_id, scope, nonce, auth_time, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    ).bind(grant).bind(app.id).bind(row.person_id).bind(row.session_id).bind(&row.scope)
-    .bind(&row.nonce).bind(row.auth_time).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
-    finish(
-        &mut tx,
-        state,
-        meta,
-        app,
-        &issued,
-        refresh,
-        "authorization_code",
-    )
-    .await?;
-    tx.commit().await?;
     Ok(body)
 }
 
 /// What a grant gives, whichever way it was obtained.
-struct Issue {
-    person: PersonId,
-    scope: String,
-    grant: GrantId,
-    session: Option<SessionId>,
-    nonce: Option<String>,
-    auth_time: DateTime<Utc>,
+pub(super) struct Issue {
+    pub(super) person: PersonId,
+    pub(super) scope: String,
+    pub(super) grant: GrantId,
+    pub(super) session: Option<SessionId>,
+    pub(super) nonce: Option<String>,
+    pub(super) auth_time: DateTime<Utc>,
+    /// How the person authenticated in the session (`pwd otp`), if the grant came from one.
+    pub(super) amr: Option<String>,
 }
 
 /// The response for a grant: access token, a new refresh token and ID token, all made before
@@ -250,11 +244,7 @@ async fn prepare(
         if let Some(s) = g.session {
             c.insert("sid".into(), s.to_string().into());
             // How the person authenticated (RFC 8176): pwd, otp.
-            let amr: Option<(Option<String>,)> = kernel::on_db!(&state.db, p => sqlx::query_as(
-                "SELECT amr FROM sessions WHERE id = $1",
-            ).bind(s).fetch_optional(p).await)
-            .map_err(kernel::AppError::from)?;
-            if let Some(amr) = amr.and_then(|r| r.0) {
+            if let Some(amr) = &g.amr {
                 c.insert("amr".into(), amr.split(' ').collect::<Vec<_>>().into());
             }
         }
@@ -263,52 +253,6 @@ async fn prepare(
             .into();
     }
     Ok((body, refresh))
-}
-
-/// Writes the grant's new refresh token, if any, and the audit record, in the grant's `tx`.
-async fn finish(
-    tx: &mut Tx,
-    state: &AppState,
-    meta: &RequestMeta,
-    app: &Application,
-    g: &Issue,
-    refresh: Option<String>,
-    how: &str,
-) -> OAuthResult<()> {
-    if let Some(r) = refresh {
-        let now = state.clock.now();
-        let expires = now + Duration::days(i64::from(state.config.sso.refresh_token_days));
-        on_tx!(tx, c => sqlx::query(
-            "INSERT INTO oauth_refresh_tokens (token_hash, grant_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-        ).bind(token_hash(&r)).bind(g.grant).bind(now).bind(expires)
-        .execute(c).await.map(|r| r.rows_affected()))?;
-    }
-    audit_issue(tx, state, meta, app, g, how).await
-}
-
-async fn audit_issue(
-    tx: &mut Tx,
-    state: &AppState,
-    meta: &RequestMeta,
-    app: &Application,
-    g: &Issue,
-    how: &str,
-) -> OAuthResult<()> {
-    audit::record(
-        tx,
-        state.clock.now(),
-        Who {
-            id: Some(g.person),
-            name: None,
-        },
-        meta,
-        AuditEvent::new("sso.token_issued")
-            .object("application", app.id)
-            .node(app.node_id)
-            .detail(json!({ "client_id": app.client_id, "grant_type": how, "grant": g.grant.to_string(), "scope": g.scope })),
-    )
-    .await?;
-    Ok(())
 }
 
 #[derive(sqlx::FromRow)]
@@ -322,6 +266,8 @@ struct RefreshRow {
     scope: String,
     auth_time: DateTime<Utc>,
     revoked_at: Option<DateTime<Utc>>,
+    session_ended_at: Option<DateTime<Utc>>,
+    amr: Option<String>,
 }
 
 async fn refresh_grant(
@@ -336,13 +282,15 @@ async fn refresh_grant(
     let hash = token_hash(token);
     let row: Option<RefreshRow> = on_db!(&state.db, c => sqlx::query_as(
         "SELECT t.grant_id, t.expires_at, t.used_at, g.application_id, g.person_id, g.session_id, g.scope,
-                g.auth_time, g.revoked_at
-         FROM oauth_refresh_tokens t JOIN oauth_grants g ON g.id = t.grant_id WHERE t.token_hash = $1",
+                g.auth_time, g.revoked_at, s.ended_at AS session_ended_at, s.amr
+         FROM oauth_refresh_tokens t JOIN oauth_grants g ON g.id = t.grant_id
+         LEFT JOIN sessions s ON s.id = g.session_id WHERE t.token_hash = $1",
     ).bind(&hash).fetch_optional(c).await)?;
     let Some(row) = row.filter(|r| r.application_id == app.id) else {
         return Err(OAuthError::invalid_grant("the refresh token is unknown"));
     };
-    if row.revoked_at.is_some() {
+    // The session it came from ended: revoked, even before the single-logout sweep says so.
+    if row.revoked_at.is_some() || row.session_ended_at.is_some() {
         return Err(OAuthError::invalid_grant("the refresh token was revoked"));
     }
     if row.used_at.is_some() {
@@ -375,19 +323,16 @@ async fn refresh_grant(
         session: row.session_id,
         nonce: None,
         auth_time: row.auth_time,
+        amr: row.amr.clone(),
     };
     let (body, refresh) = prepare(state, app, &issued).await?;
-    let mut tx = state.db.begin().await?;
-    let won = on_tx!(&mut tx, c => sqlx::query(
-        "UPDATE oauth_refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL",
-    ).bind(&hash).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
-    if won == 0 {
+    let write = Write::new(state, meta, app, &issued, refresh, "refresh_token")
+        .spending(Spend::Refresh { hash });
+    if !kernel::batch::submit::<Grants>(state, write).await? {
         return Err(OAuthError::invalid_grant(
             "the refresh token was already used",
         ));
     }
-    finish(&mut tx, state, meta, app, &issued, refresh, "refresh_token").await?;
-    tx.commit().await?;
     Ok(body)
 }
 
@@ -469,14 +414,15 @@ async fn password_grant(
         session: None,
         nonce: None,
         auth_time: now,
+        amr: None,
     };
     let (body, refresh) = prepare(state, app, &issued).await?;
-    let mut tx = state.db.begin().await?;
-    on_tx!(&mut tx, c => sqlx::query(
-        "INSERT INTO oauth_grants (id, application_id, person_id, scope, auth_time, created_at) VALUES ($1, $2, $3, $4, $5, $5)",
-    ).bind(grant).bind(app.id).bind(person).bind(&issued.scope).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
-    finish(&mut tx, state, meta, app, &issued, refresh, "password").await?;
-    tx.commit().await?;
+    let write = Write::new(state, meta, app, &issued, refresh, "password").creating(NewGrant {
+        application: app.id,
+        session: None,
+        nonce: None,
+    });
+    kernel::batch::submit::<Grants>(state, write).await?;
     Ok(body)
 }
 

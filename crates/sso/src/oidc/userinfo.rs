@@ -45,8 +45,8 @@ async fn respond(state: &AppState, token: Option<&str>) -> Response {
     let Some(token) = token else {
         return OAuthError::new("invalid_token", "an access token is required").into_response();
     };
-    let claims = match tokens::verify_access(state, token).await {
-        Ok(Ok(c)) => c,
+    let (claims, epoch) = match tokens::check_access(state, token).await {
+        Ok(Ok(c)) => (c.claims, c.epoch),
         Ok(Err(_)) => {
             return OAuthError::new("invalid_token", "the access token is not valid")
                 .into_response();
@@ -69,7 +69,7 @@ async fn respond(state: &AppState, token: Option<&str>) -> Response {
         Ok(n) => n,
         Err(e) => return OAuthError::from(e).into_response(),
     };
-    match claims::for_person(&state.db, person, &claims.scope, numbers).await {
+    match claims::for_person_at(state, person, &claims.scope, numbers, epoch).await {
         Ok(Some(c)) => Json(c).into_response(),
         Ok(None) => {
             OAuthError::new("invalid_token", "the account is no longer active").into_response()

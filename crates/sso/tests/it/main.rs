@@ -12,4 +12,5 @@ mod helpers;
 mod login_security;
 mod oidc;
 mod oidc_client;
+mod revocation;
 mod sso_sessions;
