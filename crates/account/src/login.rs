@@ -108,6 +108,8 @@ pub struct LoginForm {
     password: String,
     csrf: String,
     next: Option<String>,
+    /// "Keep me signed in on this device".
+    remember: Option<String>,
 }
 
 pub async fn submit(
@@ -146,7 +148,8 @@ pub async fn submit(
         Ok((status, render(&page)).into_response())
     };
     match identity::login::verify_account(&state, &form.username, &form.password, &meta).await {
-        Ok(v) => {
+        Ok(mut v) => {
+            v.remember = form.remember.is_some();
             let next = safe_next(form.next.as_deref()).to_owned();
             let jar = jar.remove(Cookie::build(PRE_CSRF_COOKIE).path("/"));
             finish(&state, jar, &v, "pwd", &meta, &next).await
@@ -201,10 +204,15 @@ pub(super) fn signed_in(
     } else {
         next
     };
-    // A new session token on every login: a token planted before login is worthless.
+    // A new session token on every login: a token planted before login is worthless. A
+    // remembered session's cookie outlives the browser as long as the session lasts.
+    let mut session = cookie(state, SESSION_COOKIE, out.token, true);
+    if let Some(days) = out.remembered_days {
+        session.set_max_age(::cookie::time::Duration::days(i64::from(days)));
+    }
     let jar = jar
         .remove(Cookie::build(MFA_COOKIE).path("/"))
-        .add(cookie(state, SESSION_COOKIE, out.token, true))
+        .add(session)
         .add(cookie(state, LANG_COOKIE, out.locale, false));
     (jar, web::redirect(next)).into_response()
 }

@@ -48,6 +48,9 @@ pub struct PolicyForm {
     allow_http_redirects: Option<String>,
     #[serde(default)]
     release_registry_no: Option<String>,
+    /// Empty or absent: not offered.
+    #[serde(default)]
+    remember_days: String,
 }
 
 impl PolicyForm {
@@ -69,6 +72,7 @@ impl PolicyForm {
                 .join("\n"),
             allow_http_redirects: p.allow_http_redirects.then(|| "on".to_owned()),
             release_registry_no: p.release_registry_no.then(|| "on".to_owned()),
+            remember_days: p.remember_days.to_string(),
         }
     }
 
@@ -88,6 +92,11 @@ impl PolicyForm {
         let min_length = num("min_length", &self.min_length);
         let idle = num("idle_minutes", &self.idle_minutes);
         let absolute = num("absolute_hours", &self.absolute_hours);
+        let remember = if self.remember_days.trim().is_empty() {
+            Some(0)
+        } else {
+            num("remember_days", &self.remember_days)
+        };
         let history = if self.history.trim().is_empty() {
             Some(0)
         } else {
@@ -118,8 +127,14 @@ impl PolicyForm {
                 Err(_) => bad_network = true,
             }
         }
-        let (Some(profile), Some(min_length), Some(idle), Some(absolute), Some(history)) =
-            (profile, min_length, idle, absolute, history)
+        let (
+            Some(profile),
+            Some(min_length),
+            Some(idle),
+            Some(absolute),
+            Some(history),
+            Some(remember),
+        ) = (profile, min_length, idle, absolute, history, remember)
         else {
             if bad_network {
                 errors.add("trusted_networks", "policy.error.network");
@@ -137,6 +152,7 @@ impl PolicyForm {
             trusted_networks: networks,
             allow_http_redirects: self.allow_http_redirects.is_some(),
             release_registry_no: self.release_registry_no.is_some(),
+            remember_days: remember,
         };
         let mut errors = p.validate();
         if bad_network {

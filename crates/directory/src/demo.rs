@@ -482,9 +482,11 @@ pub async fn load(state: &AppState) -> AppResult<bool> {
             .execute(c).await.map(|r| r.rows_affected()))?;
     }
     // The demo city uses the MLPS profile but lets its administrators in without a second factor,
-    // so every role can be tried at once; the built-in default asks administrators for one.
+    // so every role can be tried at once; the built-in default asks administrators for one. Its
+    // teachers, pupils and parents may stay signed in on their own devices for two weeks.
     let demo_policy = identity::policy::Policy {
         mfa_admins: false,
+        remember_days: 14,
         ..identity::policy::Policy::preset(identity::policy::Profile::Mlps, &state.config)
     };
     identity::policy::save(&mut l.tx, city.id, &demo_policy, None, now).await?;

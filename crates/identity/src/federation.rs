@@ -214,6 +214,7 @@ pub async fn verify(
         account,
         expired: false,
         upstream: Some(a.provider_name.to_owned()),
+        remember: false,
     }))
 }
 

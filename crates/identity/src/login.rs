@@ -16,6 +16,8 @@ pub struct LoginOutcome {
     pub token: String,
     pub locale: String,
     pub must_change_password: bool,
+    /// The session is kept on this device this many days (its cookie outlives the browser).
+    pub remembered_days: Option<u32>,
 }
 
 #[derive(Debug)]
@@ -55,6 +57,8 @@ pub struct Verified {
     pub expired: bool,
     /// The upstream provider that vouched for the person (no password was used), by name.
     pub upstream: Option<String>,
+    /// The person asked to be kept signed in on this device; the policy and their roles decide.
+    pub remember: bool,
 }
 
 impl Verified {
@@ -163,6 +167,7 @@ pub async fn verify_account(
         network,
         expired,
         upstream: None,
+        remember: false,
     })
 }
 
@@ -207,18 +212,21 @@ async fn open_session_in(
         "UPDATE accounts SET last_login_at = $2, must_change_password = must_change_password OR $3
          WHERE person_id = $1",
     ).bind(account.person_id).bind(now).bind(v.expired).execute(c).await.map(|r| r.rows_affected()))?;
-    let (session_id, token) = sessions::create(
-        tx,
-        sessions::Limits {
+    let remembered_days = remembered_days(tx, v).await?;
+    let limits = match remembered_days {
+        Some(days) => sessions::Limits {
+            idle_minutes: days * 24 * 60,
+            absolute_hours: days * 24,
+            remembered: true,
+        },
+        None => sessions::Limits {
             idle_minutes: v.policy.idle_minutes,
             absolute_hours: v.policy.absolute_hours,
+            remembered: false,
         },
-        account.person_id,
-        amr,
-        meta,
-        now,
-    )
-    .await?;
+    };
+    let (session_id, token) =
+        sessions::create(tx, limits, account.person_id, amr, meta, now).await?;
     audit::record(
         tx,
         now,
@@ -230,7 +238,7 @@ async fn open_session_in(
         AuditEvent::new("auth.login")
             .object("session", session_id)
             .node(org)
-            .detail(serde_json::json!({ "amr": amr, "upstream": v.upstream })),
+            .detail(serde_json::json!({ "amr": amr, "upstream": v.upstream, "remembered_days": remembered_days })),
     )
     .await?;
     Ok(LoginOutcome {
@@ -241,7 +249,21 @@ async fn open_session_in(
         // A login through an upstream provider used no password here, so it cannot be made
         // to change one (the person may not know it).
         must_change_password: v.upstream.is_none() && (account.must_change_password || v.expired),
+        remembered_days,
     })
+}
+
+/// How many days the login's session is kept on the device: what the policy allows, if the
+/// person asked for it and administers nothing (read in the login's transaction).
+async fn remembered_days(tx: &mut kernel::Tx, v: &Verified) -> AppResult<Option<u32>> {
+    let days = v.policy.remember_days;
+    if !v.remember || days == 0 {
+        return Ok(None);
+    }
+    let (admin,): (i64,) = kernel::on_tx!(tx, c => sqlx::query_as(
+        "SELECT COUNT(*) FROM role_assignments WHERE person_id = $1 AND role = 'admin'",
+    ).bind(v.account.person_id).fetch_one(c).await)?;
+    Ok((admin == 0).then_some(days))
 }
 
 pub(crate) async fn org_of(state: &AppState, person: PersonId) -> AppResult<kernel::NodeId> {
@@ -351,6 +373,8 @@ struct Pending {
     expired: bool,
     #[serde(default)]
     upstream: Option<String>,
+    #[serde(default)]
+    remember: bool,
 }
 
 /// After the password: a login whose person has a second factor waits for it. Returns the
@@ -360,6 +384,7 @@ pub async fn await_second_factor(state: &AppState, v: &Verified, next: &str) -> 
         next: next.to_owned(),
         expired: v.expired,
         upstream: v.upstream.clone(),
+        remember: v.remember,
     })
     .map_err(kernel::AppError::internal)?;
     let mut tx = state.db.begin().await?;
@@ -404,6 +429,7 @@ async fn verified_person(
         account,
         expired,
         upstream,
+        remember: false,
     })
 }
 
@@ -484,7 +510,8 @@ async fn pending_of(
     let person = ch.person_id.ok_or(MfaError::Expired)?;
     let pending: Pending = serde_json::from_str(ch.state.as_deref().unwrap_or_default())
         .map_err(kernel::AppError::internal)?;
-    let v = verified_person(state, person, pending.expired, pending.upstream, meta).await?;
+    let mut v = verified_person(state, person, pending.expired, pending.upstream, meta).await?;
+    v.remember = pending.remember;
     Ok((ch.id, pending.next, v))
 }
 

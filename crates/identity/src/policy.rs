@@ -65,7 +65,15 @@ pub struct Policy {
     /// Connected applications that ask for it may receive the registry number (which carries
     /// the ID number); otherwise they get the opaque subject.
     pub release_registry_no: bool,
+    /// "Keep me signed in on this device": a login that asks for it gets a session that lasts
+    /// this many days, idle or not, with a cookie that outlives the browser (0: not offered).
+    /// Never for administrators.
+    pub remember_days: u32,
 }
+
+/// The longest a remembered session may last: MLPS keeps it to a month.
+pub const MLPS_MAX_REMEMBER_DAYS: u32 = 30;
+pub const MAX_REMEMBER_DAYS: u32 = 90;
 
 impl Policy {
     /// A profile's starting values, which the administrator may then tune.
@@ -82,6 +90,7 @@ impl Policy {
                 trusted_networks: Vec::new(),
                 allow_http_redirects: false,
                 release_registry_no: false,
+                remember_days: 0,
             },
             Profile::Modern => Self {
                 profile,
@@ -94,6 +103,7 @@ impl Policy {
                 trusted_networks: Vec::new(),
                 allow_http_redirects: false,
                 release_registry_no: false,
+                remember_days: 30,
             },
         }
     }
@@ -114,6 +124,13 @@ impl Policy {
         }
         if !(1..=24 * 30).contains(&self.absolute_hours) {
             e.add("absolute_hours", "policy.error.absolute_hours");
+        }
+        let max_remember = match self.profile {
+            Profile::Mlps => MLPS_MAX_REMEMBER_DAYS,
+            Profile::Modern => MAX_REMEMBER_DAYS,
+        };
+        if self.remember_days > max_remember {
+            e.add("remember_days", "policy.error.remember_days");
         }
         match self.profile {
             Profile::Mlps => {
@@ -181,6 +198,7 @@ struct Row {
     trusted_networks: String,
     allow_http_redirects: bool,
     release_registry_no: bool,
+    remember_days: i64,
 }
 
 impl Row {
@@ -199,6 +217,7 @@ impl Row {
                 .map_err(AppError::internal)?,
             allow_http_redirects: self.allow_http_redirects,
             release_registry_no: self.release_registry_no,
+            remember_days: num(self.remember_days)?,
         })
     }
 }
@@ -208,7 +227,7 @@ macro_rules! select {
         concat!(
             "SELECT p.profile, p.min_length, p.expiry_days, p.history, p.idle_minutes,
                     p.absolute_hours, p.mfa_admins, p.trusted_networks, p.allow_http_redirects,
-                    p.release_registry_no ",
+                    p.release_registry_no, p.remember_days ",
             $rest
         )
     };
@@ -290,19 +309,20 @@ pub async fn save(
     let networks = serde_json::to_string(&p.trusted_networks).map_err(AppError::internal)?;
     on_tx!(tx, c => sqlx::query(
         "INSERT INTO auth_policies (node_id, profile, min_length, expiry_days, history, idle_minutes,
-                absolute_hours, mfa_admins, trusted_networks, updated_at, updated_by, allow_http_redirects, release_registry_no)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                absolute_hours, mfa_admins, trusted_networks, updated_at, updated_by, allow_http_redirects, release_registry_no, remember_days)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          ON CONFLICT (node_id) DO UPDATE SET profile = excluded.profile, min_length = excluded.min_length,
              expiry_days = excluded.expiry_days, history = excluded.history,
              idle_minutes = excluded.idle_minutes, absolute_hours = excluded.absolute_hours,
              mfa_admins = excluded.mfa_admins, trusted_networks = excluded.trusted_networks,
              updated_at = excluded.updated_at, updated_by = excluded.updated_by,
              allow_http_redirects = excluded.allow_http_redirects,
-             release_registry_no = excluded.release_registry_no",
+             release_registry_no = excluded.release_registry_no,
+             remember_days = excluded.remember_days",
     ).bind(node).bind(p.profile.as_str()).bind(i64::from(p.min_length))
     .bind(p.expiry_days.map(i64::from)).bind(i64::from(p.history)).bind(i64::from(p.idle_minutes))
     .bind(i64::from(p.absolute_hours)).bind(p.mfa_admins).bind(networks).bind(now).bind(by)
-    .bind(p.allow_http_redirects).bind(p.release_registry_no).execute(c).await.map(|r| r.rows_affected()))?;
+    .bind(p.allow_http_redirects).bind(p.release_registry_no).bind(i64::from(p.remember_days)).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -449,5 +469,24 @@ mod tests {
         assert!(network_of(&list, Some("10.21.3.4")).is_none());
         assert!(network_of(&list, Some("not an address")).is_none());
         assert!(network_of(&list, None).is_none());
+    }
+
+    #[test]
+    fn remembered_sessions_are_kept_to_a_month_under_mlps_and_three_under_modern() {
+        for (profile, max) in [
+            (Profile::Mlps, MLPS_MAX_REMEMBER_DAYS),
+            (Profile::Modern, MAX_REMEMBER_DAYS),
+        ] {
+            let mut p = policy(profile);
+            p.remember_days = max;
+            assert!(p.validate().is_empty(), "{profile:?} allows {max} days");
+            p.remember_days = max + 1;
+            assert!(
+                !p.validate().is_empty(),
+                "{profile:?} refuses {} days",
+                max + 1
+            );
+        }
+        assert_eq!(policy(Profile::Mlps).remember_days, 0, "off unless chosen");
     }
 }

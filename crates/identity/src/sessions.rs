@@ -34,6 +34,9 @@ pub struct SessionSummary {
 pub struct Limits {
     pub idle_minutes: u32,
     pub absolute_hours: u32,
+    /// Kept on a personal device for the policy's `remember_days` (the limits above say how
+    /// long).
+    pub remembered: bool,
 }
 
 impl Limits {
@@ -42,6 +45,7 @@ impl Limits {
         Self {
             idle_minutes: config.session_idle_minutes,
             absolute_hours: config.session_absolute_hours,
+            remembered: false,
         }
     }
 }
@@ -61,11 +65,11 @@ pub async fn create(
     let expires = now + Duration::hours(i64::from(limits.absolute_hours));
     on_tx!(tx, c => sqlx::query(
         "INSERT INTO sessions (id, token_hash, person_id, csrf_token, ip, user_agent, created_at, last_seen_at,
-                expires_at, idle_minutes, amr)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10)",
+                expires_at, idle_minutes, amr, remembered)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11)",
     ).bind(id).bind(token_hash(&token)).bind(person).bind(random_token())
     .bind(meta.ip.as_deref()).bind(meta.user_agent.as_deref()).bind(now).bind(expires)
-    .bind(i64::from(limits.idle_minutes)).bind(amr)
+    .bind(i64::from(limits.idle_minutes)).bind(amr).bind(limits.remembered)
     .execute(c).await.map(|r| r.rows_affected()))?;
     Ok((id, token))
 }

@@ -7,7 +7,7 @@ use reqwest::{Client, StatusCode};
 
 /// A server that takes the client's address from X-Forwarded-For, so tests can log in from
 /// several addresses.
-async fn app() -> TestApp {
+pub(crate) async fn app() -> TestApp {
     TestApp::start_with(|c| {
         c.trusted_proxies = kernel::config::ProxyList(vec!["127.0.0.1/32".parse().unwrap()])
     })
@@ -68,7 +68,7 @@ async fn answer(r: reqwest::Response, client: Client) -> Answer {
 
 /// Sets the demo city's login policy through the page, as its administrator would; `changes`
 /// override the fields the page shows.
-async fn set_policy(app: &TestApp, changes: &[(&str, &str)]) {
+pub(crate) async fn set_policy(app: &TestApp, changes: &[(&str, &str)]) {
     let admin = login_from(app, "127.0.0.1", "city_admin", DEMO_PASSWORD).await;
     assert_eq!(admin.status, StatusCode::SEE_OTHER, "{}", admin.body);
     let c = admin.client;
@@ -100,6 +100,7 @@ async fn set_policy(app: &TestApp, changes: &[(&str, &str)]) {
         "history",
         "idle_minutes",
         "absolute_hours",
+        "remember_days",
     ]
     .iter()
     .map(|n| ((*n).to_owned(), field(n)))

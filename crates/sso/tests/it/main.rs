@@ -12,5 +12,6 @@ mod helpers;
 mod login_security;
 mod oidc;
 mod oidc_client;
+mod remembered;
 mod revocation;
 mod sso_sessions;
