@@ -191,7 +191,20 @@ pub(crate) async fn fresh_db(
     Ok((fresh, cfg))
 }
 
+/// Runs a benchmark, then waits ten seconds and prints the process's resident memory, idle
+/// again (docs/deployment.md, Memory).
 pub async fn run(config: Config, cmd: BenchCommand) -> AppResult<()> {
+    let result = run_one(config, cmd).await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    println!(
+        "  resident memory idle again 10 s after the benchmark: {:.0} MiB (peak {:.0} MiB)",
+        status_mib("VmRSS:"),
+        peak_rss_mib()
+    );
+    result
+}
+
+async fn run_one(config: Config, cmd: BenchCommand) -> AppResult<()> {
     let (scale, concurrency, seconds, keep) = match cmd {
         BenchCommand::Directory {
             scale,
