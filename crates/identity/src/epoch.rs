@@ -39,8 +39,23 @@ pub async fn current(state: &AppState) -> AppResult<i64> {
         .map_err(|e| AppError::Unavailable(format!("revocation epoch: {e}")))
 }
 
+/// Clears the "a reader runs" flag if the reader unwinds from a panic, so the next request
+/// starts a new one; the requests it held get an error.
+struct Unwinding(Arc<Reads>);
+
+impl Drop for Unwinding {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut r = self.0.inner.lock().unwrap_or_else(|e| e.into_inner());
+            r.0.clear();
+            r.1 = false;
+        }
+    }
+}
+
 /// The reader: one read for everyone waiting when it starts, until no one waits.
 async fn read_for_waiting(db: Db, reads: Arc<Reads>) {
+    let _guard = Unwinding(Arc::clone(&reads));
     loop {
         let waiting = {
             let mut r = reads.inner.lock().unwrap_or_else(|e| e.into_inner());

@@ -8,8 +8,11 @@
 //! committed; a database answers in one commit (one write-lock turn on SQLite, one WAL flush on
 //! PostgreSQL) for as many requests as arrived during the previous one.
 //!
-//! If a batch fails, each of its items is written again alone, so one item's error (or the
-//! database going away) reaches that item's request, not its neighbours'.
+//! If a batch fails because the database is away or full, every item's request hears so at
+//! once (503, 507); if it fails for anything else, each item is written again alone, so one
+//! item's error reaches that item's request, not its neighbours'. A request that gave up
+//! before its group was written (its client left, or it timed out) is left out. At most
+//! [`MAX_WAITING`] items wait; past it a request is refused with 503.
 
 use crate::{AppError, AppResult, AppState, Tx};
 use std::future::Future;
@@ -53,12 +56,20 @@ impl<B: Batch> Default for Queue<B> {
     }
 }
 
+/// Most items waiting for one kind: past it, requests are refused (503) rather than queued.
+pub const MAX_WAITING: usize = 4096;
+
 /// Writes `item` with whatever else of its kind is waiting; returns once it is committed.
 pub async fn submit<B: Batch>(state: &AppState, item: B::Item) -> AppResult<B::Output> {
     let queue = state.cache::<Queue<B>>();
     let (tx, rx) = oneshot::channel();
     let start = {
         let mut q = queue.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if q.0.len() >= MAX_WAITING {
+            return Err(AppError::Unavailable(
+                "too many writes waiting for the database".into(),
+            ));
+        }
         q.0.push((item, tx));
         !std::mem::replace(&mut q.1, true)
     };
@@ -69,8 +80,23 @@ pub async fn submit<B: Batch>(state: &AppState, item: B::Item) -> AppResult<B::O
         .map_err(|_| AppError::internal("the batch writer stopped"))?
 }
 
+/// Clears the queue's "a writer runs" flag if the writer unwinds from a panic, so the next
+/// item starts a new one; the items it held are dropped (their requests get an error).
+struct Unwinding<B: Batch>(Arc<Queue<B>>);
+
+impl<B: Batch> Drop for Unwinding<B> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut q = self.0.inner.lock().unwrap_or_else(|e| e.into_inner());
+            q.0.clear();
+            q.1 = false;
+        }
+    }
+}
+
 /// The writer: batches until the queue is empty.
 async fn drain<B: Batch>(state: AppState, queue: Arc<Queue<B>>) {
+    let _guard = Unwinding(Arc::clone(&queue));
     loop {
         let batch: Waiting<B> = {
             let mut q = queue.inner.lock().unwrap_or_else(|e| e.into_inner());
@@ -81,7 +107,15 @@ async fn drain<B: Batch>(state: AppState, queue: Arc<Queue<B>>) {
             let n = q.0.len().min(MAX_ITEMS);
             q.0.drain(..n).collect()
         };
-        let (items, answers): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+        // A request that gave up (its client left, or it timed out) is not written: it must not
+        // spend a refresh token whose successor nobody receives.
+        let (items, answers): (Vec<_>, Vec<_>) = batch
+            .into_iter()
+            .filter(|(_, answer)| !answer.is_closed())
+            .unzip();
+        if items.is_empty() {
+            continue;
+        }
         match write_committed::<B>(&state, &items).await {
             Ok(outputs) => {
                 for (answer, out) in answers.into_iter().zip(outputs) {
@@ -93,8 +127,21 @@ async fn drain<B: Batch>(state: AppState, queue: Arc<Queue<B>>) {
                     let _ = answer.send(Err(e));
                 }
             }
+            // The database is away or full: each item would fail the same way, one after
+            // another; every request hears it at once.
+            Err(e) if shared_fault(&e).is_some() => {
+                for answer in answers {
+                    if let Some(fault) = shared_fault(&e) {
+                        let _ = answer.send(Err(fault));
+                    }
+                }
+            }
+            // Something in one item: each is written alone, so only that one fails.
             Err(_) => {
                 for (item, answer) in items.into_iter().zip(answers) {
+                    if answer.is_closed() {
+                        continue;
+                    }
                     let one = [item];
                     let r = write_committed::<B>(&state, &one)
                         .await
@@ -106,6 +153,20 @@ async fn drain<B: Batch>(state: AppState, queue: Arc<Queue<B>>) {
                 }
             }
         }
+    }
+}
+
+/// The error every item of a group shares when the database itself failed (unreachable, pool
+/// exhausted, disk full), as each request should see it (503 or 507).
+fn shared_fault(e: &AppError) -> Option<AppError> {
+    match e {
+        AppError::Database(d) => match crate::error::db_fault(d)? {
+            crate::error::Fault::Unavailable => Some(AppError::Unavailable(d.to_string())),
+            crate::error::Fault::StorageFull => Some(AppError::StorageFull(d.to_string())),
+        },
+        AppError::Unavailable(m) => Some(AppError::Unavailable(m.clone())),
+        AppError::StorageFull(m) => Some(AppError::StorageFull(m.clone())),
+        _ => None,
     }
 }
 
@@ -175,7 +236,7 @@ mod tests {
 
     async fn stored(t: &crate::testing::TestDb) -> (i64, i64) {
         crate::on_db!(&t.db, p => sqlx::query_as(
-            "SELECT COUNT(*), COALESCE(SUM(n), 0) FROM batch_numbers",
+            "SELECT COUNT(*), CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM batch_numbers",
         ).fetch_one(p).await)
         .unwrap()
     }
@@ -205,8 +266,15 @@ mod tests {
         assert_eq!(answers[2].as_ref().ok(), Some(&20_000));
         assert_eq!(stored(&t).await, (202, (0..200).sum::<i64>() + 3000));
 
-        // Later, a lone item starts a new writer.
+        // A request that gives up before its group is written (polled once: its item is
+        // queued and a writer spawned; then dropped, as a timed-out request is) is left out.
+        let mut gave_up = Box::pin(submit::<Numbers>(&state, 7));
+        let first = std::future::poll_fn(|cx| std::task::Poll::Ready(gave_up.as_mut().poll(cx)));
+        assert!(first.await.is_pending(), "queued, not yet written");
+        drop(gave_up);
+        // Later, a lone item starts a new writer; the abandoned one was not written.
         assert_eq!(submit::<Numbers>(&state, 5).await.unwrap(), 50);
+        assert_eq!(stored(&t).await, (203, (0..200).sum::<i64>() + 3005));
         t.drop_db().await;
     }
 }

@@ -3,7 +3,7 @@
 -- person's claims at epoch E may reuse that answer while the epoch is still E; any revocation
 -- on any node makes every node check again (sso::tokens, docs/scale.md).
 CREATE TABLE revocation_epoch (
-    id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+    id BIGINT PRIMARY KEY NOT NULL CHECK (id = 1),
     epoch BIGINT NOT NULL
 );
 INSERT INTO revocation_epoch (id, epoch) VALUES (1, 0);

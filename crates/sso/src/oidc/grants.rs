@@ -187,7 +187,12 @@ async fn spend_refresh_tokens(tx: &mut Tx, items: &[Write]) -> AppResult<HashSet
         for (hash, now) in &tokens {
             qb.push(" WHEN ").push_bind(*hash).push(" THEN ").push_bind(*now);
         }
-        qb.push(" END WHERE used_at IS NULL AND token_hash IN (");
+        // Not if its grant was revoked since the request read it.
+        qb.push(
+            " END WHERE used_at IS NULL AND NOT EXISTS (SELECT 1 FROM oauth_grants g
+               WHERE g.id = oauth_refresh_tokens.grant_id AND g.revoked_at IS NOT NULL)
+             AND token_hash IN (",
+        );
         let mut list = qb.separated(", ");
         for (hash, _) in &tokens {
             list.push_bind(*hash);
