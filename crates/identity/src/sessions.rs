@@ -18,6 +18,8 @@ pub struct SessionInfo {
     pub idle_minutes: Option<i64>,
     /// How the person authenticated (`pwd`, `pwd otp`, `hwk`, …).
     pub amr: Option<String>,
+    /// Kept on a personal device ("keep me signed in"): see [`may_stay_remembered`].
+    pub remembered: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
@@ -83,7 +85,7 @@ pub async fn lookup(
     now: DateTime<Utc>,
 ) -> AppResult<Option<SessionInfo>> {
     let row: Option<SessionInfo> = on_db!(db, p => sqlx::query_as(
-        "SELECT id, person_id, csrf_token, created_at, last_seen_at, expires_at, idle_minutes, amr FROM sessions
+        "SELECT id, person_id, csrf_token, created_at, last_seen_at, expires_at, idle_minutes, amr, remembered FROM sessions
          WHERE token_hash = $1 AND ended_at IS NULL",
     ).bind(token_hash(token)).fetch_optional(p).await)?;
     let Some(s) = row else { return Ok(None) };
@@ -106,6 +108,25 @@ pub async fn lookup(
             .bind(s.id).bind(now).execute(p).await.map(|r| r.rows_affected()))?;
     }
     Ok(Some(s))
+}
+
+/// Whether a remembered session may go on: its person administers nothing (someone made an
+/// administrator since keeps no remembered session), and the policy now in force still offers
+/// remembering for at least as long as it has lasted (a region that lowers `remember_days`, or
+/// turns it off, shortens the sessions already open).
+pub async fn may_stay_remembered(
+    state: &kernel::AppState,
+    actor: &kernel::Actor,
+    s: &SessionInfo,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    if !actor.admin_nodes().is_empty() {
+        return Ok(false);
+    }
+    let days = crate::policy::effective(state, actor.org_id)
+        .await?
+        .remember_days;
+    Ok(now - s.created_at < Duration::days(i64::from(days)))
 }
 
 pub async fn end(tx: &mut Tx, id: SessionId, reason: &str, now: DateTime<Utc>) -> AppResult<()> {

@@ -61,6 +61,14 @@ pub async fn session_from_headers(
     let Some(actor) = Actor::load(&state.db, info.person_id, Via::Session).await? else {
         return Ok(None);
     };
+    if info.remembered
+        && !identity::sessions::may_stay_remembered(state, &actor, &info, now).await?
+    {
+        let mut tx = state.db.begin().await?;
+        identity::sessions::end(&mut tx, info.id, "remembered_no_longer", now).await?;
+        tx.commit().await?;
+        return Ok(None);
+    }
     let amr = info.amr.unwrap_or_else(|| "pwd".to_owned());
     let second_factor = identity::sessions::is_multi_factor(&amr);
     let mfa_pending = !second_factor && identity::mfa::owed(state, &actor).await?;

@@ -112,10 +112,31 @@ async fn a_remembered_login_outlasts_idle_days_but_never_for_administrators_or_w
     assert!(!cookie.contains("Max-Age"), "{cookie}");
     assert!(!session.1, "administrators are never remembered");
 
-    // A region that turns it off: an ordinary session whatever the box says.
+    // A remembered person made an administrator since is signed out.
+    let (guardian, _, session) = log_in(&app, "guardian", true).await;
+    assert!(session.1);
+    assert!(signed_in(&app, &guardian).await);
+    let person = app.person_id("guardian").await;
+    let city = testkit::demo_city(&app).await;
+    kernel::on_db!(&app.state.db, p => sqlx::query(
+        "INSERT INTO role_assignments (id, person_id, role, node_id, created_at) VALUES ($1, $2, 'admin', $3, $4)",
+    ).bind(uuid::Uuid::now_v7()).bind(person).bind(city).bind(chrono::Utc::now())
+    .execute(p).await.map(|r| r.rows_affected()))
+    .unwrap();
+    assert!(
+        !signed_in(&app, &guardian).await,
+        "an administrator keeps no remembered session"
+    );
+
+    // A region that turns it off: the remembered sessions already open end, and new ones are
+    // ordinary whatever the box says.
     set_policy(&app, &[("remember_days", "0")]).await;
     identity::policy::forget_cached(&app.state);
-    let (_, cookie, session) = log_in(&app, "guardian", true).await;
+    assert!(
+        !signed_in(&app, &teacher).await,
+        "the teacher's remembered session ended"
+    );
+    let (_, cookie, session) = log_in(&app, "student", true).await;
     assert!(!cookie.contains("Max-Age"), "{cookie}");
     assert!(!session.1, "not offered where the region turned it off");
     app.stop().await;
