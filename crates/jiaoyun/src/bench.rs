@@ -197,9 +197,10 @@ pub async fn run(config: Config, cmd: BenchCommand) -> AppResult<()> {
     let result = run_one(config, cmd).await;
     tokio::time::sleep(Duration::from_secs(10)).await;
     println!(
-        "  resident memory idle again 10 s after the benchmark: {:.0} MiB (peak {:.0} MiB)",
+        "  resident memory idle again 10 s after the benchmark: {:.0} MiB (peak {:.0} MiB){}",
         status_mib("VmRSS:"),
-        peak_rss_mib()
+        peak_rss_mib(),
+        crate::memory::describe()
     );
     result
 }

@@ -249,9 +249,10 @@ async fn bench(
     drop(client);
     tokio::time::sleep(Duration::from_secs(10)).await;
     println!(
-        "  resident memory (server and load generator in one process): {idle:.0} MiB idle after start, {after:.0} MiB after the load, {:.0} MiB idle again 10 s later, {:.0} MiB peak including the setup",
+        "  resident memory (server and load generator in one process): {idle:.0} MiB idle after start, {after:.0} MiB after the load, {:.0} MiB idle again 10 s later, {:.0} MiB peak including the setup{}",
         crate::bench::status_mib("VmRSS:"),
-        peak_rss_mib()
+        peak_rss_mib(),
+        crate::memory::describe()
     );
     let _ = stop_tx.send(());
     let _ = server.await;

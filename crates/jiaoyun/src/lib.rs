@@ -15,6 +15,7 @@ pub mod export;
 pub mod fuzzing;
 pub mod import;
 pub mod index;
+pub mod memory;
 pub mod server;
 
 /// Every module's tables: the schemas the platform migrates (each brings what it needs).

@@ -411,6 +411,7 @@ pub async fn serve_on(
         loop {
             tick.tick().await;
             prometheus().run_upkeep();
+            crate::memory::publish();
         }
     });
     let chainer = tokio::spawn(crate::audit::chainer(state.clone()));
