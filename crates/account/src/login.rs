@@ -176,7 +176,7 @@ pub async fn finish(
     meta: &kernel::RequestMeta,
     next: &str,
 ) -> AppResult<Response> {
-    if identity::mfa::enrolled(&state.db, v.account.person_id).await? {
+    if v.account.second_factor {
         let token = identity::login::await_second_factor(state, v, next).await?;
         let jar = jar.add(cookie(state, MFA_COOKIE, token, true));
         return Ok((jar, Redirect::to("/login/mfa")).into_response());

@@ -15,6 +15,22 @@ pub struct Account {
     /// When the password was last set (`created_at` for a password never changed).
     pub password_set_at: DateTime<Utc>,
     pub person_active: bool,
+    /// The person's owning node.
+    pub org_id: kernel::NodeId,
+    /// The person has a confirmed authenticator app or a passkey: a login waits for it.
+    pub second_factor: bool,
+}
+
+/// The columns of [`Account`], from `accounts a JOIN persons p` (one read for a login: the
+/// account, its person's node and whether a second factor follows).
+macro_rules! account_columns {
+    () => {
+        "a.person_id, a.username, a.password_hash, a.must_change_password, a.locale,
+         a.last_login_at, COALESCE(a.password_changed_at, a.created_at) AS password_set_at,
+         p.active AS person_active, p.org_id,
+         (EXISTS (SELECT 1 FROM mfa_totp t WHERE t.person_id = a.person_id AND t.confirmed_at IS NOT NULL)
+          OR EXISTS (SELECT 1 FROM webauthn_credentials w WHERE w.person_id = a.person_id)) AS second_factor"
+    };
 }
 
 /// Usernames are case-insensitive: stored and looked up in lower case, trimmed.
@@ -25,10 +41,8 @@ pub fn normalize_username(s: &str) -> String {
 pub async fn find_by_username(db: &Db, username: &str) -> AppResult<Option<Account>> {
     let u = normalize_username(username);
     Ok(on_db!(db, p => sqlx::query_as(
-        "SELECT a.person_id, a.username, a.password_hash, a.must_change_password, a.locale,
-                a.last_login_at, COALESCE(a.password_changed_at, a.created_at) AS password_set_at,
-                p.active AS person_active
-         FROM accounts a JOIN persons p ON p.id = a.person_id WHERE a.username = $1",
+        concat!("SELECT ", account_columns!(),
+                " FROM accounts a JOIN persons p ON p.id = a.person_id WHERE a.username = $1"),
     ).bind(u).fetch_optional(p).await)?)
 }
 
@@ -42,10 +56,9 @@ pub async fn find_for_login(db: &Db, identifier: &str) -> AppResult<Option<Accou
     macro_rules! by {
         ($column:literal) => {
             concat!(
-                "SELECT a.person_id, a.username, a.password_hash, a.must_change_password, a.locale,
-                        a.last_login_at, COALESCE(a.password_changed_at, a.created_at) AS password_set_at,
-                        p.active AS person_active
-                 FROM persons p JOIN accounts a ON a.person_id = p.id WHERE p.",
+                "SELECT ",
+                account_columns!(),
+                " FROM persons p JOIN accounts a ON a.person_id = p.id WHERE p.",
                 $column,
                 " = $1 LIMIT 2"
             )
@@ -69,10 +82,8 @@ pub async fn find_for_login(db: &Db, identifier: &str) -> AppResult<Option<Accou
 
 pub async fn find_by_person(db: &Db, person: PersonId) -> AppResult<Option<Account>> {
     Ok(on_db!(db, p => sqlx::query_as(
-        "SELECT a.person_id, a.username, a.password_hash, a.must_change_password, a.locale,
-                a.last_login_at, COALESCE(a.password_changed_at, a.created_at) AS password_set_at,
-                p.active AS person_active
-         FROM accounts a JOIN persons p ON p.id = a.person_id WHERE a.person_id = $1",
+        concat!("SELECT ", account_columns!(),
+                " FROM accounts a JOIN persons p ON p.id = a.person_id WHERE a.person_id = $1"),
     ).bind(person).fetch_optional(p).await)?)
 }
 

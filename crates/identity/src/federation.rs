@@ -215,6 +215,7 @@ pub async fn verify(
         expired: false,
         upstream: Some(a.provider_name.to_owned()),
         remember: false,
+        clear_failures: true,
     }))
 }
 

@@ -59,6 +59,8 @@ pub struct Verified {
     pub upstream: Option<String>,
     /// The person asked to be kept signed in on this device; the policy and their roles decide.
     pub remember: bool,
+    /// The account key may have counted failures, which the completed login clears.
+    pub clear_failures: bool,
 }
 
 impl Verified {
@@ -96,10 +98,7 @@ pub async fn verify_account(
     let db = &state.db;
     let account = accounts::find_for_login(db, identifier).await?;
     let person = account.as_ref().map(|a| a.person_id);
-    let node = match person {
-        Some(p) => Some(org_of(state, p).await?),
-        None => None,
-    };
+    let node = account.as_ref().map(|a| a.org_id);
     let policy = match node {
         Some(n) => policy::effective(state, n).await?,
         None => Arc::new(Policy::preset(Profile::Mlps, &state.config)),
@@ -116,7 +115,8 @@ pub async fn verify_account(
         network,
     };
     let now = state.clock.now();
-    if let Some((block, until)) = throttle::check(db, &attempt, now).await? {
+    let keys = throttle::keys(db, &attempt, now).await?;
+    if let Some((block, until)) = keys.block {
         // No hash check: the refusal is the same for known and unknown names.
         let mut tx = db.begin().await?;
         audit_failure(&mut tx, (person, node), &subject, meta, now, block.reason()).await?;
@@ -168,6 +168,7 @@ pub async fn verify_account(
         expired,
         upstream: None,
         remember: false,
+        clear_failures: keys.account_counted,
     })
 }
 
@@ -207,7 +208,9 @@ async fn open_session_in(
     let now = state.clock.now();
     let org = v.org;
     // Only a complete login (second factor included) clears the failure counter.
-    throttle::record_success(tx, &v.attempt(meta)).await?;
+    if v.clear_failures {
+        throttle::record_success(tx, &v.attempt(meta)).await?;
+    }
     kernel::on_tx!(tx, c => sqlx::query(
         "UPDATE accounts SET last_login_at = $2, must_change_password = must_change_password OR $3
          WHERE person_id = $1",
@@ -421,7 +424,7 @@ async fn verified_person(
     let Some(account) = accounts::find_by_person(&state.db, person).await? else {
         return Err(MfaError::Expired);
     };
-    let org = org_of(state, person).await?;
+    let org = account.org_id;
     Ok(Verified {
         org,
         policy: policy::effective(state, org).await?,
@@ -430,6 +433,7 @@ async fn verified_person(
         expired,
         upstream,
         remember: false,
+        clear_failures: true,
     })
 }
 

@@ -109,10 +109,9 @@ pub async fn owed(state: &kernel::AppState, actor: &kernel::Actor) -> AppResult<
 
 /// Whether the person has a working second factor.
 pub async fn enrolled(db: &Db, person: PersonId) -> AppResult<bool> {
-    Ok(totp_of(db, person)
+    Ok(crate::accounts::find_by_person(db, person)
         .await?
-        .is_some_and(|t| t.confirmed_at.is_some())
-        || crate::passkey::has_any(db, person).await?)
+        .is_some_and(|a| a.second_factor))
 }
 
 /// Starts (or restarts) an enrolment with a fresh secret, unconfirmed until a code proves the

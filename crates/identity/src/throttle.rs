@@ -86,22 +86,38 @@ pub async fn check(
     a: &Attempt<'_>,
     now: DateTime<Utc>,
 ) -> AppResult<Option<(Block, DateTime<Utc>)>> {
+    Ok(keys(db, a, now).await?.block)
+}
+
+/// What an attempt's keys hold now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keys {
+    /// The attempt must wait until then.
+    pub block: Option<(Block, DateTime<Utc>)>,
+    /// The account key has counted failures (a successful login clears them).
+    pub account_counted: bool,
+}
+
+/// Reads both keys of an attempt (the account's from its origin, the address's) at once.
+pub async fn keys(db: &Db, a: &Attempt<'_>, now: DateTime<Utc>) -> AppResult<Keys> {
     let origin = a.origin();
-    let account: Option<(Option<DateTime<Utc>>,)> = on_db!(db, c => sqlx::query_as(
-        "SELECT blocked_until FROM login_throttle WHERE kind = 'account' AND subject = $1 AND origin = $2",
-    ).bind(a.subject).bind(&origin).fetch_optional(c).await)?;
-    if let Some(until) = account.and_then(|r| r.0).filter(|t| *t > now) {
-        return Ok(Some((Block::Account, until)));
-    }
-    if let Some(addr) = a.address() {
-        let row: Option<(Option<DateTime<Utc>>,)> = on_db!(db, c => sqlx::query_as(
-            "SELECT blocked_until FROM login_throttle WHERE kind = 'address' AND subject = $1 AND origin = '*'",
-        ).bind(addr).fetch_optional(c).await)?;
-        if let Some(until) = row.and_then(|r| r.0).filter(|t| *t > now) {
-            return Ok(Some((Block::Address, until)));
-        }
-    }
-    Ok(None)
+    let rows: Vec<(String, Option<DateTime<Utc>>)> = on_db!(db, c => sqlx::query_as(
+        "SELECT kind, blocked_until FROM login_throttle
+         WHERE (kind = 'account' AND subject = $1 AND origin = $2)
+            OR (kind = 'address' AND subject = $3 AND origin = '*')",
+    ).bind(a.subject).bind(&origin).bind(a.address()).fetch_all(c).await)?;
+    let blocked = |kind: &str| {
+        rows.iter()
+            .filter(|r| r.0 == kind)
+            .find_map(|r| r.1.filter(|t| *t > now))
+    };
+    let block = blocked("account")
+        .map(|until| (Block::Account, until))
+        .or_else(|| blocked("address").map(|until| (Block::Address, until)));
+    Ok(Keys {
+        block,
+        account_counted: rows.iter().any(|r| r.0 == "account"),
+    })
 }
 
 /// What a failure set off.
