@@ -581,10 +581,10 @@ impl Served {
     }
 }
 
-pub(crate) struct Stats {
+pub struct Stats {
     requests: usize,
     errors: usize,
-    rps: f64,
+    pub(crate) rps: f64,
     p50_ms: f64,
     p99_ms: f64,
 }

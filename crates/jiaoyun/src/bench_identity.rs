@@ -32,6 +32,54 @@ fn raw_argon2_rate(config: &Config, seconds: u64) -> AppResult<f64> {
     Ok(total as f64 / start.elapsed().as_secs_f64())
 }
 
+/// A thread's name and the CPU seconds it has used, from its `stat` file.
+fn thread_cpu(path: &std::path::Path) -> Option<(String, f64)> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    // "tid (comm) state ...": the name may hold spaces, so the fields follow the last ')'.
+    let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+    let fields: Vec<&str> = stat.get(close + 1..)?.split_whitespace().collect();
+    // utime and stime, the 14th and 15th fields of the line, in clock ticks (1/100 s).
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
+        .sum();
+    Some((stat.get(open + 1..close)?.to_owned(), ticks / 100.0))
+}
+
+/// CPU seconds used so far by this process's hashing threads (`argon2-N`) and by the whole
+/// machine (every core's busy time: the server, the load generator, PostgreSQL if it is here).
+fn cpu_seconds() -> (f64, f64) {
+    let hashing = std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|t| thread_cpu(&t.path().join("stat")))
+        .filter(|(name, _)| name.starts_with("argon2"))
+        .map(|(_, s)| s)
+        .sum();
+    // The first line of /proc/stat: user nice system idle iowait irq softirq steal, in ticks.
+    let busy = std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| {
+            let fields: Vec<f64> = s
+                .lines()
+                .next()?
+                .split_whitespace()
+                .skip(1)
+                .filter_map(|v| v.parse().ok())
+                .collect();
+            Some(
+                [0, 1, 2, 5, 6, 7]
+                    .iter()
+                    .filter_map(|&i| fields.get(i))
+                    .sum::<f64>()
+                    / 100.0,
+            )
+        })
+        .unwrap_or(0.0);
+    (hashing, busy)
+}
+
 pub async fn run(config: Config, concurrency: usize, seconds: u64) -> AppResult<()> {
     let (fresh, mut cfg) = crate::bench::fresh_db("identity", &config).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -153,29 +201,71 @@ async fn bench(
         .map_err(AppError::internal)?;
     let base = state.config.base_url();
 
-    let raw = tokio::task::spawn_blocking({
+    let raw_rate = || {
         let cfg = state.config.as_ref().clone();
         let secs = duration.as_secs();
-        move || raw_argon2_rate(&cfg, secs)
-    })
-    .await
-    .map_err(AppError::internal)??;
+        tokio::task::spawn_blocking(move || raw_argon2_rate(&cfg, secs))
+    };
+    let raw = raw_rate().await.map_err(AppError::internal)??;
     println!(
         "  raw Argon2id verifications      {raw:>8.1} /s  (all cores, no server); resident memory after it: {:.0} MiB",
         crate::bench::status_mib("VmRSS:")
     );
 
-    let (c, b) = (client.clone(), base.clone());
-    let login: MakeRequest = Arc::new(move |_| {
-        c.post(format!("{b}/login"))
-            .header("cookie", "jy_login_csrf=bench")
-            .form(&[
-                ("username", "teacher"),
-                ("password", directory::demo::DEMO_PASSWORD),
-                ("csrf", "bench"),
-                ("next", "/"),
-            ])
-    });
+    // The logins first. Their load generator runs on a thread of its own, so that the CPU it
+    // takes (which a real deployment's clients do not take from the server) can be told apart.
+    let cpu = cpu_seconds();
+    let (logins, clients) = {
+        let b = base.clone();
+        let client = std::thread::Builder::new()
+            .name("bench-client".into())
+            .spawn(move || -> AppResult<(crate::bench::Stats, f64)> {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(AppError::internal)?;
+                rt.block_on(async move {
+                    let c = reqwest::Client::builder()
+                        .redirect(reqwest::redirect::Policy::none())
+                        .build()
+                        .map_err(AppError::internal)?;
+                    let login: MakeRequest = Arc::new(move |_| {
+                        c.post(format!("{b}/login"))
+                            .header("cookie", "jy_login_csrf=bench")
+                            .form(&[
+                                ("username", "teacher"),
+                                ("password", directory::demo::DEMO_PASSWORD),
+                                ("csrf", "bench"),
+                                ("next", "/"),
+                            ])
+                    });
+                    let stats = measure("password login", concurrency, duration, login).await;
+                    let own = thread_cpu(std::path::Path::new("/proc/thread-self/stat"));
+                    Ok((stats, own.map_or(0.0, |t| t.1)))
+                })
+            })
+            .map_err(AppError::internal)?;
+        tokio::task::spawn_blocking(move || client.join())
+            .await
+            .map_err(AppError::internal)?
+            .map_err(|_| AppError::internal("the login clients' thread panicked"))??
+    };
+    // The machine's speed drifts by more than the 5% aimed at between runs, so the raw rate is
+    // measured again right after and the logins compared with the mean.
+    let (hashing, busy) = cpu_seconds();
+    let (hashing, busy) = (hashing - cpu.0, (busy - cpu.1).max(0.01));
+    let again = raw_rate().await.map_err(AppError::internal)??;
+    println!(
+        "    {:.0}% of the raw rate (raw {raw:.1} /s before, {again:.1} /s after); the hashing threads had {:.1}% of the machine's busy CPU meanwhile, {:.1}% of what the load generator ({:.1}%) left",
+        100.0 * logins.rps / ((raw + again) / 2.0),
+        100.0 * hashing / busy,
+        100.0 * hashing / (busy - clients).max(0.01),
+        100.0 * clients / busy,
+    );
+    println!(
+        "    resident memory after it: {:.0} MiB",
+        crate::bench::status_mib("VmRSS:")
+    );
     let (c, b, id, s) = (
         client.clone(),
         base.clone(),
@@ -229,7 +319,6 @@ async fn bench(
         ])
     });
     let scenarios = [
-        ("password login", login),
         ("code exchange", exchange),
         ("refresh", refresh),
         ("client credentials", credentials),
