@@ -192,6 +192,35 @@ async fn asvs_v6_3_1_credential_stuffing_from_one_address_blocks_that_address_on
 }
 
 #[tokio::test]
+async fn a_completed_login_clears_the_failures_counted_before_it() {
+    let app = app().await;
+    let ip = "198.51.100.7";
+    // Four wrong passwords, one short of the lock, twice over with a right one between: the
+    // login in the middle forgets the first four, so the account is never locked.
+    for round in 0..2 {
+        for i in 0..4 {
+            let a = login_from(&app, ip, "teacher", "Wrong-Password-1").await;
+            assert_eq!(
+                a.status,
+                StatusCode::UNAUTHORIZED,
+                "round {round}, attempt {i}"
+            );
+        }
+        let a = login_from(&app, ip, "teacher", DEMO_PASSWORD).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "round {round}: {}", a.body);
+    }
+    assert_eq!(audit_count(&app, "auth.lockout").await, 0);
+    // And the counter does count: five in a row lock the account, even for the right password.
+    for _ in 0..5 {
+        login_from(&app, ip, "teacher", "Wrong-Password-1").await;
+    }
+    let a = login_from(&app, ip, "teacher", DEMO_PASSWORD).await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(audit_count(&app, "auth.lockout").await, 1);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn the_modern_profile_delays_instead_of_locking_and_refuses_common_passwords() {
     let app = app().await;
     set_policy(
