@@ -155,7 +155,9 @@ impl Scale {
     }
 }
 
-/// A memory figure of this process from /proc/self/status (`VmHWM:` peak, `VmRSS:` now), in MiB.
+/// A memory figure of this process from /proc/self/status (`VmHWM:` peak, `VmRSS:` now, of it
+/// `RssAnon:` the process's own and `RssFile:` mapped files, which the system may take back), in
+/// MiB.
 pub fn status_mib(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -197,9 +199,11 @@ pub async fn run(config: Config, cmd: BenchCommand) -> AppResult<()> {
     let result = run_one(config, cmd).await;
     tokio::time::sleep(Duration::from_secs(10)).await;
     println!(
-        "  resident memory idle again 10 s after the benchmark: {:.0} MiB (peak {:.0} MiB){}",
+        "  resident memory idle again 10 s after the benchmark: {:.0} MiB (peak {:.0} MiB; {:.0} MiB anonymous, {:.0} MiB of mapped files){}",
         status_mib("VmRSS:"),
         peak_rss_mib(),
+        status_mib("RssAnon:"),
+        status_mib("RssFile:"),
         crate::memory::describe()
     );
     result
