@@ -208,7 +208,6 @@ pub async fn verify(
     }
     tx.commit().await?;
     Ok(Ok(Verified {
-        org,
         policy,
         network,
         account,

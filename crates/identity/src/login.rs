@@ -48,8 +48,6 @@ fn dummy(state: &AppState) -> Result<&'static str, kernel::AppError> {
 /// An account whose password checked out, with the policy it logs in under.
 pub struct Verified {
     pub account: accounts::Account,
-    /// The person's owning node (the audit records' node).
-    pub org: NodeId,
     pub policy: Arc<Policy>,
     /// The school network the login came from, if any.
     pub network: Option<ipnet::IpNet>,
@@ -146,7 +144,7 @@ pub async fn verify_account(
         tx.commit().await?;
         return Err(LoginError::InvalidCredentials);
     }
-    let (Some(account), Some(org)) = (account, node) else {
+    let Some(account) = account else {
         return Err(LoginError::InvalidCredentials);
     };
 
@@ -162,7 +160,6 @@ pub async fn verify_account(
             .is_some_and(|d| now - account.password_set_at >= Duration::days(i64::from(d)));
     Ok(Verified {
         account,
-        org,
         policy,
         network,
         expired,
@@ -206,7 +203,7 @@ async fn open_session_in(
 ) -> AppResult<LoginOutcome> {
     let account = &v.account;
     let now = state.clock.now();
-    let org = v.org;
+    let org = v.account.org_id;
     // Only a complete login (second factor included) clears the failure counter.
     if v.clear_failures {
         throttle::record_success(tx, &v.attempt(meta)).await?;
@@ -426,7 +423,6 @@ async fn verified_person(
     };
     let org = account.org_id;
     Ok(Verified {
-        org,
         policy: policy::effective(state, org).await?,
         network: policy::school_network(state, meta.ip.as_deref()).await?,
         account,
@@ -462,19 +458,19 @@ async fn check_code(
             if proof == mfa::Proof::RecoveryCode {
                 let ev = AuditEvent::new("auth.recovery_code_used")
                     .object("person", person)
-                    .node(v.org);
+                    .node(v.account.org_id);
                 audit::record(tx, now, who, meta, ev).await?;
             }
             Ok(true)
         }
         None => {
             let effects = throttle::record_failure(tx, &state.config, &attempt, now).await?;
-            let ids = (Some(person), Some(v.org));
+            let ids = (Some(person), Some(v.account.org_id));
             audit_effects(tx, &effects, &attempt, ids, meta, now).await?;
             let ev = AuditEvent::new("auth.mfa_failed")
                 .outcome(Outcome::Failure)
                 .object("person", person)
-                .node(v.org);
+                .node(v.account.org_id);
             audit::record(tx, now, who, meta, ev).await?;
             Ok(false)
         }
@@ -566,7 +562,7 @@ pub async fn passkey_second_factor(
         let ev = AuditEvent::new("auth.mfa_failed")
             .outcome(Outcome::Failure)
             .object("person", person)
-            .node(v.org)
+            .node(v.account.org_id)
             .detail(serde_json::json!({ "factor": "passkey" }));
         audit::record(&mut tx, now, who, meta, ev).await?;
         tx.commit().await?;
